@@ -80,19 +80,29 @@ type Column struct {
 	JSON bool
 }
 
-// Column returns the named column.
+// Column returns the named column. It is safe for concurrent use.
 func (t *Table) Column(name string) (*Column, bool) {
-	if t.index == nil {
-		t.index = make(map[string]int, len(t.Columns))
-		for i, c := range t.Columns {
-			t.index[c.Name] = i
+	if t.index != nil {
+		i, ok := t.index[name]
+		if !ok {
+			return nil, false
+		}
+		return &t.Columns[i], true
+	}
+	for i := range t.Columns {
+		if t.Columns[i].Name == name {
+			return &t.Columns[i], true
 		}
 	}
-	i, ok := t.index[name]
-	if !ok {
-		return nil, false
+	return nil, false
+}
+
+// buildIndex makes Column a map lookup; call it before the table is shared.
+func (t *Table) buildIndex() {
+	t.index = make(map[string]int, len(t.Columns))
+	for i, c := range t.Columns {
+		t.index[c.Name] = i
 	}
-	return &t.Columns[i], true
 }
 
 // Op is a comparison operator in a condition.

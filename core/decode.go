@@ -1,0 +1,220 @@
+package core
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+)
+
+// fields is a decoded JSON object whose members are decoded lazily, so every
+// type error can name the field it is about.
+type fields map[string]json.RawMessage
+
+// decodeObject parses body as one JSON object. It rejects empty bodies,
+// non-objects and trailing data with invalid_json or bad_request.
+func decodeObject(body []byte) (fields, error) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
+		return nil, Errorf(CodeBadRequest, "request body is empty; expected a JSON object")
+	}
+	if trimmed[0] != '{' {
+		if !json.Valid(trimmed) {
+			return nil, Errorf(CodeInvalidJSON, "request body is not valid JSON")
+		}
+		return nil, Errorf(CodeBadRequest, "request body must be a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
+	var f fields
+	if err := dec.Decode(&f); err != nil {
+		return nil, Errorf(CodeInvalidJSON, "request body is not valid JSON: %s", jsonProblem(err))
+	}
+	if dec.More() {
+		return nil, Errorf(CodeInvalidJSON, "request body has data after the JSON object")
+	}
+	return f, nil
+}
+
+// jsonProblem describes a JSON syntax error without echoing input bytes.
+func jsonProblem(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("syntax error at byte %d", se.Offset)
+	}
+	if errors.Is(err, errUnexpectedEOF) || strings.Contains(err.Error(), "unexpected EOF") {
+		return "unexpected end of input"
+	}
+	return "malformed input"
+}
+
+var errUnexpectedEOF = errors.New("unexpected EOF")
+
+// has reports whether the field is present and not JSON null.
+func (f fields) has(name string) bool {
+	raw, ok := f[name]
+	return ok && !isNull(raw)
+}
+
+func isNull(raw json.RawMessage) bool {
+	return len(raw) == 0 || string(bytes.TrimSpace(raw)) == "null"
+}
+
+func typeError(field, want string, raw json.RawMessage) error {
+	return Errorf(CodeBadRequest, "field %s: expected %s, got %s", field, want, jsonKind(raw))
+}
+
+func jsonKind(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return "nothing"
+	}
+	switch raw[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	default:
+		return "a number"
+	}
+}
+
+// str reads an optional string field.
+func (f fields) str(name string) (string, error) {
+	raw, ok := f[name]
+	if !ok || isNull(raw) {
+		return "", nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", typeError(name, "a string", raw)
+	}
+	return s, nil
+}
+
+// boolean reads an optional boolean field; strings "true"/"false" are
+// accepted because headers and older clients send them.
+func (f fields) boolean(name string) (*bool, error) {
+	raw, ok := f[name]
+	if !ok || isNull(raw) {
+		return nil, nil
+	}
+	var b bool
+	if err := json.Unmarshal(raw, &b); err == nil {
+		return &b, nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil {
+		switch strings.ToLower(s) {
+		case "true", "1", "yes":
+			b = true
+			return &b, nil
+		case "false", "0", "no":
+			return &b, nil
+		}
+	}
+	return nil, typeError(name, "a boolean", raw)
+}
+
+// maxSafeInt is the largest integer a JavaScript client can send exactly.
+const maxSafeInt = 1<<53 - 1
+
+// integer reads an optional non-negative integer field.
+func (f fields) integer(name string) (*int64, error) {
+	raw, ok := f[name]
+	if !ok || isNull(raw) {
+		return nil, nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(raw, &n); err != nil || jsonKind(raw) != "a number" {
+		return nil, typeError(name, "a non-negative integer", raw)
+	}
+	i, err := n.Int64()
+	if err != nil {
+		fl, ferr := n.Float64()
+		if ferr != nil || fl != math.Trunc(fl) || math.Abs(fl) > maxSafeInt {
+			return nil, Errorf(CodeBadRequest, "field %s: expected a non-negative integer, got %s", name, n.String())
+		}
+		i = int64(fl)
+	}
+	if i < 0 {
+		return nil, Errorf(CodeBadRequest, "field %s: must not be negative, got %d", name, i)
+	}
+	if i > maxSafeInt {
+		return nil, Errorf(CodeBadRequest, "field %s: %d is too large", name, i)
+	}
+	return &i, nil
+}
+
+// names reads a list of names given as an array of strings or as one
+// comma-separated string. "*" and absence both yield nil (every column).
+func (f fields) names(name string) ([]string, error) {
+	raw, ok := f[name]
+	if !ok || isNull(raw) {
+		return nil, nil
+	}
+	var list []string
+	switch jsonKind(raw) {
+	case "a string":
+		var s string
+		_ = json.Unmarshal(raw, &s)
+		for _, part := range strings.Split(s, ",") {
+			list = append(list, strings.TrimSpace(part))
+		}
+	case "an array":
+		if err := json.Unmarshal(raw, &list); err != nil {
+			return nil, typeError(name, "an array of strings or a comma-separated string", raw)
+		}
+	default:
+		return nil, typeError(name, "an array of strings or a comma-separated string", raw)
+	}
+	out := list[:0]
+	for _, n := range list {
+		n = strings.TrimSpace(n)
+		if n == "" {
+			continue
+		}
+		if n == "*" {
+			return nil, nil
+		}
+		out = append(out, n)
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
+}
+
+// value decodes any JSON value, keeping numbers exact as json.Number.
+func decodeValue(raw json.RawMessage) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// object reads an optional JSON object field with exact numbers.
+func (f fields) object(name string) (map[string]any, error) {
+	raw, ok := f[name]
+	if !ok || isNull(raw) {
+		return nil, nil
+	}
+	if jsonKind(raw) != "an object" {
+		return nil, typeError(name, "an object", raw)
+	}
+	v, err := decodeValue(raw)
+	if err != nil {
+		return nil, typeError(name, "an object", raw)
+	}
+	return v.(map[string]any), nil
+}

@@ -1,0 +1,667 @@
+package core
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Config configures a Gateway. The zero value of every field means its
+// default.
+type Config struct {
+	// Clients are opened by New, in order. A client whose Open fails stays
+	// registered and answers backend_unavailable; the others keep serving.
+	Clients []ClientSpec
+	// Open builds a client's Backend. Required.
+	Open OpenFunc
+	// Store is the control-plane store; Ready reports it. Nil means no store
+	// (ready as soon as the gateway is built).
+	Store Store
+	// StatementTimeout bounds each non-streamed request. Default 30s.
+	StatementTimeout time.Duration
+	// MaxRows caps the rows a non-streamed reply carries. Default 10,000.
+	MaxRows int
+	// MaxInsertRows caps the rows of one insert. Default 10,000.
+	MaxInsertRows int
+	// Logger receives lifecycle and error logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Store is the control-plane store as the dispatcher needs it.
+type Store interface {
+	// Ready returns nil when the store is reachable and migrated.
+	Ready(ctx context.Context) error
+}
+
+// Gateway runs operations against named clients. It is safe for concurrent
+// use; Close releases every client.
+type Gateway struct {
+	cfg      Config
+	log      *slog.Logger
+	reg      registry
+	draining atomic.Bool
+	closeMu  sync.Mutex
+	closed   bool
+}
+
+// New opens every configured client and returns the gateway. It fails only
+// on configuration errors; an unreachable database is logged and reported
+// by Health.
+func New(ctx context.Context, cfg Config) (*Gateway, error) {
+	if cfg.Open == nil {
+		return nil, errors.New("core: Config.Open is required")
+	}
+	if cfg.StatementTimeout <= 0 {
+		cfg.StatementTimeout = 30 * time.Second
+	}
+	if cfg.MaxRows <= 0 {
+		cfg.MaxRows = 10000
+	}
+	if cfg.MaxInsertRows <= 0 {
+		cfg.MaxInsertRows = 10000
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	g := &Gateway{cfg: cfg, log: log.With("component", "core")}
+	g.reg.clients = make(map[string]*client, len(cfg.Clients))
+	for _, spec := range cfg.Clients {
+		if _, dup := g.reg.clients[spec.Name]; dup {
+			return nil, fmt.Errorf("core: client %q configured twice", spec.Name)
+		}
+		g.reg.clients[spec.Name] = g.open(ctx, spec)
+	}
+	return g, nil
+}
+
+func (g *Gateway) open(ctx context.Context, spec ClientSpec) *client {
+	c := &client{spec: spec, timeout: spec.StatementTimeout}
+	if c.timeout <= 0 {
+		c.timeout = g.cfg.StatementTimeout
+	}
+	b, err := g.cfg.Open(ctx, spec)
+	if err != nil {
+		c.openErr = err
+		g.log.Error("client unavailable", "client", spec.Name, "kind", spec.Kind, "error", err)
+		return c
+	}
+	c.backend = b
+	if p, ok := b.(Pinger); ok {
+		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		if err := p.Ping(pctx); err != nil {
+			g.log.Warn("client unhealthy at startup; requests get backend_unavailable until it recovers",
+				"client", spec.Name, "kind", spec.Kind, "error", err)
+			return c
+		}
+	}
+	g.log.Info("client connected", "client", spec.Name, "kind", spec.Kind)
+	return c
+}
+
+// Clients returns the registered client names, sorted.
+func (g *Gateway) Clients() []string { return g.reg.names() }
+
+// Call is one operation request as a transport hands it to core.
+type Call struct {
+	Op     Operation
+	Client string // X-Athena-Client or the WebSocket client_name
+	Body   []byte
+	// Options from headers; see ApplyHeader.
+	StripNulls *bool
+}
+
+// ApplyHeader applies the Athena request headers that change an operation's
+// behaviour. Both transports call it with their header lookup, so a header
+// means the same over REST and WebSocket.
+func (c *Call) ApplyHeader(get func(name string) string) {
+	if c.Client == "" {
+		c.Client = strings.TrimSpace(get("X-Athena-Client"))
+	}
+	switch strings.ToLower(strings.TrimSpace(get("X-Strip-Nulls"))) {
+	case "true", "1", "yes":
+		t := true
+		c.StripNulls = &t
+	case "false", "0", "no":
+		f := false
+		c.StripNulls = &f
+	}
+}
+
+// Meta is reply metadata beside data.
+type Meta struct {
+	ReturnedRowCount *int64 `json:"returned_row_count,omitempty"`
+	RowsAffected     *int64 `json:"rows_affected,omitempty"`
+	Truncated        bool   `json:"truncated,omitempty"`
+	RowCount         *int64 `json:"row_count,omitempty"`
+	Chunks           *int64 `json:"chunks,omitempty"`
+}
+
+// Result is a successful operation's reply.
+type Result struct {
+	Message  string
+	Data     any
+	CacheKey string
+	Meta     *Meta
+}
+
+// Truncated reports whether the reply hit the row cap.
+func (r *Result) Truncated() bool { return r.Meta != nil && r.Meta.Truncated }
+
+// Envelope is the JSON body of every reply, REST or WebSocket.
+type Envelope struct {
+	Status   string `json:"status"`
+	Message  string `json:"message"`
+	Data     any    `json:"data,omitempty"`
+	CacheKey string `json:"cache_key,omitempty"`
+	Meta     *Meta  `json:"meta,omitempty"`
+	Error    string `json:"error,omitempty"`
+	Code     Code   `json:"code,omitempty"`
+}
+
+// SuccessEnvelope wraps r.
+func SuccessEnvelope(r *Result) Envelope {
+	data := r.Data
+	if data == nil {
+		data = json.RawMessage("null")
+	}
+	return Envelope{Status: "success", Message: r.Message, Data: data, CacheKey: r.CacheKey, Meta: r.Meta}
+}
+
+// ErrorEnvelope describes err safely: the message is PublicMessage(err).
+func ErrorEnvelope(err error) Envelope {
+	msg := PublicMessage(err)
+	return Envelope{Status: "error", Message: msg, Error: msg, Code: CodeOf(err)}
+}
+
+// Do runs one operation and buffers its reply.
+func (g *Gateway) Do(ctx context.Context, call Call) (*Result, error) {
+	c, err := g.client(call)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	res, err := g.do(ctx, c, call)
+	return res, classify(ctx, err)
+}
+
+func (g *Gateway) do(ctx context.Context, c *client, call Call) (*Result, error) {
+	switch call.Op {
+	case OpFetch:
+		return g.fetch(ctx, c, call)
+	case OpInsert:
+		return g.insert(ctx, c, call)
+	case OpUpdate:
+		return g.update(ctx, c, call)
+	case OpDelete:
+		return g.delete(ctx, c, call)
+	case OpQuery, OpSQL:
+		return g.query(ctx, c, call)
+	}
+	return nil, Errorf(CodeBadRequest, "unknown operation %q", truncate(string(call.Op), 32))
+}
+
+// classify turns a bare context error into the caller's view of it: the
+// statement deadline is a timeout, a cancelled caller is canceled.
+func classify(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return err
+	}
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
+		return Wrap(CodeTimeout, "statement timeout exceeded", err)
+	case errors.Is(ctx.Err(), context.Canceled) || errors.Is(err, context.Canceled):
+		return Wrap(CodeCanceled, "request canceled", err)
+	}
+	return err
+}
+
+// client resolves the call's client, including /query/sql's db_name.
+func (g *Gateway) client(call Call) (*client, error) {
+	name := call.Client
+	if call.Op == OpSQL {
+		if q, err := DecodeQuery(call.Body); err == nil && q.DBName != "" {
+			name = q.DBName
+		}
+	}
+	if name == "" {
+		if call.Op == OpSQL {
+			return nil, Errorf(CodeBadRequest, "field db_name: required (or send X-Athena-Client)")
+		}
+		return nil, Errorf(CodeMissingClientHeader, "X-Athena-Client header is required")
+	}
+	c, ok := g.reg.get(name)
+	if !ok {
+		return nil, Errorf(CodeUnknownClient, "unknown client %q", truncate(name, 128))
+	}
+	if c.backend == nil {
+		return nil, Wrap(CodeBackendUnavailable, fmt.Sprintf("backend for client %q is unavailable", name), c.openErr)
+	}
+	return c, nil
+}
+
+func (g *Gateway) stripNulls(call Call, body *bool) bool {
+	if body != nil {
+		return *body
+	}
+	return call.StripNulls != nil && *call.StripNulls
+}
+
+func (g *Gateway) planFetch(ctx context.Context, c *client, call Call, streamed bool) (*FetchPlan, *FetchRequest, error) {
+	r, err := DecodeFetch(call.Body)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := c.table(ctx, r.Table)
+	if err != nil {
+		return nil, nil, err
+	}
+	p := &FetchPlan{Table: t}
+	if p.Columns, err = c.planColumns(ctx, t, r.Columns, "columns"); err != nil {
+		return nil, nil, err
+	}
+	if p.Where, err = c.planConds(ctx, t, r.Conditions); err != nil {
+		return nil, nil, err
+	}
+	if r.Sort != nil {
+		col, err := c.column(ctx, t, r.Sort.Column)
+		if err != nil {
+			return nil, nil, prefixed(err, "field sort_by: ")
+		}
+		p.Sort = []Sort{{Column: col, Desc: r.Sort.Desc}}
+	}
+	if r.Limit != nil {
+		if !streamed && *r.Limit > int64(g.cfg.MaxRows) {
+			return nil, nil, Errorf(CodeBadRequest, "field limit: %d exceeds the maximum of %d rows per reply; page with offset or stream the result", *r.Limit, g.cfg.MaxRows)
+		}
+		p.Limit = *r.Limit
+	}
+	if r.Offset != nil {
+		p.Offset = *r.Offset
+	}
+	if r.Post.GroupBy != "" {
+		if _, err := c.column(ctx, t, r.Post.GroupBy); err != nil {
+			return nil, nil, prefixed(err, "field group_by: ")
+		}
+	}
+	if r.Post.AggregationColumn != "" {
+		if _, err := c.column(ctx, t, r.Post.AggregationColumn); err != nil {
+			return nil, nil, prefixed(err, "field aggregation_column: ")
+		}
+	}
+	return p, r, nil
+}
+
+func (g *Gateway) fetch(ctx context.Context, c *client, call Call) (*Result, error) {
+	p, r, err := g.planFetch(ctx, c, call, false)
+	if err != nil {
+		return nil, err
+	}
+	strip := g.stripNulls(call, r.StripNulls)
+	capped := false
+	if p.Limit == 0 {
+		// Read one row past the cap to know whether the reply was cut.
+		p.Limit = int64(g.cfg.MaxRows) + 1
+		capped = true
+	}
+	rows, err := c.backend.Fetch(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	rs, truncated, err := collect(rows, g.cfg.MaxRows, strip)
+	if err != nil {
+		return nil, err
+	}
+	truncated = truncated && capped
+	n := int64(len(rs.Rows))
+	res := &Result{
+		Message:  fmt.Sprintf("Fetched %d %s", n, plural(n, "row")),
+		Data:     rs,
+		CacheKey: cacheKey(c.spec.Name, p, strip),
+	}
+	if truncated {
+		res.Meta = &Meta{Truncated: true, ReturnedRowCount: &n}
+	}
+	return res, nil
+}
+
+// collect drains rows into a RowSet, keeping at most max rows; truncated
+// reports that more rows were available.
+func collect(rows Rows, max int, strip bool) (*RowSet, bool, error) {
+	defer rows.Close()
+	rs := &RowSet{Columns: rows.Columns(), Rows: [][]any{}, StripNulls: strip}
+	truncated := false
+	for rows.Next() {
+		if len(rs.Rows) >= max {
+			truncated = true
+			break
+		}
+		vals := rows.Values()
+		cp := make([]any, len(vals))
+		copy(cp, vals)
+		rs.Rows = append(rs.Rows, cp)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, err
+	}
+	return rs, truncated, nil
+}
+
+func plural(n int64, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
+
+// cacheKey identifies a fetch by everything that changes its rows.
+func cacheKey(client string, p *FetchPlan, strip bool) string {
+	h := sha256.New()
+	enc := json.NewEncoder(h)
+	cols := make([]string, len(p.Columns))
+	for i, c := range p.Columns {
+		cols[i] = c.Name
+	}
+	_ = enc.Encode([]any{client, p.Table.Name, cols, condKey(p.Where), sortKey(p.Sort), p.Limit, p.Offset, strip})
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+func condKey(cs []Cond) []any {
+	out := make([]any, len(cs))
+	for i, c := range cs {
+		col := ""
+		if c.Column != nil {
+			col = c.Column.Name
+		}
+		out[i] = []any{c.Not, col, c.Op, c.Value, condKey(c.And), condKey(c.Or)}
+	}
+	return out
+}
+
+func sortKey(s []Sort) []any {
+	out := make([]any, len(s))
+	for i, x := range s {
+		out[i] = []any{x.Column.Name, x.Desc}
+	}
+	return out
+}
+
+func (g *Gateway) insert(ctx context.Context, c *client, call Call) (*Result, error) {
+	r, err := DecodeInsert(call.Body)
+	if err != nil {
+		return nil, err
+	}
+	if len(r.Rows) > g.cfg.MaxInsertRows {
+		return nil, Errorf(CodeBadRequest, "field insert_body: at most %d rows per insert, got %d", g.cfg.MaxInsertRows, len(r.Rows))
+	}
+	t, err := c.table(ctx, r.Table)
+	if err != nil {
+		return nil, err
+	}
+	if t.View {
+		return nil, Errorf(CodeBadRequest, "table %q is a view; insert into its base table", t.Name)
+	}
+	p, err := c.planInsert(ctx, t, r)
+	if err != nil {
+		return nil, err
+	}
+	rs, _, err := g.write(ctx, c, p, g.stripNulls(call, nil))
+	if err != nil {
+		return nil, err
+	}
+	n := int64(len(rs.Rows))
+	return &Result{Message: fmt.Sprintf("Inserted %d %s", n, plural(n, "row")), Data: rs}, nil
+}
+
+// write runs a write plan and collects every returned row: writes are not
+// capped, so the reply always shows what changed.
+func (g *Gateway) write(ctx context.Context, c *client, p *WritePlan, strip bool) (*RowSet, int64, error) {
+	rows, err := c.backend.Write(ctx, p)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	rs := &RowSet{Columns: rows.Columns(), Rows: [][]any{}, StripNulls: strip}
+	for rows.Next() {
+		vals := rows.Values()
+		cp := make([]any, len(vals))
+		copy(cp, vals)
+		rs.Rows = append(rs.Rows, cp)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	rows.Close()
+	affected := rows.Affected()
+	if affected < int64(len(rs.Rows)) {
+		affected = int64(len(rs.Rows))
+	}
+	return rs, affected, nil
+}
+
+// Mutation is the data of an update or delete reply.
+type Mutation struct {
+	AffectedRows int64   `json:"affected_rows"`
+	Rows         *RowSet `json:"rows"`
+}
+
+func (g *Gateway) update(ctx context.Context, c *client, call Call) (*Result, error) {
+	r, err := DecodeUpdate(call.Body)
+	if err != nil {
+		return nil, err
+	}
+	t, err := c.table(ctx, r.Table)
+	if err != nil {
+		return nil, err
+	}
+	p := &WritePlan{Kind: WriteUpdate, Table: t}
+	if p.Set, err = c.planAssign(ctx, t, r.Set, "update_body"); err != nil {
+		return nil, err
+	}
+	if p.Where, err = c.planConds(ctx, t, r.Conditions); err != nil {
+		return nil, err
+	}
+	if p.Returning, err = c.planColumns(ctx, t, r.Returning, "columns"); err != nil {
+		return nil, err
+	}
+	rs, n, err := g.write(ctx, c, p, g.stripNulls(call, r.StripNulls))
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Message: fmt.Sprintf("Updated %d %s", n, plural(n, "row")), Data: &Mutation{AffectedRows: n, Rows: rs}}, nil
+}
+
+func (g *Gateway) delete(ctx context.Context, c *client, call Call) (*Result, error) {
+	r, err := DecodeDelete(call.Body)
+	if err != nil {
+		return nil, err
+	}
+	t, err := c.table(ctx, r.Table)
+	if err != nil {
+		return nil, err
+	}
+	p := &WritePlan{Kind: WriteDelete, Table: t}
+	if r.ResourceID != nil {
+		rc, err := resourceCond(t, r.ResourceID)
+		if err != nil {
+			return nil, err
+		}
+		p.Where = append(p.Where, rc)
+	}
+	conds, err := c.planConds(ctx, t, r.Conditions)
+	if err != nil {
+		return nil, err
+	}
+	p.Where = append(p.Where, conds...)
+	if p.Returning, err = c.planColumns(ctx, t, r.Returning, "columns"); err != nil {
+		return nil, err
+	}
+	rs, n, err := g.write(ctx, c, p, g.stripNulls(call, nil))
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Message: fmt.Sprintf("Deleted %d %s", n, plural(n, "row")), Data: &Mutation{AffectedRows: n, Rows: rs}}, nil
+}
+
+// driverKinds maps /query/sql drivers to backend kinds.
+var driverKinds = map[string]string{
+	"postgresql": "postgresql", "postgres": "postgresql", "pg": "postgresql",
+	"sqlite": "sqlite", "athena": "scylla", "scylla": "scylla", "cassandra": "scylla",
+}
+
+func (g *Gateway) checkDriver(c *client, call Call, q *QueryRequest) error {
+	if call.Op != OpSQL {
+		return nil
+	}
+	if q.Driver == "" {
+		return Errorf(CodeBadRequest, "field driver: required (postgresql, sqlite, athena or scylla)")
+	}
+	kind, ok := driverKinds[strings.ToLower(q.Driver)]
+	if !ok {
+		return Errorf(CodeBadRequest, "field driver: unknown driver %q (postgresql, sqlite, athena or scylla)", truncate(q.Driver, 32))
+	}
+	if kind != c.backend.Kind() {
+		return Errorf(CodeBadRequest, "field driver: client %q is a %s backend, not %s", c.spec.Name, c.backend.Kind(), q.Driver)
+	}
+	return nil
+}
+
+func (g *Gateway) query(ctx context.Context, c *client, call Call) (*Result, error) {
+	q, err := DecodeQuery(call.Body)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.checkDriver(c, call, q); err != nil {
+		return nil, err
+	}
+	rows, err := c.backend.Query(ctx, q.Query)
+	if err != nil {
+		return nil, err
+	}
+	rs, truncated, err := collect(rows, g.cfg.MaxRows, g.stripNulls(call, nil))
+	if err != nil {
+		return nil, err
+	}
+	n := int64(len(rs.Rows))
+	affected := rows.Affected()
+	return &Result{
+		Message: fmt.Sprintf("Query returned %d %s", n, plural(n, "row")),
+		Data:    rs,
+		Meta:    &Meta{ReturnedRowCount: &n, RowsAffected: &affected, Truncated: truncated},
+	}, nil
+}
+
+// Cursor streams a fetch or query row by row. It is not safe for concurrent
+// use; Close must be called.
+type Cursor struct {
+	rows   Rows
+	strip  bool
+	cancel context.CancelFunc
+	count  int64
+}
+
+// Stream runs a fetch or query and returns a cursor over its rows, read from
+// the database only as fast as the caller consumes them. Streams have no
+// statement timeout and no row cap: the caller's context bounds them.
+func (g *Gateway) Stream(ctx context.Context, call Call) (*Cursor, error) {
+	c, err := g.client(call)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var rows Rows
+	strip := g.stripNulls(call, nil)
+	switch call.Op {
+	case OpFetch:
+		var p *FetchPlan
+		var r *FetchRequest
+		p, r, err = g.planFetch(ctx, c, call, true)
+		if err == nil {
+			strip = g.stripNulls(call, r.StripNulls)
+			rows, err = c.backend.Fetch(ctx, p)
+		}
+	case OpQuery, OpSQL:
+		var q *QueryRequest
+		if q, err = DecodeQuery(call.Body); err == nil {
+			if err = g.checkDriver(c, call, q); err == nil {
+				rows, err = c.backend.Query(ctx, q.Query)
+			}
+		}
+	default:
+		err = Errorf(CodeBadRequest, "operation %s cannot stream", call.Op)
+	}
+	if err != nil {
+		cancel()
+		return nil, classify(ctx, err)
+	}
+	return &Cursor{rows: rows, strip: strip, cancel: cancel}, nil
+}
+
+// Next advances to the next row.
+func (cu *Cursor) Next() bool {
+	if cu.rows.Next() {
+		cu.count++
+		return true
+	}
+	return false
+}
+
+// AppendRow appends the current row as a JSON object.
+func (cu *Cursor) AppendRow(buf []byte) []byte {
+	return AppendRow(buf, cu.rows.Columns(), cu.rows.Values(), cu.strip)
+}
+
+// Count is the number of rows read so far.
+func (cu *Cursor) Count() int64 { return cu.count }
+
+// Err reports the error that ended iteration, classified like Do's errors.
+func (cu *Cursor) Err() error { return cu.rows.Err() }
+
+// Close releases the cursor and its database resources.
+func (cu *Cursor) Close() {
+	cu.rows.Close()
+	cu.cancel()
+}
+
+// WriteNDJSON writes every row of cu as one JSON object per line, flushing
+// through flush (which may be nil) every so often.
+func (cu *Cursor) WriteNDJSON(w io.Writer, flush func()) error {
+	buf := make([]byte, 0, 4096)
+	for cu.Next() {
+		buf = cu.AppendRow(buf)
+		buf = append(buf, '\n')
+		if len(buf) >= 32<<10 {
+			if _, err := w.Write(buf); err != nil {
+				return err
+			}
+			if flush != nil {
+				flush()
+			}
+			buf = buf[:0]
+		}
+	}
+	if len(buf) > 0 {
+		if _, err := w.Write(buf); err != nil {
+			return err
+		}
+	}
+	if flush != nil {
+		flush()
+	}
+	return cu.Err()
+}

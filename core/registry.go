@@ -1,0 +1,149 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+)
+
+// Secret is a string that prints as "redacted" in logs, errors and %v.
+type Secret string
+
+// String implements fmt.Stringer.
+func (Secret) String() string { return "redacted" }
+
+// LogValue implements slog.LogValuer.
+func (Secret) LogValue() slog.Value { return slog.StringValue("redacted") }
+
+// GoString implements fmt.GoStringer, so %#v hides it too.
+func (Secret) GoString() string { return `"redacted"` }
+
+// ClientSpec describes one named client: which backend and how to reach it.
+type ClientSpec struct {
+	Name string
+	// Kind is "postgresql", "sqlite" or "scylla".
+	Kind string
+	// URI is the PostgreSQL connection string.
+	URI Secret
+	// Path is the SQLite database file.
+	Path string
+	// StatementTimeout bounds each non-streamed request on this client;
+	// zero means Config.StatementTimeout.
+	StatementTimeout time.Duration
+	// MaxConns caps the client's connection pool; zero means the backend's
+	// default.
+	MaxConns int32
+}
+
+// OpenFunc builds the Backend for a client. cmd supplies it, so core never
+// imports a backend package.
+type OpenFunc func(ctx context.Context, spec ClientSpec) (Backend, error)
+
+// client is one registry entry.
+type client struct {
+	spec    ClientSpec
+	backend Backend // nil when Open failed
+	openErr error
+	timeout time.Duration
+
+	catalog     atomic.Pointer[Catalog]
+	lastRefresh atomic.Int64 // unix nanos of the last introspection
+	flight      singleflight.Group
+}
+
+// registry maps client names to clients. The hot path only reads it.
+type registry struct {
+	mu sync.RWMutex
+	// clients is guarded by mu.
+	clients map[string]*client
+}
+
+func (r *registry) get(name string) (*client, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	c, ok := r.clients[name]
+	return c, ok
+}
+
+func (r *registry) names() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]string, 0, len(r.clients))
+	for n := range r.clients {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// minRefreshInterval bounds how often a miss may re-introspect a client, so
+// requests naming tables that do not exist cannot hammer the database.
+const minRefreshInterval = time.Second
+
+// table finds a table, introspecting on first use and again on a miss.
+func (c *client) table(ctx context.Context, name string) (*Table, error) {
+	cat, err := c.loadCatalog(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	if t, ok := cat.Tables[name]; ok {
+		return t, nil
+	}
+	if cat, err = c.loadCatalog(ctx, true); err != nil {
+		return nil, err
+	}
+	if t, ok := cat.Tables[name]; ok {
+		return t, nil
+	}
+	return nil, Errorf(CodeUnknownTable, "unknown table %q for client %q", truncate(name, 128), c.spec.Name)
+}
+
+// column finds a column of t, re-introspecting once on a miss (the column
+// may have been added since the catalog was read).
+func (c *client) column(ctx context.Context, t *Table, name string) (*Column, error) {
+	if col, ok := t.Column(name); ok {
+		return col, nil
+	}
+	cat, err := c.loadCatalog(ctx, true)
+	if err != nil {
+		return nil, err
+	}
+	if nt, ok := cat.Tables[t.Name]; ok {
+		if col, ok := nt.Column(name); ok {
+			return col, nil
+		}
+	}
+	return nil, Errorf(CodeUnknownColumn, "unknown column %q in table %q", truncate(name, 128), t.Name)
+}
+
+func (c *client) loadCatalog(ctx context.Context, refresh bool) (*Catalog, error) {
+	cur := c.catalog.Load()
+	if cur != nil && (!refresh || time.Since(time.Unix(0, c.lastRefresh.Load())) < minRefreshInterval) {
+		return cur, nil
+	}
+	v, err, _ := c.flight.Do("introspect", func() (any, error) {
+		cat, err := c.backend.Introspect(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("introspect client %s: %w", c.spec.Name, err)
+		}
+		for _, t := range cat.Tables {
+			t.buildIndex()
+		}
+		c.catalog.Store(cat)
+		c.lastRefresh.Store(time.Now().UnixNano())
+		return cat, nil
+	})
+	if err != nil {
+		if cur != nil {
+			return cur, nil
+		}
+		return nil, err
+	}
+	return v.(*Catalog), nil
+}

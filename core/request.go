@@ -1,0 +1,543 @@
+package core
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// Operation names one of the gateway's operations.
+type Operation string
+
+// The operations of DESIGN.md §2.
+const (
+	OpFetch  Operation = "fetch"
+	OpInsert Operation = "insert"
+	OpUpdate Operation = "update"
+	OpDelete Operation = "delete"
+	OpQuery  Operation = "query"
+	OpSQL    Operation = "sql"
+)
+
+// Operations lists every Operation.
+var Operations = []Operation{OpFetch, OpInsert, OpUpdate, OpDelete, OpQuery, OpSQL}
+
+// Condition is one filter as the client sent it, before validation.
+type Condition struct {
+	Column   string
+	Operator Op
+	Value    any
+}
+
+// SortBy is the client's sort_by.
+type SortBy struct {
+	Column string
+	Desc   bool
+}
+
+// PostProcessing holds the fetch post-processing fields. They are decoded
+// and checked here; grouping itself is applied by the post-processing step.
+type PostProcessing struct {
+	GroupBy             string
+	TimeGranularity     string
+	AggregationColumn   string
+	AggregationStrategy string
+	AggregationDedup    bool
+}
+
+// FetchRequest is a decoded /gateway/fetch body.
+type FetchRequest struct {
+	Table      string
+	Columns    []string // nil means every column
+	Conditions []Condition
+	Limit      *int64
+	Offset     *int64
+	Sort       *SortBy
+	StripNulls *bool
+	Post       PostProcessing
+}
+
+// InsertRequest is a decoded /gateway/insert body.
+type InsertRequest struct {
+	Table         string
+	Rows          []map[string]any
+	Keys          [][]string // per row, its keys in the order the client sent them
+	OnConflict    []string
+	UpdateBody    map[string]any
+	Returning     []string
+	DefaultToNull bool
+}
+
+// UpdateRequest is a decoded /gateway/update body.
+type UpdateRequest struct {
+	Table      string
+	Set        map[string]any
+	Conditions []Condition
+	Returning  []string
+	StripNulls *bool
+}
+
+// DeleteRequest is a decoded /gateway/delete body.
+type DeleteRequest struct {
+	Table      string
+	ResourceID any // string or json.Number; nil when absent
+	Conditions []Condition
+	Returning  []string
+}
+
+// QueryRequest is a decoded /gateway/query or /query/sql body.
+type QueryRequest struct {
+	Query  string
+	Driver string // /query/sql only
+	DBName string // /query/sql only
+}
+
+func tableName(f fields) (string, error) {
+	t, err := f.str("table_name")
+	if err != nil {
+		return "", err
+	}
+	if t == "" {
+		if t, err = f.str("view_name"); err != nil {
+			return "", err
+		}
+	}
+	if strings.TrimSpace(t) == "" {
+		return "", Errorf(CodeBadRequest, "field table_name: required")
+	}
+	return t, nil
+}
+
+// DecodeFetch decodes a fetch body. Unknown fields are ignored, because
+// Athena clients send options this gateway does not use.
+func DecodeFetch(body []byte) (*FetchRequest, error) {
+	f, err := decodeObject(body)
+	if err != nil {
+		return nil, err
+	}
+	r := &FetchRequest{}
+	if r.Table, err = tableName(f); err != nil {
+		return nil, err
+	}
+	if r.Columns, err = f.names("columns"); err != nil {
+		return nil, err
+	}
+	if r.Conditions, err = decodeConditions(f); err != nil {
+		return nil, err
+	}
+	if r.Limit, err = f.integer("limit"); err != nil {
+		return nil, err
+	}
+	if r.Offset, err = f.integer("offset"); err != nil {
+		return nil, err
+	}
+	page, err := f.integer("current_page")
+	if err != nil {
+		return nil, err
+	}
+	size, err := f.integer("page_size")
+	if err != nil {
+		return nil, err
+	}
+	if page != nil || size != nil {
+		if page == nil || size == nil {
+			return nil, Errorf(CodeBadRequest, "fields current_page and page_size: give both or neither")
+		}
+		if *page < 1 {
+			return nil, Errorf(CodeBadRequest, "field current_page: pages start at 1")
+		}
+		if *size < 1 {
+			return nil, Errorf(CodeBadRequest, "field page_size: must be at least 1")
+		}
+		if *page-1 > maxSafeInt / *size {
+			return nil, Errorf(CodeBadRequest, "field current_page: %d is too large", *page)
+		}
+		off := (*page - 1) * *size
+		r.Limit, r.Offset = size, &off
+	}
+	if r.Sort, err = decodeSort(f); err != nil {
+		return nil, err
+	}
+	if r.StripNulls, err = f.boolean("strip_nulls"); err != nil {
+		return nil, err
+	}
+	if r.Post, err = decodePost(f); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func decodePost(f fields) (PostProcessing, error) {
+	var p PostProcessing
+	var err error
+	if p.GroupBy, err = f.str("group_by"); err != nil {
+		return p, err
+	}
+	if p.TimeGranularity, err = f.str("time_granularity"); err != nil {
+		return p, err
+	}
+	switch p.TimeGranularity {
+	case "", "day", "hour", "minute":
+	default:
+		return p, Errorf(CodeBadRequest, "field time_granularity: must be day, hour or minute, got %q", p.TimeGranularity)
+	}
+	if p.AggregationColumn, err = f.str("aggregation_column"); err != nil {
+		return p, err
+	}
+	if p.AggregationStrategy, err = f.str("aggregation_strategy"); err != nil {
+		return p, err
+	}
+	switch p.AggregationStrategy {
+	case "", "cumulative_sum":
+	default:
+		return p, Errorf(CodeBadRequest, "field aggregation_strategy: must be cumulative_sum, got %q", p.AggregationStrategy)
+	}
+	if p.AggregationStrategy != "" && p.AggregationColumn == "" {
+		return p, Errorf(CodeBadRequest, "field aggregation_strategy: needs aggregation_column")
+	}
+	dedup, err := f.boolean("aggregation_dedup")
+	if err != nil {
+		return p, err
+	}
+	p.AggregationDedup = dedup != nil && *dedup
+	return p, nil
+}
+
+func decodeSort(f fields) (*SortBy, error) {
+	raw, ok := f["sort_by"]
+	if !ok || isNull(raw) {
+		return nil, nil
+	}
+	switch jsonKind(raw) {
+	case "a string":
+		var s string
+		_ = json.Unmarshal(raw, &s)
+		if s == "" {
+			return nil, nil
+		}
+		return &SortBy{Column: s}, nil
+	case "an object":
+	default:
+		return nil, typeError("sort_by", "an object {field, direction}", raw)
+	}
+	var sf fields
+	if err := json.Unmarshal(raw, &sf); err != nil {
+		return nil, typeError("sort_by", "an object {field, direction}", raw)
+	}
+	col, err := sf.str("field")
+	if err != nil {
+		return nil, Errorf(CodeBadRequest, "field sort_by.field: expected a string")
+	}
+	if col == "" {
+		if col, err = sf.str("column"); err != nil {
+			return nil, Errorf(CodeBadRequest, "field sort_by.column: expected a string")
+		}
+	}
+	if col == "" {
+		return nil, Errorf(CodeBadRequest, "field sort_by: needs field or column")
+	}
+	dir, err := sf.str("direction")
+	if err != nil {
+		return nil, Errorf(CodeBadRequest, "field sort_by.direction: expected a string")
+	}
+	// Athena: "asc" and "ascending" sort ascending, anything else descending.
+	// An absent direction is ascending, as in SQL.
+	d := strings.ToLower(strings.TrimSpace(dir))
+	desc := d != "" && d != "asc" && d != "ascending"
+	return &SortBy{Column: col, Desc: desc}, nil
+}
+
+// maxConditions bounds the filters one request may carry.
+const maxConditions = 256
+
+func decodeConditions(f fields) ([]Condition, error) {
+	raw, ok := f["conditions"]
+	if !ok || isNull(raw) {
+		return nil, nil
+	}
+	var items []json.RawMessage
+	if jsonKind(raw) != "an array" || json.Unmarshal(raw, &items) != nil {
+		return nil, typeError("conditions", "an array of conditions", raw)
+	}
+	if len(items) > maxConditions {
+		return nil, Errorf(CodeBadRequest, "field conditions: at most %d conditions, got %d", maxConditions, len(items))
+	}
+	out := make([]Condition, 0, len(items))
+	for i, item := range items {
+		c, err := decodeCondition(item)
+		if err != nil {
+			return nil, prefixed(err, fmt.Sprintf("conditions[%d]: ", i))
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func decodeCondition(raw json.RawMessage) (Condition, error) {
+	var cf fields
+	if jsonKind(raw) != "an object" || json.Unmarshal(raw, &cf) != nil {
+		return Condition{}, Errorf(CodeBadRequest, "field conditions: each condition must be an object")
+	}
+	if _, ok := cf["eq_column"]; ok {
+		col, err := cf.str("eq_column")
+		if err != nil {
+			return Condition{}, err
+		}
+		if col == "" {
+			return Condition{}, Errorf(CodeBadRequest, "field eq_column: required")
+		}
+		v, err := condValue(cf, "eq_value")
+		if err != nil {
+			return Condition{}, err
+		}
+		return Condition{Column: col, Operator: OpEq, Value: v}, nil
+	}
+	op, err := cf.str("operator")
+	if err != nil {
+		return Condition{}, err
+	}
+	if op == "" {
+		return Condition{}, Errorf(CodeBadRequest, "field operator: required (or use eq_column/eq_value)")
+	}
+	o, ok := parseOp(op)
+	if !ok {
+		return Condition{}, Errorf(CodeBadRequest, "field operator: unknown operator %q", truncate(op, 32))
+	}
+	col, err := cf.str("column")
+	if err != nil {
+		return Condition{}, err
+	}
+	v, err := condValue(cf, "value")
+	if err != nil {
+		return Condition{}, err
+	}
+	switch o {
+	case OpNot, OpOr:
+		s, ok := v.(string)
+		if !ok || strings.TrimSpace(s) == "" {
+			if col != "" && o == OpNot {
+				break // {operator: not, column, value}: handled in planning
+			}
+			return Condition{}, Errorf(CodeBadRequest, "field value: operator %s needs an expression string such as \"age.gt.30,name.eq.bob\"", o)
+		}
+	default:
+		if col == "" {
+			return Condition{}, Errorf(CodeBadRequest, "field column: required for operator %s", o)
+		}
+	}
+	return Condition{Column: col, Operator: o, Value: v}, nil
+}
+
+func condValue(f fields, name string) (any, error) {
+	raw, ok := f[name]
+	if !ok {
+		return nil, nil
+	}
+	v, err := decodeValue(raw)
+	if err != nil {
+		return nil, Errorf(CodeBadRequest, "field %s: malformed value", name)
+	}
+	return v, nil
+}
+
+var opNames = map[string]Op{
+	"eq": OpEq, "neq": OpNeq, "gt": OpGt, "gte": OpGte, "lt": OpLt, "lte": OpLte,
+	"like": OpLike, "ilike": OpILike, "is": OpIs, "in": OpIn,
+	"contains": OpContains, "containedBy": OpContainedBy, "containedby": OpContainedBy,
+	"cs": OpContains, "cd": OpContainedBy, "not": OpNot, "or": OpOr,
+}
+
+func parseOp(s string) (Op, bool) {
+	o, ok := opNames[s]
+	return o, ok
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// DecodeInsert decodes an insert body.
+func DecodeInsert(body []byte) (*InsertRequest, error) {
+	f, err := decodeObject(body)
+	if err != nil {
+		return nil, err
+	}
+	r := &InsertRequest{}
+	if r.Table, err = tableName(f); err != nil {
+		return nil, err
+	}
+	raw, ok := f["insert_body"]
+	if !ok || isNull(raw) {
+		return nil, Errorf(CodeBadRequest, "field insert_body: required (an object or an array of objects)")
+	}
+	v, err := decodeValue(raw)
+	if err != nil {
+		return nil, typeError("insert_body", "an object or an array of objects", raw)
+	}
+	switch b := v.(type) {
+	case map[string]any:
+		r.Rows = []map[string]any{b}
+		r.Keys = [][]string{objectKeys(raw)}
+	case []any:
+		if len(b) == 0 {
+			return nil, Errorf(CodeBadRequest, "field insert_body: the array is empty")
+		}
+		var raws []json.RawMessage
+		_ = json.Unmarshal(raw, &raws)
+		for i, item := range b {
+			m, ok := item.(map[string]any)
+			if !ok {
+				return nil, Errorf(CodeBadRequest, "field insert_body[%d]: expected an object", i)
+			}
+			r.Rows = append(r.Rows, m)
+			r.Keys = append(r.Keys, objectKeys(raws[i]))
+		}
+	default:
+		return nil, typeError("insert_body", "an object or an array of objects", raw)
+	}
+	for i, row := range r.Rows {
+		if len(row) == 0 {
+			return nil, Errorf(CodeBadRequest, "field insert_body[%d]: the object is empty", i)
+		}
+	}
+	if r.OnConflict, err = f.names("on_conflict"); err != nil {
+		return nil, err
+	}
+	if r.UpdateBody, err = f.object("update_body"); err != nil {
+		return nil, err
+	}
+	if r.Returning, err = f.names("columns"); err != nil {
+		return nil, err
+	}
+	dtn, err := f.boolean("default_to_null")
+	if err != nil {
+		return nil, err
+	}
+	r.DefaultToNull = dtn != nil && *dtn
+	return r, nil
+}
+
+// objectKeys returns the keys of a JSON object in document order, so
+// inserted columns follow the order the client wrote them.
+func objectKeys(raw json.RawMessage) []string {
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil
+	}
+	var keys []string
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return keys
+		}
+		k, _ := t.(string)
+		keys = append(keys, k)
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return keys
+		}
+	}
+	return keys
+}
+
+// DecodeUpdate decodes an update body.
+func DecodeUpdate(body []byte) (*UpdateRequest, error) {
+	f, err := decodeObject(body)
+	if err != nil {
+		return nil, err
+	}
+	r := &UpdateRequest{}
+	if r.Table, err = tableName(f); err != nil {
+		return nil, err
+	}
+	if r.Set, err = f.object("update_body"); err != nil {
+		return nil, err
+	}
+	if len(r.Set) == 0 {
+		return nil, Errorf(CodeBadRequest, "field update_body: required (an object of column: value)")
+	}
+	if r.Conditions, err = decodeConditions(f); err != nil {
+		return nil, err
+	}
+	if len(r.Conditions) == 0 {
+		return nil, Errorf(CodeBadRequest, "field conditions: required; an update without conditions would change every row")
+	}
+	if r.Returning, err = f.names("columns"); err != nil {
+		return nil, err
+	}
+	if r.StripNulls, err = f.boolean("strip_nulls"); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// DecodeDelete decodes a delete body.
+func DecodeDelete(body []byte) (*DeleteRequest, error) {
+	f, err := decodeObject(body)
+	if err != nil {
+		return nil, err
+	}
+	r := &DeleteRequest{}
+	if r.Table, err = tableName(f); err != nil {
+		return nil, err
+	}
+	if raw, ok := f["resource_id"]; ok && !isNull(raw) {
+		v, err := decodeValue(raw)
+		if err != nil {
+			return nil, typeError("resource_id", "a string or a number", raw)
+		}
+		switch id := v.(type) {
+		case string:
+			if id != "" {
+				r.ResourceID = id
+			}
+		case json.Number:
+			r.ResourceID = id
+		default:
+			return nil, typeError("resource_id", "a string or a number", raw)
+		}
+	}
+	if r.Conditions, err = decodeConditions(f); err != nil {
+		return nil, err
+	}
+	if r.ResourceID == nil && len(r.Conditions) == 0 {
+		return nil, Errorf(CodeBadRequest, "fields resource_id and conditions: give at least one; a delete without them would remove every row")
+	}
+	if r.Returning, err = f.names("columns"); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// DecodeQuery decodes a /gateway/query or /query/sql body.
+func DecodeQuery(body []byte) (*QueryRequest, error) {
+	f, err := decodeObject(body)
+	if err != nil {
+		return nil, err
+	}
+	r := &QueryRequest{}
+	if r.Query, err = f.str("query"); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(r.Query) == "" {
+		return nil, Errorf(CodeBadRequest, "field query: required")
+	}
+	if r.Driver, err = f.str("driver"); err != nil {
+		return nil, err
+	}
+	if r.DBName, err = f.str("db_name"); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// prefixed puts where before a public message, keeping the code.
+func prefixed(err error, where string) error {
+	if e, ok := err.(*Error); ok {
+		return &Error{Code: e.Code, Public: where + e.Public, Err: e.Err}
+	}
+	return err
+}

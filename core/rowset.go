@@ -1,0 +1,164 @@
+package core
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"math"
+	"strconv"
+	"unicode/utf8"
+)
+
+// RowSet is a buffered result: rows as value slices sharing one column list.
+// It encodes as a JSON array of objects whose keys keep the column order.
+type RowSet struct {
+	Columns    []string
+	Rows       [][]any
+	StripNulls bool // omit keys whose value is null
+}
+
+// MarshalJSON implements json.Marshaler.
+func (rs *RowSet) MarshalJSON() ([]byte, error) {
+	buf := make([]byte, 0, 64*len(rs.Rows)+2)
+	buf = append(buf, '[')
+	for i, row := range rs.Rows {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = AppendRow(buf, rs.Columns, row, rs.StripNulls)
+	}
+	return append(buf, ']'), nil
+}
+
+// AppendRow appends one row as a JSON object to buf. Values are the
+// JSON-ready types backends produce (see Rows); anything else goes through
+// encoding/json, and a value that cannot be encoded becomes null rather than
+// failing the whole reply.
+func AppendRow(buf []byte, cols []string, vals []any, stripNulls bool) []byte {
+	buf = append(buf, '{')
+	first := true
+	for i, c := range cols {
+		var v any
+		if i < len(vals) {
+			v = vals[i]
+		}
+		if v == nil && stripNulls {
+			continue
+		}
+		if !first {
+			buf = append(buf, ',')
+		}
+		first = false
+		buf = appendString(buf, c)
+		buf = append(buf, ':')
+		buf = AppendValue(buf, v)
+	}
+	return append(buf, '}')
+}
+
+// AppendValue appends one JSON-ready value.
+func AppendValue(buf []byte, v any) []byte {
+	switch x := v.(type) {
+	case nil:
+		return append(buf, "null"...)
+	case string:
+		return appendString(buf, x)
+	case int64:
+		return strconv.AppendInt(buf, x, 10)
+	case int:
+		return strconv.AppendInt(buf, int64(x), 10)
+	case int32:
+		return strconv.AppendInt(buf, int64(x), 10)
+	case bool:
+		return strconv.AppendBool(buf, x)
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return appendString(buf, strconv.FormatFloat(x, 'g', -1, 64))
+		}
+		return strconv.AppendFloat(buf, x, 'g', -1, 64)
+	case json.Number:
+		if !validJSONNumber(string(x)) {
+			return appendString(buf, string(x))
+		}
+		return append(buf, x...)
+	case json.RawMessage:
+		if !json.Valid(x) {
+			return appendString(buf, string(x))
+		}
+		return append(buf, x...)
+	case []byte:
+		return appendString(buf, base64.StdEncoding.EncodeToString(x))
+	case []any:
+		buf = append(buf, '[')
+		for i, e := range x {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = AppendValue(buf, e)
+		}
+		return append(buf, ']')
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return append(buf, "null"...)
+	}
+	return append(buf, b...)
+}
+
+// validJSONNumber reports whether s is a JSON number literal. Backends send
+// non-finite numerics (NaN, Infinity) as strings; this keeps a stray one from
+// corrupting the reply.
+func validJSONNumber(s string) bool {
+	return len(s) > 0 && (s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) && json.Valid([]byte(s))
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string, escaping as encoding/json does
+// (including <, > and & so replies are safe to embed in HTML) and replacing
+// invalid UTF-8 with U+FFFD.
+func appendString(buf []byte, s string) []byte {
+	buf = append(buf, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if b := s[i]; b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
+				i++
+				continue
+			}
+			buf = append(buf, s[start:i]...)
+			switch b {
+			case '\\', '"':
+				buf = append(buf, '\\', b)
+			case '\n':
+				buf = append(buf, '\\', 'n')
+			case '\r':
+				buf = append(buf, '\\', 'r')
+			case '\t':
+				buf = append(buf, '\\', 't')
+			default:
+				buf = append(buf, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	buf = append(buf, s[start:]...)
+	return append(buf, '"')
+}
