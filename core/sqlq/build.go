@@ -141,6 +141,13 @@ func (b *builder) conjunction(conds []Cond, sep string) error {
 		if i > 0 {
 			b.str(sep)
 		}
+		if isNode(&conds[i]) && !conds[i].Not {
+			// A node parenthesises itself.
+			if err := b.cond(&conds[i]); err != nil {
+				return err
+			}
+			continue
+		}
 		b.str("(")
 		if err := b.cond(&conds[i]); err != nil {
 			return err
@@ -149,6 +156,8 @@ func (b *builder) conjunction(conds []Cond, sep string) error {
 	}
 	return nil
 }
+
+func isNode(c *Cond) bool { return len(c.And) > 0 || len(c.Or) > 0 }
 
 // cond writes one condition. Nodes and negations are parenthesised, so the
 // text never depends on operator precedence.
