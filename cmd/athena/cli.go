@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"strings"
+)
+
+const usage = `athena — a WebSocket-first realtime database gateway
+
+Usage:
+  athena <command> [flags]
+
+Commands:
+  serve     run the gateway (REST on /gateway/*, health, metrics)
+  migrate   apply the control-plane migrations and exit
+  version   print the version
+  help      show this help, or "athena help <command>"
+
+With no config file, "athena serve" listens on 127.0.0.1:4052 with an
+embedded SQLite control plane and a demo client "local" under ./data.
+Config is read from --config, $ATHENA_CONFIG_PATH, then config.yaml in
+$XDG_CONFIG_HOME/athena, $HOME/.config/athena, $HOME/.athena and the
+working directory.
+`
+
+// errUsage marks an error whose message already explains the usage problem.
+var errUsage = errors.New("usage")
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	var err error
+	switch cmd {
+	case "serve":
+		err = cmdServe(ctx, rest, stderr, getenv)
+	case "migrate":
+		err = cmdMigrate(ctx, rest, stdout, stderr, getenv)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "athena", version())
+	case "help", "-h", "--help":
+		if len(rest) > 0 {
+			return run(ctx, []string{rest[0], "--help"}, stdout, stderr, getenv)
+		}
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "athena: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	}
+	fmt.Fprintf(stderr, "athena %s: %s\n", cmd, strings.TrimSpace(err.Error()))
+	return 1
+}
+
+// commonFlags are the flags every server-side command shares.
+type commonFlags struct {
+	config string
+	port   int
+	host   string
+}
+
+func newFlagSet(name, summary string, stderr io.Writer, c *commonFlags) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.config, "config", "", "path to config.yaml (default: $ATHENA_CONFIG_PATH, then the search path)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: athena %s [flags]\n\n%s\n\nFlags:\n", name, summary)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return errUsage
+	}
+	return nil
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}

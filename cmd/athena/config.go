@@ -1,0 +1,319 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/athena-go/athena/core"
+)
+
+// Config is config.yaml. Every key is optional; the zero value of each field
+// means the default named in its comment. Unknown keys are errors.
+type Config struct {
+	API struct {
+		// Host is the listen address. Default 127.0.0.1 (loopback only).
+		Host string `yaml:"host"`
+		// Port is the listen port. Default 4052.
+		Port int `yaml:"port"`
+		// MaxBodyBytes caps request bodies. Default 1 MiB.
+		MaxBodyBytes int64 `yaml:"max_body_bytes"`
+		// CORSAllowedOrigins lists browser origins allowed by CORS
+		// (exact, or *.example.com patterns). Default none.
+		CORSAllowedOrigins []string `yaml:"cors_allowed_origins"`
+		// ShutdownTimeout bounds the graceful drain. Default 30s.
+		ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+	} `yaml:"api"`
+	Logging struct {
+		// Level is debug, info, warn or error. Default info.
+		Level string `yaml:"level"`
+		// Format is json or text. Default json, or text on a terminal.
+		Format string `yaml:"format"`
+		// Client names the postgres client that holds the control plane;
+		// POSTGRES_ATHENA_LOGGING_URI works too. Default: an embedded
+		// SQLite file in data_dir.
+		Client string `yaml:"client"`
+	} `yaml:"logging"`
+	// DataDir holds the embedded SQLite files. Default ./data.
+	DataDir string `yaml:"data_dir"`
+	// PostgresClients maps client names to a PostgreSQL URI, the name of an
+	// environment variable holding one ("${VAR}" or a bare VAR), or an object
+	// {uri | uri_env, statement_timeout, max_conns}.
+	PostgresClients map[string]PostgresClient `yaml:"postgres_clients"`
+	// SQLiteClients maps client names to {path, statement_timeout}.
+	SQLiteClients map[string]SQLiteClient `yaml:"sqlite_clients"`
+	Gateway       struct {
+		// StatementTimeout bounds each non-streamed request. Default 30s.
+		StatementTimeout Duration `yaml:"statement_timeout"`
+		// MaxRows caps rows in a non-streamed reply. Default 10000.
+		MaxRows int `yaml:"max_rows"`
+		// MaxInsertRows caps rows in one insert. Default 10000.
+		MaxInsertRows int `yaml:"max_insert_rows"`
+	} `yaml:"gateway"`
+
+	// path is the file this config came from ("" for the defaults).
+	path string
+}
+
+// Duration is a time.Duration written as "5s" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML implements yaml.BytesUnmarshaler.
+func (d *Duration) UnmarshalYAML(b []byte) error {
+	var s string
+	if err := yaml.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("expected a duration such as \"5s\"")
+	}
+	v, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil || v < 0 {
+		return fmt.Errorf("invalid duration %q (use e.g. \"500ms\", \"30s\")", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// PostgresClient is one postgres_clients entry.
+type PostgresClient struct {
+	URI              core.Secret `yaml:"uri"`
+	URIEnv           string      `yaml:"uri_env"`
+	StatementTimeout Duration    `yaml:"statement_timeout"`
+	MaxConns         int32       `yaml:"max_conns"`
+}
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// UnmarshalYAML accepts a string (URI, ${VAR} or VAR) or an object.
+func (p *PostgresClient) UnmarshalYAML(b []byte) error {
+	var s string
+	if err := yaml.Unmarshal(b, &s); err == nil && !strings.HasPrefix(strings.TrimSpace(string(b)), "{") {
+		s = strings.TrimSpace(s)
+		switch {
+		case strings.HasPrefix(s, "${") && strings.HasSuffix(s, "}"):
+			p.URIEnv = s[2 : len(s)-1]
+		case envName.MatchString(s):
+			p.URIEnv = s
+		default:
+			p.URI = core.Secret(s)
+		}
+		return nil
+	}
+	type plain PostgresClient
+	var v plain
+	if err := yaml.UnmarshalWithOptions(b, &v, yaml.DisallowUnknownField()); err != nil {
+		return err
+	}
+	*p = PostgresClient(v)
+	return nil
+}
+
+// SQLiteClient is one sqlite_clients entry.
+type SQLiteClient struct {
+	Path             string   `yaml:"path"`
+	StatementTimeout Duration `yaml:"statement_timeout"`
+}
+
+// configSearchPath lists where config.yaml is looked for when neither
+// --config nor ATHENA_CONFIG_PATH is given, in order.
+func configSearchPath(getenv func(string) string) []string {
+	var dirs []string
+	if x := getenv("XDG_CONFIG_HOME"); x != "" {
+		dirs = append(dirs, filepath.Join(x, "athena"))
+	}
+	if h := getenv("HOME"); h != "" {
+		dirs = append(dirs, filepath.Join(h, ".config", "athena"), filepath.Join(h, ".athena"))
+	}
+	dirs = append(dirs, ".")
+	out := make([]string, len(dirs))
+	for i, d := range dirs {
+		out[i] = filepath.Join(d, "config.yaml")
+	}
+	return out
+}
+
+// loadConfig finds and parses the config. explicit is --config; an explicit
+// path that does not exist is an error, a missing searched file is not.
+func loadConfig(explicit string, getenv func(string) string) (*Config, error) {
+	path := explicit
+	if path == "" {
+		path = getenv("ATHENA_CONFIG_PATH")
+	}
+	if path == "" {
+		for _, p := range configSearchPath(getenv) {
+			if _, err := os.Stat(p); err == nil {
+				path = p
+				break
+			}
+		}
+	}
+	cfg := &Config{}
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("read config: %w", err)
+		}
+		if err := yaml.UnmarshalWithOptions(b, cfg, yaml.DisallowUnknownField()); err != nil {
+			return nil, fmt.Errorf("config %s: %s", path, yamlProblem(err))
+		}
+		cfg.path = path
+	}
+	cfg.applyDefaults()
+	if err := cfg.Validate(getenv); err != nil {
+		where := path
+		if where == "" {
+			where = "defaults"
+		}
+		return nil, fmt.Errorf("config %s:\n%w", where, err)
+	}
+	return cfg, nil
+}
+
+// yamlProblem renders a YAML error without echoing secret values: goccy
+// prints the offending source line, which may hold a URI.
+func yamlProblem(err error) string {
+	msg := yaml.FormatError(err, false, false)
+	if i := strings.Index(msg, "\n"); i >= 0 {
+		msg = msg[:i]
+	}
+	return msg
+}
+
+func (c *Config) applyDefaults() {
+	if c.API.Host == "" {
+		c.API.Host = "127.0.0.1"
+	}
+	if c.API.Port == 0 {
+		c.API.Port = 4052
+	}
+	if c.API.MaxBodyBytes == 0 {
+		c.API.MaxBodyBytes = 1 << 20
+	}
+	if c.API.ShutdownTimeout == 0 {
+		c.API.ShutdownTimeout = Duration(30 * time.Second)
+	}
+	if c.Logging.Level == "" {
+		c.Logging.Level = "info"
+	}
+	if c.DataDir == "" {
+		c.DataDir = "data"
+	}
+	if c.Gateway.StatementTimeout == 0 {
+		c.Gateway.StatementTimeout = Duration(30 * time.Second)
+	}
+	if c.Gateway.MaxRows == 0 {
+		c.Gateway.MaxRows = 10000
+	}
+	if c.Gateway.MaxInsertRows == 0 {
+		c.Gateway.MaxInsertRows = 10000
+	}
+	if c.path == "" && len(c.PostgresClients) == 0 && len(c.SQLiteClients) == 0 {
+		// No config at all: the embedded demo client.
+		c.SQLiteClients = map[string]SQLiteClient{"local": {Path: filepath.Join(c.DataDir, "local.db")}}
+	}
+}
+
+var clientName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+
+// Validate reports every problem at once, each naming its key.
+func (c *Config) Validate(getenv func(string) string) error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if c.API.Port < 1 || c.API.Port > 65535 {
+		bad("api.port", "must be 1-65535, got %d", c.API.Port)
+	}
+	if net.ParseIP(c.API.Host) == nil && c.API.Host != "localhost" {
+		bad("api.host", "must be an IP address or localhost, got %q", c.API.Host)
+	}
+	if c.API.MaxBodyBytes < 1024 {
+		bad("api.max_body_bytes", "must be at least 1024, got %d", c.API.MaxBodyBytes)
+	}
+	switch c.Logging.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("logging.level", "must be debug, info, warn or error, got %q", c.Logging.Level)
+	}
+	switch c.Logging.Format {
+	case "", "json", "text":
+	default:
+		bad("logging.format", "must be json or text, got %q", c.Logging.Format)
+	}
+	if c.Gateway.MaxRows < 1 {
+		bad("gateway.max_rows", "must be positive, got %d", c.Gateway.MaxRows)
+	}
+	if c.Gateway.MaxInsertRows < 1 {
+		bad("gateway.max_insert_rows", "must be positive, got %d", c.Gateway.MaxInsertRows)
+	}
+	for name, pc := range c.PostgresClients {
+		key := "postgres_clients." + name
+		if !clientName.MatchString(name) {
+			bad(key, "client names use letters, digits, _ . - (at most 64)")
+		}
+		if _, dup := c.SQLiteClients[name]; dup {
+			bad(key, "the name is also used in sqlite_clients")
+		}
+		switch {
+		case pc.URI != "" && pc.URIEnv != "":
+			bad(key, "give uri or uri_env, not both")
+		case pc.URIEnv != "":
+			if getenv(pc.URIEnv) == "" {
+				bad(key, "environment variable %s is not set", pc.URIEnv)
+			}
+		case pc.URI == "":
+			bad(key, "needs a URI or the name of an environment variable holding one")
+		default:
+			if !strings.HasPrefix(string(pc.URI), "postgres://") && !strings.HasPrefix(string(pc.URI), "postgresql://") && !strings.Contains(string(pc.URI), "=") {
+				bad(key, "is neither a postgres:// URI, a key=value DSN, nor an environment variable name")
+			}
+		}
+		if pc.MaxConns < 0 {
+			bad(key+".max_conns", "must not be negative")
+		}
+	}
+	for name, sc := range c.SQLiteClients {
+		key := "sqlite_clients." + name
+		if !clientName.MatchString(name) {
+			bad(key, "client names use letters, digits, _ . - (at most 64)")
+		}
+		if sc.Path == "" {
+			bad(key+".path", "required")
+		}
+	}
+	if c.Logging.Client != "" {
+		if _, ok := c.PostgresClients[c.Logging.Client]; !ok {
+			bad("logging.client", "names %q, which is not in postgres_clients", c.Logging.Client)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// clientSpecs turns the config into core client specs, resolving env vars.
+func (c *Config) clientSpecs(getenv func(string) string) []core.ClientSpec {
+	var out []core.ClientSpec
+	for _, name := range sortedKeys(c.PostgresClients) {
+		pc := c.PostgresClients[name]
+		uri := pc.URI
+		if pc.URIEnv != "" {
+			uri = core.Secret(getenv(pc.URIEnv))
+		}
+		out = append(out, core.ClientSpec{
+			Name: name, Kind: "postgresql", URI: uri,
+			StatementTimeout: time.Duration(pc.StatementTimeout), MaxConns: pc.MaxConns,
+		})
+	}
+	for _, name := range sortedKeys(c.SQLiteClients) {
+		sc := c.SQLiteClients[name]
+		out = append(out, core.ClientSpec{
+			Name: name, Kind: "sqlite", Path: sc.Path,
+			StatementTimeout: time.Duration(sc.StatementTimeout),
+		})
+	}
+	return out
+}
