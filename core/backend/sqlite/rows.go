@@ -1,0 +1,198 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/athena-go/athena/core/sqlq"
+)
+
+// kind is how a column's declared type changes its values.
+type kind uint8
+
+const (
+	kindPlain kind = iota
+	kindBool
+	kindJSON
+)
+
+func kindOf(decl string) kind {
+	d := strings.ToUpper(decl)
+	switch {
+	case strings.Contains(d, "BOOL"):
+		return kindBool
+	case strings.Contains(d, "JSON"):
+		return kindJSON
+	}
+	return kindPlain
+}
+
+// convert maps a driver value to its JSON-ready form (see the package doc).
+func convert(k kind, v any) any {
+	switch v := v.(type) {
+	case nil:
+		return nil
+	case int64:
+		if k == kindBool && (v == 0 || v == 1) {
+			return v == 1
+		}
+		return v
+	case float64:
+		if math.IsInf(v, 1) {
+			return "Infinity"
+		}
+		if math.IsInf(v, -1) {
+			return "-Infinity"
+		}
+		if math.IsNaN(v) {
+			return "NaN"
+		}
+		return v
+	case string:
+		if k == kindJSON && json.Valid([]byte(v)) {
+			return json.RawMessage(v)
+		}
+		return v
+	case []byte:
+		if k == kindJSON && json.Valid(v) {
+			return json.RawMessage(append([]byte(nil), v...))
+		}
+		return base64.StdEncoding.EncodeToString(v)
+	case bool:
+		return v
+	case time.Time:
+		return v.UTC().Format(time.RFC3339Nano)
+	}
+	return fmt.Sprint(v)
+}
+
+// rows streams a *sql.Rows. onClose, when set, runs once at Close.
+type rows struct {
+	ctx      context.Context
+	rs       *sql.Rows
+	cols     []string
+	kinds    []kind
+	raw      []any
+	dest     []any
+	vals     []any
+	err      error
+	affected int64
+	onClose  func(*rows)
+	closed   bool
+}
+
+func newRows(ctx context.Context, rs *sql.Rows, onClose func(*rows)) *rows {
+	r := &rows{ctx: ctx, rs: rs, onClose: onClose}
+	cts, err := rs.ColumnTypes()
+	if err != nil {
+		r.err = mapError(ctx, fmt.Errorf("sqlite: read columns: %w", err))
+		return r
+	}
+	r.cols = make([]string, len(cts))
+	r.kinds = make([]kind, len(cts))
+	r.raw = make([]any, len(cts))
+	r.dest = make([]any, len(cts))
+	r.vals = make([]any, len(cts))
+	for i, ct := range cts {
+		r.cols[i] = ct.Name()
+		r.kinds[i] = kindOf(ct.DatabaseTypeName())
+		r.dest[i] = &r.raw[i]
+	}
+	return r
+}
+
+func (r *rows) Columns() []string { return r.cols }
+
+func (r *rows) Next() bool {
+	if r.err != nil || r.closed {
+		return false
+	}
+	if !r.rs.Next() {
+		if err := r.rs.Err(); err != nil {
+			r.err = mapError(r.ctx, fmt.Errorf("sqlite: read rows: %w", err))
+		}
+		r.finish()
+		return false
+	}
+	if err := r.rs.Scan(r.dest...); err != nil {
+		r.err = mapError(r.ctx, fmt.Errorf("sqlite: scan row: %w", err))
+		r.finish()
+		return false
+	}
+	for i, v := range r.raw {
+		r.vals[i] = convert(r.kinds[i], v)
+	}
+	return true
+}
+
+func (r *rows) Values() []any   { return r.vals }
+func (r *rows) Err() error      { return r.err }
+func (r *rows) Affected() int64 { return r.affected }
+func (r *rows) Close()          { r.finish() }
+
+// finish closes the driver rows and runs onClose, once.
+func (r *rows) finish() {
+	if r.closed {
+		return
+	}
+	r.closed = true
+	if err := r.rs.Close(); err != nil && r.err == nil {
+		r.err = mapError(r.ctx, fmt.Errorf("sqlite: close rows: %w", err))
+	}
+	if r.onClose != nil {
+		r.onClose(r)
+	}
+}
+
+// bufRows is a cursor over rows already read (a write's RETURNING rows).
+type bufRows struct {
+	cols     []string
+	data     [][]any
+	i        int
+	affected int64
+}
+
+// collect runs st in tx and appends its rows.
+func (b *bufRows) collect(ctx context.Context, tx *sql.Tx, st sqlq.Stmt) error {
+	rs, err := tx.QueryContext(ctx, st.SQL, st.Args...)
+	if err != nil {
+		return err
+	}
+	r := newRows(ctx, rs, nil)
+	defer r.Close()
+	if b.cols == nil {
+		b.cols = r.cols
+	}
+	for r.Next() {
+		b.data = append(b.data, append([]any(nil), r.vals...))
+		b.affected++
+	}
+	return r.Err()
+}
+
+func (b *bufRows) Columns() []string { return b.cols }
+
+func (b *bufRows) Next() bool {
+	if b.i >= len(b.data) {
+		return false
+	}
+	b.i++
+	return true
+}
+
+func (b *bufRows) Values() []any {
+	if b.i == 0 || b.i > len(b.data) {
+		return nil
+	}
+	return b.data[b.i-1]
+}
+
+func (b *bufRows) Err() error      { return nil }
+func (b *bufRows) Affected() int64 { return b.affected }
+func (b *bufRows) Close()          { b.i = len(b.data) }

@@ -1,0 +1,24 @@
+package core_test
+
+import (
+	"testing"
+
+	"github.com/athena-go/athena/internal/deptest"
+)
+
+func TestImports(t *testing.T) {
+	t.Parallel()
+	deptest.Check(t, ".", map[string]string{
+		"net/http":                                 "core is transport-neutral; REST lives in rest",
+		"github.com/coder/websocket":               "the WebSocket transport lives in wss",
+		"github.com/julienschmidt/httprouter":      "routing is the rest package's job",
+		"github.com/athena-go/athena/rest":         "transports import core, never the reverse",
+		"github.com/athena-go/athena/wss":          "transports import core, never the reverse",
+		"github.com/athena-go/athena/cmd":          "cmd wires core, never the reverse",
+		"github.com/athena-go/athena/core/backend": "backends import core; core reaches them through the Backend interface",
+		"github.com/jackc/pgx":                     "driver types stay in core/backend/postgres",
+		"github.com/gocql/gocql":                   "driver types stay in core/backend/scylla",
+		"github.com/apache/cassandra-gocql-driver": "driver types stay in core/backend/scylla",
+		"modernc.org/sqlite":                       "driver types stay in core/backend/sqlite",
+	})
+}
