@@ -1,0 +1,46 @@
+# Athena (Go). `make run` starts the server on its embedded defaults;
+# `make test` installs what the tests need (where missing) and runs everything.
+
+GO ?= go
+
+# Lists the Go files of the repository, minus node_modules (gofmt . would walk it).
+FIND_GO = find . \( -name .git -o -name node_modules \) -prune -o -type f -name '*.go' -print
+
+.PHONY: run build deps check test fmt lint bench
+
+## run: start the gateway on port 4052 with the embedded SQLite store (no config, no services)
+run:
+	$(GO) run ./cmd/athena serve
+
+## build: compile the binary into bin/athena
+build:
+	$(GO) build -o bin/athena ./cmd/athena
+
+## deps: install the test prerequisites that are missing (PostgreSQL binaries, node, test/js/node_modules)
+deps:
+	./test/deps.sh
+
+## check: fail on gofmt, go vet or go mod tidy drift
+check:
+	GO=$(GO) ./test/check.sh
+
+## test: deps, check, the whole suite under -race, then every benchmark once
+test: deps check
+	$(GO) test -race -count=1 -timeout 15m ./...
+	$(GO) test -run='^$$' -bench=. -benchtime=1x ./...
+
+## fmt: gofmt every Go file in place
+fmt:
+	@$(FIND_GO) | xargs -r gofmt -l -w
+
+## lint: gofmt check, go vet, and staticcheck when it is installed (lint never downloads tools)
+lint:
+	@out=$$($(FIND_GO) | xargs -r gofmt -l); if [ -n "$$out" ]; then echo "gofmt needs to run on:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	@sc=$$(command -v staticcheck || true); \
+	if [ -z "$$sc" ] && [ -x "$$($(GO) env GOPATH)/bin/staticcheck" ]; then sc="$$($(GO) env GOPATH)/bin/staticcheck"; fi; \
+	if [ -n "$$sc" ]; then echo "$$sc ./..."; "$$sc" ./...; else echo "lint: staticcheck not installed, skipped"; fi
+
+## bench: every benchmark with allocation counts
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./...

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# deps.sh installs what the test suite needs, only where it is missing:
+#   - PostgreSQL server binaries (initdb, pg_ctl): internal/pgtest starts a
+#     throwaway server from them when ATHENA_TEST_PG_URI is unset;
+#   - node and npm, and test/js/node_modules for the JS SDK compatibility test.
+# It is idempotent: a second run changes nothing and says so. System packages
+# come from apt (Debian/Ubuntu); elsewhere it names what to install.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+log() { printf 'deps: %s\n' "$*"; }
+die() { printf 'deps: error: %s\n' "$*" >&2; exit 1; }
+
+# as_root runs a command as root: directly when we are root, else via sudo.
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then
+		"$@"
+	elif command -v sudo >/dev/null 2>&1; then
+		sudo "$@"
+	else
+		die "need root to run '$*' (not root, and sudo is not installed)"
+	fi
+}
+
+apt_updated=0
+apt_install() {
+	command -v apt-get >/dev/null 2>&1 ||
+		die "apt-get not found: install $* with your system's package manager"
+	if [ "$apt_updated" -eq 0 ]; then
+		log "apt-get update"
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+		apt_updated=1
+	fi
+	log "apt-get install $*"
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
+}
+
+# find_initdb prints the path of an initdb, the same way internal/pgtest looks.
+find_initdb() {
+	local dir f
+	if command -v pg_config >/dev/null 2>&1; then
+		dir=$(pg_config --bindir 2>/dev/null || true)
+		if [ -n "$dir" ] && [ -x "$dir/initdb" ]; then
+			echo "$dir/initdb"
+			return 0
+		fi
+	fi
+	for f in /usr/lib/postgresql/*/bin/initdb; do
+		if [ -x "$f" ]; then
+			echo "$f"
+			return 0
+		fi
+	done
+	if command -v initdb >/dev/null 2>&1; then
+		command -v initdb
+		return 0
+	fi
+	return 1
+}
+
+# stop_system_clusters stops and disables the cluster Debian's postgresql
+# package creates and may start: the tests run their own throwaway servers,
+# and an idle system cluster only holds port 5432 and memory.
+stop_system_clusters() {
+	local ver name port status rest conf
+	if command -v pg_lsclusters >/dev/null 2>&1; then
+		while read -r ver name port status rest; do
+			[ "$ver" = "Ver" ] && continue
+			[ -n "$ver" ] || continue
+			if [ "$status" = "online" ]; then
+				log "stopping system PostgreSQL cluster $ver/$name (port $port)"
+				as_root pg_ctlcluster "$ver" "$name" stop || true
+			fi
+			conf=/etc/postgresql/$ver/$name/start.conf
+			if [ -f "$conf" ] && ! grep -qx 'manual' "$conf"; then
+				log "setting $conf to manual so it does not start at boot"
+				echo manual | as_root tee "$conf" >/dev/null
+			fi
+		done < <(pg_lsclusters 2>/dev/null || true)
+	fi
+	if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+		log "disabling the postgresql service"
+		as_root systemctl disable --now postgresql >/dev/null 2>&1 || true
+	elif command -v service >/dev/null 2>&1; then
+		as_root service postgresql stop >/dev/null 2>&1 || true
+	fi
+}
+
+ensure_postgres() {
+	local initdb
+	if initdb=$(find_initdb); then
+		log "PostgreSQL server binaries present ($(dirname "$initdb"))"
+		return 0
+	fi
+	log "PostgreSQL server binaries missing: installing"
+	apt_install postgresql
+	stop_system_clusters
+	initdb=$(find_initdb) || die "postgresql installed but no initdb found"
+	log "PostgreSQL server binaries installed ($(dirname "$initdb"))"
+}
+
+ensure_node() {
+	if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+		log "node $(node --version) and npm $(npm --version 2>/dev/null) present"
+	else
+		log "node or npm missing: installing"
+		apt_install nodejs npm
+	fi
+	local major
+	major=$(node -p 'process.versions.node.split(".")[0]')
+	[ "$major" -ge 18 ] || die "node $(node --version) is too old: the JS SDK test needs node 18 or newer"
+}
+
+# ensure_node_modules runs npm ci in test/js when node_modules is missing or
+# older than package.json / package-lock.json. npm ci installs exactly what
+# the committed lockfile says and never rewrites it.
+ensure_node_modules() {
+	local dir=$root/test/js
+	local stamp=$dir/node_modules/.package-lock.json
+	if [ -f "$stamp" ] && [ ! "$dir/package-lock.json" -nt "$stamp" ] && [ ! "$dir/package.json" -nt "$stamp" ]; then
+		log "test/js/node_modules up to date"
+		return 0
+	fi
+	log "npm ci in test/js"
+	(cd "$dir" && npm ci --no-audit --no-fund)
+}
+
+ensure_postgres
+ensure_node
+ensure_node_modules
+log "done"
