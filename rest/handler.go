@@ -1,0 +1,181 @@
+package rest
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/julienschmidt/httprouter"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/athena-go/athena/core"
+)
+
+// DefaultMaxBodyBytes is the request body limit when Config.MaxBodyBytes is
+// zero.
+const DefaultMaxBodyBytes = 1 << 20
+
+// Config configures a Handler. The zero value of every field except Gateway
+// means its default.
+type Config struct {
+	// Gateway runs every operation. Required.
+	Gateway *core.Gateway
+	// MaxBodyBytes caps a request body; a larger one gets 413
+	// payload_too_large. Default DefaultMaxBodyBytes (1 MiB).
+	MaxBodyBytes int64
+	// Logger receives one info line per request and error lines for
+	// internal failures. Nil discards logs.
+	Logger *slog.Logger
+	// Registerer receives the athena_rest_* collectors. Nil registers
+	// nothing (the collectors still count, unexported).
+	Registerer prometheus.Registerer
+	// Gatherer is served at GET /metrics. Nil makes /metrics a 404.
+	Gatherer prometheus.Gatherer
+	// OpenAPI and OpenAPIWSS are served verbatim at GET /openapi.yaml and
+	// GET /openapi-wss.yaml. Nil makes the route a 404.
+	OpenAPI, OpenAPIWSS []byte
+	// CORSAllowedOrigins lists the browser origins whose CORS preflights are
+	// answered: exact origins ("https://app.example.com"), host patterns
+	// with a leading "*." ("*.example.com" or "https://*.example.com"),
+	// or "*" for any origin. Empty means no CORS headers at all.
+	CORSAllowedOrigins []string
+	// Version is reported by GET / and GET /health. Default "dev".
+	Version string
+}
+
+// Handler is Athena's REST transport. It is safe for concurrent use.
+type Handler struct {
+	gw             *core.Gateway
+	maxBody        int64
+	log            *slog.Logger
+	metrics        *metrics
+	cors           *corsPolicy
+	version        string
+	spec           []byte
+	specWSS        []byte
+	metricsHandler http.Handler
+	router         *httprouter.Router
+	routes         []route
+}
+
+// handlerFunc is a route's body: it writes a success reply itself and
+// returns any error for the adapter to map.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error
+
+// route is one registered method and path pattern.
+type route struct {
+	method, path string
+	fn           handlerFunc
+}
+
+// Route patterns that are not in the route table, used as metric and log
+// labels so raw client paths never become label values.
+const (
+	routeUnmatched = "unmatched"
+	routePreflight = "preflight"
+)
+
+// New builds the Handler and registers its metrics on cfg.Registerer.
+func New(cfg Config) (*Handler, error) {
+	if cfg.Gateway == nil {
+		return nil, errors.New("rest: Config.Gateway is required")
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.Version == "" {
+		cfg.Version = "dev"
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cors, err := newCORSPolicy(cfg.CORSAllowedOrigins)
+	if err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{
+		gw:      cfg.Gateway,
+		maxBody: cfg.MaxBodyBytes,
+		log:     log.With(attrComponent, "rest"),
+		metrics: m,
+		cors:    cors,
+		version: cfg.Version,
+		spec:    cfg.OpenAPI,
+		specWSS: cfg.OpenAPIWSS,
+	}
+	if cfg.Gatherer != nil {
+		h.metricsHandler = promHandler(cfg.Gatherer, h.log)
+	}
+	h.routes = []route{
+		{http.MethodPost, "/gateway/fetch", h.operation(core.OpFetch)},
+		{http.MethodPut, "/gateway/insert", h.operation(core.OpInsert)},
+		{http.MethodPost, "/gateway/update", h.operation(core.OpUpdate)},
+		{http.MethodDelete, "/gateway/delete", h.operation(core.OpDelete)},
+		{http.MethodPost, "/gateway/query", h.operation(core.OpQuery)},
+		{http.MethodPost, "/query/sql", h.operation(core.OpSQL)},
+		{http.MethodGet, "/", h.index},
+		{http.MethodGet, "/ping", h.ping},
+		{http.MethodGet, "/health", h.health},
+		{http.MethodGet, "/ready", h.ready},
+		{http.MethodGet, "/metrics", h.serveMetrics},
+		{http.MethodGet, "/openapi.yaml", h.serveSpec(func() []byte { return h.spec })},
+		{http.MethodGet, "/openapi-wss.yaml", h.serveSpec(func() []byte { return h.specWSS })},
+		{http.MethodGet, "/wss/info", h.wssInfo},
+	}
+	rt := httprouter.New()
+	rt.RedirectTrailingSlash = false
+	rt.RedirectFixedPath = false
+	rt.HandleMethodNotAllowed = true
+	rt.HandleOPTIONS = true
+	for _, r := range h.routes {
+		rt.Handle(r.method, r.path, h.wrap(r.path, r.fn))
+	}
+	rt.NotFound = h.wrapHTTP(routeUnmatched, notFound)
+	rt.MethodNotAllowed = h.wrapHTTP(routeUnmatched, methodNotAllowed)
+	rt.GlobalOPTIONS = h.wrapHTTP(routePreflight, h.preflight)
+	h.router = rt
+	return h, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.router.ServeHTTP(w, r)
+}
+
+// methodLabel keeps the method label to a fixed set.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+		http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "other"
+}
+
+func notFound(_ http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	return core.Errorf(core.CodeNotFound, "no route for %s %s", methodLabel(r.Method), truncatePath(r.URL.Path))
+}
+
+// methodNotAllowed runs after httprouter has set the Allow header.
+func methodNotAllowed(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	return &statusError{
+		status: http.StatusMethodNotAllowed,
+		err: core.Errorf(core.CodeBadRequest, "method %s is not allowed on %s; allowed: %s",
+			methodLabel(r.Method), truncatePath(r.URL.Path), w.Header().Get("Allow")),
+	}
+}
+
+// truncatePath bounds a client path before it goes into a message.
+func truncatePath(p string) string {
+	const max = 128
+	if len(p) > max {
+		p = p[:max] + "…"
+	}
+	return strings.ToValidUTF8(p, "\uFFFD")
+}

@@ -1,0 +1,156 @@
+package rest
+
+import (
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+)
+
+// responseWriter records what a handler wrote, for the error adapter (which
+// must not write a second status) and for the request's log line and
+// metrics. It keeps http.Flusher reachable for streaming.
+type responseWriter struct {
+	http.ResponseWriter
+	status int    // 0 until WriteHeader
+	code   string // envelope code, or "" for success
+	bytes  int64
+}
+
+func (rw *responseWriter) WriteHeader(status int) {
+	if rw.status != 0 {
+		return
+	}
+	rw.status = status
+	rw.ResponseWriter.WriteHeader(status)
+}
+
+func (rw *responseWriter) Write(b []byte) (int, error) {
+	if rw.status == 0 {
+		rw.WriteHeader(http.StatusOK)
+	}
+	n, err := rw.ResponseWriter.Write(b)
+	rw.bytes += int64(n)
+	return n, err
+}
+
+// Flush implements http.Flusher.
+func (rw *responseWriter) Flush() {
+	if rw.status == 0 {
+		rw.WriteHeader(http.StatusOK)
+	}
+	_ = http.NewResponseController(rw.ResponseWriter).Flush()
+}
+
+// Unwrap lets http.ResponseController reach the server's writer.
+func (rw *responseWriter) Unwrap() http.ResponseWriter { return rw.ResponseWriter }
+
+// wrote reports whether the status line has been sent.
+func (rw *responseWriter) wrote() bool { return rw.status != 0 }
+
+// wrap turns a handlerFunc into an httprouter.Handle labelled with pattern.
+func (h *Handler) wrap(pattern string, fn handlerFunc) httprouter.Handle {
+	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+		h.serve(pattern, w, r, ps, fn)
+	}
+}
+
+// wrapHTTP is wrap for the router's NotFound, MethodNotAllowed and OPTIONS
+// hooks, which are plain http.Handlers.
+func (h *Handler) wrapHTTP(pattern string, fn handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.serve(pattern, w, r, nil, fn)
+	})
+}
+
+// serve runs one request: request id, CORS, panic recovery, the error
+// adapter, metrics and the request's log line.
+func (h *Handler) serve(pattern string, w http.ResponseWriter, r *http.Request, ps httprouter.Params, fn handlerFunc) {
+	start := time.Now()
+	method := methodLabel(r.Method)
+	id := requestID(r)
+	w.Header().Set("X-Request-Id", id)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	h.cors.apply(w.Header(), r)
+
+	h.metrics.inFlight.Inc()
+	defer h.metrics.inFlight.Dec()
+
+	log := h.log.With(attrRequestID, id)
+	rw := &responseWriter{ResponseWriter: w}
+	if err := call(fn, rw, r, ps); err != nil {
+		h.writeError(rw, r, log, err)
+	}
+	if rw.status == 0 {
+		rw.WriteHeader(http.StatusOK)
+	}
+	code := rw.code
+	if code == "" {
+		code = "ok"
+	}
+	elapsed := time.Since(start)
+	h.metrics.requests.WithLabelValues(pattern, method, code).Inc()
+	h.metrics.duration.WithLabelValues(pattern, method).Observe(elapsed.Seconds())
+	log.LogAttrs(r.Context(), slog.LevelInfo, "http request",
+		slog.String(attrRoute, pattern),
+		slog.String(attrMethod, method),
+		slog.Int(attrStatus, rw.status),
+		slog.String(attrCode, code),
+		slog.Duration(attrDuration, elapsed),
+		slog.Int64(attrBytes, rw.bytes),
+	)
+}
+
+// call runs fn, turning a panic into a *panicError so the adapter answers
+// with a 500 envelope and logs the stack once. http.ErrAbortHandler is
+// re-panicked: it is net/http's way to abort a response on purpose.
+func call(fn handlerFunc, w http.ResponseWriter, r *http.Request, ps httprouter.Params) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			err = &panicError{value: p, stack: debug.Stack()}
+		}
+	}()
+	return fn(w, r, ps)
+}
+
+// panicError is a recovered handler panic. Its text is for the log only;
+// core.CodeOf classifies it as internal.
+type panicError struct {
+	value any
+	stack []byte
+}
+
+func (e *panicError) Error() string { return fmt.Sprintf("handler panic: %v", e.value) }
+
+// requestID returns the client's X-Request-Id when it is a short token, else
+// a fresh random one. Client ids are echoed back and logged, so they are
+// restricted to characters that cannot forge log lines or headers.
+func requestID(r *http.Request) string {
+	if id := r.Header.Get("X-Request-Id"); validRequestID(id) {
+		return id
+	}
+	return rand.Text()
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c == '-', c == '_', c == '.', c == ':':
+		default:
+			return false
+		}
+	}
+	return true
+}
