@@ -41,6 +41,7 @@ lint:
 	if [ -z "$$sc" ] && [ -x "$$($(GO) env GOPATH)/bin/staticcheck" ]; then sc="$$($(GO) env GOPATH)/bin/staticcheck"; fi; \
 	if [ -n "$$sc" ]; then echo "$$sc ./..."; "$$sc" ./...; else echo "lint: staticcheck not installed, skipped"; fi
 
-## bench: every benchmark with allocation counts
+## bench: the hot-path micro-benchmarks, then REST fetch through the gateway against pgx directly, as a ratio
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./...
+	$(GO) test -run='^$$' -bench=. -benchmem ./core/... ./rest/
+	GO=$(GO) ./test/bench.sh
