@@ -1,29 +1,12 @@
-// Package pgtest gives tests a real PostgreSQL: one throwaway server per test
-// binary, and a fresh database per test.
-//
-// With ATHENA_TEST_PG_URI set, databases are created on that server (its
-// role needs CREATEDB). Otherwise the first NewDatabase starts a server from
-// the installed PostgreSQL binaries (found via ATHENA_TEST_PG_BINDIR,
-// pg_config --bindir, or Debian's versioned directories) in a temporary
-// directory on a free loopback port; Run stops it when the tests end. Without
-// binaries a test skips, except under CI, where it fails.
 package pgtest
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
-	"os/exec"
-	"os/user"
-	"path/filepath"
-	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -31,8 +14,10 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Run runs the tests and then stops the server this binary started, if any.
-// Use it as TestMain's body: func TestMain(m *testing.M) { pgtest.Run(m) }.
+// Run runs the tests and then stops the server this binary started, if any,
+// and exits with the tests' code. Use it as TestMain's body:
+//
+//	func TestMain(m *testing.M) { pgtest.Run(m) }
 func Run(m *testing.M) {
 	code := m.Run()
 	Stop()
@@ -40,17 +25,13 @@ func Run(m *testing.M) {
 }
 
 var (
-	once     sync.Once
+	mu sync.Mutex
+	// The fields below are guarded by mu.
+	started  bool
 	adminURI string // DSN of the postgres database on the shared server
 	startErr error
 	srv      *server
 )
-
-type server struct {
-	dir    string
-	bindir string
-	asUser string // run pg_ctl as this user ("" = current)
-}
 
 // InCI reports whether the CI variable asks for failures instead of skips.
 func InCI() bool {
@@ -58,20 +39,50 @@ func InCI() bool {
 	return v != "" && v != "false" && v != "0"
 }
 
-// ServerURI returns the DSN of the shared server's postgres database.
+// ServerURI returns the DSN of the shared server's postgres database,
+// starting the server on first use. It skips tb (fails it under CI) when no
+// server can be had.
 func ServerURI(tb testing.TB) string {
 	tb.Helper()
-	once.Do(start)
-	if startErr != nil {
+	uri, err := ensure()
+	if err != nil {
 		if InCI() {
-			tb.Fatalf("pgtest: no PostgreSQL available: %v", startErr)
+			tb.Fatalf("pgtest: no PostgreSQL available: %v", err)
 		}
-		tb.Skipf("pgtest: no PostgreSQL available (run make deps, or set ATHENA_TEST_PG_URI): %v", startErr)
+		tb.Skipf("pgtest: no PostgreSQL available (install postgresql, or set ATHENA_TEST_PG_URI): %v", err)
 	}
-	return adminURI
+	return uri
 }
 
-// NewDatabase creates an empty database for tb and drops it at cleanup.
+// ensure starts the server once per binary (again after Stop).
+func ensure() (string, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if !started {
+		started = true
+		if uri := os.Getenv("ATHENA_TEST_PG_URI"); uri != "" {
+			adminURI = uri
+		} else {
+			srv, adminURI, startErr = startServer()
+		}
+	}
+	return adminURI, startErr
+}
+
+// Stop stops the server this binary started, if any, and removes its
+// directory. It is safe to call more than once; a later NewDatabase starts a
+// new server.
+func Stop() {
+	mu.Lock()
+	defer mu.Unlock()
+	if srv != nil {
+		srv.stop()
+	}
+	srv, started, adminURI, startErr = nil, false, "", nil
+}
+
+// NewDatabase creates an empty database for tb and drops it at tb's cleanup.
+// It returns the database's DSN.
 func NewDatabase(tb testing.TB) string {
 	tb.Helper()
 	admin := ServerURI(tb)
@@ -85,7 +96,7 @@ func NewDatabase(tb testing.TB) string {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if err := exec1(ctx, admin, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			tb.Logf("pgtest: drop database %s: %v", name, err)
+			tb.Errorf("pgtest: drop database %s: %v", name, err)
 		}
 	})
 	u, err := url.Parse(admin)
@@ -96,173 +107,21 @@ func NewDatabase(tb testing.TB) string {
 	return u.String()
 }
 
+// exec1 runs one statement on a short-lived connection.
 func exec1(ctx context.Context, dsn, sql string) error {
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
-		return err
+		return fmt.Errorf("connect: %w", err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	_, err = conn.Exec(ctx, sql)
-	return err
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-func start() {
-	if uri := os.Getenv("ATHENA_TEST_PG_URI"); uri != "" {
-		adminURI = uri
-		return
-	}
-	s, uri, err := startServer()
-	if err != nil {
-		startErr = err
-		return
-	}
-	srv, adminURI = s, uri
-}
-
-// Stop stops the server this binary started and removes its directory.
-func Stop() {
-	if srv == nil {
-		return
-	}
-	_ = srv.pgctl("stop", "-m", "immediate", "-w")
-	_ = os.RemoveAll(srv.dir)
-	srv = nil
-}
-
-func findBindir() (string, error) {
-	if d := os.Getenv("ATHENA_TEST_PG_BINDIR"); d != "" {
-		return d, nil
-	}
-	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
-		d := strings.TrimSpace(string(out))
-		if _, err := os.Stat(filepath.Join(d, "initdb")); err == nil {
-			return d, nil
-		}
-	}
-	if p, err := exec.LookPath("initdb"); err == nil {
-		return filepath.Dir(p), nil
-	}
-	matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
-	sort.Slice(matches, func(i, j int) bool { return version(matches[i]) > version(matches[j]) })
-	if len(matches) > 0 {
-		return filepath.Dir(matches[0]), nil
-	}
-	return "", errors.New("initdb not found")
-}
-
-func version(initdb string) int {
-	v, _ := strconv.Atoi(filepath.Base(filepath.Dir(filepath.Dir(initdb))))
-	return v
-}
-
-// tempRoot prefers a memory-backed directory: PostgreSQL on a slow disk
-// makes every test slow.
-func tempRoot() string {
-	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
-		if f, err := os.CreateTemp("/dev/shm", "pgtest-probe"); err == nil {
-			f.Close()
-			os.Remove(f.Name())
-			return "/dev/shm"
-		}
-	}
-	return os.TempDir()
-}
-
-func startServer() (*server, string, error) {
-	bindir, err := findBindir()
-	if err != nil {
-		return nil, "", err
-	}
-	dir, err := os.MkdirTemp(tempRoot(), "athena-pgtest-")
-	if err != nil {
-		return nil, "", err
-	}
-	s := &server{dir: dir, bindir: bindir}
-	if os.Geteuid() == 0 {
-		// PostgreSQL refuses to run as root.
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			os.RemoveAll(dir)
-			return nil, "", fmt.Errorf("running as root and no postgres user: %w", err)
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		if err := os.Chown(dir, uid, gid); err != nil {
-			os.RemoveAll(dir)
-			return nil, "", err
-		}
-		s.asUser = "postgres"
-	}
-	data := filepath.Join(dir, "data")
-	if out, err := s.command(filepath.Join(bindir, "initdb"), "--no-sync", "-A", "trust", "-U", "postgres", "-E", "UTF8", "-D", data).CombinedOutput(); err != nil {
-		os.RemoveAll(dir)
-		return nil, "", fmt.Errorf("initdb: %v: %s", err, out)
-	}
-	port, err := freePort()
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, "", err
-	}
-	opts := fmt.Sprintf("-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c listen_addresses=127.0.0.1 -c port=%d -k %s -c max_connections=300", port, dir)
-	if err := s.pgctl("start", "-w", "-t", "60", "-D", data, "-l", filepath.Join(dir, "log"), "-o", opts); err != nil {
-		log, _ := os.ReadFile(filepath.Join(dir, "log"))
-		os.RemoveAll(dir)
-		return nil, "", fmt.Errorf("pg_ctl start: %v: %s", err, log)
-	}
-	uri := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for {
-		if err := exec1(ctx, uri, "SELECT 1"); err == nil {
-			break
-		} else if ctx.Err() != nil {
-			s.pgctl("stop", "-m", "immediate")
-			os.RemoveAll(dir)
-			return nil, "", fmt.Errorf("server did not accept connections: %w", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return s, uri, nil
-}
-
-func (s *server) command(name string, args ...string) *exec.Cmd {
-	if s.asUser != "" {
-		return exec.Command("runuser", append([]string{"-u", s.asUser, "--", name}, args...)...)
-	}
-	return exec.Command(name, args...)
-}
-
-func (s *server) pgctl(args ...string) error {
-	if args[0] == "stop" && !contains(args, "-D") {
-		args = append(args, "-D", filepath.Join(s.dir, "data"))
-	}
-	out, err := s.command(filepath.Join(s.bindir, "pg_ctl"), args...).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%v: %s", err, out)
+	if _, err := conn.Exec(ctx, sql); err != nil {
+		return fmt.Errorf("exec: %w", err)
 	}
 	return nil
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
+	return hex.EncodeToString(b)
 }
