@@ -1,0 +1,55 @@
+package rest_test
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/athena-go/athena/core"
+	tu "github.com/athena-go/athena/internal/testutil"
+)
+
+// TestBodyLimit: a body over the configured limit is a 413 envelope whether
+// or not the client announced its length.
+func TestBodyLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{maxBody: 256})
+	big := `{"table_name":"users","pad":"` + strings.Repeat("x", 300) + `"}`
+	t.Run("with content length", func(t *testing.T) {
+		t.Parallel()
+		r := e.do(t, req{method: http.MethodPost, path: "/gateway/fetch", client: "local", body: big})
+		fail(t, r, 413, core.CodePayloadTooLarge, "256 bytes")
+	})
+	t.Run("chunked", func(t *testing.T) {
+		t.Parallel()
+		// io.MultiReader hides the length, so the client sends it chunked
+		// and only http.MaxBytesReader can catch it.
+		r, err := http.NewRequestWithContext(t.Context(), http.MethodPost, e.srv.URL+"/gateway/fetch",
+			io.MultiReader(bytes.NewReader([]byte(big))))
+		tu.NoError(t, err)
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("X-Athena-Client", "local")
+		resp, err := e.client.Do(r)
+		tu.NoError(t, err)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		tu.Equal(t, "content length", r.ContentLength, int64(0))
+		fail(t, reply{status: resp.StatusCode, header: resp.Header, body: b}, 413, core.CodePayloadTooLarge, "256 bytes")
+	})
+	t.Run("at the limit", func(t *testing.T) {
+		t.Parallel()
+		body := `{"table_name":"nope","pad":"` + strings.Repeat("x", 256-len(`{"table_name":"nope","pad":""}`)) + `"}`
+		tu.Equal(t, "len", len(body), 256)
+		r := e.do(t, req{method: http.MethodPost, path: "/gateway/fetch", client: "local", body: body})
+		fail(t, r, 400, core.CodeUnknownTable, "nope")
+	})
+}
+
+func TestDefaultBodyLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{})
+	big := `{"query":"SELECT 1","pad":"` + strings.Repeat("x", 1<<20) + `"}`
+	fail(t, e.do(t, req{method: http.MethodPost, path: "/gateway/query", client: "local", body: big}), 413, core.CodePayloadTooLarge, "1048576")
+}
