@@ -1,0 +1,69 @@
+// Package postgres is the PostgreSQL data backend, on a pgx v5 pool. It
+// implements core.Backend, core.Pinger and core.Closer.
+//
+// Entry point: New(ctx, Config) builds the pool without connecting, so the
+// gateway starts while a database is down and Ping reports it unhealthy.
+//
+// # Statements and binding
+//
+// Fetch and Write statements come from core/sqlq's Postgres dialect and run
+// in pgx's QueryExecModeExec: one round trip, no prepared-statement cache to
+// go stale after DDL, parameters sent in text format with an unknown type so
+// the server parses each one as the type the statement needs (a numeric
+// keeps every digit; arrays and jsonb get their own literal syntax), and
+// every result in text format. Query runs raw text over the simple protocol
+// (several statements, DDL included).
+//
+// Write runs in a transaction whose RETURNING rows are streamed; the
+// transaction commits when the cursor is drained, or when it is closed early
+// (Close drains first: RETURNING rows are few, and whether the write happens
+// must not depend on whether the client read them). Any error rolls it back.
+//
+// A cancelled ctx sends a CancelRequest (pgconn's
+// CancelRequestContextWatcherHandler), so the server really stops the query
+// and the connection stays in the pool.
+//
+// # JSON mapping
+//
+// Rows.Values returns JSON-ready values: nil, bool, int64, float64,
+// json.Number, string, json.RawMessage and []any. Every connection runs with
+// TimeZone=UTC, DateStyle=ISO, IntervalStyle=postgres and bytea_output=hex.
+//
+//	PostgreSQL type                     JSON
+//	int2, int4, int8, oid               number (int64)
+//	numeric                             number with every digit (json.Number); NaN, Infinity, -Infinity as strings
+//	float4                              number, shortest exact text (json.Number); NaN/±Infinity as strings
+//	float8                              number (float64); NaN/±Infinity as strings
+//	bool                                true / false
+//	text, varchar, bpchar, name, citext string
+//	uuid                                canonical string
+//	date                                "YYYY-MM-DD" (infinity and BC dates: PostgreSQL's text)
+//	timestamptz                         RFC 3339 in UTC with up to nanoseconds, e.g. "2024-01-02T03:04:05.123456Z"
+//	timestamp                           the same, read as UTC ("Z")
+//	time                                "15:04:05.999999"
+//	json, jsonb                         embedded JSON (json.RawMessage)
+//	arrays                              JSON arrays (nested for several dimensions), elements mapped alike, NULL as null
+//	bytea                               standard base64 string
+//	interval, inet, money, other types  PostgreSQL's text form as a string
+//	NULL                                null
+//
+// Arrays of types pgx does not know (extension types, enums) decode as arrays
+// of strings in Fetch and Write, where Introspect marked the column as an
+// array, and as their text in raw queries.
+//
+// # Errors
+//
+// Driver errors become core errors; the original stays in the chain for
+// logs. Public texts never hold a DSN, a Detail (row values) or a bound
+// value.
+//
+//	23505, 23503, 23P01 (unique, foreign key, exclusion)   CodeConflict, PostgreSQL's message naming the constraint
+//	40001, 40P01 (serialization failure, deadlock)        CodeConflict, retryable
+//	22xxx (data exceptions)                               CodeBadRequest, the message without the offending value
+//	23502, 23514 (not null, check)                        CodeBadRequest, PostgreSQL's message
+//	42501 (insufficient privilege)                        CodeForbidden, PostgreSQL's message
+//	other 42xxx (syntax, undefined object, ...)           CodeBadRequest, PostgreSQL's message
+//	57014 with the ctx alive (statement_timeout)          CodeTimeout
+//	ctx cancelled or expired                              context.Canceled / DeadlineExceeded in the chain
+//	dial errors, 08xxx, 57P01-57P03, 53300, lost conn     CodeBackendUnavailable "backend for client unavailable", retryable
+package postgres

@@ -1,0 +1,201 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/sqlq"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Config configures a Backend.
+type Config struct {
+	// URI is the PostgreSQL connection string (postgres://... or key=value).
+	// Required. It never appears in errors or logs.
+	URI string
+	// MaxConns caps the pool. Zero means pgxpool's default: the greater of 4
+	// and the number of CPUs. A max_conns parameter in URI wins over both.
+	MaxConns int32
+	// Logger receives lifecycle messages. Nil discards them.
+	Logger *slog.Logger
+}
+
+// Backend is a PostgreSQL database behind a pgx pool. It is safe for
+// concurrent use; Close it when done.
+type Backend struct {
+	pool      *pgxpool.Pool
+	log       *slog.Logger
+	closeOnce sync.Once
+}
+
+// sessionParams are set on every connection: the decoders rely on them
+// (ISO dates, UTC timestamps, hex bytea, postgres interval style).
+var sessionParams = map[string]string{
+	"timezone":      "UTC",
+	"datestyle":     "ISO, YMD",
+	"intervalstyle": "postgres",
+	"bytea_output":  "hex",
+}
+
+// New builds the pool. It does not connect: a database that is down now
+// does not stop the gateway from starting, and Ping reports it unhealthy.
+func New(ctx context.Context, cfg Config) (*Backend, error) {
+	if cfg.URI == "" {
+		return nil, errors.New("postgres: URI is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	pcfg, err := pgxpool.ParseConfig(cfg.URI)
+	if err != nil {
+		var pe *pgconn.ParseConfigError
+		if errors.As(err, &pe) {
+			// %v of the message alone on purpose: the error's text quotes the
+			// connection string, which may hold a password.
+			return nil, fmt.Errorf("postgres: parse URI: %v", pe.Unwrap())
+		}
+		return nil, errors.New("postgres: parse URI: invalid connection string")
+	}
+	if cfg.MaxConns > 0 && !hasParam(cfg.URI, "pool_max_conns") {
+		pcfg.MaxConns = cfg.MaxConns
+	}
+	cc := pcfg.ConnConfig
+	// Exec mode: one round trip, no statement cache to go stale after DDL,
+	// parameters sent as text with unknown type (the server parses each as
+	// the type the statement needs) and results in text format.
+	cc.DefaultQueryExecMode = pgx.QueryExecModeExec
+	for k, v := range sessionParams {
+		cc.RuntimeParams[k] = v
+	}
+	if cc.RuntimeParams["application_name"] == "" {
+		cc.RuntimeParams["application_name"] = "athena"
+	}
+	// A cancelled ctx sends a CancelRequest so the server stops the query,
+	// and the connection stays usable; the deadline is the fallback when the
+	// server does not answer.
+	cc.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, DeadlineDelay: 3 * time.Second}
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: create pool: %w", err)
+	}
+	return &Backend{pool: pool, log: cfg.Logger.With("component", "postgres")}, nil
+}
+
+// hasParam reports whether a URI or key=value string sets key.
+func hasParam(uri, key string) bool { return strings.Contains(uri, key+"=") }
+
+// Kind is "postgresql".
+func (b *Backend) Kind() string { return "postgresql" }
+
+// Ping checks that a connection can be had and answers.
+func (b *Backend) Ping(ctx context.Context) error {
+	if err := b.pool.Ping(ctx); err != nil {
+		return mapError(ctx, fmt.Errorf("postgres: ping: %w", err))
+	}
+	return nil
+}
+
+// Close closes the pool, waiting for borrowed connections to come back. It
+// is idempotent.
+func (b *Backend) Close() error {
+	b.closeOnce.Do(b.pool.Close)
+	return nil
+}
+
+// Fetch runs a select and streams its rows.
+func (b *Backend) Fetch(ctx context.Context, p *core.FetchPlan) (core.Rows, error) {
+	st, err := sqlq.Select(sqlq.Postgres, p)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: fetch: %w", err)
+	}
+	rs, err := b.pool.Query(ctx, st.SQL, st.Args...)
+	if err != nil {
+		return nil, mapError(ctx, fmt.Errorf("postgres: fetch %s: %w", p.Table.Name, err))
+	}
+	r, err := newRows(ctx, rs, p.Columns, false, nil)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: fetch %s: %w", p.Table.Name, err)
+	}
+	return r, nil
+}
+
+// Write runs an insert, update or delete in a transaction and streams the
+// RETURNING rows. The transaction commits when the cursor is drained or
+// closed (Close drains first); an error at any point rolls it back.
+func (b *Backend) Write(ctx context.Context, p *core.WritePlan) (core.Rows, error) {
+	st, err := sqlq.Write(sqlq.Postgres, p)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: write: %w", err)
+	}
+	tx, err := b.pool.Begin(ctx)
+	if err != nil {
+		return nil, mapError(ctx, fmt.Errorf("postgres: begin: %w", err))
+	}
+	finish := func(err error) error {
+		if err == nil {
+			if cerr := tx.Commit(ctx); cerr != nil {
+				return fmt.Errorf("postgres: commit: %w", cerr)
+			}
+			return nil
+		}
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		defer cancel()
+		_ = tx.Rollback(rctx) // the write failed already; that error is the one to report
+		return fmt.Errorf("postgres: write %s: %w", p.Table.Name, err)
+	}
+	rs, err := tx.Query(ctx, st.SQL, st.Args...)
+	if err != nil {
+		return nil, mapError(ctx, finish(err))
+	}
+	r, err := newRows(ctx, rs, p.Returning, true, finish)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Query runs raw SQL text over the simple protocol, so scripts of several
+// statements (DDL included) work; see queryRows for what the cursor holds.
+// The connection's session is reset (DISCARD ALL) before it goes back to the
+// pool, so a SET in one query does not leak into the next request.
+func (b *Backend) Query(ctx context.Context, query string) (core.Rows, error) {
+	conn, err := b.pool.Acquire(ctx)
+	if err != nil {
+		return nil, mapError(ctx, fmt.Errorf("postgres: query: %w", err))
+	}
+	release := func() {
+		pc := conn.Conn().PgConn()
+		if !pc.IsClosed() && pc.TxStatus() == 'I' {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+			if _, err := pc.Exec(rctx, "DISCARD ALL").ReadAll(); err != nil {
+				_ = conn.Conn().Close(rctx) // the pool drops a closed connection
+			}
+			cancel()
+		}
+		// A connection left inside a transaction is destroyed by the pool.
+		conn.Release()
+	}
+	q := &queryRows{ctx: ctx, mrr: conn.Conn().PgConn().Exec(ctx, query), release: release}
+	if err := q.start(); err != nil {
+		return nil, fmt.Errorf("postgres: query: %w", err)
+	}
+	return q, nil
+}
+
+var (
+	_ core.Backend = (*Backend)(nil)
+	_ core.Pinger  = (*Backend)(nil)
+	_ core.Closer  = (*Backend)(nil)
+)
