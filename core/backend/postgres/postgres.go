@@ -58,13 +58,9 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 	}
 	pcfg, err := pgxpool.ParseConfig(cfg.URI)
 	if err != nil {
-		var pe *pgconn.ParseConfigError
-		if errors.As(err, &pe) {
-			// %v of the message alone on purpose: the error's text quotes the
-			// connection string, which may hold a password.
-			return nil, fmt.Errorf("postgres: parse URI: %v", pe.Unwrap())
-		}
-		return nil, errors.New("postgres: parse URI: invalid connection string")
+		// Deliberately not %w: the error's text and its cause quote the
+		// connection string, which may hold a password.
+		return nil, fmt.Errorf("postgres: parse URI: %s", parseMessage(err))
 	}
 	if cfg.MaxConns > 0 && !hasParam(cfg.URI, "pool_max_conns") {
 		pcfg.MaxConns = cfg.MaxConns
@@ -91,6 +87,23 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 		return nil, fmt.Errorf("postgres: create pool: %w", err)
 	}
 	return &Backend{pool: pool, log: cfg.Logger.With("component", "postgres")}, nil
+}
+
+// parseMessage is pgx's reason for rejecting a connection string, without
+// the string itself or the cause (a url.Error quotes the raw URL).
+func parseMessage(err error) string {
+	var pe *pgconn.ParseConfigError
+	if !errors.As(err, &pe) {
+		return "invalid connection string"
+	}
+	s := pe.Error()
+	if cause := pe.Unwrap(); cause != nil {
+		s = strings.TrimSuffix(s, " ("+cause.Error()+")")
+	}
+	if i := strings.LastIndex(s, "`: "); i >= 0 {
+		return s[i+3:]
+	}
+	return "invalid connection string"
 }
 
 // hasParam reports whether a URI or key=value string sets key.
