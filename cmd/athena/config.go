@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -65,18 +67,30 @@ type Config struct {
 // Duration is a time.Duration written as "5s" in YAML.
 type Duration time.Duration
 
+// badDuration marks a value that did not parse; Validate reports it with its
+// key (the YAML decoder cannot say which key a custom decoder failed on).
+const badDuration = Duration(-1)
+
 // UnmarshalYAML implements yaml.BytesUnmarshaler.
 func (d *Duration) UnmarshalYAML(b []byte) error {
 	var s string
 	if err := yaml.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("expected a duration such as \"5s\"")
+		*d = badDuration
+		return nil
 	}
 	v, err := time.ParseDuration(strings.TrimSpace(s))
 	if err != nil || v < 0 {
-		return fmt.Errorf("invalid duration %q (use e.g. \"500ms\", \"30s\")", s)
+		*d = badDuration
+		return nil
 	}
 	*d = Duration(v)
 	return nil
+}
+
+func checkDuration(bad func(key, format string, args ...any), key string, d Duration) {
+	if d == badDuration {
+		bad(key, "must be a duration such as \"500ms\" or \"30s\"")
+	}
 }
 
 // PostgresClient is one postgres_clients entry.
@@ -159,7 +173,7 @@ func loadConfig(explicit string, getenv func(string) string) (*Config, error) {
 			return nil, fmt.Errorf("read config: %w", err)
 		}
 		if err := yaml.UnmarshalWithOptions(b, cfg, yaml.DisallowUnknownField()); err != nil {
-			return nil, fmt.Errorf("config %s: %s", path, yamlProblem(err))
+			return nil, fmt.Errorf("config %s: %s", path, yamlProblem(err, b))
 		}
 		cfg.path = path
 	}
@@ -174,14 +188,29 @@ func loadConfig(explicit string, getenv func(string) string) (*Config, error) {
 	return cfg, nil
 }
 
-// yamlProblem renders a YAML error without echoing secret values: goccy
-// prints the offending source line, which may hold a URI.
-func yamlProblem(err error) string {
+var yamlPos = regexp.MustCompile(`^\[(\d+):\d+\]`)
+
+// yamlProblem renders a YAML error naming the key on the offending line but
+// not the line itself: goccy prints the source line, which may hold a URI.
+func yamlProblem(err error, src []byte) string {
 	msg := yaml.FormatError(err, false, false)
 	if i := strings.Index(msg, "\n"); i >= 0 {
 		msg = msg[:i]
 	}
-	return msg
+	m := yamlPos.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	n, _ := strconv.Atoi(m[1])
+	lines := strings.Split(string(src), "\n")
+	if n < 1 || n > len(lines) {
+		return msg
+	}
+	key, _, ok := strings.Cut(strings.TrimSpace(lines[n-1]), ":")
+	if !ok {
+		return msg
+	}
+	return fmt.Sprintf("line %d, key %q: %s", n, strings.TrimLeft(key, "- "), strings.TrimSpace(msg[len(m[0]):]))
 }
 
 func (c *Config) applyDefaults() {
@@ -232,6 +261,8 @@ func (c *Config) Validate(getenv func(string) string) error {
 	if net.ParseIP(c.API.Host) == nil && c.API.Host != "localhost" {
 		bad("api.host", "must be an IP address or localhost, got %q", c.API.Host)
 	}
+	checkDuration(bad, "api.shutdown_timeout", c.API.ShutdownTimeout)
+	checkDuration(bad, "gateway.statement_timeout", c.Gateway.StatementTimeout)
 	if c.API.MaxBodyBytes < 1024 {
 		bad("api.max_body_bytes", "must be at least 1024, got %d", c.API.MaxBodyBytes)
 	}
@@ -273,6 +304,7 @@ func (c *Config) Validate(getenv func(string) string) error {
 				bad(key, "is neither a postgres:// URI, a key=value DSN, nor an environment variable name")
 			}
 		}
+		checkDuration(bad, key+".statement_timeout", pc.StatementTimeout)
 		if pc.MaxConns < 0 {
 			bad(key+".max_conns", "must not be negative")
 		}
@@ -282,6 +314,7 @@ func (c *Config) Validate(getenv func(string) string) error {
 		if !clientName.MatchString(name) {
 			bad(key, "client names use letters, digits, _ . - (at most 64)")
 		}
+		checkDuration(bad, key+".statement_timeout", sc.StatementTimeout)
 		if sc.Path == "" {
 			bad(key+".path", "required")
 		}
@@ -316,4 +349,13 @@ func (c *Config) clientSpecs(getenv func(string) string) []core.ClientSpec {
 		})
 	}
 	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
