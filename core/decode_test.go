@@ -148,3 +148,16 @@ func BenchmarkDecodeFetch(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkEncode100Rows(b *testing.B) {
+	rs := &core.RowSet{Columns: []string{"id", "name", "email", "price", "active", "tags"}}
+	for i := range 100 {
+		rs.Rows = append(rs.Rows, []any{int64(i), "name <" + string(rune('a'+i%26)) + ">", nil, json.Number("12.50"), i%2 == 0, []any{"a", "b"}})
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := json.Marshal(rs); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
