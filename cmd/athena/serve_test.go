@@ -55,7 +55,9 @@ func TestServeDrainsInFlightRequests(t *testing.T) {
 	defer stop()
 	logs := &syncBuffer{}
 	exited := make(chan int, 1)
-	go func() { exited <- run(ctx, []string{"serve", "--config", cfg, "--port", strconv.Itoa(port)}, io.Discard, logs, func(string) string { return "" }) }()
+	go func() {
+		exited <- run(ctx, []string{"serve", "--config", cfg, "--port", strconv.Itoa(port)}, io.Discard, logs, func(string) string { return "" })
+	}()
 
 	deadline := time.Now().Add(20 * time.Second)
 	for {
