@@ -3,6 +3,8 @@ package rest_test
 import (
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 )
@@ -54,4 +56,10 @@ func match(m *dto.Metric, want map[string]string) bool {
 		}
 	}
 	return n == len(want)
+}
+
+// testutilCount reads one athena_rest_requests_total child.
+func testutilCount(tb testing.TB, e *env, route, method, code string) float64 {
+	tb.Helper()
+	return testutil.ToFloat64(counter(tb, e, route, method, code))
 }
