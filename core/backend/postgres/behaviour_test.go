@@ -249,28 +249,5 @@ func BenchmarkFetch100Rows(b *testing.B) {
 	be := newBackend(b)
 	backendtest.Exec(b, be, `CREATE TABLE bench (id int8 PRIMARY KEY, name text, score float8, active bool, created timestamptz)`)
 	backendtest.Exec(b, be, `INSERT INTO bench SELECT g, 'name ' || g, g * 1.5, g % 2 = 0, now() FROM generate_series(1, 100) g`)
-	cat, err := be.Introspect(b.Context())
-	if err != nil {
-		b.Fatal(err)
-	}
-	tbl := cat.Tables["bench"]
-	plan := &core.FetchPlan{Table: tbl}
-	for i := range tbl.Columns {
-		plan.Columns = append(plan.Columns, &tbl.Columns[i])
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		r, err := be.Fetch(b.Context(), plan)
-		if err != nil {
-			b.Fatal(err)
-		}
-		n := 0
-		for r.Next() {
-			n++
-		}
-		r.Close()
-		if r.Err() != nil || n != 100 {
-			b.Fatalf("rows %d, err %v", n, r.Err())
-		}
-	}
+	backendtest.BenchFetchAll(b, be, "bench", 100)
 }
