@@ -14,11 +14,9 @@ func TestImports(t *testing.T) {
 		"github.com/gocql/gocql":                   "rest never talks to a database; Scylla lives in core/backend/scylla",
 		"github.com/apache/cassandra-gocql-driver": "rest never talks to a database; Scylla lives in core/backend/scylla",
 		"github.com/redis/go-redis":                "Redis (admission counters, event bus) is core's business behind its interfaces",
-		"modernc.org/sqlite":                       "rest never talks to a database; SQLite lives in core/backend/sqlite",
 		"github.com/coder/websocket":               "the WebSocket transport lives in wss; rest only serves /wss/info",
 		"github.com/athena-go/athena/wss":          "rest and wss never import each other; both import core",
 		"github.com/athena-go/athena/core/backend": "rest reaches backends only through core.Gateway; cmd wires them",
 		"github.com/athena-go/athena/cmd":          "cmd wires rest, never the reverse",
-		"github.com/athena-go/athena/schema":       "the control-plane store is core's business",
 	})
 }

@@ -250,3 +250,17 @@ func TestRequestID(t *testing.T) {
 		})
 	}
 }
+
+// TestWSSSpecProbes validates the routes openapi-wss.yaml describes against
+// that document.
+func TestWSSSpecProbes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{})
+	sc := newSpecCheckerFor(t, athena.OpenAPIWSS, e.srv.URL)
+	e.client = &http.Client{Transport: &specTransport{tb: t, spec: sc, base: e.srv.Client().Transport}}
+	for _, path := range []string{"/wss/info", "/health", "/ready"} {
+		tu.Equal(t, path, e.do(t, req{method: http.MethodGet, path: path}).status, 200)
+	}
+	e.gw.Drain()
+	tu.Equal(t, "draining", e.do(t, req{method: http.MethodGet, path: "/ready"}).status, 503)
+}
