@@ -52,8 +52,6 @@ type Handler struct {
 	metrics        *metrics
 	cors           *corsPolicy
 	version        string
-	spec           []byte
-	specWSS        []byte
 	metricsHandler http.Handler
 	router         *httprouter.Router
 	routes         []route
@@ -106,8 +104,6 @@ func New(cfg Config) (*Handler, error) {
 		metrics: m,
 		cors:    cors,
 		version: cfg.Version,
-		spec:    cfg.OpenAPI,
-		specWSS: cfg.OpenAPIWSS,
 	}
 	if cfg.Gatherer != nil {
 		h.metricsHandler = promHandler(cfg.Gatherer, h.log)
@@ -124,8 +120,8 @@ func New(cfg Config) (*Handler, error) {
 		{http.MethodGet, "/health", h.health},
 		{http.MethodGet, "/ready", h.ready},
 		{http.MethodGet, "/metrics", h.serveMetrics},
-		{http.MethodGet, "/openapi.yaml", h.serveSpec(func() []byte { return h.spec })},
-		{http.MethodGet, "/openapi-wss.yaml", h.serveSpec(func() []byte { return h.specWSS })},
+		{http.MethodGet, "/openapi.yaml", serveSpec(cfg.OpenAPI)},
+		{http.MethodGet, "/openapi-wss.yaml", serveSpec(cfg.OpenAPIWSS)},
 		{http.MethodGet, "/wss/info", h.wssInfo},
 	}
 	rt := httprouter.New()

@@ -83,9 +83,8 @@ func (h *Handler) serveMetrics(w http.ResponseWriter, r *http.Request, _ httprou
 }
 
 // serveSpec serves an embedded contract verbatim.
-func (h *Handler) serveSpec(doc func() []byte) handlerFunc {
+func serveSpec(b []byte) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
-		b := doc()
 		if len(b) == 0 {
 			return core.Errorf(core.CodeNotFound, "%s is not served by this handler", truncatePath(r.URL.Path))
 		}
