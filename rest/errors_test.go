@@ -135,6 +135,12 @@ func TestInternalErrorLoggedOnce(t *testing.T) {
 			testutil.Equal(t, "msg", l["msg"], any("http request"))
 			testutil.Equal(t, "code", l["code"], any("internal"))
 			testutil.Equal(t, "status", l["status"], any(float64(500)))
+			testutil.Equal(t, "request_id", l["request_id"], any("req-42"))
+			testutil.Equal(t, "route", l["route"], any("test"))
+			testutil.Equal(t, "component", l["component"], any("rest"))
+			if _, ok := l["duration"]; !ok {
+				t.Errorf("request line without duration: %v", l)
+			}
 		}
 	}
 	testutil.Equal(t, "error lines", errs, 1)
