@@ -569,6 +569,7 @@ func (g *Gateway) query(ctx context.Context, c *client, call Call) (*Result, err
 // Cursor streams a fetch or query row by row. It is not safe for concurrent
 // use; Close must be called.
 type Cursor struct {
+	ctx    context.Context
 	rows   Rows
 	strip  bool
 	cancel context.CancelFunc
@@ -609,7 +610,7 @@ func (g *Gateway) Stream(ctx context.Context, call Call) (*Cursor, error) {
 		cancel()
 		return nil, classify(ctx, err)
 	}
-	return &Cursor{rows: rows, strip: strip, cancel: cancel}, nil
+	return &Cursor{ctx: ctx, rows: rows, strip: strip, cancel: cancel}, nil
 }
 
 // Next advances to the next row.
@@ -630,7 +631,7 @@ func (cu *Cursor) AppendRow(buf []byte) []byte {
 func (cu *Cursor) Count() int64 { return cu.count }
 
 // Err reports the error that ended iteration, classified like Do's errors.
-func (cu *Cursor) Err() error { return cu.rows.Err() }
+func (cu *Cursor) Err() error { return classify(cu.ctx, cu.rows.Err()) }
 
 // Close releases the cursor and its database resources.
 func (cu *Cursor) Close() {
