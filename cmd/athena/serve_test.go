@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,24 +23,6 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// syncBuffer collects the server's log lines from two goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestServeDrainsInFlightRequests starts the server in-process, cancels its
 // context (what SIGTERM does) while a slow query runs, and checks that the
 // query still gets its full answer and the server exits cleanly.
@@ -53,7 +34,7 @@ func TestServeDrainsInFlightRequests(t *testing.T) {
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
 	ctx, stop := context.WithCancel(t.Context())
 	defer stop()
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	exited := make(chan int, 1)
 	go func() {
 		exited <- run(ctx, []string{"serve", "--config", cfg, "--port", strconv.Itoa(port)}, io.Discard, logs, func(string) string { return "" })

@@ -13,12 +13,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/athena-go/athena/internal/pgtest"
+	"github.com/athena-go/athena/internal/testutil"
 )
 
 const (
@@ -134,7 +134,7 @@ func buildServer(t *testing.T, root string) string {
 type server struct {
 	url    string
 	cmd    *exec.Cmd
-	log    *syncBuffer
+	log    *testutil.SyncBuffer
 	exited chan struct{} // closed once cmd.Wait has returned
 	err    error         // cmd.Wait's result; read only after exited is closed
 }
@@ -159,7 +159,7 @@ func startServer(t *testing.T, bin, dsn string) *server {
 
 	s := &server{
 		url:    fmt.Sprintf("http://127.0.0.1:%d", port),
-		log:    &syncBuffer{},
+		log:    &testutil.SyncBuffer{},
 		exited: make(chan struct{}),
 	}
 	// Not CommandContext: t.Context is cancelled before cleanups run, and the
@@ -315,24 +315,4 @@ func withoutEnvPrefix(env []string, prefixes ...string) []string {
 		name, _, _ := strings.Cut(kv, "=")
 		return slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(name, p) })
 	})
-}
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a
-// subprocess's stdout and stderr copiers.
-type syncBuffer struct {
-	// mu guards buf.
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
