@@ -2,7 +2,10 @@
 # deps.sh installs what the test suite needs, only where it is missing:
 #   - PostgreSQL server binaries (initdb, pg_ctl): internal/pgtest starts a
 #     throwaway server from them when ATHENA_TEST_PG_URI is unset;
-#   - node and npm, and test/js/node_modules for the JS SDK compatibility test.
+#   - node and npm, and test/js/node_modules for the JS SDK compatibility test;
+#   - a JDK, Maven, and the Cassandra server jars (test/cassandra/lib, from
+#     test/cassandra/pom.xml): internal/cqltest starts a throwaway Cassandra
+#     from them when ATHENA_TEST_CQL_HOSTS is unset.
 # It is idempotent: a second run changes nothing and says so. System packages
 # come from apt (Debian/Ubuntu); elsewhere it names what to install.
 set -euo pipefail
@@ -126,7 +129,35 @@ ensure_node_modules() {
 	(cd "$dir" && npm ci --no-audit --no-fund)
 }
 
+# ensure_cassandra copies cassandra-all (the version test/cassandra/pom.xml
+# names) and its runtime dependencies into test/cassandra/lib through Maven,
+# installing a JDK and Maven where missing. It does nothing when the jar of
+# that version is already there.
+ensure_cassandra() {
+	local dir=$root/test/cassandra version
+	version=$(sed -n 's:.*<cassandra.version>\(.*\)</cassandra.version>.*:\1:p' "$dir/pom.xml")
+	[ -n "$version" ] || die "no cassandra.version in $dir/pom.xml"
+	if [ -f "$dir/lib/cassandra-all-$version.jar" ]; then
+		log "Cassandra $version jars present (test/cassandra/lib)"
+		return 0
+	fi
+	if ! command -v java >/dev/null 2>&1; then
+		log "java missing: installing"
+		apt_install openjdk-17-jre-headless
+	fi
+	if ! command -v mvn >/dev/null 2>&1; then
+		log "mvn missing: installing"
+		apt_install maven
+	fi
+	log "fetching Cassandra $version and its dependencies with Maven"
+	rm -rf "$dir/lib"
+	(cd "$dir" && mvn -q -B dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=lib)
+	[ -f "$dir/lib/cassandra-all-$version.jar" ] || die "Maven finished but cassandra-all-$version.jar is missing"
+	log "Cassandra $version jars installed ($(find "$dir/lib" -name '*.jar' | wc -l) jars)"
+}
+
 ensure_postgres
 ensure_node
 ensure_node_modules
+ensure_cassandra
 log "done"
