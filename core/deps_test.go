@@ -8,8 +8,14 @@ import (
 
 func TestImports(t *testing.T) {
 	t.Parallel()
+	// core's own code serves no HTTP. net/http is banned as a direct import
+	// only: client_golang (metrics on the Registerer core receives) pulls it
+	// in through its exposition code.
+	deptest.CheckDirect(t, ".", map[string]string{
+		"net/http": "core is transport-neutral; REST lives in rest",
+	})
 	deptest.Check(t, ".", map[string]string{
-		"net/http":                                 "core is transport-neutral; REST lives in rest",
+		"github.com/redis/go-redis":                "Redis types stay in core/store/redisstore; core sees the KV interface",
 		"github.com/coder/websocket":               "the WebSocket transport lives in wss",
 		"github.com/julienschmidt/httprouter":      "routing is the rest package's job",
 		"github.com/athena-go/athena/rest":         "transports import core, never the reverse",

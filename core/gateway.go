@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Config configures a Gateway. The zero value of every field means its
@@ -34,6 +36,19 @@ type Config struct {
 	MaxInsertRows int
 	// Logger receives lifecycle and error logs; nil discards them.
 	Logger *slog.Logger
+	// Registerer receives the gateway's metrics (athena_cache_*); nil
+	// registers nothing.
+	Registerer prometheus.Registerer
+	// Cache configures the fetch cache; the zero value disables it.
+	Cache CacheConfig
+	// SnakeCaseNames makes camelCase table and column names in requests
+	// resolve to their snake_case form ("createdAt" → created_at) when the
+	// table has such a column; a name that exists as given still works.
+	// Default false.
+	SnakeCaseNames bool
+	// CamelCaseReplies renames the columns of reply rows to camelCase
+	// (created_at → "createdAt"). Default false.
+	CamelCaseReplies bool
 }
 
 // Store is the control-plane store as the dispatcher needs it.
@@ -48,6 +63,7 @@ type Gateway struct {
 	cfg      Config
 	log      *slog.Logger
 	reg      registry
+	cache    *cache // nil when no client or table can be cached
 	draining atomic.Bool
 	closeMu  sync.Mutex
 	closed   bool
@@ -74,9 +90,19 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	g := &Gateway{cfg: cfg, log: log.With("component", "core")}
+	if cfg.Cache.Enabled || len(cfg.Cache.Clients) > 0 {
+		m, err := newCacheMetrics(cfg.Registerer)
+		if err != nil {
+			return nil, fmt.Errorf("core: cache metrics: %w", err)
+		}
+		if g.cache, err = newCache(cfg.Cache, m, g.log); err != nil {
+			return nil, err
+		}
+	}
 	g.reg.clients = make(map[string]*client, len(cfg.Clients))
 	for _, spec := range cfg.Clients {
 		if _, dup := g.reg.clients[spec.Name]; dup {
+			_ = g.Close()
 			return nil, fmt.Errorf("core: client %q configured twice", spec.Name)
 		}
 		g.reg.clients[spec.Name] = g.open(ctx, spec)
@@ -85,7 +111,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 }
 
 func (g *Gateway) open(ctx context.Context, spec ClientSpec) *client {
-	c := &client{spec: spec, timeout: spec.StatementTimeout}
+	c := &client{spec: spec, timeout: spec.StatementTimeout, snake: g.cfg.SnakeCaseNames}
 	if c.timeout <= 0 {
 		c.timeout = g.cfg.StatementTimeout
 	}
@@ -119,6 +145,10 @@ type Call struct {
 	Body   []byte
 	// Options from headers; see ApplyHeader.
 	StripNulls *bool
+	// NoCache skips the cache lookup (Cache-Control: no-cache or
+	// no-store); the fresh reply is still cached unless NoStore.
+	NoCache bool
+	NoStore bool
 }
 
 // ApplyHeader applies the Athena request headers that change an operation's
@@ -136,6 +166,14 @@ func (c *Call) ApplyHeader(get func(name string) string) {
 		f := false
 		c.StripNulls = &f
 	}
+	for _, d := range strings.Split(get("Cache-Control"), ",") {
+		switch strings.ToLower(strings.TrimSpace(d)) {
+		case "no-cache":
+			c.NoCache = true
+		case "no-store":
+			c.NoCache, c.NoStore = true, true
+		}
+	}
 }
 
 // Meta is reply metadata beside data.
@@ -145,6 +183,8 @@ type Meta struct {
 	Truncated        bool   `json:"truncated,omitempty"`
 	RowCount         *int64 `json:"row_count,omitempty"`
 	Chunks           *int64 `json:"chunks,omitempty"`
+	// Cache says how the cache took part (fetch on a cached client).
+	Cache *CacheInfo `json:"cache,omitempty"`
 }
 
 // Result is a successful operation's reply.
@@ -153,6 +193,11 @@ type Result struct {
 	Data     any
 	CacheKey string
 	Meta     *Meta
+	// Cache is set when the fetch's client and table are cached.
+	Cache *CacheInfo
+	// PostProcessing is the grouped rows when the request set group_by: a
+	// *PostProcessed, or its JSON when served from the cache.
+	PostProcessing any
 }
 
 // Truncated reports whether the reply hit the row cap.
@@ -165,8 +210,10 @@ type Envelope struct {
 	Data     any    `json:"data,omitempty"`
 	CacheKey string `json:"cache_key,omitempty"`
 	Meta     *Meta  `json:"meta,omitempty"`
-	Error    string `json:"error,omitempty"`
-	Code     Code   `json:"code,omitempty"`
+	// PostProcessing is beside data when the request set group_by.
+	PostProcessing any    `json:"post_processing,omitempty"`
+	Error          string `json:"error,omitempty"`
+	Code           Code   `json:"code,omitempty"`
 }
 
 // SuccessEnvelope wraps r.
@@ -175,7 +222,16 @@ func SuccessEnvelope(r *Result) Envelope {
 	if data == nil {
 		data = json.RawMessage("null")
 	}
-	return Envelope{Status: "success", Message: r.Message, Data: data, CacheKey: r.CacheKey, Meta: r.Meta}
+	meta := r.Meta
+	if r.Cache != nil {
+		m := Meta{}
+		if meta != nil {
+			m = *meta
+		}
+		m.Cache = r.Cache
+		meta = &m
+	}
+	return Envelope{Status: "success", Message: r.Message, Data: data, CacheKey: r.CacheKey, Meta: meta, PostProcessing: r.PostProcessing}
 }
 
 // ErrorEnvelope describes err safely: the message is PublicMessage(err).
@@ -294,15 +350,8 @@ func (g *Gateway) planFetch(ctx context.Context, c *client, call Call, streamed 
 	if r.Offset != nil {
 		p.Offset = *r.Offset
 	}
-	if r.Post.GroupBy != "" {
-		if _, err := c.column(ctx, t, r.Post.GroupBy); err != nil {
-			return nil, nil, prefixed(err, "field group_by: ")
-		}
-	}
-	if r.Post.AggregationColumn != "" {
-		if _, err := c.column(ctx, t, r.Post.AggregationColumn); err != nil {
-			return nil, nil, prefixed(err, "field aggregation_column: ")
-		}
+	if err := c.resolvePost(ctx, t, &r.Post); err != nil {
+		return nil, nil, err
 	}
 	return p, r, nil
 }
@@ -319,6 +368,23 @@ func (g *Gateway) fetch(ctx context.Context, c *client, call Call) (*Result, err
 		p.Limit = int64(g.cfg.MaxRows) + 1
 		capped = true
 	}
+	key := cacheKey(c.spec.Name, p, strip, r.Post, g.cfg.CamelCaseReplies)
+	run := func(ctx context.Context) (*Result, error) {
+		res, err := g.runFetch(ctx, c, p, capped, r.Post, strip)
+		if res != nil {
+			res.CacheKey = key
+		}
+		return res, err
+	}
+	if g.cache == nil {
+		return run(ctx)
+	}
+	return g.cache.fetch(ctx, c.spec.Name, p.Table.Name, key, call.NoCache, call.NoStore, run)
+}
+
+// runFetch reads a fetch's rows from the database and shapes the reply.
+// capped says that p.Limit is the row cap plus one.
+func (g *Gateway) runFetch(ctx context.Context, c *client, p *FetchPlan, capped bool, post PostProcessing, strip bool) (*Result, error) {
 	rows, err := c.backend.Fetch(ctx, p)
 	if err != nil {
 		return nil, err
@@ -329,15 +395,40 @@ func (g *Gateway) fetch(ctx context.Context, c *client, call Call) (*Result, err
 	}
 	truncated = truncated && capped
 	n := int64(len(rs.Rows))
-	res := &Result{
-		Message:  fmt.Sprintf("Fetched %d %s", n, plural(n, "row")),
-		Data:     rs,
-		CacheKey: cacheKey(c.spec.Name, p, strip),
+	res := &Result{Message: fmt.Sprintf("Fetched %d %s", n, plural(n, "row")), Data: rs}
+	pp, err := g.shape(rs, post)
+	if err != nil {
+		return nil, err
+	}
+	if pp != nil {
+		res.PostProcessing = pp
 	}
 	if truncated {
 		res.Meta = &Meta{Truncated: true, ReturnedRowCount: &n}
 	}
 	return res, nil
+}
+
+// shape applies post-processing and reply casing to rows. It returns the
+// post_processing member, nil when the request did not set group_by.
+func (g *Gateway) shape(rs *RowSet, post PostProcessing) (*PostProcessed, error) {
+	var spec *postSpec
+	if post.GroupBy != "" {
+		var err error
+		if spec, err = resolvePost(post, rs.Columns); err != nil {
+			return nil, err
+		}
+	}
+	if g.cfg.CamelCaseReplies {
+		rs.Columns = camelColumns(rs.Columns)
+	}
+	if spec == nil {
+		return nil, nil
+	}
+	if spec.agg >= 0 {
+		spec.aggName = rs.Columns[spec.agg]
+	}
+	return postProcess(rs, spec)
 }
 
 // collect drains rows into a RowSet, keeping at most max rows; truncated
@@ -369,15 +460,23 @@ func plural(n int64, word string) string {
 	return word + "s"
 }
 
-// cacheKey identifies a fetch by everything that changes its rows.
-func cacheKey(client string, p *FetchPlan, strip bool) string {
+// cacheKey identifies a fetch by everything that changes its reply.
+func cacheKey(client string, p *FetchPlan, strip bool, post PostProcessing, camel bool) string {
 	h := sha256.New()
 	enc := json.NewEncoder(h)
 	cols := make([]string, len(p.Columns))
 	for i, c := range p.Columns {
 		cols[i] = c.Name
 	}
-	_ = enc.Encode([]any{client, p.Table.Name, cols, condKey(p.Where), sortKey(p.Sort), p.Limit, p.Offset, strip})
+	parts := []any{client, p.Table.Name, cols, condKey(p.Where), sortKey(p.Sort), p.Limit, p.Offset, strip}
+	// Appended only when set, so plain fetches keep the keys they had.
+	if post.GroupBy != "" {
+		parts = append(parts, post)
+	}
+	if camel {
+		parts = append(parts, "camel")
+	}
+	_ = enc.Encode(parts)
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
@@ -424,6 +523,8 @@ func (g *Gateway) insert(ctx context.Context, c *client, call Call) (*Result, er
 	if err != nil {
 		return nil, err
 	}
+	g.invalidate(ctx, c, t.Name)
+	_, _ = g.shape(rs, PostProcessing{})
 	n := int64(len(rs.Rows))
 	return &Result{Message: fmt.Sprintf("Inserted %d %s", n, plural(n, "row")), Data: rs}, nil
 }
@@ -479,11 +580,35 @@ func (g *Gateway) update(ctx context.Context, c *client, call Call) (*Result, er
 	if p.Returning, err = c.planColumns(ctx, t, r.Returning, "columns"); err != nil {
 		return nil, err
 	}
+	if err := c.resolvePost(ctx, t, &r.Post); err != nil {
+		return nil, err
+	}
+	if r.Post.GroupBy != "" {
+		// Check before writing: a reply that cannot be grouped must not
+		// cost an update.
+		names := make([]string, len(p.Returning))
+		for i, col := range p.Returning {
+			names[i] = col.Name
+		}
+		if _, err := resolvePost(r.Post, names); err != nil {
+			return nil, err
+		}
+	}
 	rs, n, err := g.write(ctx, c, p, g.stripNulls(call, r.StripNulls))
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Message: fmt.Sprintf("Updated %d %s", n, plural(n, "row")), Data: &Mutation{AffectedRows: n, Rows: rs}}, nil
+	g.invalidate(ctx, c, t.Name)
+	res := &Result{Message: fmt.Sprintf("Updated %d %s", n, plural(n, "row")), Data: &Mutation{AffectedRows: n, Rows: rs}}
+	post, err := g.shape(rs, r.Post)
+	if err != nil {
+		// The update committed; say so rather than fail the whole reply.
+		return nil, Wrap(CodeBadRequest, fmt.Sprintf("the update of %d %s committed, but its rows could not be post-processed: %s", n, plural(n, "row"), PublicMessage(err)), err)
+	}
+	if post != nil {
+		res.PostProcessing = post
+	}
+	return res, nil
 }
 
 func (g *Gateway) delete(ctx context.Context, c *client, call Call) (*Result, error) {
@@ -515,6 +640,8 @@ func (g *Gateway) delete(ctx context.Context, c *client, call Call) (*Result, er
 	if err != nil {
 		return nil, err
 	}
+	g.invalidate(ctx, c, t.Name)
+	_, _ = g.shape(rs, PostProcessing{})
 	return &Result{Message: fmt.Sprintf("Deleted %d %s", n, plural(n, "row")), Data: &Mutation{AffectedRows: n, Rows: rs}}, nil
 }
 
@@ -549,6 +676,11 @@ func (g *Gateway) query(ctx context.Context, c *client, call Call) (*Result, err
 	if err := g.checkDriver(c, call, q); err != nil {
 		return nil, err
 	}
+	// Raw SQL cannot be attributed to tables reliably (functions,
+	// triggers, CTEs, DDL, several statements): it invalidates every table
+	// of the client, even when it failed, since it may have written part
+	// of its work.
+	defer g.invalidate(ctx, c, "")
 	rows, err := c.backend.Query(ctx, q.Query)
 	if err != nil {
 		return nil, err
@@ -557,6 +689,7 @@ func (g *Gateway) query(ctx context.Context, c *client, call Call) (*Result, err
 	if err != nil {
 		return nil, err
 	}
+	_, _ = g.shape(rs, PostProcessing{})
 	n := int64(len(rs.Rows))
 	affected := rows.Affected()
 	return &Result{
@@ -569,11 +702,15 @@ func (g *Gateway) query(ctx context.Context, c *client, call Call) (*Result, err
 // Cursor streams a fetch or query row by row. It is not safe for concurrent
 // use; Close must be called.
 type Cursor struct {
-	ctx    context.Context
-	rows   Rows
-	strip  bool
-	cancel context.CancelFunc
-	count  int64
+	ctx   context.Context
+	rows  Rows
+	camel bool
+	cols  []string // camelCase column names, computed on the first row
+	// onClose runs once the cursor is closed (a raw query's invalidation).
+	onClose func()
+	strip   bool
+	cancel  context.CancelFunc
+	count   int64
 }
 
 // Stream runs a fetch or query and returns a cursor over its rows, read from
@@ -586,6 +723,7 @@ func (g *Gateway) Stream(ctx context.Context, call Call) (*Cursor, error) {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	var rows Rows
+	var onClose func()
 	strip := g.stripNulls(call, nil)
 	switch call.Op {
 	case OpFetch:
@@ -601,16 +739,20 @@ func (g *Gateway) Stream(ctx context.Context, call Call) (*Cursor, error) {
 		if q, err = DecodeQuery(call.Body); err == nil {
 			if err = g.checkDriver(c, call, q); err == nil {
 				rows, err = c.backend.Query(ctx, q.Query)
+				onClose = func() { g.invalidate(ctx, c, "") }
 			}
 		}
 	default:
 		err = Errorf(CodeBadRequest, "operation %s cannot stream", call.Op)
 	}
 	if err != nil {
+		if onClose != nil {
+			onClose()
+		}
 		cancel()
 		return nil, classify(ctx, err)
 	}
-	return &Cursor{ctx: ctx, rows: rows, strip: strip, cancel: cancel}, nil
+	return &Cursor{ctx: ctx, rows: rows, strip: strip, cancel: cancel, camel: g.cfg.CamelCaseReplies, onClose: onClose}, nil
 }
 
 // Next advances to the next row.
@@ -624,7 +766,14 @@ func (cu *Cursor) Next() bool {
 
 // AppendRow appends the current row as a JSON object.
 func (cu *Cursor) AppendRow(buf []byte) []byte {
-	return AppendRow(buf, cu.rows.Columns(), cu.rows.Values(), cu.strip)
+	if cu.camel && cu.cols == nil {
+		cu.cols = camelColumns(cu.rows.Columns())
+	}
+	cols := cu.cols
+	if cols == nil {
+		cols = cu.rows.Columns()
+	}
+	return AppendRow(buf, cols, cu.rows.Values(), cu.strip)
 }
 
 // Count is the number of rows read so far.
@@ -636,6 +785,10 @@ func (cu *Cursor) Err() error { return classify(cu.ctx, cu.rows.Err()) }
 // Close releases the cursor and its database resources.
 func (cu *Cursor) Close() {
 	cu.rows.Close()
+	if cu.onClose != nil {
+		cu.onClose()
+		cu.onClose = nil
+	}
 	cu.cancel()
 }
 

@@ -92,6 +92,9 @@ func (g *Gateway) Close() error {
 		return nil
 	}
 	g.closed = true
+	if g.cache != nil {
+		g.cache.close()
+	}
 	var errs []error
 	for _, name := range g.reg.names() {
 		c, _ := g.reg.get(name)

@@ -212,34 +212,45 @@ func (c *client) planColumns(ctx context.Context, t *Table, names []string, fiel
 // order they first appear, with absent keys marked for DEFAULT.
 func (c *client) planInsert(ctx context.Context, t *Table, r *InsertRequest) (*WritePlan, error) {
 	p := &WritePlan{Kind: WriteInsert, Table: t}
-	pos := map[string]int{}
+	pos := map[string]int{}    // column name → index in p.Columns
+	keyPos := map[string]int{} // the client's key → index in p.Columns
 	for i, keys := range r.Keys {
 		if len(keys) != len(r.Rows[i]) {
 			// Duplicate keys in one object: the last wins, as in JSON.parse.
 			keys = sortedKeys(r.Rows[i])
 		}
 		for _, k := range keys {
-			if _, ok := pos[k]; ok {
+			if _, ok := keyPos[k]; ok {
 				continue
 			}
 			col, err := c.column(ctx, t, k)
 			if err != nil {
 				return nil, prefixed(err, fmt.Sprintf("insert_body[%d]: ", i))
 			}
-			pos[k] = len(p.Columns)
-			p.Columns = append(p.Columns, col)
+			j, ok := pos[col.Name]
+			if !ok {
+				j = len(p.Columns)
+				pos[col.Name] = j
+				p.Columns = append(p.Columns, col)
+			}
+			keyPos[k] = j
 		}
 	}
-	for _, row := range r.Rows {
+	for i, row := range r.Rows {
 		vals := make([]any, len(p.Columns))
 		defs := make([]bool, len(p.Columns))
-		for j, col := range p.Columns {
-			v, ok := row[col.Name]
-			if !ok {
-				defs[j] = !r.DefaultToNull
-				continue
+		given := make([]bool, len(p.Columns))
+		for _, k := range sortedKeys(row) {
+			j := keyPos[k]
+			if given[j] {
+				// Only with camelCase conversion: "userId" and "user_id".
+				return nil, Errorf(CodeBadRequest, "insert_body[%d]: two keys name column %q", i, p.Columns[j].Name)
 			}
-			vals[j] = v
+			given[j] = true
+			vals[j] = row[k]
+		}
+		for j := range p.Columns {
+			defs[j] = !given[j] && !r.DefaultToNull
 		}
 		p.Rows = append(p.Rows, vals)
 		p.Defaults = append(p.Defaults, defs)
@@ -270,11 +281,17 @@ func (c *client) planInsert(ctx context.Context, t *Table, r *InsertRequest) (*W
 
 func (c *client) planAssign(ctx context.Context, t *Table, body map[string]any, field string) ([]Assign, error) {
 	out := make([]Assign, 0, len(body))
+	seen := make(map[string]bool, len(body))
 	for _, k := range sortedKeys(body) {
 		col, err := c.column(ctx, t, k)
 		if err != nil {
 			return nil, prefixed(err, "field "+field+": ")
 		}
+		if seen[col.Name] {
+			// Only with camelCase conversion: "userId" and "user_id".
+			return nil, Errorf(CodeBadRequest, "field %s: two keys name column %q", field, col.Name)
+		}
+		seen[col.Name] = true
 		out = append(out, Assign{Column: col, Value: body[k]})
 	}
 	return out, nil

@@ -51,6 +51,9 @@ type client struct {
 	backend Backend // nil when Open failed
 	openErr error
 	timeout time.Duration
+	// snake makes table and column lookups try the snake_case form of a
+	// camelCase name first (Config.SnakeCaseNames).
+	snake bool
 
 	catalog     atomic.Pointer[Catalog]
 	lastRefresh atomic.Int64 // unix nanos of the last introspection
@@ -92,11 +95,21 @@ func (c *client) table(ctx context.Context, name string) (*Table, error) {
 	if err != nil {
 		return nil, err
 	}
+	if sn := snakeCandidate(c.snake, name); sn != "" {
+		if t, ok := cat.Tables[sn]; ok {
+			return t, nil
+		}
+	}
 	if t, ok := cat.Tables[name]; ok {
 		return t, nil
 	}
 	if cat, err = c.loadCatalog(ctx, true); err != nil {
 		return nil, err
+	}
+	if sn := snakeCandidate(c.snake, name); sn != "" {
+		if t, ok := cat.Tables[sn]; ok {
+			return t, nil
+		}
 	}
 	if t, ok := cat.Tables[name]; ok {
 		return t, nil
@@ -107,6 +120,12 @@ func (c *client) table(ctx context.Context, name string) (*Table, error) {
 // column finds a column of t, re-introspecting once on a miss (the column
 // may have been added since the catalog was read).
 func (c *client) column(ctx context.Context, t *Table, name string) (*Column, error) {
+	sn := snakeCandidate(c.snake, name)
+	if sn != "" {
+		if col, ok := t.Column(sn); ok {
+			return col, nil
+		}
+	}
 	if col, ok := t.Column(name); ok {
 		return col, nil
 	}
@@ -115,6 +134,11 @@ func (c *client) column(ctx context.Context, t *Table, name string) (*Column, er
 		return nil, err
 	}
 	if nt, ok := cat.Tables[t.Name]; ok {
+		if sn != "" {
+			if col, ok := nt.Column(sn); ok {
+				return col, nil
+			}
+		}
 		if col, ok := nt.Column(name); ok {
 			return col, nil
 		}

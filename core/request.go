@@ -35,8 +35,8 @@ type SortBy struct {
 	Desc   bool
 }
 
-// PostProcessing holds the fetch post-processing fields. They are decoded
-// and checked here; grouping itself is applied by the post-processing step.
+// PostProcessing holds the post-processing fields of a fetch or update. They
+// are decoded and checked here; postProcess applies them to the reply.
 type PostProcessing struct {
 	GroupBy             string
 	TimeGranularity     string
@@ -75,6 +75,7 @@ type UpdateRequest struct {
 	Conditions []Condition
 	Returning  []string
 	StripNulls *bool
+	Post       PostProcessing
 }
 
 // DeleteRequest is a decoded /gateway/delete body.
@@ -469,6 +470,9 @@ func DecodeUpdate(body []byte) (*UpdateRequest, error) {
 		return nil, err
 	}
 	if r.StripNulls, err = f.boolean("strip_nulls"); err != nil {
+		return nil, err
+	}
+	if r.Post, err = decodePost(f); err != nil {
 		return nil, err
 	}
 	return r, nil

@@ -32,3 +32,23 @@ func Check(tb testing.TB, pkg string, banned map[string]string) {
 		}
 	}
 }
+
+// CheckDirect fails tb when pkg itself imports a banned import path (or a
+// package below it). Unlike Check it ignores what dependencies import: use
+// it for a rule about pkg's own code, such as "no HTTP handlers in core",
+// where a dependency (client_golang's exposition code) legitimately pulls
+// the package in.
+func CheckDirect(tb testing.TB, pkg string, banned map[string]string) {
+	tb.Helper()
+	out, err := exec.Command("go", "list", "-f", "{{join .Imports \"\\n\"}}", pkg).Output()
+	if err != nil {
+		tb.Fatalf("go list %s: %v", pkg, err)
+	}
+	for _, imp := range strings.Fields(string(out)) {
+		for prefix, why := range banned {
+			if imp == prefix || strings.HasPrefix(imp, prefix+"/") {
+				tb.Errorf("%s imports %s: %s", pkg, imp, why)
+			}
+		}
+	}
+}
