@@ -1,0 +1,21 @@
+package core
+
+// PostProcessRows runs post-processing on rows as a fetch reply would.
+func PostProcessRows(cols []string, rows [][]any, post PostProcessing) (*PostProcessed, error) {
+	spec, err := resolvePost(post, cols)
+	if err != nil {
+		return nil, err
+	}
+	if spec.agg >= 0 {
+		spec.aggName = cols[spec.agg]
+	}
+	return postProcess(&RowSet{Columns: cols, Rows: rows}, spec)
+}
+
+// CacheWaiting counts the callers waiting on cached fetches in flight.
+func (g *Gateway) CacheWaiting() int {
+	if g.cache == nil {
+		return 0
+	}
+	return g.cache.flight.waiting()
+}
