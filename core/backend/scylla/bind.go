@@ -194,7 +194,11 @@ func (jv value) marshal(info gocql.TypeInfo) ([]byte, error) {
 		if !ok {
 			return nil, want("a duration string such as 1h30m", t, v)
 		}
-		return gocql.Marshal(info, s)
+		d, ok := parseDuration(s)
+		if !ok {
+			return nil, want("a duration such as 1y2mo3d4h5m6s7ms", t, v)
+		}
+		return gocql.Marshal(info, d)
 	case gocql.TypeList, gocql.TypeSet:
 		ct := info.(gocql.CollectionType)
 		list, ok := v.([]any)
@@ -493,4 +497,62 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// parseDuration reads CQL's duration literal: an optional "-", then number
+// and unit pairs with units y, mo, w, d, h, m, s, ms, us (or µs), ns.
+func parseDuration(s string) (gocql.Duration, bool) {
+	var d gocql.Duration
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	if s == "" {
+		return d, false
+	}
+	for s != "" {
+		i := 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == 0 {
+			return d, false
+		}
+		n, err := strconv.ParseInt(s[:i], 10, 64)
+		if err != nil {
+			return d, false
+		}
+		s = s[i:]
+		j := 0
+		for j < len(s) && (s[j] < '0' || s[j] > '9') {
+			j++
+		}
+		switch strings.ToLower(s[:j]) {
+		case "y":
+			d.Months += int32(12 * n)
+		case "mo":
+			d.Months += int32(n)
+		case "w":
+			d.Days += int32(7 * n)
+		case "d":
+			d.Days += int32(n)
+		case "h":
+			d.Nanoseconds += n * int64(time.Hour)
+		case "m":
+			d.Nanoseconds += n * int64(time.Minute)
+		case "s":
+			d.Nanoseconds += n * int64(time.Second)
+		case "ms":
+			d.Nanoseconds += n * int64(time.Millisecond)
+		case "us", "µs":
+			d.Nanoseconds += n * int64(time.Microsecond)
+		case "ns":
+			d.Nanoseconds += n
+		default:
+			return d, false
+		}
+		s = s[j:]
+	}
+	if neg {
+		d.Months, d.Days, d.Nanoseconds = -d.Months, -d.Days, -d.Nanoseconds
+	}
+	return d, true
 }

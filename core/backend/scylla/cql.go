@@ -150,6 +150,11 @@ func (b *Backend) selectStmt(p *core.FetchPlan, k *tableKeys) (st statement, emp
 	if err != nil {
 		return st, false, err
 	}
+	for _, r := range rs {
+		if err := checkBindable([]*core.Column{r.col}); err != nil {
+			return st, false, err
+		}
+	}
 	filterCol, partitionLookup, partitionIn := filterColumn(rs, k)
 	if filterCol != "" && !b.cfg.AllowFiltering {
 		return st, false, core.Errorf(core.CodeBadRequest,

@@ -1,6 +1,7 @@
 package scylla_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/athena-go/athena/core"
@@ -93,3 +94,5 @@ func TestContract(t *testing.T) {
 		Differences:         contractDifferences,
 	})
 }
+
+func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }

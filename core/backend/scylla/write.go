@@ -90,6 +90,9 @@ func (b *Backend) insert(ctx context.Context, s *gocql.Session, p *core.WritePla
 				"field on_conflict: scylla clients upsert on the primary key (%s) only", strings.Join(t.PrimaryKey, ", "))
 		}
 	}
+	if err := checkBindable(p.Columns); err != nil {
+		return nil, err
+	}
 	keyPos := make([]int, len(t.PrimaryKey))
 	for i, k := range t.PrimaryKey {
 		keyPos[i] = slices.IndexFunc(p.Columns, func(c *core.Column) bool { return c.Name == k })
@@ -221,6 +224,11 @@ func (b *Backend) update(ctx context.Context, s *gocql.Session, p *core.WritePla
 	if len(p.Set) == 0 {
 		return nil, core.Errorf(core.CodeBadRequest, "field update_body: nothing to update")
 	}
+	for _, a := range p.Set {
+		if err := checkBindable([]*core.Column{a.Column}); err != nil {
+			return nil, err
+		}
+	}
 	var sb strings.Builder
 	sb.WriteString("UPDATE " + b.qualified(t.Name) + " SET ")
 	for i, a := range p.Set {
@@ -301,4 +309,18 @@ func sameSet(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// checkBindable refuses top-level tuple columns: gocql v2 counts a tuple
+// marker as one value per element but types the values by marker, so a
+// bound tuple shifts every value after it. Tuples inside collections and
+// user-defined types bind fine.
+func checkBindable(cols []*core.Column) error {
+	for _, c := range cols {
+		if strings.HasPrefix(strings.TrimPrefix(c.Type, "frozen<"), "tuple<") {
+			return core.Errorf(core.CodeBadRequest,
+				"column %q: writing tuple columns is not supported by scylla clients (a driver limitation); use a raw query", c.Name)
+		}
+	}
+	return nil
 }
