@@ -23,13 +23,14 @@ type iterRows struct {
 	widths []int // cells per column: 1, or a tuple's element count
 	vals   []any
 	skip   int64 // rows still to discard (CQL has no OFFSET)
+	pages  int   // pages received so far
 	primed bool
 	done   bool
 	err    error
 }
 
 func newIterRows(ctx context.Context, it *gocql.Iter, skip int64) (*iterRows, error) {
-	r := &iterRows{ctx: ctx, iter: it, skip: skip}
+	r := &iterRows{ctx: ctx, iter: it, skip: skip, pages: 1}
 	for _, c := range it.Columns() {
 		w := 1
 		if tt, ok := c.TypeInfo.(gocql.TupleTypeInfo); ok {
@@ -58,6 +59,9 @@ func newIterRows(ctx context.Context, it *gocql.Iter, skip int64) (*iterRows, er
 
 func (r *iterRows) advance() bool {
 	for !r.done {
+		if r.iter.WillSwitchPage() {
+			r.pages++
+		}
 		if len(r.cols) == 0 || !r.iter.Scan(r.dest...) {
 			r.end()
 			return false

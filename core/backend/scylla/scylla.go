@@ -129,7 +129,6 @@ func New(cfg Config) (*Backend, error) {
 	// Introspect reads system_schema itself; the driver only needs keyspace
 	// replication for token-aware routing.
 	c.Metadata.CacheMode = gocql.KeyspaceOnly
-	c.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(gocql.RoundRobinHostPolicy())
 	if cfg.Username != "" {
 		c.Authenticator = gocql.PasswordAuthenticator{Username: cfg.Username, Password: cfg.Password}
 	}
@@ -184,7 +183,7 @@ func (b *Backend) session(ctx context.Context) (*gocql.Session, error) {
 // dial creates the session; its owner is the Backend, and Close waits for it.
 func (b *Backend) dial(done chan struct{}) {
 	defer b.wg.Done()
-	s, err := b.cluster.CreateSession()
+	s, err := b.createSession()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	defer close(done)
@@ -202,6 +201,19 @@ func (b *Backend) dial(done chan struct{}) {
 	}
 	b.sess, b.lastErr = s, nil
 	b.log.Info("session created", "keyspace", b.cfg.Keyspace)
+}
+
+// createSession dials with a copy of the cluster config: a host selection
+// policy belongs to one session, and a failed dial's is not reused.
+func (b *Backend) createSession() (s *gocql.Session, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("scylla: create session panicked: %v", p)
+		}
+	}()
+	c := *b.cluster
+	c.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(gocql.RoundRobinHostPolicy())
+	return c.CreateSession()
 }
 
 // Ping checks that the cluster answers a read.
