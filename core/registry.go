@@ -39,6 +39,22 @@ type ClientSpec struct {
 	// MaxConns caps the client's connection pool; zero means the backend's
 	// default.
 	MaxConns int32
+	// Hosts are the Scylla/Cassandra contact points ("host" or "host:port").
+	Hosts []string
+	// Keyspace is the Scylla keyspace holding the client's tables.
+	Keyspace string
+	// Consistency is the Scylla consistency level by CQL name; empty means
+	// the backend's default (LOCAL_QUORUM).
+	Consistency string
+	// Username and Password authenticate to Scylla when Username is set.
+	Username string
+	Password Secret
+	// ConnectTimeout bounds dialing a Scylla host; zero means the backend's
+	// default.
+	ConnectTimeout time.Duration
+	// AllowFiltering lets Scylla fetches filter on non-key columns (CQL
+	// ALLOW FILTERING); otherwise they are refused with a 400.
+	AllowFiltering bool
 }
 
 // OpenFunc builds the Backend for a client. cmd supplies it, so core never

@@ -51,6 +51,10 @@ type Config struct {
 	PostgresClients map[string]PostgresClient `yaml:"postgres_clients"`
 	// SQLiteClients maps client names to {path, statement_timeout}.
 	SQLiteClients map[string]SQLiteClient `yaml:"sqlite_clients"`
+	// ScyllaClients maps client names to a Scylla/Cassandra keyspace:
+	// {hosts, keyspace, consistency, username_env, password_env,
+	// connect_timeout, statement_timeout, allow_filtering}.
+	ScyllaClients map[string]ScyllaClient `yaml:"scylla_clients"`
 	Gateway       struct {
 		// StatementTimeout bounds each non-streamed request. Default 30s.
 		StatementTimeout Duration `yaml:"statement_timeout"`
@@ -131,6 +135,95 @@ func (p *PostgresClient) UnmarshalYAML(b []byte) error {
 type SQLiteClient struct {
 	Path             string   `yaml:"path"`
 	StatementTimeout Duration `yaml:"statement_timeout"`
+}
+
+// ScyllaClient is one scylla_clients entry. Credentials come from the
+// environment variables it names, never from the file.
+type ScyllaClient struct {
+	// Hosts are contact points, "host" or "host:port" (9042). Required.
+	Hosts []string `yaml:"hosts"`
+	// Keyspace holds the client's tables. Required.
+	Keyspace string `yaml:"keyspace"`
+	// Consistency by CQL name, e.g. LOCAL_QUORUM (the default) or ONE.
+	Consistency string `yaml:"consistency"`
+	// UsernameEnv and PasswordEnv name the variables holding credentials.
+	UsernameEnv string `yaml:"username_env"`
+	PasswordEnv string `yaml:"password_env"`
+	// ConnectTimeout bounds dialing a host. Default 5s.
+	ConnectTimeout Duration `yaml:"connect_timeout"`
+	// StatementTimeout bounds each request. Default gateway.statement_timeout.
+	StatementTimeout Duration `yaml:"statement_timeout"`
+	// AllowFiltering lets fetches filter on non-key columns (ALLOW
+	// FILTERING, a scan). Default false: they are refused with a 400.
+	AllowFiltering bool `yaml:"allow_filtering"`
+}
+
+var scyllaConsistencies = map[string]bool{
+	"ANY": true, "ONE": true, "TWO": true, "THREE": true, "QUORUM": true, "ALL": true,
+	"LOCAL_QUORUM": true, "EACH_QUORUM": true, "LOCAL_ONE": true,
+}
+
+// validateScylla checks the scylla_clients section.
+func (c *Config) validateScylla(bad func(key, format string, args ...any), getenv func(string) string) {
+	for name, sc := range c.ScyllaClients {
+		key := "scylla_clients." + name
+		if !clientName.MatchString(name) {
+			bad(key, "client names use letters, digits, _ . - (at most 64)")
+		}
+		_, inPG := c.PostgresClients[name]
+		_, inSQLite := c.SQLiteClients[name]
+		if inPG || inSQLite {
+			bad(key, "the name is also used in postgres_clients or sqlite_clients")
+		}
+		if len(sc.Hosts) == 0 {
+			bad(key+".hosts", "required: at least one host or host:port")
+		}
+		for _, h := range sc.Hosts {
+			if strings.TrimSpace(h) == "" || strings.ContainsAny(h, " /@") {
+				bad(key+".hosts", "each entry is a host or host:port")
+				break
+			}
+		}
+		if sc.Keyspace == "" {
+			bad(key+".keyspace", "required")
+		}
+		if sc.Consistency != "" && !scyllaConsistencies[strings.ToUpper(sc.Consistency)] {
+			bad(key+".consistency", "must be a CQL consistency such as LOCAL_QUORUM or ONE, got %q", sc.Consistency)
+		}
+		for _, e := range []struct{ k, v string }{{"username_env", sc.UsernameEnv}, {"password_env", sc.PasswordEnv}} {
+			if e.v == "" {
+				continue
+			}
+			if !envName.MatchString(e.v) {
+				bad(key+"."+e.k, "must name an environment variable")
+			} else if getenv(e.v) == "" {
+				bad(key+"."+e.k, "environment variable %s is not set", e.v)
+			}
+		}
+		if (sc.UsernameEnv == "") != (sc.PasswordEnv == "") {
+			bad(key, "give both username_env and password_env, or neither")
+		}
+		checkDuration(bad, key+".connect_timeout", sc.ConnectTimeout)
+		checkDuration(bad, key+".statement_timeout", sc.StatementTimeout)
+	}
+}
+
+// scyllaSpecs turns scylla_clients into core client specs.
+func (c *Config) scyllaSpecs(getenv func(string) string) []core.ClientSpec {
+	var out []core.ClientSpec
+	for _, name := range sortedKeys(c.ScyllaClients) {
+		sc := c.ScyllaClients[name]
+		spec := core.ClientSpec{
+			Name: name, Kind: "scylla", Hosts: sc.Hosts, Keyspace: sc.Keyspace, Consistency: sc.Consistency,
+			ConnectTimeout: time.Duration(sc.ConnectTimeout), StatementTimeout: time.Duration(sc.StatementTimeout),
+			AllowFiltering: sc.AllowFiltering,
+		}
+		if sc.UsernameEnv != "" {
+			spec.Username, spec.Password = getenv(sc.UsernameEnv), core.Secret(getenv(sc.PasswordEnv))
+		}
+		out = append(out, spec)
+	}
+	return out
 }
 
 // configSearchPath lists where config.yaml is looked for when neither
@@ -241,7 +334,7 @@ func (c *Config) applyDefaults() {
 	if c.Gateway.MaxInsertRows == 0 {
 		c.Gateway.MaxInsertRows = 10000
 	}
-	if c.path == "" && len(c.PostgresClients) == 0 && len(c.SQLiteClients) == 0 {
+	if c.path == "" && len(c.PostgresClients) == 0 && len(c.SQLiteClients) == 0 && len(c.ScyllaClients) == 0 {
 		// No config at all: the embedded demo client.
 		c.SQLiteClients = map[string]SQLiteClient{"local": {Path: filepath.Join(c.DataDir, "local.db")}}
 	}
@@ -319,6 +412,7 @@ func (c *Config) Validate(getenv func(string) string) error {
 			bad(key+".path", "required")
 		}
 	}
+	c.validateScylla(bad, getenv)
 	if c.Logging.Client != "" {
 		if _, ok := c.PostgresClients[c.Logging.Client]; !ok {
 			bad("logging.client", "names %q, which is not in postgres_clients", c.Logging.Client)
@@ -348,6 +442,7 @@ func (c *Config) clientSpecs(getenv func(string) string) []core.ClientSpec {
 			StatementTimeout: time.Duration(sc.StatementTimeout),
 		})
 	}
+	out = append(out, c.scyllaSpecs(getenv)...)
 	return out
 }
 

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/athena-go/athena/core"
 	"github.com/athena-go/athena/internal/testutil"
 )
 
@@ -146,5 +149,73 @@ func TestSecretsPrintRedacted(t *testing.T) {
 				t.Fatalf("secret printed: %s", txt)
 			}
 		}
+	}
+}
+
+func TestScyllaClients(t *testing.T) {
+	t.Parallel()
+	p := writeConfig(t, `
+scylla_clients:
+  events:
+    hosts: ["10.0.0.1", "10.0.0.2:9043"]
+    keyspace: app
+    consistency: local_one
+    username_env: SCY_USER
+    password_env: SCY_PASS
+    connect_timeout: 2s
+    statement_timeout: 7s
+    allow_filtering: true
+`)
+	env := envOf(map[string]string{"SCY_USER": "athena", "SCY_PASS": "hunter2"})
+	cfg, err := loadConfig(p, env)
+	testutil.NoError(t, err)
+	specs := cfg.clientSpecs(env)
+	testutil.Equal(t, "clients", len(specs), 1)
+	testutil.Equal(t, "spec", specs[0], core.ClientSpec{
+		Name: "events", Kind: "scylla", Hosts: []string{"10.0.0.1", "10.0.0.2:9043"}, Keyspace: "app",
+		Consistency: "local_one", Username: "athena", Password: "hunter2",
+		ConnectTimeout: 2 * time.Second, StatementTimeout: 7 * time.Second, AllowFiltering: true,
+	})
+	if strings.Contains(fmt.Sprintf("%v %+v", specs[0], specs[0]), "hunter2") {
+		t.Fatal("the password prints")
+	}
+}
+
+func TestScyllaClientErrorsNameTheKey(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, body, want string
+	}{
+		{"no hosts", "scylla_clients:\n  a: {keyspace: k}\n", "scylla_clients.a.hosts: required"},
+		{"no keyspace", "scylla_clients:\n  a: {hosts: [h]}\n", "scylla_clients.a.keyspace: required"},
+		{"bad consistency", "scylla_clients:\n  a: {hosts: [h], keyspace: k, consistency: most}\n", `scylla_clients.a.consistency: must be a CQL consistency such as LOCAL_QUORUM or ONE, got "most"`},
+		{"unset env", "scylla_clients:\n  a: {hosts: [h], keyspace: k, username_env: U, password_env: P}\n", "scylla_clients.a.username_env: environment variable U is not set"},
+		{"half credentials", "scylla_clients:\n  a: {hosts: [h], keyspace: k, password_env: P}\n", "scylla_clients.a: give both username_env and password_env, or neither"},
+		{"bad duration", "scylla_clients:\n  a: {hosts: [h], keyspace: k, connect_timeout: soon}\n", "scylla_clients.a.connect_timeout: must be a duration"},
+		{"unknown key", "scylla_clients:\n  a: {hosts: [h], keyspace: k, password: x}\n", "password"},
+		{"name clash", "sqlite_clients:\n  a: {path: x.db}\nscylla_clients:\n  a: {hosts: [h], keyspace: k}\n", "scylla_clients.a: the name is also used"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := loadConfig(writeConfig(t, tt.body), envOf(map[string]string{"P": "x"}))
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			testutil.Contains(t, "error", err.Error(), tt.want)
+		})
+	}
+}
+
+// TestOpenScyllaBackend: the open func builds a scylla backend without
+// dialing, so an unreachable cluster does not stop the gateway from starting.
+func TestOpenScyllaBackend(t *testing.T) {
+	t.Parallel()
+	b, err := openBackend(slog.New(slog.DiscardHandler))(t.Context(), core.ClientSpec{
+		Name: "s", Kind: "scylla", Hosts: []string{"127.0.0.1:1"}, Keyspace: "k"})
+	testutil.NoError(t, err)
+	testutil.Equal(t, "kind", b.Kind(), "scylla")
+	if c, ok := b.(core.Closer); ok {
+		testutil.NoError(t, c.Close())
 	}
 }

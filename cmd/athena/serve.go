@@ -22,6 +22,7 @@ import (
 	athena "github.com/athena-go/athena"
 	"github.com/athena-go/athena/core"
 	"github.com/athena-go/athena/core/backend/postgres"
+	"github.com/athena-go/athena/core/backend/scylla"
 	"github.com/athena-go/athena/core/backend/sqlite"
 	"github.com/athena-go/athena/rest"
 	"github.com/athena-go/athena/schema"
@@ -170,6 +171,13 @@ func openBackend(log *slog.Logger) core.OpenFunc {
 			return postgres.New(ctx, postgres.Config{URI: string(spec.URI), MaxConns: spec.MaxConns, Logger: l})
 		case "sqlite":
 			return sqlite.New(ctx, sqlite.Config{Path: spec.Path, Logger: l})
+		case "scylla":
+			return scylla.New(scylla.Config{
+				Hosts: spec.Hosts, Keyspace: spec.Keyspace, Consistency: spec.Consistency,
+				Username: spec.Username, Password: string(spec.Password),
+				ConnectTimeout: spec.ConnectTimeout, Timeout: spec.StatementTimeout,
+				AllowFiltering: spec.AllowFiltering, Logger: l,
+			})
 		}
 		return nil, fmt.Errorf("client %s: unknown kind %q", spec.Name, spec.Kind)
 	}
