@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -24,6 +25,7 @@ import (
 	"github.com/athena-go/athena/core"
 	"github.com/athena-go/athena/core/backend/sqlite"
 	"github.com/athena-go/athena/internal/pgtest"
+	"github.com/athena-go/athena/internal/redistest"
 	"github.com/athena-go/athena/internal/testutil"
 	"github.com/athena-go/athena/rest"
 )
@@ -33,7 +35,10 @@ func TestMain(m *testing.M) {
 	// decode it as the sequence of its lines, which NDJSONStream describes.
 	openapi3filter.RegisterBodyDecoder("application/x-ndjson", decodeNDJSON)
 	openapi3filter.RegisterBodyDecoder("application/openmetrics-text", openapi3filter.PlainBodyDecoder)
-	pgtest.Run(m)
+	code := m.Run()
+	pgtest.Stop()
+	redistest.Stop()
+	os.Exit(code)
 }
 
 func decodeNDJSON(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
@@ -65,6 +70,9 @@ type envConfig struct {
 	store      core.Store
 	noGatherer bool
 	logger     *slog.Logger
+	// core adjusts the gateway's config (cache, casing); metrics go to the
+	// env's registry.
+	core func(*core.Config)
 }
 
 // env is one REST handler on a real gateway behind an httptest server, with
@@ -101,17 +109,22 @@ func newEnv(tb testing.TB, cfg envConfig) *env {
 	if clients == nil {
 		clients = []core.ClientSpec{{Name: "local", Kind: "sqlite", Path: filepath.Join(tb.TempDir(), "local.db")}}
 	}
-	gw, err := core.New(tb.Context(), core.Config{
-		Clients: clients,
-		Open:    openBackend,
-		MaxRows: cfg.maxRows,
-		Store:   cfg.store,
-	})
+	reg := prometheus.NewRegistry()
+	ccfg := core.Config{
+		Clients:    clients,
+		Open:       openBackend,
+		MaxRows:    cfg.maxRows,
+		Store:      cfg.store,
+		Registerer: reg,
+	}
+	if cfg.core != nil {
+		cfg.core(&ccfg)
+	}
+	gw, err := core.New(tb.Context(), ccfg)
 	if err != nil {
 		tb.Fatalf("core.New: %v", err)
 	}
 	tb.Cleanup(func() { _ = gw.Close() })
-	reg := prometheus.NewRegistry()
 	rc := rest.Config{
 		Gateway:            gw,
 		MaxBodyBytes:       cfg.maxBody,

@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/julienschmidt/httprouter"
@@ -32,6 +33,14 @@ func (h *Handler) operation(op core.Operation) handlerFunc {
 		}
 		if res.Truncated() {
 			w.Header().Set("X-Athena-Truncated", "true")
+		}
+		if ci := res.Cache; ci != nil {
+			hd := w.Header()
+			hd.Set("X-Athena-Cached", strconv.FormatBool(ci.Cached()))
+			hd.Set("X-Athena-Cache-Outcome", ci.Outcome)
+			if ci.Source != "" {
+				hd.Set("X-Athena-Cache-Source", ci.Source)
+			}
 		}
 		return writeJSON(w, http.StatusOK, core.SuccessEnvelope(res))
 	}

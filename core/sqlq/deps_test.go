@@ -15,6 +15,10 @@ func TestImports(t *testing.T) {
 		"github.com/athena-go/athena/core/backend": "the backends import sqlq, never the reverse",
 		"github.com/athena-go/athena/rest":         "transports are above core",
 		"github.com/athena-go/athena/wss":          "transports are above core",
-		"net/http":                                 "sqlq is transport-neutral",
+	})
+	// Banned directly only: core's metrics (client_golang) bring net/http
+	// in through its exposition code.
+	deptest.CheckDirect(t, ".", map[string]string{
+		"net/http": "sqlq is transport-neutral",
 	})
 }

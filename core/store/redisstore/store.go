@@ -61,7 +61,11 @@ func New(cfg Config) (*Store, error) {
 		cfg.Timeout = 250 * time.Millisecond
 	}
 	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = cfg.Timeout, cfg.Timeout, cfg.Timeout
+	// Fail fast: core stops using an unreachable Redis for a while and
+	// serves from memory and the database, so retrying here only delays
+	// requests.
 	opt.MaxRetries = 1
+	opt.DialerRetries = 1
 	if cfg.PoolSize > 0 {
 		opt.PoolSize = cfg.PoolSize
 	}
@@ -159,6 +163,21 @@ func (s *Store) Bump(ctx context.Context, key string) error {
 		return fmt.Errorf("redis incr: %w", err)
 	}
 	return nil
+}
+
+// RouteDriverLogs sends go-redis's own log lines (pool and dial failures,
+// which it otherwise prints to stderr as plain text) to log at debug level.
+// go-redis has one process-wide logger, so cmd calls this once at startup.
+func RouteDriverLogs(log *slog.Logger) {
+	redis.SetLogger(driverLogger{log.With("component", "go-redis")})
+}
+
+type driverLogger struct{ log *slog.Logger }
+
+func (d driverLogger) Printf(ctx context.Context, format string, v ...any) {
+	if d.log.Enabled(ctx, slog.LevelDebug) {
+		d.log.DebugContext(ctx, "redis driver", "detail", fmt.Sprintf(format, v...))
+	}
 }
 
 var (
