@@ -1,0 +1,118 @@
+package bench_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync/atomic"
+	"testing"
+
+	gocql "github.com/apache/cassandra-gocql-driver/v2"
+
+	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/backend/scylla"
+	"github.com/athena-go/athena/internal/cqltest"
+	"github.com/athena-go/athena/rest"
+)
+
+// setupScylla returns a gateway URL and a direct gocql session over the
+// same keyspace, which holds a table of 1,000 rows.
+func setupScylla(b *testing.B) (string, *gocql.Session) {
+	b.Helper()
+	hosts, ks := cqltest.NewKeyspace(b)
+	c := gocql.NewCluster(hosts...)
+	c.ProtoVersion = 5
+	c.Keyspace = ks
+	c.Consistency = gocql.LocalQuorum
+	c.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(gocql.RoundRobinHostPolicy())
+	c.Metadata.CacheMode = gocql.KeyspaceOnly
+	s, err := c.CreateSession()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(s.Close)
+	ctx := context.Background()
+	if err := s.Query(`CREATE TABLE items (id bigint PRIMARY KEY, name text, price decimal, tags list<text>)`).ExecContext(ctx); err != nil {
+		b.Fatal(err)
+	}
+	for i := 1; i <= rows; i++ {
+		if err := s.Query(`INSERT INTO items (id, name, price, tags) VALUES (?, ?, ?, ['a', 'b'])`,
+			int64(i), "item "+strconv.Itoa(i), nil).ExecContext(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	gw, err := core.New(ctx, core.Config{
+		Clients: []core.ClientSpec{{Name: "bench", Kind: "scylla", Hosts: hosts, Keyspace: ks}},
+		Open: func(ctx context.Context, spec core.ClientSpec) (core.Backend, error) {
+			return scylla.New(scylla.Config{Hosts: spec.Hosts, Keyspace: spec.Keyspace})
+		},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = gw.Close() })
+	h, err := rest.New(rest.Config{Gateway: gw})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	b.Cleanup(srv.Close)
+	return srv.URL, s
+}
+
+// BenchmarkScyllaFetchPoint reads one row by partition key through the REST
+// gateway and through gocql directly, in one run, 16 requests in flight
+// each (8 × GOMAXPROCS 2). The ratio of their ns/op is the gateway's
+// overhead; make bench prints both.
+func BenchmarkScyllaFetchPoint(b *testing.B) {
+	b.Cleanup(cqltest.Stop) // the only user of Cassandra in this binary
+	url, s := setupScylla(b)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	b.Run("via=gateway-rest", func(b *testing.B) {
+		var n atomic.Int64
+		b.SetParallelism(8)
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				id := n.Add(1)%rows + 1
+				body := `{"table_name":"items","columns":"id,name,price","conditions":[{"eq_column":"id","eq_value":` + strconv.FormatInt(id, 10) + `}]}`
+				req, _ := http.NewRequest(http.MethodPost, url+"/gateway/fetch", bytes.NewBufferString(body))
+				req.Header.Set("X-Athena-Client", "bench")
+				resp, err := client.Do(req)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				out, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 || !bytes.Contains(out, []byte(`"id":`+strconv.FormatInt(id, 10)+`,`)) {
+					b.Errorf("fetch id %d: %d %s", id, resp.StatusCode, out)
+					return
+				}
+			}
+		})
+	})
+	b.Run("via=gocql-direct", func(b *testing.B) {
+		var n atomic.Int64
+		b.SetParallelism(8)
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				id := n.Add(1)%rows + 1
+				var (
+					gotID int64
+					name  string
+					price *string
+				)
+				err := s.Query(`SELECT id, name, price FROM items WHERE id = ?`, id).Scan(&gotID, &name, &price)
+				if err != nil || gotID != id {
+					b.Errorf("fetch id %d: %v", id, err)
+					return
+				}
+			}
+		})
+	})
+}
