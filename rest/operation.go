@@ -2,6 +2,7 @@ package rest
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -42,8 +43,25 @@ func (h *Handler) operation(op core.Operation) handlerFunc {
 				hd.Set("X-Athena-Cache-Source", ci.Source)
 			}
 		}
-		return writeJSON(w, http.StatusOK, core.SuccessEnvelope(res))
+		return writeEnvelope(w, core.SuccessEnvelope(res))
 	}
+}
+
+// writeEnvelope writes a 200 success envelope with core's encoder, which
+// does not re-validate the cached JSON a hit carries (see
+// core.Envelope.AppendJSON).
+func writeEnvelope(w http.ResponseWriter, env core.Envelope) error {
+	b, err := env.AppendJSON(make([]byte, 0, 4096))
+	if err != nil {
+		return fmt.Errorf("encode reply: %w", err)
+	}
+	b = append(b, '\n')
+	hd := w.Header()
+	hd.Set("Content-Type", contentTypeJSON)
+	hd.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
+	return nil
 }
 
 // readBody reads the whole request body, refusing more than h.maxBody bytes
