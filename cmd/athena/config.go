@@ -62,7 +62,17 @@ type Config struct {
 		MaxRows int `yaml:"max_rows"`
 		// MaxInsertRows caps rows in one insert. Default 10000.
 		MaxInsertRows int `yaml:"max_insert_rows"`
+		// ForceCamelCaseToSnakeCase resolves camelCase table and column
+		// names in requests to their snake_case columns. Default false.
+		ForceCamelCaseToSnakeCase bool `yaml:"force_camel_case_to_snake_case"`
+		// CamelCaseReplies renames reply columns to camelCase. Default false.
+		CamelCaseReplies bool `yaml:"camel_case_replies"`
 	} `yaml:"gateway"`
+	// Redis is the store gateway nodes share (the read cache today).
+	// Default none: every node caches on its own.
+	Redis RedisConfig `yaml:"redis"`
+	// Cache configures the fetch read cache. Default off.
+	Cache CacheConfig `yaml:"cache"`
 
 	// path is the file this config came from ("" for the defaults).
 	path string
@@ -334,6 +344,7 @@ func (c *Config) applyDefaults() {
 	if c.Gateway.MaxInsertRows == 0 {
 		c.Gateway.MaxInsertRows = 10000
 	}
+	c.applyCacheDefaults()
 	if c.path == "" && len(c.PostgresClients) == 0 && len(c.SQLiteClients) == 0 && len(c.ScyllaClients) == 0 {
 		// No config at all: the embedded demo client.
 		c.SQLiteClients = map[string]SQLiteClient{"local": {Path: filepath.Join(c.DataDir, "local.db")}}
@@ -413,6 +424,7 @@ func (c *Config) Validate(getenv func(string) string) error {
 		}
 	}
 	c.validateScylla(bad, getenv)
+	c.validateCache(bad, getenv)
 	if c.Logging.Client != "" {
 		if _, ok := c.PostgresClients[c.Logging.Client]; !ok {
 			bad("logging.client", "names %q, which is not in postgres_clients", c.Logging.Client)

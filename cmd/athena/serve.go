@@ -65,6 +65,11 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	shared, closeShared, err := openRedis(ctx, cfg, getenv, log)
+	if err != nil {
+		return err
+	}
+	defer closeShared() // after shutdown closed the gateway
 	gw, err := core.New(ctx, core.Config{
 		Clients:          cfg.clientSpecs(getenv),
 		Open:             openBackend(log),
@@ -73,6 +78,10 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		MaxRows:          cfg.Gateway.MaxRows,
 		MaxInsertRows:    cfg.Gateway.MaxInsertRows,
 		Logger:           log,
+		Registerer:       reg,
+		Cache:            cfg.coreCache(shared),
+		SnakeCaseNames:   cfg.Gateway.ForceCamelCaseToSnakeCase,
+		CamelCaseReplies: cfg.Gateway.CamelCaseReplies,
 	})
 	if err != nil {
 		return err
