@@ -1,10 +1,10 @@
 package main
 
 import (
+	"github.com/athena-go/athena/internal/testutil"
 	"strings"
 	"testing"
 	"time"
-	"github.com/athena-go/athena/internal/testutil"
 )
 
 func TestCacheConfig(t *testing.T) {
