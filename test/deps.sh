@@ -5,7 +5,9 @@
 #   - node and npm, and test/js/node_modules for the JS SDK compatibility test;
 #   - a JDK, Maven, and the Cassandra server jars (test/cassandra/lib, from
 #     test/cassandra/pom.xml): internal/cqltest starts a throwaway Cassandra
-#     from them when ATHENA_TEST_CQL_HOSTS is unset.
+#     from them when ATHENA_TEST_CQL_HOSTS is unset;
+#   - redis-server: internal/redistest starts a throwaway Redis from it when
+#     ATHENA_TEST_REDIS_ADDR is unset.
 # It is idempotent: a second run changes nothing and says so. System packages
 # come from apt (Debian/Ubuntu); elsewhere it names what to install.
 set -euo pipefail
@@ -156,8 +158,29 @@ ensure_cassandra() {
 	log "Cassandra $version jars installed ($(find "$dir/lib" -name '*.jar' | wc -l) jars)"
 }
 
+# ensure_redis installs redis-server when it is missing. The Debian package
+# may start a system service; it is stopped and disabled: the tests run their
+# own throwaway servers on free ports.
+ensure_redis() {
+	if command -v redis-server >/dev/null 2>&1; then
+		log "redis-server present ($(redis-server --version | awk '{print $3}'))"
+		return 0
+	fi
+	log "redis-server missing: installing"
+	apt_install redis-server
+	if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+		log "disabling the redis-server service"
+		as_root systemctl disable --now redis-server >/dev/null 2>&1 || true
+	elif command -v service >/dev/null 2>&1; then
+		as_root service redis-server stop >/dev/null 2>&1 || true
+	fi
+	command -v redis-server >/dev/null 2>&1 || die "redis-server installed but not on PATH"
+	log "redis-server installed ($(redis-server --version | awk '{print $3}'))"
+}
+
 ensure_postgres
 ensure_node
 ensure_node_modules
 ensure_cassandra
+ensure_redis
 log "done"
