@@ -34,6 +34,7 @@ type conn struct {
 	reqs       sync.WaitGroup // request goroutines; added only by the reader
 	pings      sync.WaitGroup // ping goroutines; added only by the writer
 	closeOnce  sync.Once
+	slowOnce   sync.Once // counts and logs a slow consumer once
 
 	// mu guards the fields below.
 	mu       sync.Mutex
@@ -310,19 +311,23 @@ func (c *conn) send(f outFrame) bool {
 		return false
 	default:
 	}
-	c.s.metrics.slowConsumers.Inc()
-	c.log.LogAttrs(c.ctx, slog.LevelWarn, "closing slow consumer", slog.Int("queued_frames", len(c.out)))
+	c.slowOnce.Do(func() {
+		c.s.metrics.slowConsumers.Inc()
+		c.log.LogAttrs(c.ctx, slog.LevelWarn, "closing slow consumer", slog.Int("queued_frames", len(c.out)))
+	})
 	c.closeWith(websocket.StatusPolicyViolation, closeReasonSlowConsumer)
 	return false
 }
 
 // closeWith closes the connection once with code; later calls do nothing.
-// It blocks for the close handshake (bounded by the library, ~10 s).
+// It blocks for the close handshake (bounded by the library: 5 s to write
+// the close frame behind a stuck write, 5 s for the peer's answer), then
+// cancels whatever still runs.
 func (c *conn) closeWith(code websocket.StatusCode, reason string) {
 	c.closeOnce.Do(func() {
 		c.s.metrics.closes.WithLabelValues(closeLabel(code)).Inc()
-		c.cancel(errConnClosed)
 		_ = c.ws.Close(code, reason)
+		c.cancel(errConnClosed)
 	})
 }
 

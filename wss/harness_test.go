@@ -1,6 +1,7 @@
 package wss_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -54,6 +56,8 @@ type env struct {
 	reg  *prometheus.Registry
 	url  string
 	spec *frameSpec
+	// pgURI is the "local" client's database when envConfig.postgres.
+	pgURI string
 }
 
 func openBackend(ctx context.Context, spec core.ClientSpec) (core.Backend, error) {
@@ -69,8 +73,10 @@ func openBackend(ctx context.Context, spec core.ClientSpec) (core.Backend, error
 func newEnv(tb testing.TB, cfg envConfig) *env {
 	tb.Helper()
 	spec := core.ClientSpec{Name: "local", Kind: "sqlite", Path: filepath.Join(tb.TempDir(), "local.db")}
+	pgURI := ""
 	if cfg.postgres {
-		spec = core.ClientSpec{Name: "local", Kind: "postgresql", URI: core.Secret(pgtest.NewDatabase(tb)), MaxConns: 8}
+		pgURI = pgtest.NewDatabase(tb)
+		spec = core.ClientSpec{Name: "local", Kind: "postgresql", URI: core.Secret(pgURI), MaxConns: 8}
 	}
 	gw, err := core.New(tb.Context(), core.Config{Clients: []core.ClientSpec{spec}, Open: openBackend})
 	if err != nil {
@@ -96,7 +102,7 @@ func newEnv(tb testing.TB, cfg envConfig) *env {
 		}
 		srv.Close()
 	})
-	return &env{srv: srv, ws: ws, gw: gw, reg: reg, url: "ws" + strings.TrimPrefix(srv.URL, "http") + wss.Path, spec: loadFrameSpec(tb)}
+	return &env{srv: srv, ws: ws, gw: gw, reg: reg, url: "ws" + strings.TrimPrefix(srv.URL, "http") + wss.Path, spec: loadFrameSpec(tb), pgURI: pgURI}
 }
 
 // seed creates users(id, name, age) with n rows (default 5).
@@ -259,7 +265,11 @@ func (c *client) tryRecv(timeout time.Duration) (frame, error) {
 	if err := c.spec.check(c.spec.server, b); err != nil {
 		return nil, fmt.Errorf("server frame does not match openapi-wss.yaml ServerFrame: %w\n%s", err, b)
 	}
-	d := json.NewDecoder(strings.NewReader(string(b)))
+	return decodeFrame(b)
+}
+
+func decodeFrame(b []byte) (frame, error) {
+	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
 	var f frame
 	if err := d.Decode(&f); err != nil {
@@ -267,6 +277,21 @@ func (c *client) tryRecv(timeout time.Duration) (frame, error) {
 	}
 	return f, nil
 }
+
+// decode validates and decodes a frame the test read itself.
+func (c *client) decode(b []byte) frame {
+	c.tb.Helper()
+	if err := c.spec.check(c.spec.server, b); err != nil {
+		c.tb.Fatalf("server frame does not match openapi-wss.yaml ServerFrame: %v\n%s", err, b)
+	}
+	f, err := decodeFrame(b)
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	return f
+}
+
+func jsonNumber(n int64) json.Number { return json.Number(strconv.FormatInt(n, 10)) }
 
 // reply reads frames until the reply for id, failing on any other frame.
 func (c *client) reply(id string) frame {

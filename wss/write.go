@@ -48,7 +48,9 @@ func (c *conn) writeLoop() {
 // write sends one frame. A write that cannot finish within WriteTimeout
 // means the peer stopped reading; the library then drops the socket.
 func (c *conn) write(f outFrame) bool {
-	ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.WriteTimeout)
+	// Not derived from c.ctx: cancelling a write drops the socket, and a
+	// close handshake in progress must still be able to follow this frame.
+	ctx, cancel := context.WithTimeout(context.Background(), c.s.cfg.WriteTimeout)
 	err := c.ws.Write(ctx, websocket.MessageText, f.data)
 	timedOut := ctx.Err() == context.DeadlineExceeded
 	cancel()
@@ -56,9 +58,11 @@ func (c *conn) write(f outFrame) bool {
 		close(f.done)
 	}
 	if err != nil {
-		if timedOut && c.ctx.Err() == nil {
-			c.s.metrics.slowConsumers.Inc()
-			c.log.LogAttrs(c.ctx, slog.LevelWarn, "closing slow consumer: write timed out", slog.Duration("write_timeout", c.s.cfg.WriteTimeout))
+		if timedOut {
+			c.slowOnce.Do(func() {
+				c.s.metrics.slowConsumers.Inc()
+				c.log.LogAttrs(c.ctx, slog.LevelWarn, "closing slow consumer: write timed out", slog.Duration("write_timeout", c.s.cfg.WriteTimeout))
+			})
 			c.closeNow()
 		}
 		return false
