@@ -2,7 +2,10 @@
 # deps.sh installs what the test suite needs, only where it is missing:
 #   - PostgreSQL server binaries (initdb, pg_ctl): internal/pgtest starts a
 #     throwaway server from them when ATHENA_TEST_PG_URI is unset;
-#   - node and npm, and test/js/node_modules for the JS SDK compatibility test.
+#   - node and npm, and test/js/node_modules for the JS SDK compatibility test
+#     and the browser test (playwright-core drives the system Chromium; it
+#     never downloads a browser);
+#   - Chromium (Debian's chromium package) for the browser WebSocket test.
 # It is idempotent: a second run changes nothing and says so. System packages
 # come from apt (Debian/Ubuntu); elsewhere it names what to install.
 set -euo pipefail
@@ -126,7 +129,21 @@ ensure_node_modules() {
 	(cd "$dir" && npm ci --no-audit --no-fund)
 }
 
+# ensure_chromium installs Debian's chromium for test/js/browser.test.mjs.
+# CHROMIUM names another binary to use instead.
+ensure_chromium() {
+	local bin=${CHROMIUM:-/usr/bin/chromium}
+	if [ -x "$bin" ]; then
+		log "chromium present ($bin)"
+		return 0
+	fi
+	log "chromium missing: installing"
+	apt_install chromium
+	[ -x "$bin" ] || die "chromium installed but $bin is missing: set CHROMIUM to its path"
+}
+
 ensure_postgres
 ensure_node
 ensure_node_modules
+ensure_chromium
 log "done"
