@@ -149,6 +149,14 @@ type Call struct {
 	// no-store); the fresh reply is still cached unless NoStore.
 	NoCache bool
 	NoStore bool
+	// APIKey is the caller's key as the transport received it (headers,
+	// ?api_key=, or a WebSocket auth frame). Empty means none. Keys are
+	// checked once API-key enforcement is configured.
+	APIKey string
+	// Timeout, when positive, bounds this request below the client's
+	// statement timeout (a WebSocket frame's timeout_ms). Streams get it as
+	// their only deadline.
+	Timeout time.Duration
 }
 
 // ApplyHeader applies the Athena request headers that change an operation's
@@ -157,6 +165,9 @@ type Call struct {
 func (c *Call) ApplyHeader(get func(name string) string) {
 	if c.Client == "" {
 		c.Client = strings.TrimSpace(get("X-Athena-Client"))
+	}
+	if c.APIKey == "" {
+		c.APIKey = APIKeyFromHeader(get)
 	}
 	switch strings.ToLower(strings.TrimSpace(get("X-Strip-Nulls"))) {
 	case "true", "1", "yes":
@@ -174,6 +185,21 @@ func (c *Call) ApplyHeader(get func(name string) string) {
 			c.NoCache, c.NoStore = true, true
 		}
 	}
+}
+
+// APIKeyFromHeader returns the API key of a request's headers, looked up in
+// the order Athena clients send them: Authorization: Bearer, apikey,
+// x-api-key, x-athena-key. Empty means none.
+func APIKeyFromHeader(get func(name string) string) string {
+	if a := strings.TrimSpace(get("Authorization")); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
+		return strings.TrimSpace(a[7:])
+	}
+	for _, h := range []string{"apikey", "x-api-key", "x-athena-key"} {
+		if k := strings.TrimSpace(get(h)); k != "" {
+			return k
+		}
+	}
+	return ""
 }
 
 // Meta is reply metadata beside data.
@@ -246,7 +272,11 @@ func (g *Gateway) Do(ctx context.Context, call Call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	timeout := c.timeout
+	if call.Timeout > 0 && call.Timeout < timeout {
+		timeout = call.Timeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	res, err := g.do(ctx, c, call)
 	return res, classify(ctx, err)
@@ -715,13 +745,19 @@ type Cursor struct {
 
 // Stream runs a fetch or query and returns a cursor over its rows, read from
 // the database only as fast as the caller consumes them. Streams have no
-// statement timeout and no row cap: the caller's context bounds them.
+// statement timeout and no row cap: the caller's context (and Call.Timeout,
+// when set) bounds them.
 func (g *Gateway) Stream(ctx context.Context, call Call) (*Cursor, error) {
 	c, err := g.client(call)
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	var cancel context.CancelFunc
+	if call.Timeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, call.Timeout)
+	} else {
+		ctx, cancel = context.WithCancel(ctx)
+	}
 	var rows Rows
 	var onClose func()
 	strip := g.stripNulls(call, nil)

@@ -42,6 +42,14 @@ type Config struct {
 	CORSAllowedOrigins []string
 	// Version is reported by GET / and GET /health. Default "dev".
 	Version string
+	// WebSocket serves GET /wss/gateway, the upgrade to the WebSocket
+	// transport. It is mounted without this handler's logging and metrics
+	// (the socket outlives the request; the transport keeps its own). Nil
+	// makes the route a 404.
+	WebSocket http.Handler
+	// WebSocketInfo returns the body of GET /wss/info. Nil makes the route
+	// a 404.
+	WebSocketInfo func() any
 }
 
 // Handler is Athena's REST transport. It is safe for concurrent use.
@@ -61,10 +69,12 @@ type Handler struct {
 // returns any error for the adapter to map.
 type handlerFunc func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error
 
-// route is one registered method and path pattern.
+// route is one registered method and path pattern. A route with raw set is
+// mounted as is, outside the adapter.
 type route struct {
 	method, path string
 	fn           handlerFunc
+	raw          http.Handler
 }
 
 // Route patterns that are not in the route table, used as metric and log
@@ -109,20 +119,21 @@ func New(cfg Config) (*Handler, error) {
 		h.metricsHandler = promHandler(cfg.Gatherer, h.log)
 	}
 	h.routes = []route{
-		{http.MethodPost, "/gateway/fetch", h.operation(core.OpFetch)},
-		{http.MethodPut, "/gateway/insert", h.operation(core.OpInsert)},
-		{http.MethodPost, "/gateway/update", h.operation(core.OpUpdate)},
-		{http.MethodDelete, "/gateway/delete", h.operation(core.OpDelete)},
-		{http.MethodPost, "/gateway/query", h.operation(core.OpQuery)},
-		{http.MethodPost, "/query/sql", h.operation(core.OpSQL)},
-		{http.MethodGet, "/", h.index},
-		{http.MethodGet, "/ping", h.ping},
-		{http.MethodGet, "/health", h.health},
-		{http.MethodGet, "/ready", h.ready},
-		{http.MethodGet, "/metrics", h.serveMetrics},
-		{http.MethodGet, "/openapi.yaml", serveSpec(cfg.OpenAPI)},
-		{http.MethodGet, "/openapi-wss.yaml", serveSpec(cfg.OpenAPIWSS)},
-		{http.MethodGet, "/wss/info", h.wssInfo},
+		{method: http.MethodPost, path: "/gateway/fetch", fn: h.operation(core.OpFetch)},
+		{method: http.MethodPut, path: "/gateway/insert", fn: h.operation(core.OpInsert)},
+		{method: http.MethodPost, path: "/gateway/update", fn: h.operation(core.OpUpdate)},
+		{method: http.MethodDelete, path: "/gateway/delete", fn: h.operation(core.OpDelete)},
+		{method: http.MethodPost, path: "/gateway/query", fn: h.operation(core.OpQuery)},
+		{method: http.MethodPost, path: "/query/sql", fn: h.operation(core.OpSQL)},
+		{method: http.MethodGet, path: "/", fn: h.index},
+		{method: http.MethodGet, path: "/ping", fn: h.ping},
+		{method: http.MethodGet, path: "/health", fn: h.health},
+		{method: http.MethodGet, path: "/ready", fn: h.ready},
+		{method: http.MethodGet, path: "/metrics", fn: h.serveMetrics},
+		{method: http.MethodGet, path: "/openapi.yaml", fn: serveSpec(cfg.OpenAPI)},
+		{method: http.MethodGet, path: "/openapi-wss.yaml", fn: serveSpec(cfg.OpenAPIWSS)},
+		{method: http.MethodGet, path: "/wss/info", fn: h.wssInfo(cfg.WebSocketInfo)},
+		h.upgradeRoute(cfg.WebSocket),
 	}
 	rt := httprouter.New()
 	rt.RedirectTrailingSlash = false
@@ -130,6 +141,10 @@ func New(cfg Config) (*Handler, error) {
 	rt.HandleMethodNotAllowed = true
 	rt.HandleOPTIONS = true
 	for _, r := range h.routes {
+		if r.raw != nil {
+			rt.Handler(r.method, r.path, r.raw)
+			continue
+		}
 		rt.Handle(r.method, r.path, h.wrap(r.path, r.fn))
 	}
 	rt.NotFound = h.wrapHTTP(routeUnmatched, notFound)

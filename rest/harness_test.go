@@ -100,6 +100,22 @@ func openBackend(ctx context.Context, spec core.ClientSpec) (core.Backend, error
 	return nil, fmt.Errorf("unknown kind %q", spec.Kind)
 }
 
+// fakeUpgrade stands in for the WebSocket transport (rest must not import
+// wss): it proves the route reaches the mounted handler untouched.
+var fakeUpgrade = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	w.WriteHeader(http.StatusTeapot)
+})
+
+// fakeWSSInfo is a /wss/info body of the shape openapi-wss.yaml describes.
+func fakeWSSInfo() any {
+	return map[string]any{
+		"transport": "websocket", "path": "/wss/gateway", "available": true,
+		"actions":     []string{"gateway.fetch", "ping"},
+		"limits":      map[string]int{"max_frame_bytes": 1, "max_in_flight": 2, "outbound_queue_frames": 3, "chunk_rows": 4, "ping_interval_ms": 5, "ping_timeout_ms": 6, "write_timeout_ms": 7},
+		"close_codes": []map[string]any{{"code": 1001, "reason": "server shutting down", "reconnect": true}},
+	}
+}
+
 // openPostgres is set by postgres_test.go when the PostgreSQL backend exists.
 var openPostgres func(ctx context.Context, spec core.ClientSpec) (core.Backend, error)
 
@@ -135,6 +151,8 @@ func newEnv(tb testing.TB, cfg envConfig) *env {
 		OpenAPIWSS:         athena.OpenAPIWSS,
 		CORSAllowedOrigins: cfg.cors,
 		Version:            "test",
+		WebSocket:          fakeUpgrade,
+		WebSocketInfo:      fakeWSSInfo,
 	}
 	if cfg.noGatherer {
 		rc.Gatherer = nil

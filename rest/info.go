@@ -95,21 +95,28 @@ func serveSpec(b []byte) handlerFunc {
 	}
 }
 
-// wssInfoReply is the body of GET /wss/info.
-type wssInfoReply struct {
-	Transport string `json:"transport"`
-	Path      string `json:"path"`
-	Available bool   `json:"available"`
-	Note      string `json:"note"`
+// wssInfo serves the WebSocket transport's report, or 404 when this
+// handler has no WebSocket transport mounted.
+func (h *Handler) wssInfo(info func() any) handlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) error {
+		if info == nil {
+			return core.Errorf(core.CodeNotFound, "the WebSocket transport is not served by this handler")
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		return writeJSON(w, http.StatusOK, info())
+	}
 }
 
-// wssInfo is a stub until the WebSocket transport lands: it says so rather
-// than pretending. The real endpoint will report the socket limits.
-func (h *Handler) wssInfo(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) error {
-	return writeJSON(w, http.StatusOK, wssInfoReply{
-		Transport: "websocket",
-		Path:      "/wss/gateway",
-		Available: false,
-		Note:      "the WebSocket transport is not implemented in this build yet; use the REST routes described at /openapi.yaml",
-	})
+// upgradeRoute mounts the WebSocket upgrade: ws itself, or a 404 through
+// the adapter when there is none.
+func (h *Handler) upgradeRoute(ws http.Handler) route {
+	r := route{method: http.MethodGet, path: "/wss/gateway"}
+	if ws != nil {
+		r.raw = ws
+		return r
+	}
+	r.fn = func(http.ResponseWriter, *http.Request, httprouter.Params) error {
+		return core.Errorf(core.CodeNotFound, "the WebSocket transport is not served by this handler")
+	}
+	return r
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -53,7 +54,7 @@ func TestOperationalRoutes(t *testing.T) {
 		{"ping", "/ping", 200, "text/plain; charset=utf-8", []string{"pong"}},
 		{"health", "/health", 200, "application/json", []string{`"status":"ok"`, `"name":"local"`, `"status":"up"`}},
 		{"ready", "/ready", 200, "application/json", []string{`{"status":"ready"}`}},
-		{"wss info", "/wss/info", 200, "application/json", []string{`"available":false`, `"path":"/wss/gateway"`, "not implemented"}},
+		{"wss info", "/wss/info", 200, "application/json", []string{`"available":true`, `"path":"/wss/gateway"`, `"max_in_flight":2`}},
 		{"openapi", "/openapi.yaml", 200, "application/yaml", []string{"openapi: 3.1.0"}},
 		{"openapi wss", "/openapi-wss.yaml", 200, "application/yaml", []string{"openapi: 3.1.0"}},
 		{"metrics", "/metrics", 200, "text/plain", []string{"athena_rest_in_flight_requests"}},
@@ -248,6 +249,29 @@ func TestRequestID(t *testing.T) {
 				t.Fatalf("X-Request-Id %q for %q, echoed=%v", got, tt.sent, tt.echoed)
 			}
 		})
+	}
+}
+
+// TestWebSocketMount checks /wss/gateway reaches the mounted transport
+// untouched (no adapter headers), and both WebSocket routes are 404
+// envelopes without a transport.
+func TestWebSocketMount(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{})
+	// The fake's 418 is not in the spec: bypass the validating client.
+	resp, err := e.srv.Client().Get(e.srv.URL + "/wss/gateway")
+	tu.NoError(t, err)
+	resp.Body.Close()
+	tu.Equal(t, "status", resp.StatusCode, http.StatusTeapot)
+	tu.Equal(t, "X-Request-Id", resp.Header.Get("X-Request-Id"), "")
+
+	h, err := rest.New(rest.Config{Gateway: e.gw})
+	tu.NoError(t, err)
+	for _, path := range []string{"/wss/gateway", "/wss/info"} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		tu.Equal(t, path+" status", rec.Code, http.StatusNotFound)
+		tu.Contains(t, path+" body", rec.Body.String(), `"code":"not_found"`)
 	}
 }
 

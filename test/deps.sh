@@ -2,7 +2,10 @@
 # deps.sh installs what the test suite needs, only where it is missing:
 #   - PostgreSQL server binaries (initdb, pg_ctl): internal/pgtest starts a
 #     throwaway server from them when ATHENA_TEST_PG_URI is unset;
-#   - node and npm, and test/js/node_modules for the JS SDK compatibility test;
+#   - node and npm, and test/js/node_modules for the JS SDK compatibility test
+#     and the browser test (playwright-core drives the system Chromium; it
+#     never downloads a browser);
+#   - Chromium (Debian's chromium package) for the browser WebSocket test;
 #   - a JDK, Maven, and the Cassandra server jars (test/cassandra/lib, from
 #     test/cassandra/pom.xml): internal/cqltest starts a throwaway Cassandra
 #     from them when ATHENA_TEST_CQL_HOSTS is unset;
@@ -176,6 +179,17 @@ ensure_redis() {
 	fi
 	command -v redis-server >/dev/null 2>&1 || die "redis-server installed but not on PATH"
 	log "redis-server installed ($(redis-server --version | awk '{print $3}'))"
+# ensure_chromium installs Debian's chromium for test/js/browser.test.mjs.
+# CHROMIUM names another binary to use instead.
+ensure_chromium() {
+	local bin=${CHROMIUM:-/usr/bin/chromium}
+	if [ -x "$bin" ]; then
+		log "chromium present ($bin)"
+		return 0
+	fi
+	log "chromium missing: installing"
+	apt_install chromium
+	[ -x "$bin" ] || die "chromium installed but $bin is missing: set CHROMIUM to its path"
 }
 
 ensure_postgres
@@ -183,4 +197,5 @@ ensure_node
 ensure_node_modules
 ensure_cassandra
 ensure_redis
+ensure_chromium
 log "done"

@@ -73,6 +73,8 @@ type Config struct {
 	Redis RedisConfig `yaml:"redis"`
 	// Cache configures the fetch read cache. Default off.
 	Cache CacheConfig `yaml:"cache"`
+	// WSS holds the WebSocket transport's limits (see WSSConfig).
+	WSS WSSConfig `yaml:"wss"`
 
 	// path is the file this config came from ("" for the defaults).
 	path string
@@ -367,6 +369,7 @@ func (c *Config) Validate(getenv func(string) string) error {
 	}
 	checkDuration(bad, "api.shutdown_timeout", c.API.ShutdownTimeout)
 	checkDuration(bad, "gateway.statement_timeout", c.Gateway.StatementTimeout)
+	c.WSS.validate(bad)
 	if c.API.MaxBodyBytes < 1024 {
 		bad("api.max_body_bytes", "must be at least 1024, got %d", c.API.MaxBodyBytes)
 	}

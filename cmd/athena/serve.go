@@ -26,6 +26,7 @@ import (
 	"github.com/athena-go/athena/core/backend/sqlite"
 	"github.com/athena-go/athena/rest"
 	"github.com/athena-go/athena/schema"
+	"github.com/athena-go/athena/wss"
 )
 
 func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(string) string) error {
@@ -86,6 +87,12 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	if err != nil {
 		return err
 	}
+	wc := cfg.WSS.config()
+	wc.Gateway, wc.Logger, wc.Registerer = gw, log, reg
+	ws, err := wss.New(wc)
+	if err != nil {
+		return err
+	}
 	handler, err := rest.New(rest.Config{
 		Gateway:            gw,
 		MaxBodyBytes:       cfg.API.MaxBodyBytes,
@@ -96,6 +103,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		OpenAPIWSS:         athena.OpenAPIWSS,
 		CORSAllowedOrigins: cfg.API.CORSAllowedOrigins,
 		Version:            version(),
+		WebSocket:          ws,
+		WebSocketInfo:      func() any { return ws.Info() },
 	})
 	if err != nil {
 		return err
@@ -111,7 +120,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("listening", "addr", "http://"+ln.Addr().String(), "clients", gw.Clients())
+	log.Info("listening", "addr", "http://"+ln.Addr().String(), "websocket", "ws://"+ln.Addr().String()+wss.Path, "clients", gw.Clients())
 	if ip := net.ParseIP(cfg.API.Host); cfg.API.Host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		log.Warn("listening beyond loopback without API-key enforcement: anyone who can reach this address can read and write every client's data",
 			"addr", addr)
@@ -124,12 +133,14 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	return shutdown(log, time.Duration(cfg.API.ShutdownTimeout), gw, srv, serveErr)
+	return shutdown(log, time.Duration(cfg.API.ShutdownTimeout), gw, srv, ws, serveErr)
 }
 
 // shutdown drains in order (STYLE rule 11): not ready, stop accepting and
-// finish in-flight requests, close the backends. Each step logs its time.
-func shutdown(log *slog.Logger, timeout time.Duration, gw *core.Gateway, srv *http.Server, serveErr <-chan error) error {
+// finish in-flight HTTP requests, close every WebSocket with 1001 after its
+// in-flight replies (http.Server.Shutdown does not touch hijacked
+// connections), close the backends. Each step logs its time.
+func shutdown(log *slog.Logger, timeout time.Duration, gw *core.Gateway, srv *http.Server, ws *wss.Server, serveErr <-chan error) error {
 	log.Info("shutting down", "deadline", timeout.String())
 	ctx, cancel := context.WithTimeoutCause(context.Background(), timeout, errors.New("shutdown deadline exceeded"))
 	defer cancel()
@@ -143,6 +154,12 @@ func shutdown(log *slog.Logger, timeout time.Duration, gw *core.Gateway, srv *ht
 	}
 	<-serveErr
 	log.Info("http server stopped", "took", time.Since(step).String())
+	step = time.Now()
+	sockets := ws.Connections()
+	if werr := ws.Shutdown(ctx); werr != nil {
+		log.Warn("websockets did not close before the deadline; dropped", "error", werr)
+	}
+	log.Info("websockets closed", "sockets", sockets, "took", time.Since(step).String())
 	step = time.Now()
 	if cerr := gw.Close(); cerr != nil {
 		log.Warn("closing backends", "error", cerr)

@@ -63,7 +63,7 @@ func TestSDK(t *testing.T) {
 
 	dsn := pgtest.NewDatabase(t)
 	bin := buildServer(t, root)
-	srv := startServer(t, bin, dsn)
+	srv := startServer(t, bin, dsn, "")
 	srv.query(t, createTable)
 
 	ctx, cancel := context.WithTimeout(t.Context(), nodeTimeout)
@@ -139,11 +139,11 @@ type server struct {
 	err    error         // cmd.Wait's result; read only after exited is closed
 }
 
-// startServer writes a config naming dsn as client "sdk", starts `athena
-// serve` in a temp working dir (so ./data lands there) and waits for /ready.
+// startServer writes a config naming dsn as client "sdk" (plus extra, more
+// config.yaml lines), starts `athena serve` in a temp working dir (so ./data lands there) and waits for /ready.
 // Cleanup sends SIGTERM and fails the test unless the server exits cleanly
 // within shutdownTimeout; on any failure the server's output is logged.
-func startServer(t *testing.T, bin, dsn string) *server {
+func startServer(t *testing.T, bin, dsn, extra string) *server {
 	t.Helper()
 	dir := t.TempDir()
 	port := freePort(t)
@@ -151,7 +151,7 @@ func startServer(t *testing.T, bin, dsn string) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := fmt.Sprintf("api:\n  host: 127.0.0.1\n  port: %d\npostgres_clients:\n  %s: %s\n", port, clientName, quotedDSN)
+	cfg := fmt.Sprintf("api:\n  host: 127.0.0.1\n  port: %d\npostgres_clients:\n  %s: %s\n%s", port, clientName, quotedDSN, extra)
 	cfgPath := filepath.Join(dir, "config.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,374 @@
+package wss
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/athena-go/athena/core"
+)
+
+// conn is one client socket. It follows STYLE.md rule 9: the handler
+// goroutine is the only reader, one writer goroutine drains a bounded queue
+// and is the only one to write data frames, and every request runs in a
+// goroutine that conn owns and waits for.
+type conn struct {
+	s      *Server
+	ws     *websocket.Conn
+	log    *slog.Logger
+	client string // the client named at upgrade; frames may override it
+
+	// ctx lives as long as the connection; cancel ends it, which cancels
+	// every in-flight request and stops the writer.
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	out        chan outFrame
+	writerDone chan struct{}
+	reqs       sync.WaitGroup // request goroutines; added only by the reader
+	pings      sync.WaitGroup // ping goroutines; added only by the writer
+	closeOnce  sync.Once
+	slowOnce   sync.Once // counts and logs a slow consumer once
+
+	// mu guards the fields below.
+	mu       sync.Mutex
+	apiKey   string
+	inflight map[string]context.CancelCauseFunc
+	draining bool
+	drained  chan struct{} // closed when draining and inflight is empty
+}
+
+// outFrame is one message for the writer. A frame with nil data is a flush
+// marker: the writer only closes done when it reaches it.
+type outFrame struct {
+	data []byte
+	typ  string        // metric label
+	done chan struct{} // closed once written (or dropped); may be nil
+}
+
+// errClientCanceled is the cause of a request cancelled by request.cancel.
+var errClientCanceled = errors.New("canceled by request.cancel")
+
+func (s *Server) newConn(reqCtx context.Context, ws *websocket.Conn, client, key, remote string) *conn {
+	id := s.nextID.Add(1)
+	// The connection outlives the upgrade request: keep its values, not its
+	// cancellation (STYLE.md rule 9).
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(reqCtx))
+	ws.SetReadLimit(s.cfg.MaxFrameBytes)
+	return &conn{
+		s:          s,
+		ws:         ws,
+		log:        s.log.With(attrConnID, id, attrRemote, remote),
+		client:     client,
+		ctx:        ctx,
+		cancel:     cancel,
+		out:        make(chan outFrame, s.cfg.QueueFrames),
+		writerDone: make(chan struct{}),
+		apiKey:     key,
+		inflight:   make(map[string]context.CancelCauseFunc),
+	}
+}
+
+// serve reads frames until the connection ends, then cancels what is still
+// running and waits for every goroutine the connection started.
+func (c *conn) serve() {
+	c.s.metrics.connections.Inc()
+	defer c.s.metrics.connections.Dec()
+	c.log.LogAttrs(c.ctx, slog.LevelDebug, "connection opened", slog.String(attrClient, c.client))
+
+	go c.writeLoop()
+	err := c.readLoop()
+
+	c.cancel(errConnClosed)
+	c.reqs.Wait()
+	<-c.writerDone
+	c.pings.Wait()
+	_ = c.ws.CloseNow()
+	c.log.LogAttrs(c.ctx, slog.LevelDebug, "connection closed", slog.String(attrReason, closeReason(err)))
+}
+
+// errConnClosed is the cause of the connection context once reading ends.
+var errConnClosed = errors.New("connection closed")
+
+// readLoop is the connection's only reader. It returns the error that ended
+// the connection.
+func (c *conn) readLoop() error {
+	for {
+		// The read context is never cancelled: cancelling a read closes the
+		// socket without a close frame. Closing the socket ends the read.
+		typ, b, err := c.ws.Read(context.Background())
+		if err != nil {
+			if websocket.CloseStatus(err) == websocket.StatusMessageTooBig {
+				c.s.metrics.closes.WithLabelValues(closeLabel(websocket.StatusMessageTooBig)).Inc()
+			}
+			return err
+		}
+		if typ != websocket.MessageText {
+			c.s.metrics.framesIn.WithLabelValues("binary").Inc()
+			c.send(outFrame{data: errorReply("", core.Errorf(core.CodeBadRequest, "binary frames are not supported; send one JSON object per text frame")), typ: typeReply})
+			continue
+		}
+		c.handle(b)
+	}
+}
+
+// handle decodes one frame and answers it or starts its request.
+func (c *conn) handle(b []byte) {
+	req, err := DecodeRequest(b)
+	if err != nil {
+		c.s.metrics.framesIn.WithLabelValues(string(actionInvalid)).Inc()
+		var fe *FrameError
+		id := ""
+		if errors.As(err, &fe) {
+			id = fe.RequestID
+		}
+		c.reject(id, actionInvalid, err)
+		return
+	}
+	c.s.metrics.framesIn.WithLabelValues(string(req.Action)).Inc()
+	switch req.Action {
+	case ActionPing:
+		c.send(outFrame{data: pongFrame(req.RequestID), typ: typePong})
+	case ActionCancel:
+		c.cancelRequest(req)
+	case ActionAuth:
+		c.auth(req)
+	default:
+		c.start(req)
+	}
+}
+
+// reject answers a frame that is not run, counting it as a reply.
+func (c *conn) reject(requestID string, action Action, err error) {
+	c.s.metrics.replies.WithLabelValues(string(action), string(core.CodeOf(err))).Inc()
+	c.send(outFrame{data: errorReply(requestID, err), typ: typeReply})
+}
+
+// start registers req as in flight and runs it in its own goroutine.
+func (c *conn) start(req *Request) {
+	if req.Defer || req.header("X-Athena-Defer") == "true" {
+		c.reject(req.RequestID, req.Action, core.Errorf(core.CodeBadRequest, "field defer: deferred jobs are not available in this build; send the request without defer"))
+		return
+	}
+	ctx, cancel := context.WithCancelCause(c.ctx)
+	c.mu.Lock()
+	var err error
+	switch _, dup := c.inflight[req.RequestID]; {
+	case c.draining:
+		err = core.Errorf(core.CodeBackendUnavailable, "the server is shutting down; reconnect to another node")
+	case dup:
+		err = core.Errorf(core.CodeBadRequest, "field request_id: %q is already in flight on this connection", truncate(req.RequestID, 64))
+	case len(c.inflight) >= c.s.cfg.MaxInFlight:
+		err = core.Errorf(core.CodeRateLimited, "too many requests in flight on this connection (at most %d); wait for replies", c.s.cfg.MaxInFlight)
+	default:
+		c.inflight[req.RequestID] = cancel
+	}
+	key := c.apiKey
+	c.mu.Unlock()
+	if err != nil {
+		cancel(nil)
+		c.reject(req.RequestID, req.Action, err)
+		return
+	}
+	c.s.metrics.inFlight.Inc()
+	c.reqs.Add(1)
+	go c.run(ctx, cancel, req, key)
+}
+
+// finish removes a request from the in-flight set after its reply is queued.
+func (c *conn) finish(requestID string, cancel context.CancelCauseFunc) {
+	cancel(nil)
+	c.s.metrics.inFlight.Dec()
+	c.mu.Lock()
+	delete(c.inflight, requestID)
+	if c.draining && len(c.inflight) == 0 && c.drained != nil {
+		close(c.drained)
+		c.drained = nil
+	}
+	c.mu.Unlock()
+}
+
+// run executes one request and sends its reply. A panic becomes an internal
+// error reply and closes this connection only (STYLE.md rule 10).
+func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Request, key string) {
+	defer c.reqs.Done()
+	start := time.Now()
+	code := "ok"
+	defer func() {
+		if p := recover(); p != nil {
+			c.log.LogAttrs(ctx, slog.LevelError, "request panicked",
+				slog.String(attrRequestID, req.RequestID), slog.String(attrPanic, fmt.Sprint(p)), slog.String(attrStack, string(debug.Stack())))
+			code = string(core.CodeInternal)
+			c.send(outFrame{data: errorReply(req.RequestID, core.Errorf(core.CodeInternal, "internal error")), typ: typeReply})
+			c.closeWith(websocket.StatusInternalError, closeReasonInternal)
+		}
+		c.finish(req.RequestID, cancel)
+		c.s.metrics.replies.WithLabelValues(string(req.Action), code).Inc()
+		c.s.metrics.duration.WithLabelValues(string(req.Action)).Observe(time.Since(start).Seconds())
+	}()
+
+	op, _ := req.Action.op()
+	call := core.Call{Op: op, Client: req.ClientName, Body: req.Body, Timeout: req.Timeout}
+	call.ApplyHeader(req.header)
+	if call.Client == "" {
+		call.Client = c.client
+	}
+	if call.APIKey == "" {
+		call.APIKey = key
+	}
+	var frame []byte
+	var err error
+	if req.Stream {
+		frame, err = c.stream(ctx, req, call)
+	} else {
+		var res *core.Result
+		if res, err = c.s.gw.Do(ctx, call); err == nil {
+			frame, err = successReply(req.RequestID, res)
+		}
+	}
+	if err != nil {
+		if errors.Is(err, errConnClosed) || context.Cause(c.ctx) != nil {
+			code = string(core.CodeCanceled)
+			return // nobody is left to read a reply
+		}
+		code = string(core.CodeOf(err))
+		c.logFailure(ctx, req, err)
+		frame = errorReply(req.RequestID, err)
+	}
+	c.send(outFrame{data: frame, typ: typeReply})
+}
+
+// logFailure logs a failed request once: internal errors at error level,
+// the rest at debug.
+func (c *conn) logFailure(ctx context.Context, req *Request, err error) {
+	level := slog.LevelDebug
+	if core.CodeOf(err) == core.CodeInternal {
+		level = slog.LevelError
+	}
+	if c.log.Enabled(ctx, level) {
+		c.log.LogAttrs(ctx, level, "request failed",
+			slog.String(attrRequestID, req.RequestID), slog.String(attrAction, string(req.Action)), slog.String(attrError, err.Error()))
+	}
+}
+
+// cancelRequest cancels the in-flight request named in the body; its own
+// reply then carries code canceled. The cancel frame gets a reply too.
+func (c *conn) cancelRequest(req *Request) {
+	target, err := decodeTarget(req.Body)
+	if err != nil {
+		c.reject(req.RequestID, req.Action, err)
+		return
+	}
+	c.mu.Lock()
+	cancel, ok := c.inflight[target]
+	c.mu.Unlock()
+	if !ok {
+		c.reject(req.RequestID, req.Action, core.Errorf(core.CodeNotFound, "no request %q is in flight on this connection", truncate(target, 64)))
+		return
+	}
+	cancel(errClientCanceled)
+	c.s.metrics.replies.WithLabelValues(string(req.Action), "ok").Inc()
+	frame, _ := successReply(req.RequestID, &core.Result{
+		Message: "Cancel requested",
+		Data:    map[string]any{"request_id": target, "canceled": true},
+	})
+	c.send(outFrame{data: frame, typ: typeReply})
+}
+
+// auth records the connection's API key from an auth frame. Keys are
+// checked per request, as over REST, once API-key enforcement exists.
+func (c *conn) auth(req *Request) {
+	key, err := decodeAPIKey(req.Body)
+	if err != nil {
+		c.reject(req.RequestID, req.Action, err)
+		return
+	}
+	c.mu.Lock()
+	c.apiKey = key
+	c.mu.Unlock()
+	c.s.metrics.replies.WithLabelValues(string(req.Action), "ok").Inc()
+	frame, _ := successReply(req.RequestID, &core.Result{
+		Message: "API key set for this connection",
+		Data:    map[string]any{"authenticated": true},
+	})
+	c.send(outFrame{data: frame, typ: typeReply})
+}
+
+// send queues a frame for the writer without blocking. A full queue means
+// the client stopped reading: it is closed with 1008 so nothing else waits
+// on it.
+func (c *conn) send(f outFrame) bool {
+	select {
+	case c.out <- f:
+		return true
+	case <-c.ctx.Done():
+		return false
+	default:
+	}
+	c.slowOnce.Do(func() {
+		c.s.metrics.slowConsumers.Inc()
+		c.log.LogAttrs(c.ctx, slog.LevelWarn, "closing slow consumer", slog.Int("queued_frames", len(c.out)))
+	})
+	c.closeWith(websocket.StatusPolicyViolation, closeReasonSlowConsumer)
+	return false
+}
+
+// closeWith closes the connection once with code; later calls do nothing.
+// It blocks for the close handshake (bounded by the library: 5 s to write
+// the close frame behind a stuck write, 5 s for the peer's answer), then
+// cancels whatever still runs.
+func (c *conn) closeWith(code websocket.StatusCode, reason string) {
+	c.closeOnce.Do(func() {
+		c.s.metrics.closes.WithLabelValues(closeLabel(code)).Inc()
+		_ = c.ws.Close(code, reason)
+		c.cancel(errConnClosed)
+	})
+}
+
+// shutdown stops taking requests, waits for the in-flight ones to reply and
+// their frames to be written, then closes with 1001. When ctx ends first,
+// the rest is cancelled and the socket closed at once.
+func (c *conn) shutdown(ctx context.Context) {
+	c.mu.Lock()
+	c.draining = true
+	var drained chan struct{}
+	if len(c.inflight) > 0 {
+		drained = make(chan struct{})
+		c.drained = drained
+	}
+	c.mu.Unlock()
+	if drained != nil {
+		select {
+		case <-drained:
+		case <-ctx.Done():
+			c.closeNow()
+			return
+		}
+	}
+	flushed := make(chan struct{})
+	if c.send(outFrame{done: flushed}) {
+		select {
+		case <-flushed:
+		case <-c.ctx.Done():
+		case <-ctx.Done():
+			c.closeNow()
+			return
+		}
+	}
+	c.closeWith(websocket.StatusGoingAway, closeReasonShutdown)
+}
+
+// closeNow drops the connection without a close handshake.
+func (c *conn) closeNow() {
+	c.closeOnce.Do(func() {
+		c.s.metrics.closes.WithLabelValues("abort").Inc()
+		c.cancel(errConnClosed)
+		_ = c.ws.CloseNow()
+	})
+}

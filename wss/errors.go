@@ -1,0 +1,73 @@
+package wss
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/coder/websocket"
+
+	"github.com/athena-go/athena/core"
+)
+
+// This file is the WebSocket transport's error adapter (STYLE.md rule 7). A
+// failed request on a live connection becomes a reply frame with the same
+// code and http_status REST would give (errorReply in encode.go). A
+// connection-fatal condition closes the socket with one of the codes below.
+
+// CloseCode is a close status the server sends, with whether a client
+// should reconnect.
+type CloseCode struct {
+	Code      int    `json:"code"`
+	Reason    string `json:"reason"`
+	Reconnect bool   `json:"reconnect"`
+}
+
+// Close reasons (the close frame's text; static so logs and clients can
+// match on them).
+const (
+	closeReasonShutdown     = "server shutting down"
+	closeReasonSlowConsumer = "slow consumer: outbound queue full"
+	closeReasonInternal     = "internal error"
+)
+
+// CloseCodes lists every close status the server chooses, for /wss/info and
+// openapi-wss.yaml. The server uses no private (4000-4999) codes yet.
+var CloseCodes = []CloseCode{
+	{Code: int(websocket.StatusGoingAway), Reason: closeReasonShutdown, Reconnect: true},
+	{Code: int(websocket.StatusPolicyViolation), Reason: closeReasonSlowConsumer + " (the client stopped reading)", Reconnect: true},
+	{Code: int(websocket.StatusMessageTooBig), Reason: "a frame exceeded max_frame_bytes", Reconnect: true},
+	{Code: int(websocket.StatusInternalError), Reason: closeReasonInternal, Reconnect: true},
+}
+
+// closeLabel is the metric label of a close the server initiated.
+func closeLabel(code websocket.StatusCode) string {
+	return strconv.Itoa(int(code))
+}
+
+// closeReason describes why reading ended, for the connection's last log
+// line.
+func closeReason(err error) string {
+	if code := websocket.CloseStatus(err); code != -1 {
+		return "close " + strconv.Itoa(int(code))
+	}
+	if err == nil {
+		return "closed"
+	}
+	if errors.Is(err, websocket.ErrMessageTooBig) {
+		return "frame too big"
+	}
+	return "connection lost"
+}
+
+// writeHTTPError answers an upgrade request that is refused before the
+// handshake, with the REST error envelope.
+func writeHTTPError(w http.ResponseWriter, err error) {
+	env := core.ErrorEnvelope(err)
+	b, _ := json.Marshal(env) // an error envelope holds only strings
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.WriteHeader(env.Code.HTTPStatus())
+	_, _ = w.Write(append(b, '\n'))
+}

@@ -1,0 +1,260 @@
+package wss
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/athena-go/athena/core"
+)
+
+// Action names a client frame's purpose (DESIGN.md §4).
+type Action string
+
+// The actions the server understands. The deferred.* actions are part of the
+// contract but answered with bad_request until deferred jobs exist.
+const (
+	ActionFetch         Action = "gateway.fetch"
+	ActionInsert        Action = "gateway.insert"
+	ActionUpdate        Action = "gateway.update"
+	ActionDelete        Action = "gateway.delete"
+	ActionQuery         Action = "gateway.query"
+	ActionSQL           Action = "query.sql"
+	ActionCancel        Action = "request.cancel"
+	ActionAuth          Action = "auth"
+	ActionPing          Action = "ping"
+	actionInvalid       Action = "invalid" // metric label for frames that name no valid action
+	maxRequestIDLen            = 128
+	maxTimeout                 = 24 * time.Hour
+	maxClientNameLength        = 128
+)
+
+// operations maps each operation action to its core operation, its REST
+// route and method (accepted as path + method instead of action).
+var operations = []struct {
+	action       Action
+	op           core.Operation
+	path, method string
+}{
+	{ActionFetch, core.OpFetch, "/gateway/fetch", http.MethodPost},
+	{ActionInsert, core.OpInsert, "/gateway/insert", http.MethodPut},
+	{ActionUpdate, core.OpUpdate, "/gateway/update", http.MethodPost},
+	{ActionDelete, core.OpDelete, "/gateway/delete", http.MethodDelete},
+	{ActionQuery, core.OpQuery, "/gateway/query", http.MethodPost},
+	{ActionSQL, core.OpSQL, "/query/sql", http.MethodPost},
+}
+
+// Actions lists every action the server runs, in the order /wss/info
+// reports them.
+var Actions = []Action{
+	ActionFetch, ActionInsert, ActionUpdate, ActionDelete, ActionQuery, ActionSQL,
+	ActionCancel, ActionAuth, ActionPing,
+}
+
+// plannedActions are in the contract but not served by this build yet.
+var plannedActions = map[Action]string{
+	"deferred.get":         "deferred jobs",
+	"deferred.requeue":     "deferred jobs",
+	"deferred.cancel":      "deferred jobs",
+	"deferred.subscribe":   "deferred jobs",
+	"deferred.unsubscribe": "deferred jobs",
+}
+
+// streamable reports whether an action may set stream: true.
+func (a Action) streamable() bool {
+	return a == ActionFetch || a == ActionQuery || a == ActionSQL
+}
+
+// op returns the core operation of an operation action.
+func (a Action) op() (core.Operation, bool) {
+	for _, o := range operations {
+		if o.action == a {
+			return o.op, true
+		}
+	}
+	return "", false
+}
+
+// Request is one decoded client frame.
+type Request struct {
+	RequestID  string
+	Action     Action
+	ClientName string
+	Headers    map[string]string
+	Body       json.RawMessage
+	Defer      bool
+	Stream     bool
+	Timeout    time.Duration
+}
+
+// header looks a frame header up case-insensitively, like HTTP.
+func (r *Request) header(name string) string {
+	if v, ok := r.Headers[name]; ok {
+		return v
+	}
+	for k, v := range r.Headers {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
+
+// wireRequest is the JSON shape of a client frame. Unknown fields are
+// ignored, as over REST, so newer clients work against older servers.
+type wireRequest struct {
+	RequestID  *string           `json:"request_id"`
+	Action     string            `json:"action"`
+	Path       string            `json:"path"`
+	Method     string            `json:"method"`
+	ClientName string            `json:"client_name"`
+	Headers    map[string]string `json:"headers"`
+	Body       json.RawMessage   `json:"body"`
+	Defer      bool              `json:"defer"`
+	Stream     bool              `json:"stream"`
+	TimeoutMS  int64             `json:"timeout_ms"`
+}
+
+// FrameError is a frame the server could not accept. RequestID is whatever
+// could be read of the frame's request_id (empty when none), so the error
+// reply still reaches the right caller.
+type FrameError struct {
+	RequestID string
+	Err       error
+}
+
+func (e *FrameError) Error() string { return e.Err.Error() }
+func (e *FrameError) Unwrap() error { return e.Err }
+
+// DecodeRequest decodes and validates one client text frame. Every failure
+// is a *FrameError carrying a *core.Error whose message names the problem.
+func DecodeRequest(b []byte) (*Request, error) {
+	if !utf8.Valid(b) {
+		return nil, &FrameError{Err: core.Errorf(core.CodeInvalidJSON, "frame is not valid UTF-8")}
+	}
+	var w wireRequest
+	if err := json.Unmarshal(b, &w); err != nil {
+		return nil, &FrameError{RequestID: salvageRequestID(b), Err: jsonError(err)}
+	}
+	fail := func(code core.Code, format string, args ...any) error {
+		id := ""
+		if w.RequestID != nil {
+			id = *w.RequestID
+		}
+		return &FrameError{RequestID: id, Err: core.Errorf(code, format, args...)}
+	}
+	if w.RequestID != nil && len(*w.RequestID) > maxRequestIDLen {
+		id := *w.RequestID
+		w.RequestID = nil
+		return nil, fail(core.CodeBadRequest, "field request_id: at most %d bytes, got %d", maxRequestIDLen, len(id))
+	}
+	r := &Request{ClientName: strings.TrimSpace(w.ClientName), Headers: w.Headers, Defer: w.Defer, Stream: w.Stream}
+	if w.RequestID != nil {
+		r.RequestID = *w.RequestID
+	}
+	if len(r.ClientName) > maxClientNameLength {
+		return nil, fail(core.CodeBadRequest, "field client_name: at most %d bytes", maxClientNameLength)
+	}
+	action, err := resolveAction(w.Action, w.Path, w.Method)
+	if err != nil {
+		return nil, fail(core.CodeBadRequest, "%s", err)
+	}
+	r.Action = action
+	if r.RequestID == "" && action != ActionPing {
+		return nil, fail(core.CodeBadRequest, "field request_id: required (a string unique among this connection's in-flight requests)")
+	}
+	if w.TimeoutMS < 0 {
+		return nil, fail(core.CodeBadRequest, "field timeout_ms: must not be negative")
+	}
+	r.Timeout = min(time.Duration(w.TimeoutMS)*time.Millisecond, maxTimeout)
+	if r.Stream && !action.streamable() {
+		return nil, fail(core.CodeBadRequest, "field stream: %s cannot stream; only gateway.fetch, gateway.query and query.sql can", action)
+	}
+	if body := bytes.TrimSpace(w.Body); len(body) > 0 && !bytes.Equal(body, []byte("null")) {
+		r.Body = body
+	}
+	return r, nil
+}
+
+// resolveAction picks the action from action, or from path and method.
+func resolveAction(action, path, method string) (Action, error) {
+	if action != "" {
+		a := Action(action)
+		if _, ok := a.op(); ok || a == ActionCancel || a == ActionAuth || a == ActionPing {
+			return a, nil
+		}
+		if what, ok := plannedActions[a]; ok {
+			return "", fmt.Errorf("field action: %s needs %s, which this server does not run yet", a, what)
+		}
+		return "", fmt.Errorf("field action: unknown action %q", truncate(action, 64))
+	}
+	if path == "" {
+		return "", errors.New("field action: required (or path and method)")
+	}
+	for _, o := range operations {
+		if o.path != path {
+			continue
+		}
+		if method != "" && !strings.EqualFold(method, o.method) {
+			return "", fmt.Errorf("field method: %s is not allowed on %s; allowed: %s", truncate(method, 16), o.path, o.method)
+		}
+		return o.action, nil
+	}
+	return "", fmt.Errorf("field path: no operation at %q", truncate(path, 64))
+}
+
+// jsonError describes a decoding failure by field where it can.
+func jsonError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return core.Errorf(core.CodeBadRequest, "field %s: must be %s", truncate(te.Field, 64), jsonKind(te.Field))
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return core.Errorf(core.CodeInvalidJSON, "frame is not valid JSON (at byte %d)", se.Offset)
+	}
+	return core.Errorf(core.CodeInvalidJSON, "frame is not a JSON object")
+}
+
+// jsonKind names the JSON type a frame field expects.
+func jsonKind(field string) string {
+	switch {
+	case field == "defer" || field == "stream":
+		return "a boolean"
+	case field == "timeout_ms":
+		return "a non-negative integer"
+	case field == "headers" || field == "body":
+		return "an object"
+	case strings.HasPrefix(field, "headers."):
+		return "a string"
+	}
+	return "a string"
+}
+
+// salvageRequestID reads a string request_id out of a frame that failed to
+// decode as a whole, so its error reply can still be correlated.
+func salvageRequestID(b []byte) string {
+	var probe struct {
+		RequestID json.RawMessage `json:"request_id"`
+	}
+	if json.Unmarshal(b, &probe) != nil {
+		return ""
+	}
+	var id string
+	if json.Unmarshal(probe.RequestID, &id) != nil || len(id) > maxRequestIDLen {
+		return ""
+	}
+	return id
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		s = s[:n] + "…"
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}

@@ -1,0 +1,43 @@
+package wss
+
+// Info is the body of GET /wss/info: where the socket is, what it does and
+// its limits.
+type Info struct {
+	Transport  string      `json:"transport"`
+	Path       string      `json:"path"`
+	Available  bool        `json:"available"`
+	Actions    []Action    `json:"actions"`
+	Limits     Limits      `json:"limits"`
+	CloseCodes []CloseCode `json:"close_codes"`
+}
+
+// Limits are the configured per-connection limits.
+type Limits struct {
+	MaxFrameBytes  int64 `json:"max_frame_bytes"`
+	MaxInFlight    int   `json:"max_in_flight"`
+	QueueFrames    int   `json:"outbound_queue_frames"`
+	ChunkRows      int   `json:"chunk_rows"`
+	PingIntervalMS int64 `json:"ping_interval_ms"`
+	PingTimeoutMS  int64 `json:"ping_timeout_ms"`
+	WriteTimeoutMS int64 `json:"write_timeout_ms"`
+}
+
+// Info reports the transport's endpoint and limits.
+func (s *Server) Info() Info {
+	return Info{
+		Transport:  "websocket",
+		Path:       Path,
+		Available:  true,
+		Actions:    Actions,
+		CloseCodes: CloseCodes,
+		Limits: Limits{
+			MaxFrameBytes:  s.cfg.MaxFrameBytes,
+			MaxInFlight:    s.cfg.MaxInFlight,
+			QueueFrames:    s.cfg.QueueFrames,
+			ChunkRows:      s.cfg.ChunkRows,
+			PingIntervalMS: s.cfg.PingInterval.Milliseconds(),
+			PingTimeoutMS:  s.cfg.PingTimeout.Milliseconds(),
+			WriteTimeoutMS: s.cfg.WriteTimeout.Milliseconds(),
+		},
+	}
+}

@@ -1,0 +1,240 @@
+package wss_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/athena-go/athena/core"
+	tu "github.com/athena-go/athena/internal/testutil"
+)
+
+// waitFor polls cond until it holds or 10 s pass.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func counter(e *env, name string, labels ...string) float64 {
+	mfs, err := e.reg.Gather()
+	if err != nil {
+		return -1
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			for i := 0; i+1 < len(labels); i += 2 {
+				found := false
+				for _, lp := range m.GetLabel() {
+					if lp.GetName() == labels[i] && lp.GetValue() == labels[i+1] {
+						found = true
+					}
+				}
+				if !found {
+					continue next
+				}
+			}
+			switch {
+			case m.GetCounter() != nil:
+				return m.GetCounter().GetValue()
+			case m.GetGauge() != nil:
+				return m.GetGauge().GetValue()
+			case m.GetHistogram() != nil:
+				return float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	return 0
+}
+
+// TestSlowConsumer: a client that stops reading is closed with 1008 once
+// its queue fills, while another client on the same server keeps getting
+// prompt replies.
+func TestSlowConsumer(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{rows: 2000, wss: wssConfig(func(c *wssCfg) {
+		c.QueueFrames = 8
+		c.WriteTimeout = time.Minute // only the queue decides here
+	})})
+	hdr := dialOpts{header: http.Header{"X-Athena-Client": {"local"}}}
+	slow := e.dial(t, hdr)
+	healthy := e.dial(t, hdr)
+
+	// ~70 KiB per reply, sent until the kernel's socket buffers and then
+	// the 8-frame queue are full. Writes run in their own goroutine: once
+	// the server stops reading this socket to close it, they block.
+	detected := func() bool { return counter(e, "athena_wss_slow_consumer_closes_total") == 1 }
+	var stop atomic.Bool
+	sent := make(chan int, 1)
+	go func() {
+		n := 0
+		defer func() { sent <- n }()
+		for ; n < 20000 && !stop.Load(); n++ {
+			err := slow.c.Write(context.Background(), websocket.MessageText, fmt.Appendf(nil, `{"request_id":"s%d","action":"gateway.fetch","body":{"table_name":"users"}}`, n))
+			if err != nil {
+				return
+			}
+			if n%32 == 31 {
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+	}()
+	waitFor(t, "the slow consumer to be detected", detected)
+	stop.Store(true)
+
+	// The slow socket's writer is stuck on a full TCP buffer; the other
+	// socket does not wait for it.
+	var worst time.Duration
+	for i := range 50 {
+		start := time.Now()
+		f := healthy.roundTrip(map[string]any{"request_id": fmt.Sprint("h", i), "action": "gateway.fetch",
+			"body": map[string]any{"table_name": "users", "conditions": []map[string]any{{"eq_column": "id", "eq_value": i + 1}}}})
+		tu.Equal(t, "status", f.str("status"), "success")
+		worst = max(worst, time.Since(start))
+	}
+	t.Logf("healthy client: worst of 50 round trips while the other socket was stuck: %v", worst)
+
+	// Reading again lets the close frame through.
+	tu.Equal(t, "close status", slow.closeStatus(20*time.Second), websocket.StatusPolicyViolation)
+	t.Logf("the slow client sent %d requests before the server closed it", <-sent)
+	waitFor(t, "the slow socket to be gone", func() bool { return e.ws.Connections() == 1 })
+	tu.Equal(t, "1008 closes", counter(e, "athena_wss_server_closes_total", "status", "1008"), 1.0)
+}
+
+// TestWriteTimeout: a peer that accepts nothing for WriteTimeout is dropped.
+func TestWriteTimeout(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{rows: 2000, wss: wssConfig(func(c *wssCfg) { c.WriteTimeout = 300 * time.Millisecond })})
+	slow := e.dial(t, dialOpts{header: http.Header{"X-Athena-Client": {"local"}}})
+	for i := range 200 {
+		slow.send(map[string]any{"request_id": fmt.Sprint("s", i), "action": "gateway.fetch", "body": map[string]any{"table_name": "users"}})
+	}
+	waitFor(t, "the stuck socket to be dropped", func() bool { return e.ws.Connections() == 0 })
+	tu.Equal(t, "slow consumer closes", counter(e, "athena_wss_slow_consumer_closes_total"), 1.0)
+}
+
+// TestDeadPeer: a peer that never answers pings is dropped.
+func TestDeadPeer(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{wss: wssConfig(func(c *wssCfg) {
+		c.PingInterval = 50 * time.Millisecond
+		c.PingTimeout = 100 * time.Millisecond
+	})})
+	live := e.dial(t, dialOpts{})
+	readCtx, stop := context.WithCancel(t.Context())
+	defer stop()
+	go func() { _, _, _ = live.c.Read(readCtx) }() // reading answers pings
+	dead := e.dial(t, dialOpts{})                  // never reads: never answers
+	_ = dead
+	waitFor(t, "the dead peer to be dropped", func() bool { return counter(e, "athena_wss_ping_timeouts_total") == 1 })
+	waitFor(t, "one connection left", func() bool { return e.ws.Connections() == 1 })
+	time.Sleep(300 * time.Millisecond) // several more ping rounds
+	tu.Equal(t, "live socket kept", e.ws.Connections(), 1)
+}
+
+// TestShutdown: in-flight requests reply, then every socket gets 1001, and
+// new upgrades get 503.
+func TestShutdown(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{postgres: true})
+	hdr := dialOpts{header: http.Header{"X-Athena-Client": {"local"}}}
+	busy := e.dial(t, hdr)
+	idle := e.dial(t, hdr)
+	busy.send(map[string]any{"request_id": "slow", "action": "gateway.query", "body": map[string]any{"query": "SELECT pg_sleep(0.4) IS NULL AS done"}})
+	waitFor(t, "the request to start", func() bool { return counter(e, "athena_wss_in_flight_requests") == 1 })
+
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		done <- e.ws.Shutdown(ctx)
+	}()
+	tu.Equal(t, "idle close", idle.closeStatus(10*time.Second), websocket.StatusGoingAway)
+	f := busy.recv()
+	tu.Equal(t, "in-flight reply", f.str("status"), "success")
+	tu.Equal(t, "busy close", busy.closeStatus(10*time.Second), websocket.StatusGoingAway)
+	tu.NoError(t, <-done)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	_, resp, err := websocket.Dial(ctx, e.url, nil)
+	if err == nil {
+		t.Fatal("upgrade after shutdown succeeded")
+	}
+	tu.Equal(t, "status", resp.StatusCode, http.StatusServiceUnavailable)
+	tu.Equal(t, "Retry-After", resp.Header.Get("Retry-After"), "5")
+}
+
+// TestShutdownDeadline: when the deadline passes first, running requests
+// are cancelled and the sockets dropped.
+func TestShutdownDeadline(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{postgres: true})
+	c := e.dial(t, dialOpts{header: http.Header{"X-Athena-Client": {"local"}}})
+	c.send(map[string]any{"request_id": "slow", "action": "gateway.query", "body": map[string]any{"query": "SELECT pg_sleep(30) IS NULL AS done"}})
+	waitFor(t, "the request to start", func() bool { return counter(e, "athena_wss_in_flight_requests") == 1 })
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_ = e.ws.Shutdown(ctx)
+	waitFor(t, "the socket to be dropped", func() bool { return e.ws.Connections() == 0 })
+	t.Logf("shutdown with a 200ms deadline and a 30s query took %v", time.Since(start))
+	if _, err := c.tryRecv(5 * time.Second); err == nil {
+		t.Fatal("got a frame from a socket that should be dropped")
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{})
+	c := e.dial(t, dialOpts{header: http.Header{"X-Athena-Client": {"local"}}})
+	c.roundTrip(map[string]any{"request_id": "a", "action": "gateway.fetch", "body": map[string]any{"table_name": "users"}})
+	c.roundTrip(map[string]any{"request_id": "b", "action": "gateway.fetch", "body": map[string]any{"table_name": "nope"}})
+	c.send(map[string]any{"action": "ping"})
+	c.recv()
+	c.raw([]byte("nonsense"))
+	c.recv()
+	tu.Equal(t, "connections", counter(e, "athena_wss_connections"), 1.0)
+	tu.Equal(t, "fetch frames", counter(e, "athena_wss_frames_received_total", "type", "gateway.fetch"), 2.0)
+	tu.Equal(t, "invalid frames", counter(e, "athena_wss_frames_received_total", "type", "invalid"), 1.0)
+	tu.Equal(t, "ok replies", counter(e, "athena_wss_replies_total", "action", "gateway.fetch", "code", "ok"), 1.0)
+	tu.Equal(t, "error replies", counter(e, "athena_wss_replies_total", "action", "gateway.fetch", "code", string(core.CodeUnknownTable)), 1.0)
+	tu.Equal(t, "invalid_json replies", counter(e, "athena_wss_replies_total", "action", "invalid", "code", string(core.CodeInvalidJSON)), 1.0)
+	tu.Equal(t, "latency samples", counter(e, "athena_wss_request_duration_seconds", "action", "gateway.fetch"), 2.0)
+	tu.Equal(t, "replies sent", counter(e, "athena_wss_frames_sent_total", "type", "reply"), 3.0)
+	tu.Equal(t, "pongs sent", counter(e, "athena_wss_frames_sent_total", "type", "pong"), 1.0)
+	// Every collector is registered and lint-clean.
+	problems, err := testutil.GatherAndLint(e.reg)
+	tu.NoError(t, err)
+	if len(problems) > 0 {
+		t.Errorf("metric lint: %v", problems)
+	}
+	var names []string
+	mfs, _ := e.reg.Gather()
+	for _, mf := range mfs {
+		names = append(names, mf.GetName())
+	}
+	for _, want := range []string{"athena_wss_connections", "athena_wss_in_flight_requests", "athena_wss_sent_bytes_total"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("metric %s missing from %v", want, names)
+		}
+	}
+	_ = c.c.Close(websocket.StatusNormalClosure, "")
+	waitFor(t, "the gauge to drop", func() bool { return counter(e, "athena_wss_connections") == 0 })
+}

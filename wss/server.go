@@ -1,0 +1,264 @@
+package wss
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/athena-go/athena/core"
+)
+
+// Defaults of the Config fields, reported by /wss/info.
+const (
+	DefaultMaxFrameBytes = 1 << 20
+	DefaultMaxInFlight   = 64
+	DefaultQueueFrames   = 256
+	DefaultChunkRows     = 500
+	DefaultPingInterval  = 25 * time.Second
+	DefaultPingTimeout   = 15 * time.Second
+	DefaultWriteTimeout  = 10 * time.Second
+)
+
+// Path is where the server is mounted.
+const Path = "/wss/gateway"
+
+// Config configures a Server. The zero value of every field except Gateway
+// means its default.
+type Config struct {
+	// Gateway runs every operation. Required.
+	Gateway *core.Gateway
+	// Logger receives connection lifecycle and error logs. Nil discards.
+	Logger *slog.Logger
+	// Registerer receives the athena_wss_* collectors. Nil registers
+	// nothing.
+	Registerer prometheus.Registerer
+	// MaxFrameBytes caps one client frame; a bigger frame closes the
+	// connection with 1009. Default 1 MiB.
+	MaxFrameBytes int64
+	// MaxInFlight caps the requests one connection runs at once; a request
+	// over it gets a rate_limited reply. Default 64.
+	MaxInFlight int
+	// QueueFrames caps the frames waiting to be written to one connection. A
+	// client that lets it fill is closed with 1008. Default 256.
+	QueueFrames int
+	// ChunkRows caps the rows of one chunk frame of a streamed reply.
+	// Default 500.
+	ChunkRows int
+	// PingInterval is how often the server pings each connection; a peer
+	// that does not answer within PingTimeout is closed. Defaults 25s, 15s.
+	PingInterval, PingTimeout time.Duration
+	// WriteTimeout bounds writing one frame; a peer that takes longer is
+	// cut off (it stopped reading). Default 10s.
+	WriteTimeout time.Duration
+	// AllowedOrigins lists the browser origins allowed to connect besides
+	// the server's own: hosts or host patterns ("app.example.com",
+	// "*.example.com"), optionally with a scheme, which is ignored. Empty
+	// allows same-origin pages (and non-browser clients) only.
+	AllowedOrigins []string
+}
+
+// Server is Athena's WebSocket transport: it upgrades GET /wss/gateway and
+// runs each connection's frames through core. It is safe for concurrent
+// use; Shutdown closes every connection.
+type Server struct {
+	cfg     Config
+	gw      *core.Gateway
+	log     *slog.Logger
+	metrics *metrics
+	origins []string
+	nextID  atomic.Uint64
+
+	// mu guards the fields below.
+	mu       sync.Mutex
+	conns    map[*conn]struct{}
+	draining bool
+	// serving counts connections whose handler has not returned yet.
+	serving sync.WaitGroup
+}
+
+// New builds a Server and registers its metrics.
+func New(cfg Config) (*Server, error) {
+	if cfg.Gateway == nil {
+		return nil, errors.New("wss: Config.Gateway is required")
+	}
+	if cfg.MaxFrameBytes <= 0 {
+		cfg.MaxFrameBytes = DefaultMaxFrameBytes
+	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = DefaultMaxInFlight
+	}
+	if cfg.QueueFrames <= 0 {
+		cfg.QueueFrames = DefaultQueueFrames
+	}
+	if cfg.ChunkRows <= 0 {
+		cfg.ChunkRows = DefaultChunkRows
+	}
+	if cfg.PingInterval <= 0 {
+		cfg.PingInterval = DefaultPingInterval
+	}
+	if cfg.PingTimeout <= 0 {
+		cfg.PingTimeout = DefaultPingTimeout
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = DefaultWriteTimeout
+	}
+	origins, err := originPatterns(cfg.AllowedOrigins)
+	if err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Server{
+		cfg:     cfg,
+		gw:      cfg.Gateway,
+		log:     log.With(attrComponent, "wss"),
+		metrics: m,
+		origins: origins,
+		conns:   make(map[*conn]struct{}),
+	}, nil
+}
+
+// originPatterns turns configured origins into the host patterns the
+// websocket library matches the Origin header's host against.
+func originPatterns(list []string) ([]string, error) {
+	out := make([]string, 0, len(list))
+	for _, o := range list {
+		o = strings.TrimSpace(o)
+		if o == "" {
+			continue
+		}
+		if strings.Contains(o, "://") {
+			u, err := url.Parse(o)
+			if err != nil || u.Host == "" {
+				return nil, errors.New("wss: allowed origin " + truncate(o, 64) + " is not an origin")
+			}
+			o = u.Host
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// ServeHTTP upgrades the request and serves the connection until it closes.
+// The client defaults from X-Athena-Client or ?client=, the API key from the
+// key headers or ?api_key=.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	draining := s.draining
+	if !draining {
+		s.serving.Add(1)
+	}
+	s.mu.Unlock()
+	if draining {
+		w.Header().Set("Retry-After", "5")
+		writeHTTPError(w, core.Errorf(core.CodeBackendUnavailable, "the server is shutting down; reconnect to another node"))
+		return
+	}
+	defer s.serving.Done()
+
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		OriginPatterns: s.origins,
+		// Per-message compression keeps a 32 KiB window per direction per
+		// socket; idle sockets must stay small, so it is off.
+		CompressionMode: websocket.CompressionDisabled,
+	})
+	if err != nil {
+		// Accept has answered the client (400/403/426); nothing to add.
+		s.log.LogAttrs(r.Context(), slog.LevelDebug, "upgrade refused", slog.String(attrError, err.Error()))
+		return
+	}
+	q := r.URL.Query()
+	client := strings.TrimSpace(r.Header.Get("X-Athena-Client"))
+	if client == "" {
+		client = strings.TrimSpace(q.Get("client"))
+	}
+	key := core.APIKeyFromHeader(r.Header.Get)
+	if key == "" {
+		key = strings.TrimSpace(q.Get("api_key"))
+	}
+	c := s.newConn(r.Context(), ws, client, key, r.RemoteAddr)
+	if !s.track(c) {
+		// Shutdown began between the check above and now.
+		_ = ws.Close(websocket.StatusGoingAway, closeReasonShutdown)
+		return
+	}
+	defer s.untrack(c)
+	c.serve()
+}
+
+func (s *Server) track(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.draining {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	return true
+}
+
+func (s *Server) untrack(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+// Shutdown refuses new upgrades (503) and closes every connection with 1001
+// once its in-flight requests have replied, at most shutdownParallelism at a
+// time. When ctx ends first, the remaining requests are cancelled and their
+// sockets closed at once. It returns when every connection is gone or ctx
+// has ended, and is safe to call more than once.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.draining = true
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+
+	sem := make(chan struct{}, shutdownParallelism)
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			c.shutdown(ctx)
+		}()
+	}
+	wg.Wait()
+
+	done := make(chan struct{})
+	go func() { s.serving.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// shutdownParallelism bounds the connections Shutdown closes at once.
+const shutdownParallelism = 64
+
+// Connections is the number of open connections.
+func (s *Server) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
