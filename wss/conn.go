@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -29,19 +30,26 @@ type conn struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 
-	out        chan outFrame
-	writerDone chan struct{}
-	reqs       sync.WaitGroup // request goroutines; added only by the reader
-	pings      sync.WaitGroup // ping goroutines; added only by the writer
-	closeOnce  sync.Once
-	slowOnce   sync.Once // counts and logs a slow consumer once
+	reqs      sync.WaitGroup // request goroutines; added only by the reader
+	closeOnce sync.Once
+	slowOnce  sync.Once // counts and logs a slow consumer once
+	pingTimer *time.Timer
+
+	// qmu guards the outbound queue below (write.go).
+	qmu     sync.Mutex
+	queue   []outFrame
+	writing bool           // a drain goroutine is running
+	qclosed bool           // the connection ended: no more frames or pings
+	writers sync.WaitGroup // drain goroutines; added under qmu while !qclosed
+	pings   sync.WaitGroup // pings in progress; added under qmu while !qclosed
 
 	// mu guards the fields below.
 	mu       sync.Mutex
 	apiKey   string
-	inflight map[string]context.CancelCauseFunc
+	inflight map[string]context.CancelCauseFunc // by request_id, until the reply is queued
+	active   int                                // requests whose reply is not queued yet
 	draining bool
-	drained  chan struct{} // closed when draining and inflight is empty
+	drained  chan struct{} // closed when draining and active is 0
 }
 
 // outFrame is one message for the writer. A frame with nil data is a flush
@@ -62,16 +70,14 @@ func (s *Server) newConn(reqCtx context.Context, ws *websocket.Conn, client, key
 	ctx, cancel := context.WithCancelCause(context.WithoutCancel(reqCtx))
 	ws.SetReadLimit(s.cfg.MaxFrameBytes)
 	return &conn{
-		s:          s,
-		ws:         ws,
-		log:        s.log.With(attrConnID, id, attrRemote, remote),
-		client:     client,
-		ctx:        ctx,
-		cancel:     cancel,
-		out:        make(chan outFrame, s.cfg.QueueFrames),
-		writerDone: make(chan struct{}),
-		apiKey:     key,
-		inflight:   make(map[string]context.CancelCauseFunc),
+		s:        s,
+		ws:       ws,
+		log:      s.log.With(attrConnID, id, attrRemote, remote),
+		client:   client,
+		ctx:      ctx,
+		cancel:   cancel,
+		apiKey:   key,
+		inflight: make(map[string]context.CancelCauseFunc),
 	}
 }
 
@@ -82,13 +88,14 @@ func (c *conn) serve() {
 	defer c.s.metrics.connections.Dec()
 	c.log.LogAttrs(c.ctx, slog.LevelDebug, "connection opened", slog.String(attrClient, c.client))
 
-	go c.writeLoop()
+	// Armed only now that the field is set: the callback reads it.
+	c.pingTimer = time.AfterFunc(time.Duration(math.MaxInt64), c.ping)
+	c.pingTimer.Reset(c.s.cfg.PingInterval)
 	err := c.readLoop()
 
 	c.cancel(errConnClosed)
 	c.reqs.Wait()
-	<-c.writerDone
-	c.pings.Wait()
+	c.closeQueue()
 	_ = c.ws.CloseNow()
 	c.log.LogAttrs(c.ctx, slog.LevelDebug, "connection closed", slog.String(attrReason, closeReason(err)))
 }
@@ -168,6 +175,7 @@ func (c *conn) start(req *Request) {
 		err = core.Errorf(core.CodeRateLimited, "too many requests in flight on this connection (at most %d); wait for replies", c.s.cfg.MaxInFlight)
 	default:
 		c.inflight[req.RequestID] = cancel
+		c.active++
 	}
 	key := c.apiKey
 	c.mu.Unlock()
@@ -181,13 +189,22 @@ func (c *conn) start(req *Request) {
 	go c.run(ctx, cancel, req, key)
 }
 
-// finish removes a request from the in-flight set after its reply is queued.
-func (c *conn) finish(requestID string, cancel context.CancelCauseFunc) {
+// release frees a request's id just before its reply is queued: a client
+// may reuse an id as soon as it has the reply.
+func (c *conn) release(requestID string, cancel context.CancelCauseFunc) {
 	cancel(nil)
-	c.s.metrics.inFlight.Dec()
 	c.mu.Lock()
 	delete(c.inflight, requestID)
-	if c.draining && len(c.inflight) == 0 && c.drained != nil {
+	c.mu.Unlock()
+}
+
+// settle marks a request done once its reply is queued; Shutdown waits for
+// every request to settle before it flushes the queue.
+func (c *conn) settle() {
+	c.s.metrics.inFlight.Dec()
+	c.mu.Lock()
+	c.active--
+	if c.draining && c.active == 0 && c.drained != nil {
 		close(c.drained)
 		c.drained = nil
 	}
@@ -200,15 +217,24 @@ func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Req
 	defer c.reqs.Done()
 	start := time.Now()
 	code := "ok"
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			c.release(req.RequestID, cancel)
+		}
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			c.log.LogAttrs(ctx, slog.LevelError, "request panicked",
 				slog.String(attrRequestID, req.RequestID), slog.String(attrPanic, fmt.Sprint(p)), slog.String(attrStack, string(debug.Stack())))
 			code = string(core.CodeInternal)
+			release()
 			c.send(outFrame{data: errorReply(req.RequestID, core.Errorf(core.CodeInternal, "internal error")), typ: typeReply})
 			c.closeWith(websocket.StatusInternalError, closeReasonInternal)
 		}
-		c.finish(req.RequestID, cancel)
+		release()
+		c.settle()
 		c.s.metrics.replies.WithLabelValues(string(req.Action), code).Inc()
 		c.s.metrics.duration.WithLabelValues(string(req.Action)).Observe(time.Since(start).Seconds())
 	}()
@@ -241,6 +267,7 @@ func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Req
 		c.logFailure(ctx, req, err)
 		frame = errorReply(req.RequestID, err)
 	}
+	release()
 	c.send(outFrame{data: frame, typ: typeReply})
 }
 
@@ -300,25 +327,6 @@ func (c *conn) auth(req *Request) {
 	c.send(outFrame{data: frame, typ: typeReply})
 }
 
-// send queues a frame for the writer without blocking. A full queue means
-// the client stopped reading: it is closed with 1008 so nothing else waits
-// on it.
-func (c *conn) send(f outFrame) bool {
-	select {
-	case c.out <- f:
-		return true
-	case <-c.ctx.Done():
-		return false
-	default:
-	}
-	c.slowOnce.Do(func() {
-		c.s.metrics.slowConsumers.Inc()
-		c.log.LogAttrs(c.ctx, slog.LevelWarn, "closing slow consumer", slog.Int("queued_frames", len(c.out)))
-	})
-	c.closeWith(websocket.StatusPolicyViolation, closeReasonSlowConsumer)
-	return false
-}
-
 // closeWith closes the connection once with code; later calls do nothing.
 // It blocks for the close handshake (bounded by the library: 5 s to write
 // the close frame behind a stuck write, 5 s for the peer's answer), then
@@ -338,7 +346,7 @@ func (c *conn) shutdown(ctx context.Context) {
 	c.mu.Lock()
 	c.draining = true
 	var drained chan struct{}
-	if len(c.inflight) > 0 {
+	if c.active > 0 {
 		drained = make(chan struct{})
 		c.drained = drained
 	}
