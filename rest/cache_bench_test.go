@@ -12,11 +12,12 @@ import (
 	"github.com/athena-go/athena/internal/redistest"
 )
 
-// BenchmarkRESTFetchCache fetches the same 100 rows (SQLite) uncached and
-// cached, in one run: "handler/*" is the server-side cost (the REST handler
-// into a recorder, no network), "http/*" a whole request over a loopback
-// connection. "redis" hits memory but reads the table's generation from
-// Redis first, as every node sharing a Redis does.
+// BenchmarkRESTFetchCache fetches the same 100 rows (SQLite, and
+// PostgreSQL when pgtest has one) uncached and cached, in one run:
+// "handler" is the server-side cost (the REST handler into a recorder, no
+// network), "http" a whole request over a loopback connection. "redis" hits
+// memory but reads the table's generation from Redis first, as every node
+// sharing a Redis does.
 func BenchmarkRESTFetchCache(b *testing.B) {
 	modes := []struct {
 		name  string
@@ -33,69 +34,74 @@ func BenchmarkRESTFetchCache(b *testing.B) {
 			return &core.CacheConfig{Enabled: true, Shared: kv}
 		}},
 	}
-	body := []byte(`{"table_name":"items","sort_by":{"field":"id","direction":"asc"},"limit":100}`)
-	for _, m := range modes {
-		b.Run(m.name, func(b *testing.B) {
-			cc := m.cache(b)
-			e := newEnv(b, envConfig{core: func(c *core.Config) {
-				if cc != nil {
-					c.Cache = *cc
-				}
-			}})
-			for _, q := range []string{
-				"CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price REAL, note TEXT)",
-				`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100)
-				 INSERT INTO items SELECT i, 'item ' || i, i * 1.25, CASE WHEN i % 3 = 0 THEN NULL ELSE 'note' END FROM n`,
-			} {
-				if _, err := e.gw.Do(b.Context(), core.Call{Op: core.OpQuery, Client: "local", Body: mustJSON(b, map[string]any{"query": q})}); err != nil {
-					b.Fatal(err)
-				}
-			}
-			want := "miss"
-			if cc == nil {
-				want = ""
-			} else {
-				want = "hit"
-			}
-			b.Run("handler", func(b *testing.B) {
-				b.ReportAllocs()
-				serve := func() *httptest.ResponseRecorder {
-					r := httptest.NewRequestWithContext(b.Context(), http.MethodPost, "/gateway/fetch", bytes.NewReader(body))
-					r.Header.Set("Content-Type", "application/json")
-					r.Header.Set("X-Athena-Client", "local")
-					w := httptest.NewRecorder()
-					e.h.ServeHTTP(w, r)
-					return w
-				}
-				serve() // warm the cache
-				for b.Loop() {
-					w := serve()
-					if w.Code != 200 || w.Header().Get("X-Athena-Cache-Outcome") != want || w.Body.Len() < 100*30 {
-						b.Fatalf("status %d, outcome %q, %d bytes", w.Code, w.Header().Get("X-Athena-Cache-Outcome"), w.Body.Len())
-					}
-				}
+	for _, bk := range []backend{sqliteBackend, postgresBackend} {
+		for _, m := range modes {
+			b.Run(bk.name+"/"+m.name, func(b *testing.B) {
+				benchFetchCache(b, bk, m.cache(b))
 			})
-			b.Run("http", func(b *testing.B) {
-				client := e.srv.Client()
-				b.ReportAllocs()
-				for b.Loop() {
-					r, err := http.NewRequestWithContext(b.Context(), http.MethodPost, e.srv.URL+"/gateway/fetch", bytes.NewReader(body))
-					if err != nil {
-						b.Fatal(err)
-					}
-					r.Header.Set("Content-Type", "application/json")
-					r.Header.Set("X-Athena-Client", "local")
-					resp, err := client.Do(r)
-					if err != nil {
-						b.Fatal(err)
-					}
-					n, _ := io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != 200 || resp.Header.Get("X-Athena-Cache-Outcome") != want || n < 100*30 {
-						b.Fatalf("status %d, outcome %q, %d bytes", resp.StatusCode, resp.Header.Get("X-Athena-Cache-Outcome"), n)
-					}
-				}
-			})
-		})
+		}
 	}
+}
+
+func benchFetchCache(b *testing.B, bk backend, cc *core.CacheConfig) {
+	e := newEnv(b, envConfig{clients: bk.clients(b), core: func(c *core.Config) {
+		if cc != nil {
+			c.Cache = *cc
+		}
+	}})
+	for _, q := range []string{
+		"CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price REAL, note TEXT)",
+		`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100)
+		 INSERT INTO items SELECT i, 'item ' || i, i * 1.25, CASE WHEN i % 3 = 0 THEN NULL ELSE 'note' END FROM n`,
+		"ANALYZE items",
+	} {
+		if _, err := e.gw.Do(b.Context(), core.Call{Op: core.OpQuery, Client: "local", Body: mustJSON(b, map[string]any{"query": q})}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	body := []byte(`{"table_name":"items","sort_by":{"field":"id","direction":"asc"},"limit":100}`)
+	want := "hit"
+	if cc == nil {
+		want = ""
+	}
+	check := func(status int, h http.Header, n int64) {
+		if status != 200 || h.Get("X-Athena-Cache-Outcome") != want || n < 100*30 {
+			b.Fatalf("status %d, outcome %q, %d bytes", status, h.Get("X-Athena-Cache-Outcome"), n)
+		}
+	}
+	serve := func() *httptest.ResponseRecorder {
+		r := httptest.NewRequestWithContext(b.Context(), http.MethodPost, "/gateway/fetch", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		r.Header.Set("X-Athena-Client", "local")
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, r)
+		return w
+	}
+	serve() // fill the cache
+	b.Run("handler", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			w := serve()
+			check(w.Code, w.Header(), int64(w.Body.Len()))
+		}
+	})
+	b.Run("http", func(b *testing.B) {
+		client := e.srv.Client()
+		b.ReportAllocs()
+		for b.Loop() {
+			r, err := http.NewRequestWithContext(b.Context(), http.MethodPost, e.srv.URL+"/gateway/fetch", bytes.NewReader(body))
+			if err != nil {
+				b.Fatal(err)
+			}
+			r.Header.Set("Content-Type", "application/json")
+			r.Header.Set("X-Athena-Client", "local")
+			resp, err := client.Do(r)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n, _ := io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			check(resp.StatusCode, resp.Header, n)
+		}
+	})
 }
