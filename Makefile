@@ -41,7 +41,7 @@ lint:
 	if [ -z "$$sc" ] && [ -x "$$($(GO) env GOPATH)/bin/staticcheck" ]; then sc="$$($(GO) env GOPATH)/bin/staticcheck"; fi; \
 	if [ -n "$$sc" ]; then echo "$$sc ./..."; "$$sc" ./...; else echo "lint: staticcheck not installed, skipped"; fi
 
-## bench: the hot-path micro-benchmarks, then REST fetch through the gateway against pgx directly, as a ratio
+## bench: the hot-path micro-benchmarks, then point fetches over WebSocket and REST against pgx (and gocql) directly, with latency and ratios
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./core/... ./rest/
+	$(GO) test -run='^$$' -bench=. -benchmem ./core/... ./rest/ ./wss/
 	GO=$(GO) ./test/bench.sh
