@@ -179,6 +179,8 @@ ensure_redis() {
 	fi
 	command -v redis-server >/dev/null 2>&1 || die "redis-server installed but not on PATH"
 	log "redis-server installed ($(redis-server --version | awk '{print $3}'))"
+}
+
 # ensure_chromium installs Debian's chromium for test/js/browser.test.mjs.
 # CHROMIUM names another binary to use instead.
 ensure_chromium() {
