@@ -49,6 +49,9 @@ type Config struct {
 	// CamelCaseReplies renames the columns of reply rows to camelCase
 	// (created_at → "createdAt"). Default false.
 	CamelCaseReplies bool
+	// Deferred configures deferred jobs; without a Store deferral answers
+	// 503 queue_unavailable.
+	Deferred DeferredConfig
 }
 
 // Store is the control-plane store as the dispatcher needs it.
@@ -63,7 +66,8 @@ type Gateway struct {
 	cfg      Config
 	log      *slog.Logger
 	reg      registry
-	cache    *cache // nil when no client or table can be cached
+	cache    *cache    // nil when no client or table can be cached
+	jobs     *deferred // nil when no job queue is configured
 	draining atomic.Bool
 	closeMu  sync.Mutex
 	closed   bool
@@ -106,6 +110,14 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 			return nil, fmt.Errorf("core: client %q configured twice", spec.Name)
 		}
 		g.reg.clients[spec.Name] = g.open(ctx, spec)
+	}
+	if cfg.Deferred.Store != nil {
+		d, err := newDeferred(g, cfg.Deferred, cfg.Registerer)
+		if err != nil {
+			_ = g.Close()
+			return nil, err
+		}
+		g.jobs = d
 	}
 	return g, nil
 }
@@ -153,6 +165,9 @@ type Call struct {
 	// ?api_key=, or a WebSocket auth frame). Empty means none. Keys are
 	// checked once API-key enforcement is configured.
 	APIKey string
+	// Defer stores the call as a deferred job instead of running it
+	// (X-Athena-Defer: true, or a WebSocket frame's defer).
+	Defer bool
 	// Timeout, when positive, bounds this request below the client's
 	// statement timeout (a WebSocket frame's timeout_ms). Streams get it as
 	// their only deadline.
@@ -168,6 +183,10 @@ func (c *Call) ApplyHeader(get func(name string) string) {
 	}
 	if c.APIKey == "" {
 		c.APIKey = APIKeyFromHeader(get)
+	}
+	switch strings.ToLower(strings.TrimSpace(get("X-Athena-Defer"))) {
+	case "true", "1", "yes":
+		c.Defer = true
 	}
 	switch strings.ToLower(strings.TrimSpace(get("X-Strip-Nulls"))) {
 	case "true", "1", "yes":
@@ -224,6 +243,9 @@ type Result struct {
 	// PostProcessing is the grouped rows when the request set group_by: a
 	// *PostProcessed, or its JSON when served from the cache.
 	PostProcessing any
+	// Deferred is the stored job when the call was deferred; transports
+	// answer 202 with Data (request_id and status).
+	Deferred *Job
 }
 
 // Truncated reports whether the reply hit the row cap.
@@ -267,7 +289,18 @@ func ErrorEnvelope(err error) Envelope {
 }
 
 // Do runs one operation and buffers its reply.
+//
+// A call with Defer set is stored as a job instead and answered with a
+// Result whose Deferred is set (HTTP 202).
 func (g *Gateway) Do(ctx context.Context, call Call) (*Result, error) {
+	if call.Defer {
+		return g.deferCall(ctx, call)
+	}
+	return g.run(ctx, call)
+}
+
+// run executes a call inline, under the client's statement timeout.
+func (g *Gateway) run(ctx context.Context, call Call) (*Result, error) {
 	c, err := g.client(call)
 	if err != nil {
 		return nil, err

@@ -72,6 +72,9 @@ var ErrDraining = errors.New("draining")
 // Drain marks the gateway as shutting down: Ready fails from now on.
 func (g *Gateway) Drain() { g.draining.Store(true) }
 
+// Draining reports whether Drain was called.
+func (g *Gateway) Draining() bool { return g.draining.Load() }
+
 // Ready returns nil when the gateway should receive traffic: not draining
 // and the control-plane store reachable and migrated.
 func (g *Gateway) Ready(ctx context.Context) error {
@@ -92,6 +95,9 @@ func (g *Gateway) Close() error {
 		return nil
 	}
 	g.closed = true
+	if g.jobs != nil {
+		g.jobs.close() // before the backends: running jobs hand their leases back
+	}
 	if g.cache != nil {
 		g.cache.close()
 	}

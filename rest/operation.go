@@ -25,12 +25,15 @@ func (h *Handler) operation(op core.Operation) handlerFunc {
 		}
 		call := core.Call{Op: op, Body: body}
 		call.ApplyHeader(r.Header.Get)
-		if streams && acceptsNDJSON(r.Header.Values("Accept")) {
+		if streams && !call.Defer && acceptsNDJSON(r.Header.Values("Accept")) {
 			return h.stream(w, r, call)
 		}
 		res, err := h.gw.Do(r.Context(), call)
 		if err != nil {
 			return err
+		}
+		if res.Deferred != nil {
+			return writeJSON(w, http.StatusAccepted, core.SuccessEnvelope(res))
 		}
 		if res.Truncated() {
 			w.Header().Set("X-Athena-Truncated", "true")

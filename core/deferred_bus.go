@@ -1,0 +1,145 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"time"
+)
+
+// bus delivers job events to the watchers on this node. With a Broker every
+// event goes through it, so every node (this one included) hears every
+// event; a publish that fails falls back to local delivery, so watchers on
+// this node still hear about jobs this node changed while the broker is
+// down. Without a Broker delivery is local only.
+type bus struct {
+	d *deferred
+
+	// mu guards watchers.
+	mu       sync.Mutex
+	watchers map[string]map[*watcher]struct{}
+
+	stopSub func()
+}
+
+type watcher struct{ fn func(*Job) }
+
+// busMessage is what travels on the broker channel.
+type busMessage struct {
+	Job    *Job   `json:"job,omitempty"`
+	Cancel string `json:"cancel,omitempty"` // a job id to cancel wherever it runs
+	From   string `json:"from"`
+}
+
+func newBus(d *deferred) *bus {
+	return &bus{d: d, watchers: map[string]map[*watcher]struct{}{}}
+}
+
+func (b *bus) start(ctx context.Context) error {
+	if b.d.cfg.Broker == nil {
+		return nil
+	}
+	stop, err := b.d.cfg.Broker.Subscribe(ctx, b.d.cfg.Channel, b.receive)
+	if err != nil {
+		// Not fatal: the broker may come back; until then events are local.
+		b.d.log.Warn("job event broker unavailable; events stay on this node until it returns", "error", err)
+		return nil
+	}
+	b.stopSub = stop
+	return nil
+}
+
+func (b *bus) close() {
+	if b.stopSub != nil {
+		b.stopSub()
+	}
+}
+
+// watch registers fn for one job's events.
+func (b *bus) watch(id string, fn func(*Job)) func() {
+	w := &watcher{fn: fn}
+	b.mu.Lock()
+	set := b.watchers[id]
+	if set == nil {
+		set = map[*watcher]struct{}{}
+		b.watchers[id] = set
+	}
+	set[w] = struct{}{}
+	b.mu.Unlock()
+	return func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		delete(b.watchers[id], w)
+		if len(b.watchers[id]) == 0 {
+			delete(b.watchers, id)
+		}
+	}
+}
+
+// publish sends a job's new state to every node's watchers.
+func (b *bus) publish(ctx context.Context, j *Job) {
+	cp := *j
+	if !cp.Status.Terminal() {
+		cp.Result = nil // only the last event carries the result
+	}
+	if b.send(ctx, busMessage{Job: &cp}) {
+		return
+	}
+	b.deliver(&cp)
+}
+
+// publishCancel asks every node to cancel a running job.
+func (b *bus) publishCancel(ctx context.Context, id string) {
+	b.send(ctx, busMessage{Cancel: id})
+}
+
+// send publishes on the broker; false means deliver locally instead.
+func (b *bus) send(ctx context.Context, m busMessage) bool {
+	if b.d.cfg.Broker == nil || b.stopSub == nil {
+		b.d.metrics.pushes.WithLabelValues("local").Inc()
+		return false
+	}
+	m.From = b.d.cfg.NodeID
+	raw, err := json.Marshal(m)
+	if err == nil {
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		err = b.d.cfg.Broker.Publish(pctx, b.d.cfg.Channel, raw)
+		cancel()
+	}
+	if err != nil {
+		b.d.metrics.pushes.WithLabelValues("local").Inc()
+		b.d.log.Debug("publishing a job event failed; delivering on this node only", "error", err)
+		return false
+	}
+	b.d.metrics.pushes.WithLabelValues("redis").Inc()
+	return true
+}
+
+// receive handles one broker message.
+func (b *bus) receive(raw []byte) {
+	var m busMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		b.d.log.Warn("ignoring a malformed job event from the broker", "error", err)
+		return
+	}
+	if m.Cancel != "" {
+		b.d.cancelLocal(m.Cancel)
+		return
+	}
+	if m.Job != nil {
+		b.deliver(m.Job)
+	}
+}
+
+// deliver calls this node's watchers of the job.
+func (b *bus) deliver(j *Job) {
+	b.mu.Lock()
+	fns := make([]func(*Job), 0, len(b.watchers[j.RequestID]))
+	for w := range b.watchers[j.RequestID] {
+		fns = append(fns, w.fn)
+	}
+	b.mu.Unlock()
+	for _, fn := range fns {
+		fn(j)
+	}
+}

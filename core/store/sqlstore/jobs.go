@@ -1,0 +1,278 @@
+// Package sqlstore keeps core's control-plane data in the control-plane
+// database through database/sql, in both dialects the schema package
+// migrates (PostgreSQL and SQLite). Its Jobs type is the durable deferred
+// queue (core.JobStore).
+//
+// It never imports a driver: cmd opens the *sql.DB. Times are stored as
+// Unix milliseconds.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/schema"
+)
+
+// Jobs is the deferred queue in gateway_deferred_requests. It is safe for
+// concurrent use, across processes on PostgreSQL (claims use FOR UPDATE
+// SKIP LOCKED) and within one process on SQLite (every change is a single
+// statement on SQLite's one writer).
+type Jobs struct {
+	db      *sql.DB
+	dialect schema.Dialect
+}
+
+// NewJobs returns the queue over db, which schema.Migrate has migrated.
+func NewJobs(db *sql.DB, d schema.Dialect) *Jobs { return &Jobs{db: db, dialect: d} }
+
+var placeholder = regexp.MustCompile(`\$(\d+)`)
+
+// q adapts a statement written with $N placeholders to the dialect.
+func (s *Jobs) q(sql string) string {
+	if s.dialect == schema.SQLite {
+		sql = strings.ReplaceAll(sql, " FOR UPDATE SKIP LOCKED", "")
+		return placeholder.ReplaceAllString(sql, "?$1")
+	}
+	return sql
+}
+
+const jobColumns = `request_id, client_name, action, request, status, attempts, max_attempts,
+	worker_id, lease_until, created_at, started_at, finished_at, error, result, result_truncated`
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+// scanJob reads one row of jobColumns.
+func scanJob(sc interface{ Scan(...any) error }) (*core.Job, error) {
+	var (
+		j                               core.Job
+		request                         string
+		action, status                  string
+		worker, errText, result         sql.NullString
+		lease, created, started, finish sql.NullInt64
+		truncated                       bool
+	)
+	if err := sc.Scan(&j.RequestID, &j.ClientName, &action, &request, &status, &j.Attempts, &j.MaxAttempts,
+		&worker, &lease, &created, &started, &finish, &errText, &result, &truncated); err != nil {
+		return nil, err
+	}
+	j.Action, j.Status = core.Operation(action), core.JobStatus(status)
+	if err := json.Unmarshal([]byte(request), &j.Request); err != nil {
+		return nil, fmt.Errorf("job %s: stored request: %w", j.RequestID, err)
+	}
+	j.WorkerID, j.Error, j.ResultTruncated = worker.String, errText.String, truncated
+	if result.Valid {
+		j.Result = json.RawMessage(result.String)
+	}
+	toTime := func(v sql.NullInt64) *time.Time {
+		if !v.Valid {
+			return nil
+		}
+		t := time.UnixMilli(v.Int64).UTC()
+		return &t
+	}
+	j.CreatedAt = time.UnixMilli(created.Int64).UTC()
+	j.StartedAt, j.FinishedAt = toTime(started), toTime(finish)
+	if l := toTime(lease); l != nil {
+		j.LeaseUntil = *l
+	}
+	return &j, nil
+}
+
+// Enqueue implements core.JobStore.
+func (s *Jobs) Enqueue(ctx context.Context, j *core.Job) error {
+	req, err := json.Marshal(j.Request)
+	if err != nil {
+		return fmt.Errorf("enqueue %s: %w", j.RequestID, err)
+	}
+	_, err = s.db.ExecContext(ctx, s.q(`INSERT INTO gateway_deferred_requests
+		(request_id, client_name, action, request, status, attempts, max_attempts, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $6)`),
+		j.RequestID, j.ClientName, string(j.Action), string(req), j.MaxAttempts, ms(j.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("enqueue %s: %w", j.RequestID, err)
+	}
+	return nil
+}
+
+// Claim implements core.JobStore.
+func (s *Jobs) Claim(ctx context.Context, worker string, now, leaseUntil time.Time, limit int) (claimed, expired []*core.Job, err error) {
+	// Jobs whose worker died without attempts left fail first.
+	rows, err := s.db.QueryContext(ctx, s.q(`UPDATE gateway_deferred_requests
+		SET status = 'failed', error = 'the worker running it stopped answering, and no attempts are left',
+			finished_at = $1, updated_at = $1, lease_until = NULL
+		WHERE status = 'running' AND lease_until < $1 AND attempts >= max_attempts
+		RETURNING `+jobColumns), ms(now))
+	if err != nil {
+		return nil, nil, fmt.Errorf("expire leases: %w", err)
+	}
+	if expired, err = collect(rows); err != nil {
+		return nil, nil, fmt.Errorf("expire leases: %w", err)
+	}
+	rows, err = s.db.QueryContext(ctx, s.q(`UPDATE gateway_deferred_requests
+		SET status = 'running', attempts = attempts + 1, worker_id = $1, lease_until = $2,
+			started_at = $3, updated_at = $3, error = NULL
+		WHERE request_id IN (
+			SELECT request_id FROM gateway_deferred_requests
+			WHERE status = 'queued' OR (status = 'running' AND lease_until < $3 AND attempts < max_attempts)
+			ORDER BY created_at
+			LIMIT $4
+			FOR UPDATE SKIP LOCKED)
+		RETURNING `+jobColumns), worker, ms(leaseUntil), ms(now), limit)
+	if err != nil {
+		return nil, expired, fmt.Errorf("claim: %w", err)
+	}
+	if claimed, err = collect(rows); err != nil {
+		return nil, expired, fmt.Errorf("claim: %w", err)
+	}
+	return claimed, expired, nil
+}
+
+func collect(rows *sql.Rows) ([]*core.Job, error) {
+	defer rows.Close()
+	var out []*core.Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+// Finish implements core.JobStore: the write happens only while the job is
+// still running under this worker's claim of this attempt, so a result is
+// stored at most once.
+func (s *Jobs) Finish(ctx context.Context, j *core.Job) (bool, error) {
+	var finished int64
+	if j.FinishedAt != nil {
+		finished = ms(*j.FinishedAt)
+	}
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE gateway_deferred_requests
+		SET status = $1, result = $2, error = $3, result_truncated = $4, finished_at = $5, updated_at = $5, lease_until = NULL
+		WHERE request_id = $6 AND status = 'running' AND worker_id = $7 AND attempts = $8`),
+		string(j.Status), nullString(string(j.Result)), nullString(j.Error), j.ResultTruncated, finished, j.RequestID, j.WorkerID, j.Attempts)
+	if err != nil {
+		return false, fmt.Errorf("finish %s: %w", j.RequestID, err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+// Release implements core.JobStore.
+func (s *Jobs) Release(ctx context.Context, id, worker string) error {
+	_, err := s.db.ExecContext(ctx, s.q(`UPDATE gateway_deferred_requests
+		SET status = 'queued', worker_id = NULL, lease_until = NULL, updated_at = $1
+		WHERE request_id = $2 AND status = 'running' AND worker_id = $3`), ms(time.Now()), id, worker)
+	if err != nil {
+		return fmt.Errorf("release %s: %w", id, err)
+	}
+	return nil
+}
+
+// Get implements core.JobStore.
+func (s *Jobs) Get(ctx context.Context, id string) (*core.Job, error) {
+	j, err := scanJob(s.db.QueryRowContext(ctx, s.q(`SELECT `+jobColumns+` FROM gateway_deferred_requests WHERE request_id = $1`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("job %s: %w", id, core.ErrNotFound)
+	}
+	return j, err
+}
+
+// Requeue implements core.JobStore.
+func (s *Jobs) Requeue(ctx context.Context, id string, now time.Time) (*core.Job, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`UPDATE gateway_deferred_requests
+		SET status = 'queued', attempts = 0, worker_id = NULL, lease_until = NULL, started_at = NULL,
+			finished_at = NULL, error = NULL, result = NULL, result_truncated = $1, updated_at = $2
+		WHERE request_id = $3 AND status IN ('completed', 'failed')
+		RETURNING `+jobColumns), false, ms(now), id)
+	if err != nil {
+		return nil, fmt.Errorf("requeue %s: %w", id, err)
+	}
+	jobs, err := collect(rows)
+	if err != nil {
+		return nil, fmt.Errorf("requeue %s: %w", id, err)
+	}
+	if len(jobs) == 1 {
+		return jobs[0], nil
+	}
+	cur, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return nil, core.Errorf(core.CodeConflict, "deferred request %q is %s; only completed or failed requests can be requeued", id, cur.Status)
+}
+
+// Cancel implements core.JobStore.
+func (s *Jobs) Cancel(ctx context.Context, id string, now time.Time) (*core.Job, core.JobStatus, error) {
+	// Read the state first: RETURNING shows only the new row.
+	cur, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, "", err
+	}
+	if cur.Status.Terminal() {
+		return nil, cur.Status, core.Errorf(core.CodeConflict, "deferred request %q is already %s", id, cur.Status)
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(`UPDATE gateway_deferred_requests
+		SET status = 'canceled', error = 'canceled by a client', finished_at = $1, updated_at = $1, lease_until = NULL
+		WHERE request_id = $2 AND status = $3
+		RETURNING `+jobColumns), ms(now), id, string(cur.Status))
+	if err != nil {
+		return nil, "", fmt.Errorf("cancel %s: %w", id, err)
+	}
+	jobs, err := collect(rows)
+	if err != nil {
+		return nil, "", fmt.Errorf("cancel %s: %w", id, err)
+	}
+	if len(jobs) == 0 {
+		// It changed between the read and the update: try again.
+		return s.Cancel(ctx, id, now)
+	}
+	return jobs[0], cur.Status, nil
+}
+
+// Stats implements core.JobStore.
+func (s *Jobs) Stats(ctx context.Context) (map[core.JobStatus]int64, time.Time, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT status, count(*), min(created_at) FROM gateway_deferred_requests GROUP BY status`)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("queue stats: %w", err)
+	}
+	defer rows.Close()
+	counts := map[core.JobStatus]int64{}
+	var oldest time.Time
+	for rows.Next() {
+		var status string
+		var n int64
+		var first sql.NullInt64
+		if err := rows.Scan(&status, &n, &first); err != nil {
+			return nil, time.Time{}, fmt.Errorf("queue stats: %w", err)
+		}
+		counts[core.JobStatus(status)] = n
+		if status == string(core.JobQueued) && first.Valid {
+			oldest = time.UnixMilli(first.Int64)
+		}
+	}
+	return counts, oldest, rows.Err()
+}
+
+// Prune implements core.JobStore.
+func (s *Jobs) Prune(ctx context.Context, cutoff time.Time) (int64, error) {
+	res, err := s.db.ExecContext(ctx, s.q(`DELETE FROM gateway_deferred_requests
+		WHERE status IN ('completed', 'failed', 'canceled') AND finished_at < $1`), ms(cutoff))
+	if err != nil {
+		return 0, fmt.Errorf("prune: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+var _ core.JobStore = (*Jobs)(nil)
