@@ -52,6 +52,18 @@ type Config struct {
 	// Deferred configures deferred jobs; without a Store deferral answers
 	// 503 queue_unavailable.
 	Deferred DeferredConfig
+	// AdminKey guards the admin surface (ATHENA_KEY_12). Empty closes it:
+	// CheckAdmin answers 403.
+	AdminKey Secret
+	// Control is the control-plane store of API keys, the client catalog,
+	// request logs and statistics. Nil disables them: no key is enforced
+	// and the admin routes that need it answer 503.
+	Control ControlPlane
+	// SyncInterval is how often the gateway polls Control for changes made
+	// on other nodes (keys, enforcement, catalog). Default 250ms.
+	SyncInterval time.Duration
+	// Stats configures the log writers and the statistics batcher.
+	Stats StatsConfig
 }
 
 // Store is the control-plane store as the dispatcher needs it.
@@ -68,6 +80,7 @@ type Gateway struct {
 	reg      registry
 	cache    *cache    // nil when no client or table can be cached
 	jobs     *deferred // nil when no job queue is configured
+	ctl      *control  // nil without Config.Control
 	draining atomic.Bool
 	closeMu  sync.Mutex
 	closed   bool
@@ -118,6 +131,14 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 			return nil, err
 		}
 		g.jobs = d
+	}
+	if cfg.Control != nil {
+		ct, err := newControl(ctx, g)
+		if err != nil {
+			_ = g.Close()
+			return nil, err
+		}
+		g.ctl = ct
 	}
 	return g, nil
 }
@@ -292,7 +313,12 @@ func ErrorEnvelope(err error) Envelope {
 //
 // A call with Defer set is stored as a job instead and answered with a
 // Result whose Deferred is set (HTTP 202).
-func (g *Gateway) Do(ctx context.Context, call Call) (*Result, error) {
+func (g *Gateway) Do(ctx context.Context, call Call) (res *Result, err error) {
+	ctx, tr, err := g.begin(ctx, &call) // API keys, frozen clients (core/stats.go)
+	defer func() { g.finish(tr, err) }()
+	if err != nil {
+		return nil, err
+	}
 	if call.Defer {
 		return g.deferCall(ctx, call)
 	}
@@ -771,9 +797,11 @@ type Cursor struct {
 	cols  []string // camelCase column names, computed on the first row
 	// onClose runs once the cursor is closed (a raw query's invalidation).
 	onClose func()
-	strip   bool
-	cancel  context.CancelFunc
-	count   int64
+	// onDone records the stream's outcome (core/stats.go).
+	onDone func(error)
+	strip  bool
+	cancel context.CancelFunc
+	count  int64
 }
 
 // Stream runs a fetch or query and returns a cursor over its rows, read from
@@ -781,6 +809,21 @@ type Cursor struct {
 // statement timeout and no row cap: the caller's context (and Call.Timeout,
 // when set) bounds them.
 func (g *Gateway) Stream(ctx context.Context, call Call) (*Cursor, error) {
+	ctx, tr, err := g.begin(ctx, &call)
+	if err != nil {
+		g.finish(tr, err)
+		return nil, err
+	}
+	cu, err := g.stream(ctx, call)
+	if err != nil {
+		g.finish(tr, err)
+		return nil, err
+	}
+	cu.onDone = func(err error) { g.finish(tr, err) }
+	return cu, nil
+}
+
+func (g *Gateway) stream(ctx context.Context, call Call) (*Cursor, error) {
 	c, err := g.client(call)
 	if err != nil {
 		return nil, err
@@ -857,6 +900,10 @@ func (cu *Cursor) Close() {
 	if cu.onClose != nil {
 		cu.onClose()
 		cu.onClose = nil
+	}
+	if cu.onDone != nil {
+		cu.onDone(cu.Err())
+		cu.onDone = nil
 	}
 	cu.cancel()
 }

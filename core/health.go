@@ -95,6 +95,9 @@ func (g *Gateway) Close() error {
 		return nil
 	}
 	g.closed = true
+	if g.ctl != nil {
+		g.ctl.close() // flushes the logs; closes removed clients
+	}
 	if g.jobs != nil {
 		g.jobs.close() // before the backends: running jobs hand their leases back
 	}

@@ -31,6 +31,9 @@ type ClientSpec struct {
 	Kind string
 	// URI is the PostgreSQL connection string.
 	URI Secret
+	// URIEnv names the environment variable holding URI when URI is empty;
+	// the OpenFunc resolves it (core reads no environment).
+	URIEnv string
 	// Path is the SQLite database file.
 	Path string
 	// StatementTimeout bounds each non-streamed request on this client;
@@ -74,6 +77,16 @@ type client struct {
 	catalog     atomic.Pointer[Catalog]
 	lastRefresh atomic.Int64 // unix nanos of the last introspection
 	flight      singleflight.Group
+
+	// Catalog state (core/catalog.go): fromCatalog marks a client opened
+	// from an athena_clients row, inCatalog one whose row has been seen;
+	// frozen and inactive refuse calls; refs counts calls in flight so a
+	// deleted client closes after them.
+	fromCatalog bool
+	inCatalog   atomic.Bool
+	frozen      atomic.Bool
+	inactive    atomic.Bool
+	refs        atomic.Int64
 }
 
 // registry maps client names to clients. The hot path only reads it.
@@ -88,6 +101,26 @@ func (r *registry) get(name string) (*client, bool) {
 	defer r.mu.RUnlock()
 	c, ok := r.clients[name]
 	return c, ok
+}
+
+// put adds or replaces c, returning the client it replaced.
+func (r *registry) put(c *client) *client {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old := r.clients[c.spec.Name]
+	r.clients[c.spec.Name] = c
+	return old
+}
+
+// remove deletes name if it still maps to c.
+func (r *registry) remove(name string, c *client) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.clients[name] != c {
+		return false
+	}
+	delete(r.clients, name)
+	return true
 }
 
 func (r *registry) names() []string {
@@ -105,8 +138,19 @@ func (r *registry) names() []string {
 // requests naming tables that do not exist cannot hammer the database.
 const minRefreshInterval = time.Second
 
-// table finds a table, introspecting on first use and again on a miss.
+// table finds a table, introspecting on first use and again on a miss, and
+// notes its name for the call's operation log.
 func (c *client) table(ctx context.Context, name string) (*Table, error) {
+	t, err := c.lookupTable(ctx, name)
+	if t != nil {
+		noteTable(ctx, t.Name)
+	} else {
+		noteTable(ctx, truncate(name, 128))
+	}
+	return t, err
+}
+
+func (c *client) lookupTable(ctx context.Context, name string) (*Table, error) {
 	cat, err := c.loadCatalog(ctx, false)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package rest
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
@@ -18,9 +19,20 @@ func ErrorReply(err error) (status int, retry time.Duration, env core.Envelope) 
 func (h *Handler) Routes() [][2]string {
 	out := make([][2]string, len(h.routes))
 	for i, r := range h.routes {
-		out[i] = [2]string{r.method, r.path}
+		out[i] = [2]string{r.method, specPath(r.path)}
 	}
 	return out
+}
+
+// specPath writes httprouter's :name segments as OpenAPI's {name}.
+func specPath(p string) string {
+	parts := strings.Split(p, "/")
+	for i, s := range parts {
+		if strings.HasPrefix(s, ":") {
+			parts[i] = "{" + s[1:] + "}"
+		}
+	}
+	return strings.Join(parts, "/")
 }
 
 // ServeFunc serves r with fn as the route body, through the same adapter,

@@ -138,12 +138,16 @@ func New(cfg Config) (*Handler, error) {
 		{method: http.MethodGet, path: "/wss/info", fn: h.wssInfo(cfg.WebSocketInfo)},
 		h.upgradeRoute(cfg.WebSocket),
 	}
+	h.routes = append(h.routes, h.adminRoutes()...)
 	rt := httprouter.New()
 	rt.RedirectTrailingSlash = false
 	rt.RedirectFixedPath = false
 	rt.HandleMethodNotAllowed = true
 	rt.HandleOPTIONS = true
 	for _, r := range h.routes {
+		if h.mountAdmin(rt, r) {
+			continue
+		}
 		if r.raw != nil {
 			rt.Handler(r.method, r.path, r.raw)
 			continue

@@ -25,6 +25,9 @@ func (h *Handler) operation(op core.Operation) handlerFunc {
 		}
 		call := core.Call{Op: op, Body: body}
 		call.ApplyHeader(r.Header.Get)
+		if call.APIKey == "" {
+			call.APIKey = r.URL.Query().Get("api_key")
+		}
 		if streams && !call.Defer && acceptsNDJSON(r.Header.Values("Accept")) {
 			return h.stream(w, r, call)
 		}

@@ -1,0 +1,307 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// KeyStore is the API-key part of the control plane.
+type KeyStore interface {
+	AuthConfig(ctx context.Context) (AuthConfigRecord, error)
+	APIKeys(ctx context.Context, archived bool) ([]APIKeyRecord, error)
+	CreateAPIKey(ctx context.Context, k APIKeyRecord) error
+	PatchAPIKey(ctx context.Context, id string, p APIKeyPatch, now time.Time) (APIKeyRecord, error)
+	ArchiveAPIKey(ctx context.Context, id string, now time.Time) error
+}
+
+// RightStore is the rights and enforcement part of the control plane.
+type RightStore interface {
+	Rights(ctx context.Context) ([]RightRecord, error)
+	CreateRight(ctx context.Context, name, description string, now time.Time) (RightRecord, error)
+	PatchRight(ctx context.Context, id int64, name, description *string, now time.Time) (RightRecord, error)
+	DeleteRight(ctx context.Context, id int64) error
+	SetEnforce(ctx context.Context, enforce bool, now time.Time) error
+	SetClientEnforce(ctx context.Context, client string, enforce bool, now time.Time) error
+	DeleteClientEnforce(ctx context.Context, client string) error
+}
+
+// CatalogStore is the athena_clients table.
+type CatalogStore interface {
+	Clients(ctx context.Context) ([]ClientRecord, error)
+	SeedClients(ctx context.Context, cs []ClientRecord) (int, error)
+	CreateClient(ctx context.Context, c ClientRecord) error
+	PatchClient(ctx context.Context, name string, p ClientPatch, now time.Time) (ClientRecord, error)
+	FreezeClient(ctx context.Context, name string, frozen bool, now time.Time) (ClientRecord, error)
+	DeleteClient(ctx context.Context, name string) error
+}
+
+// LogStore receives the batched logs and statistics.
+type LogStore interface {
+	InsertAuthAttempts(ctx context.Context, as []AuthAttempt) error
+	InsertRequestLogs(ctx context.Context, ls []RequestLog) error
+	InsertOperationLogs(ctx context.Context, ls []OperationLog) error
+	AddStatistics(ctx context.Context, cs []ClientStat, ts []TableStat, now time.Time) error
+}
+
+// StatsReader answers the statistics routes.
+type StatsReader interface {
+	RefreshStatistics(ctx context.Context, now time.Time) error
+	ClientStatistics(ctx context.Context) ([]ClientStat, error)
+	ClientStatistic(ctx context.Context, client string) (ClientStat, []TableStat, error)
+	OperationLogs(ctx context.Context, d DrilldownFilter) ([]OperationLog, int64, error)
+}
+
+// ControlPlane is the control-plane store as auth, the client catalog and
+// statistics need it; *schema.Store implements it. ControlVersion moves on
+// every admin change, and nodes poll it to pick up changes made elsewhere.
+type ControlPlane interface {
+	KeyStore
+	RightStore
+	CatalogStore
+	LogStore
+	StatsReader
+	ControlVersion(ctx context.Context) (int64, error)
+}
+
+// control owns the control-plane state of a Gateway: the key snapshot, the
+// catalog sync loop and the log and statistics writers. Its goroutines stop
+// in close.
+type control struct {
+	g     *Gateway
+	store ControlPlane
+	auth  atomic.Pointer[authState]
+	// version is the last ControlVersion applied; -1 forces a reload.
+	version  atomic.Int64
+	interval time.Duration
+
+	authLog *batcher[AuthAttempt]
+	reqLog  *batcher[RequestLog]
+	opLog   *batcher[OperationLog]
+	stats   *statsBatcher
+
+	// syncMu serialises reloads (the poll loop and admin changes).
+	syncMu sync.Mutex
+
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	stopOnce sync.Once
+}
+
+func newControl(ctx context.Context, g *Gateway) (*control, error) {
+	m, err := newStatsMetrics(g.cfg.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("core: control-plane metrics: %w", err)
+	}
+	st := g.cfg.Control
+	sc := g.cfg.Stats.withDefaults()
+	ct := &control{g: g, store: st, interval: g.cfg.SyncInterval, stop: make(chan struct{})}
+	if ct.interval <= 0 {
+		ct.interval = 250 * time.Millisecond
+	}
+	ct.version.Store(-1)
+	ct.authLog = newBatcher(sc, m.logDropped.WithLabelValues("auth"), g.log, "api_key_auth_log", st.InsertAuthAttempts)
+	ct.reqLog = newBatcher(sc, m.logDropped.WithLabelValues("request"), g.log, "gateway_request_log", st.InsertRequestLogs)
+	ct.opLog = newBatcher(sc, m.logDropped.WithLabelValues("operation"), g.log, "gateway_operation_log", st.InsertOperationLogs)
+	ct.stats = newStatsBatcher(sc, m.statsDropped, g.log, st.AddStatistics)
+	ct.seed(ctx)
+	if err := ct.reload(ctx); err != nil {
+		g.log.Warn("control plane unavailable; API keys and the catalog load when it answers", "error", err)
+	}
+	for _, run := range []func(<-chan struct{}){ct.authLog.run, ct.reqLog.run, ct.opLog.run, ct.stats.run, ct.poll} {
+		ct.wg.Add(1)
+		go func() {
+			defer ct.wg.Done()
+			run(ct.stop)
+		}()
+	}
+	return ct, nil
+}
+
+// close stops the loops after flushing what the writers hold.
+func (ct *control) close() {
+	ct.stopOnce.Do(func() {
+		close(ct.stop)
+		ct.wg.Wait()
+	})
+}
+
+// seed inserts the configured clients into the catalog, once per name.
+func (ct *control) seed(ctx context.Context) {
+	now := time.Now()
+	recs := make([]ClientRecord, 0, len(ct.g.cfg.Clients))
+	for _, s := range ct.g.cfg.Clients {
+		recs = append(recs, ClientRecord{
+			Name: s.Name, Kind: s.Kind, URIEnv: s.URIEnv, Path: s.Path, Hosts: s.Hosts, Keyspace: s.Keyspace,
+			MaxConns: s.MaxConns, Source: "config", IsActive: true, CreatedAt: now,
+		})
+	}
+	if len(recs) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	n, err := ct.store.SeedClients(ctx, recs)
+	if err != nil {
+		ct.g.log.Warn("could not seed the client catalog", "error", err)
+		return
+	}
+	ct.g.log.Info("client catalog seeded", "inserted", n, "configured", len(recs))
+}
+
+// poll reloads when ControlVersion moves. It is how a change made on
+// another node arrives here: within one interval plus the reload.
+func (ct *control) poll(stop <-chan struct{}) {
+	t := time.NewTicker(ct.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		v, err := ct.store.ControlVersion(ctx)
+		if err == nil && v != ct.version.Load() {
+			err = ct.reload(ctx)
+		}
+		cancel()
+		if err != nil && ct.g.log.Enabled(context.Background(), -4) {
+			ct.g.log.Debug("control plane poll failed", "error", err)
+		}
+	}
+}
+
+// reload reads the version, the key tables and the catalog, and applies
+// them. Reading the version first means a change committed meanwhile is
+// picked up again by the next poll.
+func (ct *control) reload(ctx context.Context) error {
+	ct.syncMu.Lock()
+	defer ct.syncMu.Unlock()
+	v, err := ct.store.ControlVersion(ctx)
+	if err != nil {
+		return err
+	}
+	a, err := loadAuth(ctx, ct.store)
+	if err != nil {
+		return err
+	}
+	recs, err := ct.store.Clients(ctx)
+	if err != nil {
+		return err
+	}
+	ct.auth.Store(a)
+	ct.applyCatalog(ctx, recs)
+	ct.version.Store(v)
+	return nil
+}
+
+// specOf builds the ClientSpec of a catalog row.
+func specOf(r ClientRecord) ClientSpec {
+	return ClientSpec{Name: r.Name, Kind: r.Kind, URI: Secret(r.URI), URIEnv: r.URIEnv, Path: r.Path,
+		Hosts: r.Hosts, Keyspace: r.Keyspace, MaxConns: r.MaxConns}
+}
+
+func sameSpec(a, b ClientSpec) bool {
+	return a.Kind == b.Kind && a.URI == b.URI && a.URIEnv == b.URIEnv && a.Path == b.Path &&
+		slices.Equal(a.Hosts, b.Hosts) && a.Keyspace == b.Keyspace && a.MaxConns == b.MaxConns
+}
+
+// applyCatalog brings the registry in line with the catalog rows: opens
+// clients that appeared, reopens catalog clients whose connection changed,
+// removes clients whose row was deleted (closing them once their in-flight
+// requests finish) and sets the frozen and active flags. Clients from the
+// config whose row is missing stay until a row for them has been seen and
+// deleted, so a catalog that could not be seeded takes nothing away.
+func (ct *control) applyCatalog(ctx context.Context, recs []ClientRecord) {
+	g := ct.g
+	seen := make(map[string]bool, len(recs))
+	for _, r := range recs {
+		seen[r.Name] = true
+		c, ok := g.reg.get(r.Name)
+		if ok && c.fromCatalog && !sameSpec(c.spec, specOf(r)) {
+			ok = false // reopen with the new connection settings
+		}
+		if !ok {
+			nc := g.open(ctx, specOf(r))
+			nc.fromCatalog = true
+			c = nc
+			if old := g.reg.put(nc); old != nil {
+				ct.retire(old)
+			}
+		}
+		c.inCatalog.Store(true)
+		c.frozen.Store(r.IsFrozen)
+		c.inactive.Store(!r.IsActive)
+	}
+	for _, name := range g.reg.names() {
+		c, ok := g.reg.get(name)
+		if ok && c.inCatalog.Load() && !seen[name] {
+			if g.reg.remove(name, c) {
+				ct.retire(c)
+			}
+		}
+	}
+}
+
+// retire closes a client that left the registry once no request holds it.
+func (ct *control) retire(c *client) {
+	ct.wg.Add(1)
+	go func() {
+		defer ct.wg.Done()
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+	wait:
+		for c.refs.Load() > 0 {
+			select {
+			case <-ct.stop:
+				// Shutting down: nothing will wait for these requests.
+				break wait
+			case <-t.C:
+			}
+		}
+		if cl, ok := c.backend.(Closer); ok {
+			if err := cl.Close(); err != nil {
+				ct.g.log.Warn("closing removed client", "client", c.spec.Name, "error", err)
+			}
+		}
+		ct.g.log.Info("client closed", "client", c.spec.Name)
+	}()
+}
+
+// changed reloads after an admin change so this node answers with it at
+// once; other nodes follow within their poll interval.
+func (ct *control) changed(ctx context.Context) {
+	if err := ct.reload(ctx); err != nil {
+		ct.g.log.Warn("reload after an admin change failed; the poll retries", "error", err)
+	}
+}
+
+// controlStore returns the control plane or a 503 when none is configured.
+func (g *Gateway) controlStore() (*control, error) {
+	if g.ctl == nil {
+		return nil, Errorf(CodeBackendUnavailable, "no control-plane store is configured")
+	}
+	return g.ctl, nil
+}
+
+// storeError maps control-plane errors to public ones.
+func storeError(err error, what string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrNotFound):
+		return Wrap(CodeNotFound, what+" not found", err)
+	case errors.Is(err, ErrConflict):
+		return Wrap(CodeConflict, what+" already exists", err)
+	case errors.Is(err, ErrBuiltInRight):
+		return Wrap(CodeConflict, "built-in rights cannot be changed or deleted", err)
+	case errors.Is(err, ErrUnknownRight):
+		return Wrap(CodeBadRequest, "field rights: "+err.Error(), err)
+	}
+	return classify(context.Background(), err)
+}

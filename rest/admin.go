@@ -1,0 +1,226 @@
+package rest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/athena-go/athena/core"
+)
+
+// This file is the admin surface (/admin/*, /clients, /schema/clients) and
+// GET /gateway/schema. Every admin route checks the admin key with
+// core.Gateway.CheckAdmin, then calls one core method.
+
+// requestKey is the key a request carries: the Athena headers, else
+// ?api_key=.
+func requestKey(r *http.Request) string {
+	if k := core.APIKeyFromHeader(r.Header.Get); k != "" {
+		return k
+	}
+	return r.URL.Query().Get("api_key")
+}
+
+// admin guards fn with the admin key.
+func (h *Handler) admin(fn handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+		if err := h.gw.CheckAdmin(requestKey(r)); err != nil {
+			return err
+		}
+		return fn(w, r, ps)
+	}
+}
+
+// writeData writes a success envelope with data and status.
+func writeData(w http.ResponseWriter, status int, message string, data any) error {
+	if data == nil {
+		data = json.RawMessage("null")
+	}
+	b, err := json.Marshal(core.Envelope{Status: "success", Message: message, Data: data})
+	if err != nil {
+		return fmt.Errorf("encode reply: %w", err)
+	}
+	b = append(b, '\n')
+	hd := w.Header()
+	hd.Set("Content-Type", contentTypeJSON)
+	hd.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+	return nil
+}
+
+// bodyCall adapts a core method taking the request body.
+func (h *Handler) bodyCall(status int, message string, fn func(r *http.Request, ps httprouter.Params, body []byte) (any, error)) handlerFunc {
+	return h.admin(func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+		body, err := h.readBody(w, r)
+		if err != nil {
+			return err
+		}
+		v, err := fn(r, ps, body)
+		if err != nil {
+			return err
+		}
+		return writeData(w, status, message, v)
+	})
+}
+
+// call adapts a core method without a body.
+func (h *Handler) call(message string, fn func(r *http.Request, ps httprouter.Params) (any, error)) handlerFunc {
+	return h.admin(func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+		v, err := fn(r, ps)
+		if err != nil {
+			return err
+		}
+		return writeData(w, http.StatusOK, message, v)
+	})
+}
+
+func queryBool(r *http.Request, name string) bool {
+	b, _ := strconv.ParseBool(r.URL.Query().Get(name))
+	return b
+}
+
+// adminRoutes are the admin surface's routes.
+func (h *Handler) adminRoutes() []route {
+	gw := h.gw
+	return []route{
+		{method: http.MethodGet, path: "/admin/api-keys", fn: h.call("API keys", func(r *http.Request, _ httprouter.Params) (any, error) {
+			return gw.APIKeys(r.Context(), queryBool(r, "include_archived"))
+		})},
+		{method: http.MethodPost, path: "/admin/api-keys", fn: h.bodyCall(http.StatusCreated, "API key created; the key is shown only once", func(r *http.Request, _ httprouter.Params, b []byte) (any, error) {
+			return gw.CreateAPIKey(r.Context(), b)
+		})},
+		{method: http.MethodPatch, path: "/admin/api-keys/:id", fn: h.bodyCall(http.StatusOK, "API key updated", func(r *http.Request, ps httprouter.Params, b []byte) (any, error) {
+			return gw.PatchAPIKey(r.Context(), ps.ByName("id"), b)
+		})},
+		{method: http.MethodDelete, path: "/admin/api-keys/:id", fn: h.call("API key archived", func(r *http.Request, ps httprouter.Params) (any, error) {
+			id := ps.ByName("id")
+			return map[string]any{"id": id, "archived": true}, gw.ArchiveAPIKey(r.Context(), id)
+		})},
+		{method: http.MethodGet, path: "/admin/api-key-rights", fn: h.call("API key rights", func(r *http.Request, _ httprouter.Params) (any, error) {
+			return gw.Rights(r.Context())
+		})},
+		{method: http.MethodPost, path: "/admin/api-key-rights", fn: h.bodyCall(http.StatusCreated, "right created", func(r *http.Request, _ httprouter.Params, b []byte) (any, error) {
+			return gw.CreateRight(r.Context(), b)
+		})},
+		{method: http.MethodPatch, path: "/admin/api-key-rights/:id", fn: h.bodyCall(http.StatusOK, "right updated", func(r *http.Request, ps httprouter.Params, b []byte) (any, error) {
+			return gw.PatchRight(r.Context(), ps.ByName("id"), b)
+		})},
+		{method: http.MethodDelete, path: "/admin/api-key-rights/:id", fn: h.call("right deleted", func(r *http.Request, ps httprouter.Params) (any, error) {
+			id := ps.ByName("id")
+			return map[string]any{"id": id, "deleted": true}, gw.DeleteRight(r.Context(), id)
+		})},
+		{method: http.MethodGet, path: "/admin/api-key-config", fn: h.call("API key enforcement", func(r *http.Request, _ httprouter.Params) (any, error) {
+			return gw.AuthConfig(r.Context())
+		})},
+		{method: http.MethodPut, path: "/admin/api-key-config", fn: h.bodyCall(http.StatusOK, "API key enforcement updated", func(r *http.Request, _ httprouter.Params, b []byte) (any, error) {
+			return gw.SetAuthConfig(r.Context(), b)
+		})},
+		{method: http.MethodGet, path: "/admin/api-key-clients", fn: h.call("per-client API key enforcement", func(r *http.Request, _ httprouter.Params) (any, error) {
+			return gw.ClientEnforcement(r.Context())
+		})},
+		{method: http.MethodPut, path: "/admin/api-key-clients/:client_name", fn: h.bodyCall(http.StatusOK, "client enforcement updated", func(r *http.Request, ps httprouter.Params, b []byte) (any, error) {
+			return gw.SetClientEnforcement(r.Context(), ps.ByName("client_name"), b)
+		})},
+		{method: http.MethodDelete, path: "/admin/api-key-clients/:client_name", fn: h.call("client enforcement override removed", func(r *http.Request, ps httprouter.Params) (any, error) {
+			n := ps.ByName("client_name")
+			return map[string]any{"client_name": n, "deleted": true}, gw.DeleteClientEnforcement(r.Context(), n)
+		})},
+		{method: http.MethodGet, path: "/admin/clients", fn: h.call("clients", func(r *http.Request, _ httprouter.Params) (any, error) {
+			return gw.CatalogClients(r.Context())
+		})},
+		{method: http.MethodGet, path: "/clients", fn: h.call("clients", func(r *http.Request, _ httprouter.Params) (any, error) {
+			return gw.CatalogClients(r.Context())
+		})},
+		{method: http.MethodPost, path: "/admin/clients", fn: h.bodyCall(http.StatusCreated, "client created", func(r *http.Request, _ httprouter.Params, b []byte) (any, error) {
+			return gw.CreateClient(r.Context(), b)
+		})},
+		{method: http.MethodPatch, path: "/admin/clients/:client_name", fn: h.bodyCall(http.StatusOK, "client updated", func(r *http.Request, ps httprouter.Params, b []byte) (any, error) {
+			return gw.PatchClient(r.Context(), ps.ByName("client_name"), b)
+		})},
+		{method: http.MethodDelete, path: "/admin/clients/:client_name", fn: h.call("client deleted", func(r *http.Request, ps httprouter.Params) (any, error) {
+			n := ps.ByName("client_name")
+			return map[string]any{"client_name": n, "deleted": true}, gw.DeleteClient(r.Context(), n)
+		})},
+		{method: http.MethodPut, path: "/admin/clients/:client_name/freeze", fn: h.bodyCall(http.StatusOK, "client freeze updated", func(r *http.Request, ps httprouter.Params, b []byte) (any, error) {
+			return gw.FreezeClient(r.Context(), ps.ByName("client_name"), b)
+		})},
+		{method: http.MethodGet, path: routeStatistics, fn: h.call("client statistics", func(r *http.Request, _ httprouter.Params) (any, error) {
+			return gw.Statistics(r.Context())
+		})},
+		{method: http.MethodPost, path: "/admin/clients/statistics/refresh", fn: h.bodyCall(http.StatusOK, "client statistics rebuilt from the logs", func(r *http.Request, _ httprouter.Params, _ []byte) (any, error) {
+			return gw.RefreshStatistics(r.Context())
+		})},
+		{method: http.MethodGet, path: "/admin/clients/:client_name/statistics", fn: h.call("client statistics", func(r *http.Request, ps httprouter.Params) (any, error) {
+			return gw.ClientStatistics(r.Context(), ps.ByName("client_name"))
+		})},
+		{method: http.MethodGet, path: "/admin/clients/:client_name/statistics/drilldown", fn: h.call("operation log", func(r *http.Request, ps httprouter.Params) (any, error) {
+			q := r.URL.Query()
+			d := core.DrilldownQuery{TableName: q.Get("table_name"), Operation: q.Get("operation"), Status: q.Get("status")}
+			var err error
+			if d.Limit, err = queryInt(q.Get("limit"), "limit"); err != nil {
+				return nil, err
+			}
+			if d.Offset, err = queryInt(q.Get("offset"), "offset"); err != nil {
+				return nil, err
+			}
+			return gw.StatisticsDrilldown(r.Context(), ps.ByName("client_name"), d)
+		})},
+		{method: http.MethodGet, path: "/schema/clients", fn: h.call("clients on this node", func(_ *http.Request, _ httprouter.Params) (any, error) {
+			return gw.SchemaClients(), nil
+		})},
+		{method: http.MethodGet, path: "/gateway/schema", fn: h.gatewaySchema},
+	}
+}
+
+func queryInt(s, name string) (int, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, core.Errorf(core.CodeBadRequest, "%s: expected a non-negative integer", name)
+	}
+	return n, nil
+}
+
+// gatewaySchema answers GET /gateway/schema: the tables of X-Athena-Client,
+// under the same API-key rules as a fetch.
+func (h *Handler) gatewaySchema(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	call := core.Call{}
+	call.ApplyHeader(r.Header.Get)
+	if call.APIKey == "" {
+		call.APIKey = r.URL.Query().Get("api_key")
+	}
+	s, err := h.gw.Schema(r.Context(), call)
+	if err != nil {
+		return err
+	}
+	return writeData(w, http.StatusOK, fmt.Sprintf("%d tables", len(s.Tables)), s)
+}
+
+// routeStatistics shares its position with :client_name in GET routes,
+// which httprouter v1 cannot register side by side; mountAdmin serves it
+// through the parameter route.
+const routeStatistics = "/admin/clients/statistics"
+
+// mountAdmin registers the routes httprouter cannot take as they are. It
+// reports whether it mounted r.
+func (h *Handler) mountAdmin(rt *httprouter.Router, r route) bool {
+	if r.method != http.MethodGet || r.path != routeStatistics {
+		return false
+	}
+	stats := h.wrap(r.path, r.fn)
+	unmatched := h.wrapHTTP(routeUnmatched, notFound)
+	rt.GET("/admin/clients/:client_name", func(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
+		if ps.ByName("client_name") == "statistics" {
+			stats(w, req, nil)
+			return
+		}
+		unmatched.ServeHTTP(w, req)
+	})
+	return true
+}
