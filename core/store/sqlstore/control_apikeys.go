@@ -11,7 +11,6 @@ import (
 	"github.com/athena-go/athena/core"
 )
 
-
 // CreateAPIKey inserts k and links its rights.
 func (s *Control) CreateAPIKey(ctx context.Context, k core.APIKeyRecord) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
