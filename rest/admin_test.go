@@ -152,7 +152,9 @@ var opCases = []opCase{
 		return map[string]any{"table_name": "users", "resource_id": -1}
 	}, core.RightDelete},
 	{"query", http.MethodPost, "/gateway/query", func(int64) any { return map[string]any{"query": "SELECT 1 AS one"} }, core.RightQuery},
-	{"sql", http.MethodPost, "/query/sql", func(int64) any { return map[string]any{"query": "SELECT 1 AS one", "driver": "sqlite", "db_name": "local"} }, core.RightQuery},
+	{"sql", http.MethodPost, "/query/sql", func(int64) any {
+		return map[string]any{"query": "SELECT 1 AS one", "driver": "sqlite", "db_name": "local"}
+	}, core.RightQuery},
 }
 
 // keySet creates the keys of the rights matrix and returns them by name.
@@ -283,4 +285,3 @@ func TestRightsMatrix(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
-
