@@ -446,7 +446,7 @@ func (c *Config) clientSpecs(getenv func(string) string) []core.ClientSpec {
 			uri = core.Secret(getenv(pc.URIEnv))
 		}
 		out = append(out, core.ClientSpec{
-			Name: name, Kind: "postgresql", URI: uri,
+			Name: name, Kind: "postgresql", URI: uri, URIEnv: pc.URIEnv,
 			StatementTimeout: time.Duration(pc.StatementTimeout), MaxConns: pc.MaxConns,
 		})
 	}

@@ -211,7 +211,7 @@ func TestScyllaClientErrorsNameTheKey(t *testing.T) {
 // dialing, so an unreachable cluster does not stop the gateway from starting.
 func TestOpenScyllaBackend(t *testing.T) {
 	t.Parallel()
-	b, err := openBackend(slog.New(slog.DiscardHandler))(t.Context(), core.ClientSpec{
+	b, err := openBackend(slog.New(slog.DiscardHandler), nil)(t.Context(), core.ClientSpec{
 		Name: "s", Kind: "scylla", Hosts: []string{"127.0.0.1:1"}, Keyspace: "k"})
 	testutil.NoError(t, err)
 	testutil.Equal(t, "kind", b.Kind(), "scylla")

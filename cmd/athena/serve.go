@@ -24,6 +24,7 @@ import (
 	"github.com/athena-go/athena/core/backend/postgres"
 	"github.com/athena-go/athena/core/backend/scylla"
 	"github.com/athena-go/athena/core/backend/sqlite"
+	"github.com/athena-go/athena/core/store/sqlstore"
 	"github.com/athena-go/athena/rest"
 	"github.com/athena-go/athena/schema"
 	"github.com/athena-go/athena/wss"
@@ -73,7 +74,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	defer closeShared() // after shutdown closed the gateway
 	gw, err := core.New(ctx, core.Config{
 		Clients:          cfg.clientSpecs(getenv),
-		Open:             openBackend(log),
+		Open:             openBackend(log, getenv),
 		Store:            cp.store,
 		StatementTimeout: time.Duration(cfg.Gateway.StatementTimeout),
 		MaxRows:          cfg.Gateway.MaxRows,
@@ -83,6 +84,11 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		Cache:            cfg.coreCache(shared),
 		SnakeCaseNames:   cfg.Gateway.ForceCamelCaseToSnakeCase,
 		CamelCaseReplies: cfg.Gateway.CamelCaseReplies,
+		// Auth and the admin control plane (issue 5): the admin key comes
+		// only from the environment; keys, the catalog and statistics live
+		// in the control-plane store, which nodes poll for changes.
+		AdminKey: core.Secret(getenv("ATHENA_KEY_12")),
+		Control:  sqlstore.NewControl(cp.store.DB, cp.store.Dialect),
 	})
 	if err != nil {
 		return err
@@ -189,9 +195,12 @@ func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 }
 
 // openBackend builds a client's backend; core calls it for every client.
-func openBackend(log *slog.Logger) core.OpenFunc {
+func openBackend(log *slog.Logger, getenv func(string) string) core.OpenFunc {
 	return func(ctx context.Context, spec core.ClientSpec) (core.Backend, error) {
 		l := log.With("client", spec.Name)
+		if spec.URI == "" && spec.URIEnv != "" && getenv != nil {
+			spec.URI = core.Secret(getenv(spec.URIEnv)) // catalog clients name an env var
+		}
 		switch spec.Kind {
 		case "postgresql":
 			return postgres.New(ctx, postgres.Config{URI: string(spec.URI), MaxConns: spec.MaxConns, Logger: l})
