@@ -173,7 +173,12 @@ func (g *Gateway) authorize(client, key, right string) (string, error) {
 // a WebSocket auth frame: rights and client binding are checked per call.
 // It fails with unauthorized whether or not keys are enforced, since the
 // caller asked for the check.
+//
+// Without a control plane there are no keys to check and it accepts.
 func (g *Gateway) Authenticate(_ context.Context, key string) error {
+	if g.ctl == nil {
+		return nil
+	}
 	now := time.Now()
 	id, reason, err := g.authState().check(key, "", "", now)
 	g.logAuth(now, id, "", "", err, reason)

@@ -308,10 +308,15 @@ func (c *conn) cancelRequest(req *Request) {
 	c.send(outFrame{data: frame, typ: typeReply})
 }
 
-// auth records the connection's API key from an auth frame. Keys are
-// checked per request, as over REST, once API-key enforcement exists.
+// auth checks the key of an auth frame (core.Gateway.Authenticate) and
+// records it as the connection's key; a bad key gets a 401 error reply and
+// leaves the connection's key as it was. Rights are checked per request, as
+// over REST.
 func (c *conn) auth(req *Request) {
 	key, err := decodeAPIKey(req.Body)
+	if err == nil {
+		err = c.s.gw.Authenticate(c.ctx, key)
+	}
 	if err != nil {
 		c.reject(req.RequestID, req.Action, err)
 		return
