@@ -83,6 +83,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		Cache:            cfg.coreCache(shared),
 		SnakeCaseNames:   cfg.Gateway.ForceCamelCaseToSnakeCase,
 		CamelCaseReplies: cfg.Gateway.CamelCaseReplies,
+		Deferred:         cfg.deferred(cp.store, shared),
 	})
 	if err != nil {
 		return err
