@@ -17,7 +17,6 @@ import (
 	_ "modernc.org/sqlite"
 )
 
-
 // controlStores returns a migrated store per dialect.
 func controlStores(t *testing.T) map[string]*sqlstore.Control {
 	t.Helper()
