@@ -125,6 +125,8 @@ type DeferredConfig struct {
 	Retention time.Duration
 	// NodeID names this node in leases. Default a random id.
 	NodeID string
+	// StatsInterval is how often the queue gauges are refreshed. Default 5s.
+	StatsInterval time.Duration
 }
 
 func (c *DeferredConfig) defaults() {
@@ -145,6 +147,9 @@ func (c *DeferredConfig) defaults() {
 	}
 	if c.Retention <= 0 {
 		c.Retention = 24 * time.Hour
+	}
+	if c.StatsInterval <= 0 {
+		c.StatsInterval = 5 * time.Second
 	}
 	if c.NodeID == "" {
 		c.NodeID = "node-" + newID()[:12]

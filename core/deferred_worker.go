@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,6 +28,8 @@ type deferred struct {
 	stop   context.CancelFunc
 	wakeCh chan struct{}
 	wg     sync.WaitGroup
+
+	claimFailing atomic.Bool // logs a store outage once
 
 	// mu guards running: the cancel funcs of the jobs this node runs.
 	mu      sync.Mutex
@@ -122,9 +125,14 @@ func (d *deferred) claim(n int, slots chan struct{}, jobs *sync.WaitGroup) int {
 	if err != nil {
 		if d.ctx.Err() == nil {
 			d.metrics.storageUp.Set(0)
-			d.log.Warn("claiming deferred requests failed", "error", err)
+			if !d.claimFailing.Swap(true) {
+				d.log.Warn("claiming deferred requests failed; retrying every poll", "error", err)
+			}
 		}
 		return 0
+	}
+	if d.claimFailing.Swap(false) {
+		d.log.Info("claiming deferred requests works again")
 	}
 	d.metrics.storageUp.Set(1)
 	for _, j := range expired {
@@ -246,7 +254,7 @@ func (d *deferred) event(ctx context.Context, kind string, j *Job) {
 // housekeeping refreshes the queue gauges and prunes old jobs.
 func (d *deferred) housekeeping() {
 	defer d.wg.Done()
-	tick := time.NewTicker(5 * time.Second)
+	tick := time.NewTicker(d.cfg.StatsInterval)
 	defer tick.Stop()
 	lastPrune := time.Time{}
 	for {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -33,8 +34,9 @@ func TestRoutesMatchSpec(t *testing.T) {
 		}
 	}
 	var registered []string
+	param := regexp.MustCompile(`:(\w+)`) // httprouter's :name is OpenAPI's {name}
 	for _, r := range newHandler(t, nil).Routes() {
-		registered = append(registered, r[0]+" "+r[1])
+		registered = append(registered, r[0]+" "+param.ReplaceAllString(r[1], "{$1}"))
 	}
 	slices.Sort(inSpec)
 	slices.Sort(registered)
@@ -101,7 +103,6 @@ func TestUnknownRouteAndWrongMethod(t *testing.T) {
 	}{
 		{"unknown path", http.MethodGet, "/nope", 404, core.CodeNotFound, ""},
 		{"nested unknown", http.MethodGet, "/ping/extra", 404, core.CodeNotFound, ""},
-		{"deferred not built yet", http.MethodGet, "/gateway/deferred/abc", 404, core.CodeNotFound, ""},
 		{"GET on fetch", http.MethodGet, "/gateway/fetch", 405, core.CodeBadRequest, "OPTIONS, POST"},
 		{"POST on insert", http.MethodPost, "/gateway/insert", 405, core.CodeBadRequest, "OPTIONS, PUT"},
 		{"PATCH on ping", http.MethodPatch, "/ping", 405, core.CodeBadRequest, "GET, OPTIONS"},

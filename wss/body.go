@@ -7,16 +7,17 @@ import (
 	"github.com/athena-go/athena/core"
 )
 
-// decodeTarget reads request.cancel's body: {"request_id": "..."}.
-func decodeTarget(body []byte) (string, error) {
+// decodeTarget reads the body of request.cancel and the deferred.* actions:
+// {"request_id": "..."}; what names the request it refers to.
+func decodeTarget(body []byte, what string) (string, error) {
 	var b struct {
 		RequestID *string `json:"request_id"`
 	}
 	if len(body) == 0 || json.Unmarshal(body, &b) != nil {
-		return "", core.Errorf(core.CodeBadRequest, `field body: must be an object {"request_id": "<id of the request to cancel>"}`)
+		return "", core.Errorf(core.CodeBadRequest, `field body: must be an object {"request_id": "<id of %s>"}`, what)
 	}
 	if b.RequestID == nil || *b.RequestID == "" {
-		return "", core.Errorf(core.CodeBadRequest, "field body.request_id: required (the request to cancel)")
+		return "", core.Errorf(core.CodeBadRequest, "field body.request_id: required (%s)", what)
 	}
 	return *b.RequestID, nil
 }

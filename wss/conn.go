@@ -49,7 +49,8 @@ type conn struct {
 	inflight map[string]context.CancelCauseFunc // by request_id, until the reply is queued
 	active   int                                // requests whose reply is not queued yet
 	draining bool
-	drained  chan struct{} // closed when draining and active is 0
+	drained  chan struct{}        // closed when draining and active is 0
+	watches  map[string]*jobWatch // job watches by job id + "\x00" + request_id
 }
 
 // outFrame is one message for the writer. A frame with nil data is a flush
@@ -78,6 +79,7 @@ func (s *Server) newConn(reqCtx context.Context, ws *websocket.Conn, client, key
 		cancel:   cancel,
 		apiKey:   key,
 		inflight: make(map[string]context.CancelCauseFunc),
+		watches:  make(map[string]*jobWatch),
 	}
 }
 
@@ -95,6 +97,7 @@ func (c *conn) serve() {
 
 	c.cancel(errConnClosed)
 	c.reqs.Wait()
+	c.unwatchAll()
 	c.closeQueue()
 	_ = c.ws.CloseNow()
 	c.log.LogAttrs(c.ctx, slog.LevelDebug, "connection closed", slog.String(attrReason, closeReason(err)))
@@ -159,10 +162,6 @@ func (c *conn) reject(requestID string, action Action, err error) {
 
 // start registers req as in flight and runs it in its own goroutine.
 func (c *conn) start(req *Request) {
-	if req.Defer || req.header("X-Athena-Defer") == "true" {
-		c.reject(req.RequestID, req.Action, core.Errorf(core.CodeBadRequest, "field defer: deferred jobs are not available in this build; send the request without defer"))
-		return
-	}
 	ctx, cancel := context.WithCancelCause(c.ctx)
 	c.mu.Lock()
 	var err error
@@ -239,8 +238,21 @@ func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Req
 		c.s.metrics.duration.WithLabelValues(string(req.Action)).Observe(time.Since(start).Seconds())
 	}()
 
+	if req.Action.jobAction() {
+		frame, err := c.jobAction(ctx, req)
+		if err != nil {
+			code = string(core.CodeOf(err))
+			c.logFailure(ctx, req, err)
+			frame = errorReply(req.RequestID, err)
+		}
+		release()
+		if frame != nil {
+			c.send(outFrame{data: frame, typ: typeReply})
+		}
+		return
+	}
 	op, _ := req.Action.op()
-	call := core.Call{Op: op, Client: req.ClientName, Body: req.Body, Timeout: req.Timeout}
+	call := core.Call{Op: op, Client: req.ClientName, Body: req.Body, Timeout: req.Timeout, Defer: req.Defer}
 	call.ApplyHeader(req.header)
 	if call.Client == "" {
 		call.Client = c.client
@@ -255,7 +267,17 @@ func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Req
 	} else {
 		var res *core.Result
 		if res, err = c.s.gw.Do(ctx, call); err == nil {
-			frame, err = successReply(req.RequestID, res)
+			if res.Deferred != nil {
+				// The reply first, then the job's events.
+				if frame, err = deferredReply(req.RequestID, res); err == nil {
+					release()
+					c.send(outFrame{data: frame, typ: typeReply})
+					c.watchJob(ctx, res.Deferred.RequestID, req.RequestID, core.JobQueued)
+					return
+				}
+			} else {
+				frame, err = successReply(req.RequestID, res)
+			}
 		}
 	}
 	if err != nil {
@@ -287,7 +309,7 @@ func (c *conn) logFailure(ctx context.Context, req *Request, err error) {
 // cancelRequest cancels the in-flight request named in the body; its own
 // reply then carries code canceled. The cancel frame gets a reply too.
 func (c *conn) cancelRequest(req *Request) {
-	target, err := decodeTarget(req.Body)
+	target, err := decodeTarget(req.Body, "the request to cancel")
 	if err != nil {
 		c.reject(req.RequestID, req.Action, err)
 		return

@@ -16,8 +16,7 @@ import (
 // Action names a client frame's purpose (DESIGN.md §4).
 type Action string
 
-// The actions the server understands. The deferred.* actions are part of the
-// contract but answered with bad_request until deferred jobs exist.
+// The actions the server understands.
 const (
 	ActionFetch         Action = "gateway.fetch"
 	ActionInsert        Action = "gateway.insert"
@@ -28,6 +27,11 @@ const (
 	ActionCancel        Action = "request.cancel"
 	ActionAuth          Action = "auth"
 	ActionPing          Action = "ping"
+	ActionDeferredGet   Action = "deferred.get"
+	ActionRequeue       Action = "deferred.requeue"
+	ActionDeferCancel   Action = "deferred.cancel"
+	ActionSubscribe     Action = "deferred.subscribe"
+	ActionUnsubscribe   Action = "deferred.unsubscribe"
 	actionInvalid       Action = "invalid" // metric label for frames that name no valid action
 	maxRequestIDLen            = 128
 	maxTimeout                 = 24 * time.Hour
@@ -54,15 +58,17 @@ var operations = []struct {
 var Actions = []Action{
 	ActionFetch, ActionInsert, ActionUpdate, ActionDelete, ActionQuery, ActionSQL,
 	ActionCancel, ActionAuth, ActionPing,
+	ActionDeferredGet, ActionRequeue, ActionDeferCancel, ActionSubscribe, ActionUnsubscribe,
 }
 
-// plannedActions are in the contract but not served by this build yet.
-var plannedActions = map[Action]string{
-	"deferred.get":         "deferred jobs",
-	"deferred.requeue":     "deferred jobs",
-	"deferred.cancel":      "deferred jobs",
-	"deferred.subscribe":   "deferred jobs",
-	"deferred.unsubscribe": "deferred jobs",
+// jobAction reports whether a is one of the deferred.* actions, whose body
+// is {"request_id": "<job id>"}.
+func (a Action) jobAction() bool {
+	switch a {
+	case ActionDeferredGet, ActionRequeue, ActionDeferCancel, ActionSubscribe, ActionUnsubscribe:
+		return true
+	}
+	return false
 }
 
 // streamable reports whether an action may set stream: true.
@@ -172,6 +178,14 @@ func DecodeRequest(b []byte) (*Request, error) {
 		return nil, fail(core.CodeBadRequest, "field timeout_ms: must not be negative")
 	}
 	r.Timeout = min(time.Duration(w.TimeoutMS)*time.Millisecond, maxTimeout)
+	if r.Stream && r.Defer {
+		return nil, fail(core.CodeBadRequest, "field stream: a deferred request cannot stream; its result is stored with the job")
+	}
+	if r.Defer {
+		if _, ok := action.op(); !ok {
+			return nil, fail(core.CodeBadRequest, "field defer: only gateway.* and query.sql requests can be deferred")
+		}
+	}
 	if r.Stream && !action.streamable() {
 		return nil, fail(core.CodeBadRequest, "field stream: %s cannot stream; only gateway.fetch, gateway.query and query.sql can", action)
 	}
@@ -185,11 +199,8 @@ func DecodeRequest(b []byte) (*Request, error) {
 func resolveAction(action, path, method string) (Action, error) {
 	if action != "" {
 		a := Action(action)
-		if _, ok := a.op(); ok || a == ActionCancel || a == ActionAuth || a == ActionPing {
+		if _, ok := a.op(); ok || a == ActionCancel || a == ActionAuth || a == ActionPing || a.jobAction() {
 			return a, nil
-		}
-		if what, ok := plannedActions[a]; ok {
-			return "", fmt.Errorf("field action: %s needs %s, which this server does not run yet", a, what)
 		}
 		return "", fmt.Errorf("field action: unknown action %q", truncate(action, 64))
 	}

@@ -48,6 +48,8 @@ type envConfig struct {
 	wss      wss.Config // Gateway, Registerer are filled in
 	postgres bool       // the "local" client is a fresh PostgreSQL database
 	rows     int        // users rows to seed (default 5)
+	// core adjusts the gateway's config (a job queue).
+	core func(*core.Config)
 }
 
 // env is a wss.Server on a real gateway behind an httptest server.
@@ -80,14 +82,18 @@ func newEnv(tb testing.TB, cfg envConfig) *env {
 		pgURI = pgtest.NewDatabase(tb)
 		spec = core.ClientSpec{Name: "local", Kind: "postgresql", URI: core.Secret(pgURI), MaxConns: 8}
 	}
-	gw, err := core.New(tb.Context(), core.Config{Clients: []core.ClientSpec{spec}, Open: openBackend})
+	reg := prometheus.NewRegistry()
+	ccfg := core.Config{Clients: []core.ClientSpec{spec}, Open: openBackend, Registerer: reg}
+	if cfg.core != nil {
+		cfg.core(&ccfg)
+	}
+	gw, err := core.New(tb.Context(), ccfg)
 	if err != nil {
 		tb.Fatalf("core.New: %v", err)
 	}
 	tb.Cleanup(func() { _ = gw.Close() })
 	seed(tb, gw, cfg.rows)
 
-	reg := prometheus.NewRegistry()
 	wc := cfg.wss
 	wc.Gateway = gw
 	wc.Registerer = reg
@@ -375,3 +381,9 @@ func wssConfig(edit func(*wssCfg)) wss.Config {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// fmtJSON encodes v compactly, for comparing decoded data.
+func fmtJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}

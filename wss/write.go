@@ -26,12 +26,18 @@ func (c *conn) send(f outFrame) bool {
 	}
 	if len(c.queue) >= c.s.cfg.QueueFrames {
 		queued := len(c.queue)
+		// Close in the background: the sender may be fanning a job event
+		// out to many sockets and must not wait for this one's handshake.
+		c.writers.Add(1)
 		c.qmu.Unlock()
 		c.slowOnce.Do(func() {
 			c.s.metrics.slowConsumers.Inc()
 			c.log.LogAttrs(c.ctx, slog.LevelWarn, "closing slow consumer", slog.Int("queued_frames", queued))
 		})
-		c.closeWith(websocket.StatusPolicyViolation, closeReasonSlowConsumer)
+		go func() {
+			defer c.writers.Done()
+			c.closeWith(websocket.StatusPolicyViolation, closeReasonSlowConsumer)
+		}()
 		return false
 	}
 	c.queue = append(c.queue, f)

@@ -67,6 +67,23 @@ type Config struct {
 		ForceCamelCaseToSnakeCase bool `yaml:"force_camel_case_to_snake_case"`
 		// CamelCaseReplies renames reply columns to camelCase. Default false.
 		CamelCaseReplies bool `yaml:"camel_case_replies"`
+		// DeferredQueryWorkerEnabled runs deferred-request workers on this
+		// node. Default true.
+		DeferredQueryWorkerEnabled *bool `yaml:"deferred_query_worker_enabled"`
+		// DeferredQueryWorkerPollMS is how often idle workers look for jobs,
+		// in milliseconds. Default 1000 (a job submitted on this node is
+		// picked up at once).
+		DeferredQueryWorkerPollMS int `yaml:"deferred_query_worker_poll_ms"`
+		// DeferredQueryWorkerConcurrency is how many jobs this node runs at
+		// once. Default 8.
+		DeferredQueryWorkerConcurrency int `yaml:"deferred_query_worker_concurrency"`
+		// DeferredMaxAttempts is how often a job is tried before it fails.
+		// Default 3.
+		DeferredMaxAttempts int `yaml:"deferred_max_attempts"`
+		// DeferredResultMaxBytes caps a stored result. Default 1048576.
+		DeferredResultMaxBytes int `yaml:"deferred_result_max_bytes"`
+		// DeferredRetention keeps finished jobs this long. Default 24h.
+		DeferredRetention Duration `yaml:"deferred_retention"`
 	} `yaml:"gateway"`
 	// Redis is the store gateway nodes share (the read cache today).
 	// Default none: every node caches on its own.
@@ -370,6 +387,17 @@ func (c *Config) Validate(getenv func(string) string) error {
 	checkDuration(bad, "api.shutdown_timeout", c.API.ShutdownTimeout)
 	checkDuration(bad, "gateway.statement_timeout", c.Gateway.StatementTimeout)
 	c.WSS.validate(bad)
+	for key, v := range map[string]int{
+		"gateway.deferred_query_worker_poll_ms":     c.Gateway.DeferredQueryWorkerPollMS,
+		"gateway.deferred_query_worker_concurrency": c.Gateway.DeferredQueryWorkerConcurrency,
+		"gateway.deferred_max_attempts":             c.Gateway.DeferredMaxAttempts,
+		"gateway.deferred_result_max_bytes":         c.Gateway.DeferredResultMaxBytes,
+	} {
+		if v < 0 {
+			bad(key, "must not be negative, got %d", v)
+		}
+	}
+	checkDuration(bad, "gateway.deferred_retention", c.Gateway.DeferredRetention)
 	if c.API.MaxBodyBytes < 1024 {
 		bad("api.max_body_bytes", "must be at least 1024, got %d", c.API.MaxBodyBytes)
 	}

@@ -89,6 +89,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		// in the control-plane store, which nodes poll for changes.
 		AdminKey: core.Secret(getenv("ATHENA_KEY_12")),
 		Control:  sqlstore.NewControl(cp.store.DB, cp.store.Dialect),
+		Deferred: cfg.deferred(cp.store, shared),
 	})
 	if err != nil {
 		return err

@@ -17,8 +17,6 @@ import (
 	_ "modernc.org/sqlite"
 )
 
-func TestMain(m *testing.M) { pgtest.Run(m) }
-
 // controlStores returns a migrated store per dialect.
 func controlStores(t *testing.T) map[string]*sqlstore.Control {
 	t.Helper()

@@ -14,7 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strings"
+	"sort"
 	"time"
 
 	"github.com/athena-go/athena/core"
@@ -33,12 +33,15 @@ type Jobs struct {
 // NewJobs returns the queue over db, which schema.Migrate has migrated.
 func NewJobs(db *sql.DB, d schema.Dialect) *Jobs { return &Jobs{db: db, dialect: d} }
 
-var placeholder = regexp.MustCompile(`\$(\d+)`)
+var (
+	placeholder = regexp.MustCompile(`\$(\d+)`)
+	skipLocked  = regexp.MustCompile(`\s+FOR UPDATE SKIP LOCKED`)
+)
 
 // q adapts a statement written with $N placeholders to the dialect.
 func (s *Jobs) q(sql string) string {
 	if s.dialect == schema.SQLite {
-		sql = strings.ReplaceAll(sql, " FOR UPDATE SKIP LOCKED", "")
+		sql = skipLocked.ReplaceAllString(sql, "")
 		return placeholder.ReplaceAllString(sql, "?$1")
 	}
 	return sql
@@ -132,6 +135,8 @@ func (s *Jobs) Claim(ctx context.Context, worker string, now, leaseUntil time.Ti
 	if claimed, err = collect(rows); err != nil {
 		return nil, expired, fmt.Errorf("claim: %w", err)
 	}
+	// RETURNING has no order: run the oldest first.
+	sort.Slice(claimed, func(a, b int) bool { return claimed[a].CreatedAt.Before(claimed[b].CreatedAt) })
 	return claimed, expired, nil
 }
 

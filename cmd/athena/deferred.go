@@ -1,0 +1,28 @@
+package main
+
+import (
+	"time"
+
+	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/store/sqlstore"
+	"github.com/athena-go/athena/schema"
+)
+
+// deferred builds core's deferred-job config: the queue lives in the
+// control-plane store, events cross nodes through Redis when configured.
+func (c *Config) deferred(store *schema.Store, shared core.KV) core.DeferredConfig {
+	g := c.Gateway
+	dc := core.DeferredConfig{
+		Store:          sqlstore.NewJobs(store.DB, store.Dialect),
+		WorkerEnabled:  g.DeferredQueryWorkerEnabled == nil || *g.DeferredQueryWorkerEnabled,
+		PollInterval:   time.Duration(g.DeferredQueryWorkerPollMS) * time.Millisecond,
+		Concurrency:    g.DeferredQueryWorkerConcurrency,
+		MaxAttempts:    g.DeferredMaxAttempts,
+		ResultMaxBytes: g.DeferredResultMaxBytes,
+		Retention:      time.Duration(g.DeferredRetention),
+	}
+	if b, ok := shared.(core.Broker); ok {
+		dc.Broker = b
+	}
+	return dc
+}

@@ -1,0 +1,223 @@
+package sqlstore_test
+
+import (
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	_ "modernc.org/sqlite"             // database/sql driver "sqlite"
+
+	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/store/sqlstore"
+	"github.com/athena-go/athena/internal/leakcheck"
+	"github.com/athena-go/athena/internal/pgtest"
+	tu "github.com/athena-go/athena/internal/testutil"
+	"github.com/athena-go/athena/schema"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	pgtest.Stop()
+	if code == 0 {
+		if err := leakcheck.Check(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// OpenDB returns a migrated control-plane database of the dialect.
+func OpenDB(tb testing.TB, d schema.Dialect) *sql.DB {
+	tb.Helper()
+	var db *sql.DB
+	var err error
+	if d == schema.Postgres {
+		db, err = sql.Open("pgx", pgtest.NewDatabase(tb))
+	} else {
+		db, err = sql.Open("sqlite", "file:"+filepath.Join(tb.TempDir(), "cp.db")+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
+	}
+	tu.NoError(tb, err)
+	tb.Cleanup(func() { _ = db.Close() })
+	_, err = schema.Migrate(tb.Context(), db, d)
+	tu.NoError(tb, err)
+	return db
+}
+
+func forEachDialect(t *testing.T, fn func(t *testing.T, s *sqlstore.Jobs)) {
+	for _, d := range []schema.Dialect{schema.SQLite, schema.Postgres} {
+		t.Run(string(d), func(t *testing.T) {
+			t.Parallel()
+			fn(t, sqlstore.NewJobs(OpenDB(t, d), d))
+		})
+	}
+}
+
+func job(id string, created time.Time) *core.Job {
+	return &core.Job{RequestID: id, ClientName: "local", Action: core.OpFetch, Status: core.JobQueued,
+		CreatedAt: created, MaxAttempts: 2, Request: core.JobRequest{Body: []byte(`{"table_name":"users"}`)}}
+}
+
+func TestJobLifecycle(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, s *sqlstore.Jobs) {
+		ctx := t.Context()
+		t0 := time.UnixMilli(1_700_000_000_000)
+		for i := range 3 {
+			tu.NoError(t, s.Enqueue(ctx, job(fmt.Sprint("j", i), t0.Add(time.Duration(i)*time.Second))))
+		}
+		got, err := s.Get(ctx, "j0")
+		tu.NoError(t, err)
+		tu.Equal(t, "status", got.Status, core.JobQueued)
+		tu.Equal(t, "body", string(got.Request.Body), `{"table_name":"users"}`)
+		_, err = s.Get(ctx, "nope")
+		tu.ErrorIs(t, err, core.ErrNotFound)
+
+		now := t0.Add(time.Minute)
+		claimed, expired, err := s.Claim(ctx, "w1", now, now.Add(time.Minute), 2)
+		tu.NoError(t, err)
+		tu.Equal(t, "expired", len(expired), 0)
+		tu.Equal(t, "claimed in order", []string{claimed[0].RequestID, claimed[1].RequestID}, []string{"j0", "j1"})
+		tu.Equal(t, "attempts", claimed[0].Attempts, 1)
+		tu.Equal(t, "worker", claimed[0].WorkerID, "w1")
+
+		counts, oldest, err := s.Stats(ctx)
+		tu.NoError(t, err)
+		tu.Equal(t, "counts", counts, map[core.JobStatus]int64{core.JobQueued: 1, core.JobRunning: 2})
+		tu.Equal(t, "oldest queued", oldest.UnixMilli(), t0.Add(2*time.Second).UnixMilli())
+
+		// Finish stores once; a second finish (a duplicate run) is refused.
+		j := claimed[0]
+		fin := now.Add(time.Second)
+		j.Status, j.Result, j.FinishedAt = core.JobCompleted, []byte(`{"status":"success"}`), &fin
+		ok, err := s.Finish(ctx, j)
+		tu.NoError(t, err)
+		tu.Equal(t, "stored", ok, true)
+		ok, err = s.Finish(ctx, j)
+		tu.NoError(t, err)
+		tu.Equal(t, "stored twice", ok, false)
+		got, _ = s.Get(ctx, "j0")
+		tu.Equal(t, "result", string(got.Result), `{"status":"success"}`)
+		tu.Equal(t, "finished", got.FinishedAt.UnixMilli(), fin.UnixMilli())
+
+		// Requeue only finished jobs; cancel only unfinished ones.
+		_, err = s.Requeue(ctx, "j1", now)
+		tu.Equal(t, "requeue running", core.CodeOf(err), core.CodeConflict)
+		rq, err := s.Requeue(ctx, "j0", now)
+		tu.NoError(t, err)
+		tu.Equal(t, "requeued", rq.Status, core.JobQueued)
+		tu.Equal(t, "attempts reset", rq.Attempts, 0)
+		tu.Equal(t, "result cleared", len(rq.Result), 0)
+		c, was, err := s.Cancel(ctx, "j1", now)
+		tu.NoError(t, err)
+		tu.Equal(t, "was", was, core.JobRunning)
+		tu.Equal(t, "canceled", c.Status, core.JobCanceled)
+		_, _, err = s.Cancel(ctx, "j1", now)
+		tu.Equal(t, "cancel twice", core.CodeOf(err), core.CodeConflict)
+		// The canceled job's worker cannot store a result any more.
+		j1 := claimed[1]
+		j1.Status, j1.FinishedAt = core.JobCompleted, &fin
+		ok, _ = s.Finish(ctx, j1)
+		tu.Equal(t, "finish after cancel", ok, false)
+
+		// Prune removes finished jobs older than the cutoff only.
+		n, err := s.Prune(ctx, now.Add(time.Hour))
+		tu.NoError(t, err)
+		tu.Equal(t, "pruned", n, int64(1)) // j1 (canceled); j0 is queued again
+	})
+}
+
+func TestLeaseExpiry(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, s *sqlstore.Jobs) {
+		ctx := t.Context()
+		t0 := time.UnixMilli(1_700_000_000_000)
+		tu.NoError(t, s.Enqueue(ctx, job("j", t0)))
+		// Worker 1 claims and dies; its lease runs out.
+		c1, _, err := s.Claim(ctx, "w1", t0, t0.Add(time.Second), 1)
+		tu.NoError(t, err)
+		tu.Equal(t, "claimed", len(c1), 1)
+		c, _, _ := s.Claim(ctx, "w2", t0.Add(500*time.Millisecond), t0.Add(time.Minute), 1)
+		tu.Equal(t, "not before expiry", len(c), 0)
+		c2, _, err := s.Claim(ctx, "w2", t0.Add(2*time.Second), t0.Add(3*time.Second), 1)
+		tu.NoError(t, err)
+		tu.Equal(t, "reclaimed", len(c2), 1)
+		tu.Equal(t, "attempts", c2[0].Attempts, 2)
+		// The first worker comes back: its result is refused.
+		fin := t0.Add(2500 * time.Millisecond)
+		c1[0].Status, c1[0].FinishedAt = core.JobCompleted, &fin
+		ok, _ := s.Finish(ctx, c1[0])
+		tu.Equal(t, "stale worker stores", ok, false)
+		// Worker 2 dies too; no attempts are left: the job fails.
+		c3, expired, err := s.Claim(ctx, "w3", t0.Add(time.Minute), t0.Add(2*time.Minute), 1)
+		tu.NoError(t, err)
+		tu.Equal(t, "claimed after max attempts", len(c3), 0)
+		tu.Equal(t, "expired", len(expired), 1)
+		tu.Equal(t, "failed", expired[0].Status, core.JobFailed)
+		tu.Contains(t, "error", expired[0].Error, "no attempts are left")
+	})
+}
+
+func TestRelease(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, s *sqlstore.Jobs) {
+		ctx := t.Context()
+		t0 := time.UnixMilli(1_700_000_000_000)
+		tu.NoError(t, s.Enqueue(ctx, job("j", t0)))
+		c, _, _ := s.Claim(ctx, "w1", t0, t0.Add(time.Hour), 1)
+		tu.Equal(t, "claimed", len(c), 1)
+		tu.NoError(t, s.Release(ctx, "j", "other")) // not its claim: no change
+		again, _, _ := s.Claim(ctx, "w2", t0, t0.Add(time.Hour), 1)
+		tu.Equal(t, "still leased", len(again), 0)
+		tu.NoError(t, s.Release(ctx, "j", "w1"))
+		again, _, _ = s.Claim(ctx, "w2", t0, t0.Add(time.Hour), 1)
+		tu.Equal(t, "claimable after release", len(again), 1)
+	})
+}
+
+// TestConcurrentClaims: many workers claiming at once never share a job.
+func TestConcurrentClaims(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, s *sqlstore.Jobs) {
+		ctx := t.Context()
+		t0 := time.Now()
+		const jobs = 200
+		for i := range jobs {
+			tu.NoError(t, s.Enqueue(ctx, job(fmt.Sprint("j", i), t0.Add(time.Duration(i)*time.Millisecond))))
+		}
+		var mu sync.Mutex
+		seen := map[string]string{}
+		var wg sync.WaitGroup
+		for w := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					c, _, err := s.Claim(ctx, fmt.Sprint("w", w), time.Now(), time.Now().Add(time.Hour), 5)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if len(c) == 0 {
+						return
+					}
+					mu.Lock()
+					for _, j := range c {
+						if other, dup := seen[j.RequestID]; dup {
+							t.Errorf("%s claimed by %s and w%d", j.RequestID, other, w)
+						}
+						seen[j.RequestID] = fmt.Sprint("w", w)
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		tu.Equal(t, "every job claimed once", len(seen), jobs)
+	})
+}

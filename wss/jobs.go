@@ -1,0 +1,163 @@
+package wss
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/athena-go/athena/core"
+)
+
+const typeEvent = "event"
+
+// eventFrame is a job status change pushed to a watcher: the job, under the
+// request_id of the frame that deferred or subscribed to it.
+func eventFrame(requestID string, j *core.Job) ([]byte, error) {
+	data, err := json.Marshal(j)
+	if err != nil {
+		return nil, fmt.Errorf("encode event: %w", err)
+	}
+	b := make([]byte, 0, len(data)+96+len(requestID))
+	b = appendHead(b, typeEvent, requestID)
+	b = append(b, `,"event":"deferred.status","data":`...)
+	b = append(b, data...)
+	return append(b, '}'), nil
+}
+
+// deferredReply is the 202 reply frame of a deferred request.
+func deferredReply(requestID string, res *core.Result) ([]byte, error) {
+	return encodeReply(requestID, http.StatusAccepted, core.SuccessEnvelope(res))
+}
+
+// jobWatch is one watcher of a job on this connection: the frame it answers
+// to and the last status it pushed (a status is pushed once).
+type jobWatch struct {
+	requestID string
+	last      core.JobStatus
+	unwatch   func()
+}
+
+// watchJob pushes every later status change of job to this connection as
+// events for requestID, starting from the state the caller already sent
+// (seen). It reads the job once after registering, so a change that
+// happened in between is not missed. Watching ends at a terminal state,
+// on unsubscribe, or when the connection closes.
+func (c *conn) watchJob(ctx context.Context, jobID, requestID string, seen core.JobStatus) {
+	w := &jobWatch{requestID: requestID, last: seen}
+	key := jobID + "\x00" + requestID
+	c.mu.Lock()
+	if old := c.watches[key]; old != nil {
+		old.unwatch()
+	}
+	c.watches[key] = w
+	c.mu.Unlock()
+	w.unwatch = c.s.gw.WatchJob(jobID, func(j *core.Job) { c.pushJob(key, w, j) })
+	if j, err := c.s.gw.Job(ctx, jobID); err == nil {
+		c.pushJob(key, w, j)
+	}
+}
+
+// pushJob sends one event unless its status was already sent, and stops
+// watching at a terminal state.
+func (c *conn) pushJob(key string, w *jobWatch, j *core.Job) {
+	c.mu.Lock()
+	if c.watches[key] != w || w.last == j.Status {
+		c.mu.Unlock()
+		return
+	}
+	w.last = j.Status
+	done := j.Status.Terminal()
+	if done {
+		delete(c.watches, key)
+	}
+	c.mu.Unlock()
+	if done && w.unwatch != nil {
+		w.unwatch()
+	}
+	frame, err := eventFrame(w.requestID, j)
+	if err != nil {
+		return
+	}
+	c.send(outFrame{data: frame, typ: typeEvent})
+}
+
+// unwatchJob stops every watch of jobID on this connection; it reports how
+// many there were.
+func (c *conn) unwatchJob(jobID string) int {
+	c.mu.Lock()
+	var stop []func()
+	for key, w := range c.watches {
+		if len(key) > len(jobID) && key[:len(jobID)] == jobID && key[len(jobID)] == 0 {
+			delete(c.watches, key)
+			stop = append(stop, w.unwatch)
+		}
+	}
+	c.mu.Unlock()
+	for _, f := range stop {
+		if f != nil {
+			f()
+		}
+	}
+	return len(stop)
+}
+
+// unwatchAll ends every watch; serve calls it when the connection ends.
+func (c *conn) unwatchAll() {
+	c.mu.Lock()
+	ws := c.watches
+	c.watches = map[string]*jobWatch{}
+	c.mu.Unlock()
+	for _, w := range ws {
+		if w.unwatch != nil {
+			w.unwatch()
+		}
+	}
+}
+
+// jobAction runs a deferred.* frame and returns its reply frame.
+func (c *conn) jobAction(ctx context.Context, req *Request) ([]byte, error) {
+	id, err := decodeTarget(req.Body, "the deferred request")
+	if err != nil {
+		return nil, err
+	}
+	var (
+		j   *core.Job
+		msg string
+	)
+	switch req.Action {
+	case ActionDeferredGet:
+		j, err = c.s.gw.Job(ctx, id)
+		msg = "Deferred request"
+	case ActionRequeue:
+		j, err = c.s.gw.RequeueJob(ctx, id)
+		msg = "Deferred request requeued"
+	case ActionDeferCancel:
+		j, err = c.s.gw.CancelJob(ctx, id)
+		msg = "Deferred request canceled"
+	case ActionSubscribe:
+		if j, err = c.s.gw.Job(ctx, id); err == nil {
+			msg = "Subscribed to the deferred request"
+			frame, ferr := successReply(req.RequestID, &core.Result{Message: msg, Data: j})
+			if ferr != nil {
+				return nil, ferr
+			}
+			// Queue the reply before any event of this watch.
+			c.send(outFrame{data: frame, typ: typeReply})
+			if !j.Status.Terminal() {
+				c.watchJob(ctx, id, req.RequestID, j.Status)
+			}
+			return nil, nil
+		}
+	case ActionUnsubscribe:
+		n := c.unwatchJob(id)
+		return successReply(req.RequestID, &core.Result{
+			Message: "Unsubscribed from the deferred request",
+			Data:    map[string]any{"request_id": id, "unsubscribed": n > 0},
+		})
+	}
+	if err != nil {
+		return nil, err
+	}
+	return successReply(req.RequestID, &core.Result{Message: msg, Data: j})
+}

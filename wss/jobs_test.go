@@ -1,0 +1,117 @@
+package wss_test
+
+import (
+	"database/sql"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/store/sqlstore"
+	tu "github.com/athena-go/athena/internal/testutil"
+	"github.com/athena-go/athena/schema"
+)
+
+// withQueue gives the gateway a job queue on a SQLite control plane.
+func withQueue(tb testing.TB, work bool) func(*core.Config) {
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(tb.TempDir(), "cp.db")+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
+	tu.NoError(tb, err)
+	tb.Cleanup(func() { _ = db.Close() })
+	_, err = schema.Migrate(tb.Context(), db, schema.SQLite)
+	tu.NoError(tb, err)
+	return func(c *core.Config) {
+		c.Deferred = core.DeferredConfig{Store: sqlstore.NewJobs(db, schema.SQLite), WorkerEnabled: work, PollInterval: 20 * time.Millisecond}
+	}
+}
+
+// TestDeferredPush: a deferred frame gets a 202 reply, then one event per
+// status change, the last with the result; another socket subscribing to
+// the job gets its current state and then the rest.
+func TestDeferredPush(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{core: withQueue(t, true)})
+	hdr := dialOpts{header: http.Header{"X-Athena-Client": {"local"}}}
+	c := e.dial(t, hdr)
+
+	f := c.roundTrip(map[string]any{"request_id": "d1", "action": "gateway.fetch", "defer": true,
+		"body": map[string]any{"table_name": "users", "columns": "id,name", "conditions": []map[string]any{{"eq_column": "id", "eq_value": 2}}}})
+	tu.Equal(t, "http_status", f.num("http_status"), int64(202))
+	data := f["data"].(map[string]any)
+	tu.Equal(t, "queued", data["status"], any("queued"))
+	job := data["request_id"].(string)
+
+	var statuses []string
+	for {
+		ev := c.recv()
+		tu.Equal(t, "type", ev.str("type"), "event")
+		tu.Equal(t, "event", ev.str("event"), "deferred.status")
+		tu.Equal(t, "request_id", ev.str("request_id"), "d1")
+		j := ev["data"].(map[string]any)
+		tu.Equal(t, "job", j["request_id"], any(job))
+		statuses = append(statuses, j["status"].(string))
+		if j["status"] == "completed" {
+			res := j["result"].(map[string]any)
+			tu.Equal(t, "result", fmtJSON(res["data"]), `[{"id":2,"name":"user2"}]`)
+			break
+		}
+		if _, has := j["result"]; has {
+			t.Fatalf("a non-terminal event carries a result: %v", j)
+		}
+	}
+	tu.Equal(t, "statuses", statuses, []string{"running", "completed"})
+
+	// A finished job: get, requeue, and subscribe from another socket.
+	other := e.dial(t, hdr)
+	got := other.roundTrip(map[string]any{"request_id": "g", "action": "deferred.get", "body": map[string]any{"request_id": job}})
+	tu.Equal(t, "get", got["data"].(map[string]any)["status"], any("completed"))
+	rq := other.roundTrip(map[string]any{"request_id": "rq", "action": "deferred.requeue", "body": map[string]any{"request_id": job}})
+	tu.Equal(t, "requeued", rq["data"].(map[string]any)["status"], any("queued"))
+	sub := other.roundTrip(map[string]any{"request_id": "s", "action": "deferred.subscribe", "body": map[string]any{"request_id": job}})
+	first := sub["data"].(map[string]any)["status"].(string)
+	for last := first; last != "completed"; {
+		ev := other.recv()
+		tu.Equal(t, "sub event", ev.str("request_id"), "s")
+		last = ev["data"].(map[string]any)["status"].(string)
+		if last == first {
+			t.Fatalf("status %s pushed twice", last)
+		}
+	}
+	wantError(t, other.roundTrip(map[string]any{"request_id": "x", "action": "deferred.cancel", "body": map[string]any{"request_id": job}}), core.CodeConflict, "already completed")
+	wantError(t, other.roundTrip(map[string]any{"request_id": "y", "action": "deferred.get", "body": map[string]any{"request_id": "nope"}}), core.CodeNotFound, "nope")
+}
+
+// TestDeferredCancelAndUnsubscribe: without workers a job stays queued; a
+// subscriber that unsubscribes hears nothing more, one that stays hears
+// the cancel.
+func TestDeferredCancelAndUnsubscribe(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{core: withQueue(t, false)})
+	hdr := dialOpts{header: http.Header{"X-Athena-Client": {"local"}}}
+	c := e.dial(t, hdr)
+	f := c.roundTrip(map[string]any{"request_id": "d", "action": "gateway.query", "defer": true, "body": map[string]any{"query": "SELECT 1 AS one"}})
+	job := f["data"].(map[string]any)["request_id"].(string)
+
+	quiet := e.dial(t, hdr)
+	quiet.roundTrip(map[string]any{"request_id": "s", "action": "deferred.subscribe", "body": map[string]any{"request_id": job}})
+	un := quiet.roundTrip(map[string]any{"request_id": "u", "action": "deferred.unsubscribe", "body": map[string]any{"request_id": job}})
+	tu.Equal(t, "unsubscribed", un["data"].(map[string]any)["unsubscribed"], any(true))
+
+	// The cancel's reply and d's canceled event, in either order.
+	c.send(map[string]any{"request_id": "c", "action": "deferred.cancel", "body": map[string]any{"request_id": job}})
+	for range 2 {
+		f := c.recv()
+		switch f.str("request_id") {
+		case "c":
+			tu.Equal(t, "cancel reply", f["data"].(map[string]any)["status"], any("canceled"))
+		case "d":
+			tu.Equal(t, "event", f.str("type"), "event")
+			tu.Equal(t, "canceled event", f["data"].(map[string]any)["status"], any("canceled"))
+		default:
+			t.Fatalf("unexpected frame %v", f)
+		}
+	}
+
+	quiet.send(map[string]any{"action": "ping", "request_id": "p"})
+	tu.Equal(t, "only the pong", quiet.recv().str("type"), "pong")
+}
