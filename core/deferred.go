@@ -127,6 +127,10 @@ type DeferredConfig struct {
 	NodeID string
 	// StatsInterval is how often the queue gauges are refreshed. Default 5s.
 	StatsInterval time.Duration
+	// Lease is how long a claim lasts before another worker may take the
+	// job (its worker is presumed dead). Default the statement timeout
+	// plus 30s; it should exceed the longest request.
+	Lease time.Duration
 }
 
 func (c *DeferredConfig) defaults() {

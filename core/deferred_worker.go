@@ -157,6 +157,9 @@ func (d *deferred) claim(n int, slots chan struct{}, jobs *sync.WaitGroup) int {
 // lease is how long a claim lasts: the longest a request may run, plus a
 // margin for storing its result.
 func (d *deferred) lease() time.Duration {
+	if d.cfg.Lease > 0 {
+		return d.cfg.Lease
+	}
 	return d.g.cfg.StatementTimeout + 30*time.Second
 }
 

@@ -84,6 +84,10 @@ type Config struct {
 		DeferredResultMaxBytes int `yaml:"deferred_result_max_bytes"`
 		// DeferredRetention keeps finished jobs this long. Default 24h.
 		DeferredRetention Duration `yaml:"deferred_retention"`
+		// DeferredLease is how long a worker's claim on a job lasts; a job
+		// whose worker died runs again after it. Default statement_timeout
+		// + 30s.
+		DeferredLease Duration `yaml:"deferred_lease"`
 	} `yaml:"gateway"`
 	// Redis is the store gateway nodes share (the read cache today).
 	// Default none: every node caches on its own.
@@ -398,6 +402,7 @@ func (c *Config) Validate(getenv func(string) string) error {
 		}
 	}
 	checkDuration(bad, "gateway.deferred_retention", c.Gateway.DeferredRetention)
+	checkDuration(bad, "gateway.deferred_lease", c.Gateway.DeferredLease)
 	if c.API.MaxBodyBytes < 1024 {
 		bad("api.max_body_bytes", "must be at least 1024, got %d", c.API.MaxBodyBytes)
 	}

@@ -20,6 +20,7 @@ func (c *Config) deferred(store *schema.Store, shared core.KV) core.DeferredConf
 		MaxAttempts:    g.DeferredMaxAttempts,
 		ResultMaxBytes: g.DeferredResultMaxBytes,
 		Retention:      time.Duration(g.DeferredRetention),
+		Lease:          time.Duration(g.DeferredLease),
 	}
 	if b, ok := shared.(core.Broker); ok {
 		dc.Broker = b

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/athena-go/athena/internal/pgtest"
+	"github.com/athena-go/athena/internal/servertest"
 )
 
 // TestBrowserWebSocket runs browser.test.mjs: headless Chromium (driven by
@@ -15,8 +16,7 @@ import (
 // page on another origin with ?client=&api_key=, puts 34 requests in flight
 // on one socket and checks every reply.
 func TestBrowserWebSocket(t *testing.T) {
-	root := moduleRoot(t)
-	jsDir := filepath.Join(root, "test", "js")
+	jsDir := filepath.Join(servertest.ModuleRoot(t), "test", "js")
 	if _, err := os.Stat(filepath.Join(jsDir, "node_modules", "playwright-core", "package.json")); err != nil {
 		unavailable(t, "test/js/node_modules/playwright-core is missing: run `make deps` (or `npm ci` in test/js)")
 	}
@@ -33,19 +33,18 @@ func TestBrowserWebSocket(t *testing.T) {
 	}
 
 	dsn := pgtest.NewDatabase(t)
-	bin := buildServer(t, root)
 	// The page is served by node on another port: another origin, which the
 	// gateway must be told to allow.
-	srv := startServer(t, bin, dsn, "wss:\n  allowed_origins: [\"127.0.0.1:*\"]\n")
-	srv.query(t, createTable)
-	srv.query(t, "CREATE TABLE sdk_seed AS SELECT g AS id FROM generate_series(1, 1200) AS g")
+	srv := startServer(t, dsn, "wss:\n  allowed_origins: [\"127.0.0.1:*\"]\n")
+	query(t, srv, createTable)
+	query(t, srv, "CREATE TABLE sdk_seed AS SELECT g AS id FROM generate_series(1, 1200) AS g")
 
 	ctx, cancel := context.WithTimeout(t.Context(), nodeTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "--test", "browser.test.mjs")
 	cmd.Dir = jsDir
 	cmd.Env = append(withoutEnv(os.Environ(), "ATHENA_URL", "ATHENA_CLIENT", "ATHENA_TABLE", "CHROMIUM"),
-		"ATHENA_URL="+srv.url,
+		"ATHENA_URL="+srv.URL,
 		"ATHENA_CLIENT="+clientName,
 		"ATHENA_TABLE="+table,
 		"CHROMIUM="+chromium,
