@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # check.sh fails on drift: unformatted Go files, go vet findings, go.mod or
-# go.sum that `go mod tidy` would change, and registry URLs ("resolved") in
-# test/js/package-lock.json. It modifies no file.
+# go.sum that `go mod tidy` would change, registry URLs ("resolved") in
+# test/js/package-lock.json, and alert rules promtool rejects. It modifies no
+# file.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -40,6 +41,20 @@ echo "check: test/js/package-lock.json"
 if grep -q '"resolved"' test/js/package-lock.json; then
 	echo "check: test/js/package-lock.json contains \"resolved\" registry URLs: remove them (test/js/.npmrc sets omit-lockfile-registry-resolved)"
 	status=1
+fi
+
+# The alert rules users load must parse and fire as documented.
+echo "check: docs/alerts.yaml (promtool)"
+if command -v promtool >/dev/null 2>&1; then
+	if ! promtool check rules docs/alerts.yaml || ! (cd docs && promtool test rules alerts_test.yaml); then
+		echo "check: docs/alerts.yaml failed promtool"
+		status=1
+	fi
+elif [ -n "${CI:-}" ] && [ "${CI}" != "false" ] && [ "${CI}" != "0" ]; then
+	echo "check: promtool is missing (make deps installs it) and CI is set"
+	status=1
+else
+	echo "check: promtool not installed (run make deps); alert rules not checked"
 fi
 
 if [ "$status" -ne 0 ]; then

@@ -10,7 +10,9 @@
 #     test/cassandra/pom.xml): internal/cqltest starts a throwaway Cassandra
 #     from them when ATHENA_TEST_CQL_HOSTS is unset;
 #   - redis-server: internal/redistest starts a throwaway Redis from it when
-#     ATHENA_TEST_REDIS_ADDR is unset.
+#     ATHENA_TEST_REDIS_ADDR is unset;
+#   - promtool (Debian's prometheus package): check.sh validates and
+#     unit-tests docs/alerts.yaml with it.
 # It is idempotent: a second run changes nothing and says so. System packages
 # come from apt (Debian/Ubuntu); elsewhere it names what to install.
 set -euo pipefail
@@ -194,10 +196,28 @@ ensure_chromium() {
 	[ -x "$bin" ] || die "chromium installed but $bin is missing: set CHROMIUM to its path"
 }
 
+# ensure_promtool installs Debian's prometheus package for promtool; the
+# Prometheus service it may start is stopped and disabled.
+ensure_promtool() {
+	if command -v promtool >/dev/null 2>&1; then
+		log "promtool present"
+		return 0
+	fi
+	log "promtool missing: installing prometheus"
+	apt_install prometheus
+	if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+		as_root systemctl disable --now prometheus >/dev/null 2>&1 || true
+	elif command -v service >/dev/null 2>&1; then
+		as_root service prometheus stop >/dev/null 2>&1 || true
+	fi
+	command -v promtool >/dev/null 2>&1 || die "prometheus installed but promtool is not on PATH"
+}
+
 ensure_postgres
 ensure_node
 ensure_node_modules
 ensure_cassandra
 ensure_redis
 ensure_chromium
+ensure_promtool
 log "done"
