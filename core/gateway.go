@@ -64,6 +64,9 @@ type Config struct {
 	SyncInterval time.Duration
 	// Stats configures the log writers and the statistics batcher.
 	Stats StatsConfig
+	// Admission configures admission control (DESIGN.md §6); the zero
+	// value admits everything.
+	Admission AdmissionConfig
 }
 
 // Store is the control-plane store as the dispatcher needs it.
@@ -78,9 +81,10 @@ type Gateway struct {
 	cfg      Config
 	log      *slog.Logger
 	reg      registry
-	cache    *cache    // nil when no client or table can be cached
-	jobs     *deferred // nil when no job queue is configured
-	ctl      *control  // nil without Config.Control
+	cache    *cache     // nil when no client or table can be cached
+	jobs     *deferred  // nil when no job queue is configured
+	ctl      *control   // nil without Config.Control
+	adm      *admission // nil unless Config.Admission.Enabled
 	draining atomic.Bool
 	closeMu  sync.Mutex
 	closed   bool
@@ -131,6 +135,14 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 			return nil, err
 		}
 		g.jobs = d
+	}
+	if cfg.Admission.Enabled {
+		a, err := newAdmission(cfg.Admission, cfg.Registerer, g.log)
+		if err != nil {
+			_ = g.Close()
+			return nil, err
+		}
+		g.adm = a
 	}
 	if cfg.Control != nil {
 		ct, err := newControl(ctx, g)
@@ -189,6 +201,10 @@ type Call struct {
 	// Defer stores the call as a deferred job instead of running it
 	// (X-Athena-Defer: true, or a WebSocket frame's defer).
 	Defer bool
+	// Route is the REST route of the operation ("/gateway/fetch"), set by
+	// both transports; admission control matches it against
+	// AdmissionConfig.DeferRoutePrefixes.
+	Route string
 	// Timeout, when positive, bounds this request below the client's
 	// statement timeout (a WebSocket frame's timeout_ms). Streams get it as
 	// their only deadline.
@@ -312,12 +328,21 @@ func ErrorEnvelope(err error) Envelope {
 // Do runs one operation and buffers its reply.
 //
 // A call with Defer set is stored as a job instead and answered with a
-// Result whose Deferred is set (HTTP 202).
+// Result whose Deferred is set (HTTP 202). Admission control
+// (core/admission.go) may refuse a call (rate_limited) or defer it.
 func (g *Gateway) Do(ctx context.Context, call Call) (res *Result, err error) {
 	ctx, tr, err := g.begin(ctx, &call) // API keys, frozen clients (core/stats.go)
 	defer func() { g.finish(tr, err) }()
 	if err != nil {
 		return nil, err
+	}
+	asked := call.Defer
+	call, v, err := g.admit(ctx, call, false)
+	if err != nil {
+		return nil, err
+	}
+	if call.Defer && !asked {
+		return g.deferOverLimit(ctx, call, v)
 	}
 	if call.Defer {
 		return g.deferCall(ctx, call)
@@ -810,6 +835,9 @@ type Cursor struct {
 // when set) bounds them.
 func (g *Gateway) Stream(ctx context.Context, call Call) (*Cursor, error) {
 	ctx, tr, err := g.begin(ctx, &call)
+	if err == nil {
+		_, _, err = g.admit(ctx, call, true) // a stream is never deferred
+	}
 	if err != nil {
 		g.finish(tr, err)
 		return nil, err

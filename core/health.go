@@ -101,6 +101,9 @@ func (g *Gateway) Close() error {
 	if g.jobs != nil {
 		g.jobs.close() // before the backends: running jobs hand their leases back
 	}
+	if g.adm != nil {
+		g.adm.close() // flushes the admission events
+	}
 	if g.cache != nil {
 		g.cache.close()
 	}

@@ -1,0 +1,485 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// AdmissionConfig configures admission control (DESIGN.md §6): fixed-window
+// request counters, global and per client. The zero value disables it.
+type AdmissionConfig struct {
+	// Enabled turns admission control on
+	// (gateway.admission_limit_enabled). Default false.
+	Enabled bool
+	// GlobalLimit is how many requests every client together may start per
+	// window; 0 means no global limit.
+	GlobalLimit int64
+	// ClientLimit is how many requests one client may start per window; 0
+	// means no per-client limit.
+	ClientLimit int64
+	// Window is the length of a fixed window; windows start at multiples of
+	// it since the Unix epoch, so every node agrees on them (up to clock
+	// skew). Default 60s.
+	Window time.Duration
+	// DeferOnLimit stores a request over a limit as a deferred job (202)
+	// instead of refusing it (429), when its route starts with one of
+	// DeferRoutePrefixes and a job queue is configured.
+	DeferOnLimit bool
+	// DeferRoutePrefixes are REST route prefixes ("/gateway/fetch",
+	// "/gateway/") whose requests DeferOnLimit may defer. Empty means none.
+	DeferRoutePrefixes []string
+	// Counter holds the windows' counts when several nodes share them
+	// (Redis). Nil counts in this process's memory. While Counter fails,
+	// this node counts in memory and retries it after FallbackFor.
+	Counter Counter
+	// FallbackFor is how long a failing Counter is left alone before it is
+	// tried again. Default 1s.
+	FallbackFor time.Duration
+	// Events records the decisions that are not a plain admit
+	// (gateway_admission_events). Nil records nothing.
+	Events AdmissionEventStore
+	// Writer sizes the events writer's queue and batches (QueueSize,
+	// BatchSize, FlushInterval); a full queue drops the event and counts it
+	// in athena_gateway_admission_events_dropped_total.
+	Writer StatsConfig
+}
+
+// Counter is a fixed-window counter store shared by gateway nodes.
+// Implementations are safe for concurrent use.
+type Counter interface {
+	// Incr adds one to each key in order and returns the new counts. It
+	// stops after the first key whose count now exceeds its Limit (a Limit
+	// of 0 never stops), so a later key is not charged for a request an
+	// earlier one refuses. A key Incr creates expires after ttl. The whole
+	// call is one round trip.
+	Incr(ctx context.Context, ttl time.Duration, keys []CounterKey) ([]int64, error)
+}
+
+// CounterKey is one counter of a Counter.Incr call.
+type CounterKey struct {
+	Key   string
+	Limit int64
+}
+
+// AdmissionEvent is one decision that was not a plain admit.
+type AdmissionEvent struct {
+	ID         int64     `json:"id"`
+	CreatedAt  time.Time `json:"created_at"`
+	ClientName string    `json:"client_name"`
+	// Route is the REST route of the request ("/gateway/fetch"); a
+	// WebSocket request reports the route of its action.
+	Route string `json:"route"`
+	// Decision is "deferred" or "rejected".
+	Decision string `json:"decision"`
+	// LimitKind is the limit that was hit: "global" or "client".
+	LimitKind   string    `json:"limit_kind"`
+	WindowStart time.Time `json:"window_start"`
+	// Count is the window's count with this request; LimitValue the limit
+	// it went over.
+	Count      int64 `json:"count"`
+	LimitValue int64 `json:"limit_value"`
+	// RequestID is the deferred job's id (decision "deferred" only).
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// Admission decisions and limit kinds, as events and metrics label them.
+const (
+	AdmissionDeferred = "deferred"
+	AdmissionRejected = "rejected"
+	LimitGlobal       = "global"
+	LimitClient       = "client"
+)
+
+// AdmissionEventFilter selects admission events, newest first.
+type AdmissionEventFilter struct {
+	Decision string // "", "deferred" or "rejected"
+	Client   string // "" for every client
+	Limit    int    // default 100, at most 1000
+	Offset   int
+}
+
+// AdmissionEventStore stores admission events (gateway_admission_events).
+type AdmissionEventStore interface {
+	InsertAdmissionEvents(ctx context.Context, es []AdmissionEvent) error
+	// AdmissionEvents lists events newest first.
+	AdmissionEvents(ctx context.Context, f AdmissionEventFilter) ([]AdmissionEvent, error)
+}
+
+// admission decides whether a call may start. It is safe for concurrent
+// use; close stops its events writer after flushing it.
+type admission struct {
+	cfg     AdmissionConfig
+	log     *slog.Logger
+	mem     *memCounter
+	metrics *admissionMetrics
+	// downUntil is when a failed shared Counter is tried again (Unix nanos);
+	// failing says it failed last time it was tried.
+	downUntil atomic.Int64
+	failing   atomic.Bool
+	// winMS is part of every key, so nodes configured with different
+	// windows do not share counts.
+	winMS string
+
+	events   *batcher[AdmissionEvent] // nil without cfg.Events
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	stopOnce sync.Once
+}
+
+type admissionMetrics struct {
+	decisions     *prometheus.CounterVec
+	counterErrors prometheus.Counter
+	dropped       prometheus.Counter
+}
+
+func newAdmissionMetrics(reg prometheus.Registerer) (*admissionMetrics, error) {
+	m := &admissionMetrics{
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "athena", Subsystem: "gateway", Name: "admission_decisions_total",
+			Help: "Admission decisions (admitted, deferred, rejected) by the limit that decided them (none, global, client).",
+		}, []string{"decision", "limit"}),
+		counterErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "athena", Subsystem: "gateway", Name: "admission_counter_errors_total",
+			Help: "Shared admission counter (Redis) failures; the node counted in memory meanwhile.",
+		}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "athena", Subsystem: "gateway", Name: "admission_events_dropped_total",
+			Help: "Admission events not recorded: the writer's queue was full or the control plane failed.",
+		}),
+	}
+	if reg != nil {
+		for _, c := range []prometheus.Collector{m.decisions, m.counterErrors, m.dropped} {
+			if err := reg.Register(c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return m, nil
+}
+
+func newAdmission(cfg AdmissionConfig, reg prometheus.Registerer, log *slog.Logger) (*admission, error) {
+	if cfg.Window <= 0 {
+		cfg.Window = time.Minute
+	}
+	if cfg.FallbackFor <= 0 {
+		cfg.FallbackFor = time.Second
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.GlobalLimit < 0 || cfg.ClientLimit < 0 {
+		return nil, errors.New("core: admission limits must not be negative")
+	}
+	m, err := newAdmissionMetrics(reg)
+	if err != nil {
+		return nil, fmt.Errorf("core: admission metrics: %w", err)
+	}
+	a := &admission{cfg: cfg, log: log, mem: newMemCounter(), metrics: m,
+		winMS: strconv.FormatInt(cfg.Window.Milliseconds(), 10), stop: make(chan struct{})}
+	if cfg.Events != nil {
+		a.events = newBatcher(cfg.Writer.withDefaults(), m.dropped, log, "gateway_admission_events", cfg.Events.InsertAdmissionEvents)
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			a.events.run(a.stop)
+		}()
+	}
+	return a, nil
+}
+
+// close flushes the events writer and stops it. It is idempotent.
+func (a *admission) close() {
+	a.stopOnce.Do(func() {
+		close(a.stop)
+		a.wg.Wait()
+	})
+}
+
+// verdict is the outcome of one admission check.
+type verdict struct {
+	over        bool
+	limitKind   string // set when over
+	count       int64
+	limit       int64
+	windowStart time.Time
+	retryAfter  time.Duration // until the window ends
+}
+
+// check counts one request of client (empty: not a registered client, so
+// counted only globally) and reports whether a limit is exceeded.
+func (a *admission) check(ctx context.Context, client string) verdict {
+	now := time.Now()
+	win := a.cfg.Window.Milliseconds()
+	idx := now.UnixMilli() / win
+	start := time.UnixMilli(idx * win)
+	v := verdict{windowStart: start, retryAfter: start.Add(a.cfg.Window).Sub(now)}
+	base := "admission:" + a.winMS + ":" + strconv.FormatInt(idx, 10)
+	// The client first: a client over its own limit is refused without
+	// spending the global budget of the others.
+	keys := make([]CounterKey, 0, 2)
+	kinds := make([]string, 0, 2)
+	if client != "" && a.cfg.ClientLimit > 0 {
+		keys = append(keys, CounterKey{Key: base + ":c:" + client, Limit: a.cfg.ClientLimit})
+		kinds = append(kinds, LimitClient)
+	}
+	if a.cfg.GlobalLimit > 0 {
+		keys = append(keys, CounterKey{Key: base + ":g", Limit: a.cfg.GlobalLimit})
+		kinds = append(kinds, LimitGlobal)
+	}
+	if len(keys) == 0 {
+		return v
+	}
+	// Keys outlive their window a little, so a node whose clock is behind
+	// still finds the count.
+	ttl := a.cfg.Window + a.cfg.Window/2 + time.Second
+	counts := a.incr(ctx, ttl, keys)
+	for i, n := range counts {
+		if n > keys[i].Limit {
+			v.over, v.limitKind, v.count, v.limit = true, kinds[i], n, keys[i].Limit
+			break
+		}
+	}
+	return v
+}
+
+// incr counts on the shared Counter, or in memory when there is none or
+// it failed lately.
+func (a *admission) incr(ctx context.Context, ttl time.Duration, keys []CounterKey) []int64 {
+	if c := a.cfg.Counter; c != nil && time.Now().UnixNano() >= a.downUntil.Load() {
+		counts, err := c.Incr(ctx, ttl, keys)
+		if err == nil {
+			if a.failing.CompareAndSwap(true, false) {
+				a.log.Info("shared admission counter recovered")
+			}
+			return counts
+		}
+		if ctx.Err() == nil {
+			a.metrics.counterErrors.Inc()
+			a.downUntil.Store(time.Now().Add(a.cfg.FallbackFor).UnixNano())
+			if a.failing.CompareAndSwap(false, true) {
+				a.log.Warn("shared admission counter failed; counting in memory on this node until it answers", "retry_every", a.cfg.FallbackFor, "error", err)
+			}
+		}
+	}
+	counts, _ := a.mem.Incr(ctx, ttl, keys)
+	return counts
+}
+
+// deferrable reports whether a request of route may be deferred when over
+// a limit.
+func (a *admission) deferrable(route string) bool {
+	if !a.cfg.DeferOnLimit || route == "" {
+		return false
+	}
+	for _, p := range a.cfg.DeferRoutePrefixes {
+		if p != "" && strings.HasPrefix(route, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// record queues an event for the writer. It never blocks.
+func (a *admission) record(client, route, decision string, v verdict, requestID string) {
+	a.metrics.decisions.WithLabelValues(decision, v.limitKind).Inc()
+	if a.events == nil {
+		return
+	}
+	a.events.add(AdmissionEvent{
+		CreatedAt: time.Now(), ClientName: client, Route: route, Decision: decision, LimitKind: v.limitKind,
+		WindowStart: v.windowStart, Count: v.count, LimitValue: v.limit, RequestID: requestID,
+	})
+}
+
+// flush writes what the events writer holds and waits for it.
+func (a *admission) flush(ctx context.Context) error {
+	if a.events == nil {
+		return nil
+	}
+	done := make(chan struct{})
+	select {
+	case a.events.flushReq <- done:
+	case <-a.stop:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// limitError is a refused call: rate_limited with the time left in the
+// window, which REST sends as Retry-After.
+type limitError struct {
+	err   *Error
+	retry time.Duration
+}
+
+func (e *limitError) Error() string { return e.err.Error() }
+func (e *limitError) Unwrap() error { return e.err }
+
+// RetryAfter is the time until the window that refused the call ends.
+func (e *limitError) RetryAfter() time.Duration { return e.retry }
+
+func (a *admission) refusal(v verdict) error {
+	var msg string
+	if v.limitKind == LimitClient {
+		msg = fmt.Sprintf("rate limited: this client is over its limit of %d requests per %s", v.limit, a.cfg.Window)
+	} else {
+		msg = fmt.Sprintf("rate limited: the gateway is over its limit of %d requests per %s", v.limit, a.cfg.Window)
+	}
+	return &limitError{err: Wrap(CodeRateLimited, msg, ErrRateLimited), retry: v.retryAfter}
+}
+
+// admit runs admission for a call that passed begin. It returns the call to
+// run (with Defer set when the limit deferred it) and the verdict, or the
+// refusal. Explicitly deferred calls are not counted: they do not run
+// inline, and the queue's workers bound them.
+func (g *Gateway) admit(ctx context.Context, call Call, streamed bool) (Call, verdict, error) {
+	a := g.adm
+	if a == nil || call.Defer {
+		return call, verdict{}, nil
+	}
+	client := ""
+	if name := callClient(&call); name != "" {
+		if _, ok := g.reg.get(name); ok {
+			client = name // unknown names would grow the counters without bound
+		}
+	}
+	v := a.check(ctx, client)
+	if !v.over {
+		a.metrics.decisions.WithLabelValues("admitted", "none").Inc()
+		return call, v, nil
+	}
+	if !streamed && g.jobs != nil && a.deferrable(call.Route) {
+		call.Defer = true
+		return call, v, nil
+	}
+	a.record(callClient(&call), call.Route, AdmissionRejected, v, "")
+	return call, v, a.refusal(v)
+}
+
+// deferOverLimit stores a call the limit deferred. When the queue refuses
+// it, the call is refused as over the limit: that is what the client did.
+func (g *Gateway) deferOverLimit(ctx context.Context, call Call, v verdict) (*Result, error) {
+	res, err := g.deferCall(ctx, call)
+	if err != nil {
+		if CodeOf(err) == CodeQueueUnavailable {
+			g.adm.record(callClient(&call), call.Route, AdmissionRejected, v, "")
+			return nil, g.adm.refusal(v)
+		}
+		return nil, err
+	}
+	g.adm.record(callClient(&call), call.Route, AdmissionDeferred, v, res.Deferred.RequestID)
+	return res, nil
+}
+
+// AdmissionEvents lists recorded admission decisions, newest first.
+func (g *Gateway) AdmissionEvents(ctx context.Context, f AdmissionEventFilter) ([]AdmissionEvent, error) {
+	switch f.Decision {
+	case "", AdmissionDeferred, AdmissionRejected:
+	default:
+		return nil, Errorf(CodeBadRequest, "decision: expected deferred or rejected, got %q", truncate(f.Decision, 32))
+	}
+	if f.Limit < 0 || f.Offset < 0 {
+		return nil, Errorf(CodeBadRequest, "limit and offset must not be negative")
+	}
+	if f.Limit == 0 {
+		f.Limit = 100
+	}
+	if f.Limit > 1000 {
+		return nil, Errorf(CodeBadRequest, "limit: at most 1000, got %d", f.Limit)
+	}
+	var st AdmissionEventStore
+	if g.adm != nil {
+		st = g.adm.cfg.Events
+	}
+	if st == nil {
+		return nil, Errorf(CodeBackendUnavailable, "admission events are not recorded: admission control or its control-plane store is not configured")
+	}
+	es, err := st.AdmissionEvents(ctx, f)
+	if err != nil {
+		return nil, Wrap(CodeBackendUnavailable, "the control-plane store is unavailable", fmt.Errorf("list admission events: %w", err))
+	}
+	if es == nil {
+		es = []AdmissionEvent{}
+	}
+	return es, nil
+}
+
+// FlushAdmissionEvents writes the admission events queued so far and
+// returns when they are stored (or ctx ends).
+func (g *Gateway) FlushAdmissionEvents(ctx context.Context) error {
+	if g.adm == nil {
+		return nil
+	}
+	return g.adm.flush(ctx)
+}
+
+// memCounter is the in-process Counter: fixed windows in a map whose
+// expired keys are swept at most once per ttl, so it holds at most the
+// keys of the windows still alive. It is safe for concurrent use.
+type memCounter struct {
+	mu sync.Mutex
+	// m and sweepAt are guarded by mu.
+	m       map[string]memCount
+	sweepAt time.Time
+}
+
+type memCount struct {
+	n       int64
+	expires time.Time
+}
+
+func newMemCounter() *memCounter { return &memCounter{m: map[string]memCount{}} }
+
+// Incr implements Counter.
+func (m *memCounter) Incr(_ context.Context, ttl time.Duration, keys []CounterKey) ([]int64, error) {
+	now := time.Now()
+	out := make([]int64, 0, len(keys))
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !now.Before(m.sweepAt) {
+		for k, c := range m.m {
+			if !now.Before(c.expires) {
+				delete(m.m, k)
+			}
+		}
+		m.sweepAt = now.Add(ttl)
+	}
+	for _, k := range keys {
+		c, ok := m.m[k.Key]
+		if !ok || !now.Before(c.expires) {
+			c = memCount{expires: now.Add(ttl)}
+		}
+		c.n++
+		m.m[k.Key] = c
+		out = append(out, c.n)
+		if k.Limit > 0 && c.n > k.Limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+// len is the number of keys held, for tests.
+func (m *memCounter) len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.m)
+}
+
+var _ Counter = (*memCounter)(nil)

@@ -1,0 +1,247 @@
+package core_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/internal/testutil"
+)
+
+// step is one request of a window test: wait, then count one request of
+// client.
+type step struct {
+	wait   time.Duration
+	client string
+	over   string // "" admitted, else the limit kind that refused it
+	count  int64  // the refusing window's count (when over)
+}
+
+// TestAdmissionWindows runs request sequences through the fixed windows on
+// the fake clock of testing/synctest (which starts at a multiple of every
+// window used here).
+func TestAdmissionWindows(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name           string
+		global, client int64
+		steps          []step
+	}{
+		{
+			name: "per client", client: 2,
+			steps: []step{
+				{client: "a"}, {client: "a"},
+				{client: "a", over: "client", count: 3},
+				{client: "b"}, {client: "b"}, // b has its own window
+				{client: "a", over: "client", count: 4},
+			},
+		},
+		{
+			name: "global", global: 3,
+			steps: []step{
+				{client: "a"}, {client: "b"}, {client: ""},
+				{client: "c", over: "global", count: 4},
+			},
+		},
+		{
+			name: "a client over its own limit does not spend the global budget", global: 4, client: 2,
+			steps: []step{
+				{client: "a"}, {client: "a"},
+				{client: "a", over: "client", count: 3},
+				{client: "a", over: "client", count: 4},
+				{client: "b"}, {client: "b"}, // global 4: a's refusals were not charged
+				{client: "c", over: "global", count: 5},
+			},
+		},
+		{
+			name: "rollover", global: 2,
+			steps: []step{
+				{client: "a"}, {client: "a"},
+				{wait: 9 * time.Second, client: "a", over: "global", count: 3},
+				{wait: time.Second, client: "a"}, // 10s: a new window
+				{client: "a"},
+				{client: "a", over: "global", count: 3},
+				{wait: 25 * time.Second, client: "a"}, // windows later
+			},
+		},
+		{
+			name: "no limits", steps: []step{{client: "a"}, {client: "a"}, {client: "a"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				ad, err := core.NewAdmitter(core.AdmissionConfig{Enabled: true, GlobalLimit: tt.global, ClientLimit: tt.client, Window: 10 * time.Second}, nil)
+				testutil.NoError(t, err)
+				defer ad.Close()
+				for i, s := range tt.steps {
+					time.Sleep(s.wait)
+					v := ad.Check(t.Context(), s.client)
+					got := ""
+					if v.Over {
+						got = v.Limit
+					}
+					testutil.Equal(t, fmt.Sprintf("step %d (%s) refused by", i, s.client), got, s.over)
+					if v.Over {
+						testutil.Equal(t, fmt.Sprintf("step %d count", i), v.Count, s.count)
+					}
+					start := time.Now().Truncate(10 * time.Second)
+					testutil.Equal(t, fmt.Sprintf("step %d window start", i), v.WindowStart, start)
+					testutil.Equal(t, fmt.Sprintf("step %d retry after", i), v.RetryAfter, start.Add(10*time.Second).Sub(time.Now()))
+				}
+			})
+		})
+	}
+}
+
+// TestAdmissionMemoryBounded: the in-memory counter forgets windows once
+// they expire, whatever the number of windows seen.
+func TestAdmissionMemoryBounded(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		ad, err := core.NewAdmitter(core.AdmissionConfig{Enabled: true, GlobalLimit: 100, ClientLimit: 10, Window: time.Second}, nil)
+		testutil.NoError(t, err)
+		defer ad.Close()
+		for range 1000 {
+			for _, c := range []string{"a", "b", "c"} {
+				ad.Check(t.Context(), c)
+			}
+			time.Sleep(time.Second)
+		}
+		if n := ad.MemoryKeys(); n > 4*3 {
+			t.Fatalf("memory counter holds %d keys after 1000 windows, want at most the live windows' (12)", n)
+		}
+	})
+}
+
+// failingCounter fails while down is set, and counts its calls.
+type failingCounter struct {
+	down  atomic.Bool
+	calls atomic.Int64
+	inner core.Counter
+}
+
+func (f *failingCounter) Incr(ctx context.Context, ttl time.Duration, keys []core.CounterKey) ([]int64, error) {
+	f.calls.Add(1)
+	if f.down.Load() {
+		return nil, errors.New("connection refused")
+	}
+	return f.inner.Incr(ctx, ttl, keys)
+}
+
+// TestAdmissionCounterFallback: a failing shared counter is replaced by
+// memory counting (no refusal for its sake), counted in the metric, left
+// alone for FallbackFor, then used again.
+func TestAdmissionCounterFallback(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		reg := prometheus.NewRegistry()
+		fc := &failingCounter{inner: core.NewMemCounter()}
+		fc.down.Store(true)
+		ad, err := core.NewAdmitter(core.AdmissionConfig{Enabled: true, GlobalLimit: 2, Window: time.Minute, Counter: fc, FallbackFor: time.Second}, reg)
+		testutil.NoError(t, err)
+		defer ad.Close()
+		testutil.Equal(t, "first", ad.Check(t.Context(), "a").Over, false)
+		testutil.Equal(t, "second", ad.Check(t.Context(), "a").Over, false)
+		// Memory still enforces the limit on this node.
+		testutil.Equal(t, "third (memory)", ad.Check(t.Context(), "a").Limit, "global")
+		testutil.Equal(t, "shared counter tried once", fc.calls.Load(), int64(1))
+		testutil.Equal(t, "errors", counterValue(t, reg, "athena_gateway_admission_counter_errors_total"), 1.0)
+
+		fc.down.Store(false)
+		time.Sleep(time.Second)
+		testutil.Equal(t, "shared counter back", ad.Check(t.Context(), "a").Over, false)
+		testutil.Equal(t, "shared counter tried again", fc.calls.Load(), int64(2))
+		testutil.Equal(t, "errors after recovery", counterValue(t, reg, "athena_gateway_admission_counter_errors_total"), 1.0)
+	})
+}
+
+func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	testutil.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}
+
+// TestMemCounterStopsAtFirstOverLimit: Incr charges later keys only while
+// earlier ones are within their limits.
+func TestMemCounterStopsAtFirstOverLimit(t *testing.T) {
+	t.Parallel()
+	c := core.NewMemCounter()
+	keys := []core.CounterKey{{Key: "c", Limit: 1}, {Key: "g", Limit: 0}}
+	got, err := c.Incr(t.Context(), time.Minute, keys)
+	testutil.NoError(t, err)
+	testutil.Equal(t, "first", got, []int64{1, 1})
+	got, _ = c.Incr(t.Context(), time.Minute, keys)
+	testutil.Equal(t, "second stops at c", got, []int64{2})
+	got, _ = c.Incr(t.Context(), time.Minute, keys[1:])
+	testutil.Equal(t, "g was charged once", got, []int64{2})
+}
+
+// TestGatewayAdmission runs admission through Do and Stream: refusals are
+// rate_limited with the window's remaining time, explicit deferral is not
+// counted, and the decisions metric counts each outcome.
+func TestGatewayAdmission(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	g := newGateway(t, func(c *core.Config) {
+		c.Registerer = reg
+		c.Admission = core.AdmissionConfig{Enabled: true, ClientLimit: 2, Window: time.Hour}
+	})
+	// newGateway spent the first window's two requests (create, insert).
+	_, err := g.Do(t.Context(), core.Call{Op: core.OpFetch, Client: "local", Body: []byte(`{"table_name":"users"}`)})
+	testutil.Equal(t, "code", core.CodeOf(err), core.CodeRateLimited)
+	testutil.ErrorIs(t, err, core.ErrRateLimited)
+	var ra interface{ RetryAfter() time.Duration }
+	if !errors.As(err, &ra) || ra.RetryAfter() <= 0 || ra.RetryAfter() > time.Hour {
+		t.Fatalf("refusal carries no retry hint within the window: %v", err)
+	}
+	testutil.Equal(t, "status", core.CodeOf(err).HTTPStatus(), http.StatusTooManyRequests)
+	_, err = g.Stream(t.Context(), core.Call{Op: core.OpFetch, Client: "local", Body: []byte(`{"table_name":"users"}`)})
+	testutil.Equal(t, "stream code", core.CodeOf(err), core.CodeRateLimited)
+	// Explicit deferral skips admission (and fails here for want of a queue).
+	_, err = g.Do(t.Context(), core.Call{Op: core.OpFetch, Client: "local", Defer: true, Body: []byte(`{"table_name":"users"}`)})
+	testutil.Equal(t, "explicit defer", core.CodeOf(err), core.CodeQueueUnavailable)
+	// Unknown clients are counted globally only, and fail as unknown.
+	_, err = g.Do(t.Context(), core.Call{Op: core.OpFetch, Client: "nope", Body: []byte(`{"table_name":"users"}`)})
+	testutil.Equal(t, "unknown client", core.CodeOf(err), core.CodeUnknownClient)
+	testutil.Equal(t, "admitted", decisions(t, reg, "admitted", "none"), 3.0)
+	testutil.Equal(t, "rejected", decisions(t, reg, "rejected", "client"), 2.0)
+}
+
+func decisions(t *testing.T, reg *prometheus.Registry, decision, limit string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	testutil.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() != "athena_gateway_admission_decisions_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			l := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				l[lp.GetName()] = lp.GetValue()
+			}
+			if l["decision"] == decision && l["limit"] == limit {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	t.Fatalf("no series decision=%s limit=%s", decision, limit)
+	return 0
+}
