@@ -147,7 +147,7 @@ func (d *deferred) claim(n int, slots chan struct{}, jobs *sync.WaitGroup) int {
 		d.mu.Unlock()
 		d.event(d.ctx, "claim", j)
 		go func() {
-			defer func() { <-slots; jobs.Done() }()
+			defer func() { <-slots; jobs.Done(); d.wake() }()
 			d.run(ctx, cancel, j)
 		}()
 	}

@@ -219,6 +219,11 @@ func openBackend(log *slog.Logger, getenv func(string) string) core.OpenFunc {
 	}
 }
 
+// controlPlaneConns caps the control plane's PostgreSQL connections (and
+// keeps as many idle): deferred workers, the batched log writers and admin
+// calls share them.
+const controlPlaneConns = 32
+
 // controlPlane is the opened control-plane store and its migration loop.
 type controlPlane struct {
 	store *schema.Store
@@ -250,6 +255,13 @@ func openControlPlane(ctx context.Context, cfg *Config, getenv func(string) stri
 	if uri != "" {
 		dialect = schema.Postgres
 		db, err = sql.Open("pgx", uri)
+		if err == nil {
+			// database/sql keeps 2 idle connections by default: job workers,
+			// log writers and admin calls would reconnect on every burst.
+			db.SetMaxOpenConns(controlPlaneConns)
+			db.SetMaxIdleConns(controlPlaneConns)
+			db.SetConnMaxIdleTime(5 * time.Minute)
+		}
 	} else {
 		if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 			return nil, fmt.Errorf("create data dir: %w", err)

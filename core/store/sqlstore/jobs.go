@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/athena-go/athena/core"
@@ -28,6 +29,9 @@ import (
 type Jobs struct {
 	db      *sql.DB
 	dialect schema.Dialect
+	// lastExpiry is when Claim last failed jobs out of attempts (Unix ms):
+	// it does so at most once a second, not on every claim.
+	lastExpiry atomic.Int64
 }
 
 // NewJobs returns the queue over db, which schema.Migrate has migrated.
@@ -108,18 +112,12 @@ func (s *Jobs) Enqueue(ctx context.Context, j *core.Job) error {
 // Claim implements core.JobStore.
 func (s *Jobs) Claim(ctx context.Context, worker string, now, leaseUntil time.Time, limit int) (claimed, expired []*core.Job, err error) {
 	// Jobs whose worker died without attempts left fail first.
+	if last := s.lastExpiry.Load(); now.UnixMilli()-last >= 1000 && s.lastExpiry.CompareAndSwap(last, now.UnixMilli()) {
+		if expired, err = s.expire(ctx, now); err != nil {
+			return nil, nil, err
+		}
+	}
 	rows, err := s.db.QueryContext(ctx, s.q(`UPDATE gateway_deferred_requests
-		SET status = 'failed', error = 'the worker running it stopped answering, and no attempts are left',
-			finished_at = $1, updated_at = $1, lease_until = NULL
-		WHERE status = 'running' AND lease_until < $1 AND attempts >= max_attempts
-		RETURNING `+jobColumns), ms(now))
-	if err != nil {
-		return nil, nil, fmt.Errorf("expire leases: %w", err)
-	}
-	if expired, err = collect(rows); err != nil {
-		return nil, nil, fmt.Errorf("expire leases: %w", err)
-	}
-	rows, err = s.db.QueryContext(ctx, s.q(`UPDATE gateway_deferred_requests
 		SET status = 'running', attempts = attempts + 1, worker_id = $1, lease_until = $2,
 			started_at = $3, updated_at = $3, error = NULL
 		WHERE request_id IN (
@@ -138,6 +136,23 @@ func (s *Jobs) Claim(ctx context.Context, worker string, now, leaseUntil time.Ti
 	// RETURNING has no order: run the oldest first.
 	sort.Slice(claimed, func(a, b int) bool { return claimed[a].CreatedAt.Before(claimed[b].CreatedAt) })
 	return claimed, expired, nil
+}
+
+// expire fails running jobs whose lease ran out with no attempts left.
+func (s *Jobs) expire(ctx context.Context, now time.Time) ([]*core.Job, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`UPDATE gateway_deferred_requests
+		SET status = 'failed', error = 'the worker running it stopped answering, and no attempts are left',
+			finished_at = $1, updated_at = $1, lease_until = NULL
+		WHERE status = 'running' AND lease_until < $1 AND attempts >= max_attempts
+		RETURNING `+jobColumns), ms(now))
+	if err != nil {
+		return nil, fmt.Errorf("expire leases: %w", err)
+	}
+	expired, err := collect(rows)
+	if err != nil {
+		return nil, fmt.Errorf("expire leases: %w", err)
+	}
+	return expired, nil
 }
 
 func collect(rows *sql.Rows) ([]*core.Job, error) {
