@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 GO=${GO:-go}
 BENCHTIME=${BENCHTIME:-2s}
-out=$("$GO" test -run='^$' -bench='PointFetch|IdleSockets|ScyllaPointRead' -benchtime="$BENCHTIME" ./test/bench | tee /dev/stderr)
+out=$("$GO" test -run='^$' -bench='PointFetch|IdleSockets|ScyllaPointRead|DeferredRoundTrip' -benchtime="$BENCHTIME" ./test/bench | tee /dev/stderr)
 echo
 echo "$out" | awk '
 	function metric(name,   i) { for (i = 1; i < NF; i++) if ($(i+1) == name) return $i; return "" }
@@ -18,6 +18,10 @@ echo "$out" | awk '
 		vias[inflight] = vias[inflight] " " via
 	}
 	/^BenchmarkIdleSockets/ { idle = metric("KiB/socket") }
+	/^BenchmarkDeferredRoundTrip\// {
+		split($1, p, "/"); n2 = p[2]; sub(/-[0-9]+$/, "", n2)
+		deferred = deferred sprintf("deferred round trip, %s: %.0f jobs/s, push p50 %.1f ms, p99 %.1f ms\n", n2, metric("jobs/s"), metric("push-p50-ms"), metric("push-p99-ms"))
+	}
 	/^BenchmarkScyllaPointRead\/via=gateway/ { sg = metric("ns/op") }
 	/^BenchmarkScyllaPointRead\/via=gocql/ { sd = metric("ns/op") }
 	END {
@@ -30,5 +34,6 @@ echo "$out" | awk '
 			}
 		}
 		if (idle != "") printf "\nserver memory per idle WebSocket: %.1f KiB\n", idle
+		if (deferred != "") printf "%s", deferred
 		if (sg != "" && sd != "") printf "scylla point read: gateway REST %.0f req/s, gocql direct %.0f req/s, ratio %.0f%%\n", 1e9/sg, 1e9/sd, 100*sd/sg
 	}'
