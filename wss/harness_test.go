@@ -308,6 +308,14 @@ func decodeFrame(b []byte) (frame, error) {
 	return f, nil
 }
 
+// tryDecode validates and decodes a frame the test read itself.
+func (c *client) tryDecode(b []byte) (frame, error) {
+	if err := c.spec.check(c.spec.server, b); err != nil {
+		return nil, fmt.Errorf("server frame does not match openapi-wss.yaml ServerFrame: %w\n%s", err, b)
+	}
+	return decodeFrame(b)
+}
+
 // decode validates and decodes a frame the test read itself.
 func (c *client) decode(b []byte) frame {
 	c.tb.Helper()
