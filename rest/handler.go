@@ -128,6 +128,7 @@ func New(cfg Config) (*Handler, error) {
 		{method: http.MethodGet, path: "/gateway/deferred/:request_id", fn: h.deferredGet},
 		{method: http.MethodPost, path: "/gateway/deferred/:request_id/requeue", fn: h.deferredRequeue},
 		{method: http.MethodPost, path: "/gateway/deferred/:request_id/cancel", fn: h.deferredCancel},
+		{method: http.MethodGet, path: "/admin/admission-events", fn: h.admin(h.admissionEvents)},
 		{method: http.MethodGet, path: "/", fn: h.index},
 		{method: http.MethodGet, path: "/ping", fn: h.ping},
 		{method: http.MethodGet, path: "/health", fn: h.health},

@@ -23,7 +23,9 @@ func (h *Handler) operation(op core.Operation) handlerFunc {
 		if err != nil {
 			return err
 		}
-		call := core.Call{Op: op, Body: body}
+		// Operation routes have no parameters, so the matched path is the
+		// route pattern admission control matches prefixes against.
+		call := core.Call{Op: op, Body: body, Route: r.URL.Path}
 		call.ApplyHeader(r.Header.Get)
 		if call.APIKey == "" {
 			call.APIKey = r.URL.Query().Get("api_key")

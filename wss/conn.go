@@ -253,6 +253,11 @@ func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Req
 	}
 	op, _ := req.Action.op()
 	call := core.Call{Op: op, Client: req.ClientName, Body: req.Body, Timeout: req.Timeout, Defer: req.Defer}
+	for _, o := range operations {
+		if o.action == req.Action {
+			call.Route = o.path // the REST route, for admission's defer prefixes
+		}
+	}
 	call.ApplyHeader(req.header)
 	if call.Client == "" {
 		call.Client = c.client
