@@ -88,6 +88,25 @@ type Config struct {
 		// whose worker died runs again after it. Default statement_timeout
 		// + 30s.
 		DeferredLease Duration `yaml:"deferred_lease"`
+		// AdmissionLimitEnabled turns admission control on: fixed-window
+		// request counters, global and per client (DESIGN.md §6). Default
+		// false.
+		AdmissionLimitEnabled bool `yaml:"admission_limit_enabled"`
+		// AdmissionGlobalRequestsPerWindow caps the requests of every
+		// client together per window; 0 means no global limit.
+		AdmissionGlobalRequestsPerWindow int64 `yaml:"admission_global_requests_per_window"`
+		// AdmissionPerClientRequestsPerWindow caps one client's requests
+		// per window; 0 means no per-client limit.
+		AdmissionPerClientRequestsPerWindow int64 `yaml:"admission_per_client_requests_per_window"`
+		// AdmissionWindowSecs is the window length in seconds. Default 60.
+		AdmissionWindowSecs int `yaml:"admission_window_secs"`
+		// AdmissionDeferOnLimitEnabled defers a request over a limit (202
+		// with the job id) instead of refusing it (429) when its route
+		// starts with one of AdmissionDeferRoutePrefixes. Default false.
+		AdmissionDeferOnLimitEnabled bool `yaml:"admission_defer_on_limit_enabled"`
+		// AdmissionDeferRoutePrefixes are the REST route prefixes
+		// ("/gateway/query", "/gateway/") whose requests may be deferred.
+		AdmissionDeferRoutePrefixes []string `yaml:"admission_defer_route_prefixes"`
 	} `yaml:"gateway"`
 	// Redis is the store gateway nodes share (the read cache today).
 	// Default none: every node caches on its own.
@@ -402,6 +421,7 @@ func (c *Config) Validate(getenv func(string) string) error {
 		}
 	}
 	checkDuration(bad, "gateway.deferred_retention", c.Gateway.DeferredRetention)
+	c.validateAdmission(bad)
 	checkDuration(bad, "gateway.deferred_lease", c.Gateway.DeferredLease)
 	if c.API.MaxBodyBytes < 1024 {
 		bad("api.max_body_bytes", "must be at least 1024, got %d", c.API.MaxBodyBytes)

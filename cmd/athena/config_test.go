@@ -11,6 +11,7 @@ import (
 
 	"github.com/athena-go/athena/core"
 	"github.com/athena-go/athena/internal/testutil"
+	"github.com/athena-go/athena/schema"
 )
 
 func writeConfig(t *testing.T, body string) string {
@@ -217,5 +218,52 @@ func TestOpenScyllaBackend(t *testing.T) {
 	testutil.Equal(t, "kind", b.Kind(), "scylla")
 	if c, ok := b.(core.Closer); ok {
 		testutil.NoError(t, c.Close())
+	}
+}
+
+// TestAdmissionConfig: the six gateway.admission_* keys reach core's
+// AdmissionConfig, and bad values are reported with their key.
+func TestAdmissionConfig(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, body string
+		want       core.AdmissionConfig
+		wantErr    string
+	}{
+		{name: "off by default", body: "gateway:\n  max_rows: 5\n"},
+		{name: "every key", body: `gateway:
+  admission_limit_enabled: true
+  admission_global_requests_per_window: 1000
+  admission_per_client_requests_per_window: 100
+  admission_window_secs: 10
+  admission_defer_on_limit_enabled: true
+  admission_defer_route_prefixes: [/gateway/query, /query/sql]
+`, want: core.AdmissionConfig{Enabled: true, GlobalLimit: 1000, ClientLimit: 100, Window: 10 * time.Second,
+			DeferOnLimit: true, DeferRoutePrefixes: []string{"/gateway/query", "/query/sql"}}},
+		{name: "negative limit", body: "gateway:\n  admission_per_client_requests_per_window: -1\n", wantErr: "gateway.admission_per_client_requests_per_window"},
+		{name: "negative global", body: "gateway:\n  admission_global_requests_per_window: -5\n", wantErr: "gateway.admission_global_requests_per_window"},
+		{name: "negative window", body: "gateway:\n  admission_window_secs: -1\n", wantErr: "gateway.admission_window_secs"},
+		{name: "prefix without slash", body: "gateway:\n  admission_defer_route_prefixes: [gateway]\n", wantErr: "gateway.admission_defer_route_prefixes"},
+		{name: "misspelt key", body: "gateway:\n  admission_limits_enabled: true\n", wantErr: "admission_limits_enabled"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := loadConfig(writeConfig(t, tt.body), envOf(nil))
+			if err == nil {
+				err = cfg.Validate(envOf(nil))
+			}
+			if tt.wantErr != "" {
+				if err == nil {
+					t.Fatalf("want an error naming %s", tt.wantErr)
+				}
+				testutil.Contains(t, "error", err.Error(), tt.wantErr)
+				return
+			}
+			testutil.NoError(t, err)
+			got := cfg.admission(&schema.Store{}, nil)
+			got.Events = nil // a store over the control plane when enabled
+			testutil.Equal(t, "admission", got, tt.want)
+		})
 	}
 }

@@ -90,6 +90,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		AdminKey: core.Secret(getenv("ATHENA_KEY_12")),
 		Control:  sqlstore.NewControl(cp.store.DB, cp.store.Dialect),
 		Deferred: cfg.deferred(cp.store, shared),
+		// Admission control (DESIGN.md §6): Redis counters when configured.
+		Admission: cfg.admission(cp.store, shared),
 	})
 	if err != nil {
 		return err
