@@ -100,7 +100,7 @@ func TestRedisOutage(t *testing.T) {
 			}
 			// No event for a while: has the job finished anyway?
 			c.send(map[string]any{"request_id": id + "-get", "action": "deferred.get", "body": map[string]any{"request_id": job}})
-			if next(id+"-get")["data"].(map[string]any)["status"] == "completed" {
+			if next(id + "-get")["data"].(map[string]any)["status"] == "completed" {
 				return events
 			}
 		}
