@@ -1,6 +1,7 @@
 package wss_test
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/athena-go/athena/core"
@@ -28,5 +29,27 @@ func BenchmarkEncodeReply(b *testing.B) {
 		if _, err := wss.EncodeReply("r-123456", res); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkWSFetchCache compares a 100-row fetch over one socket uncached
+// and served from the in-process cache, in one run (SQLite).
+func BenchmarkWSFetchCache(b *testing.B) {
+	for _, cached := range []bool{false, true} {
+		b.Run(map[bool]string{false: "uncached", true: "memory-hit"}[cached], func(b *testing.B) {
+			e := newEnv(b, envConfig{rows: 100, core: func(c *core.Config) { c.Cache = core.CacheConfig{Enabled: cached} }})
+			c := e.dial(b, dialOpts{})
+			frame := []byte(`{"request_id":"f","action":"gateway.fetch","client_name":"local","body":{"table_name":"users"}}`)
+			b.ReportAllocs()
+			for b.Loop() {
+				c.raw(frame)
+				// Raw read: validating 100 rows per reply against the spec
+				// would dominate the measurement.
+				_, reply, err := c.c.Read(b.Context())
+				if err != nil || !bytes.Contains(reply, []byte(`"status":"success","message":"Fetched 100 rows"`)) {
+					b.Fatalf("reply %s: %v", reply, err)
+				}
+			}
+		})
 	}
 }

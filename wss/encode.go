@@ -38,7 +38,9 @@ func appendString(b []byte, s string) []byte {
 // encodeReply builds a reply frame: the REST envelope of the request plus
 // type, request_id and http_status (DESIGN.md §4).
 func encodeReply(requestID string, status int, env core.Envelope) ([]byte, error) {
-	body, err := json.Marshal(env)
+	// core's encoder skips re-validating data it encoded itself (a cached
+	// reply is already JSON).
+	body, err := env.AppendJSON(make([]byte, 0, 4096))
 	if err != nil {
 		return nil, fmt.Errorf("encode reply: %w", err)
 	}
