@@ -1,0 +1,155 @@
+package core_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the PostgreSQL control plane of the batcher benchmark
+
+	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/backend/sqlite"
+	"github.com/athena-go/athena/core/store/sqlstore"
+	"github.com/athena-go/athena/internal/pgtest"
+	"github.com/athena-go/athena/internal/testutil"
+	"github.com/athena-go/athena/schema"
+)
+
+// keyGateway is a gateway with a SQLite control plane, API keys enforced,
+// and one key holding every gateway right.
+func keyGateway(tb testing.TB) (*core.Gateway, string) {
+	return keyGatewayWith(tb, func(c *sqlstore.Control) core.ControlPlane { return c })
+}
+
+// discardLogs is a control plane whose log and statistics writes vanish,
+// so a benchmark of the request path does not share the CPU with the
+// SQLite writer that would run beside it.
+type discardLogs struct{ *sqlstore.Control }
+
+func (discardLogs) InsertAuthAttempts(context.Context, []core.AuthAttempt) error   { return nil }
+func (discardLogs) InsertRequestLogs(context.Context, []core.RequestLog) error     { return nil }
+func (discardLogs) InsertOperationLogs(context.Context, []core.OperationLog) error { return nil }
+func (discardLogs) AddStatistics(context.Context, []core.ClientStat, []core.TableStat, time.Time) error {
+	return nil
+}
+
+func keyGatewayWith(tb testing.TB, wrap func(*sqlstore.Control) core.ControlPlane) (*core.Gateway, string) {
+	tb.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(tb.TempDir(), "cp.db")+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
+	testutil.NoError(tb, err)
+	tb.Cleanup(func() { db.Close() })
+	_, err = schema.Migrate(tb.Context(), db, schema.SQLite)
+	testutil.NoError(tb, err)
+	gw, err := core.New(tb.Context(), core.Config{
+		Clients: []core.ClientSpec{{Name: "local", Kind: "sqlite", Path: filepath.Join(tb.TempDir(), "d.db")}},
+		Open: func(ctx context.Context, s core.ClientSpec) (core.Backend, error) {
+			return sqlite.New(ctx, sqlite.Config{Path: s.Path})
+		},
+		Control: wrap(sqlstore.NewControl(db, schema.SQLite)),
+	})
+	testutil.NoError(tb, err)
+	tb.Cleanup(func() { _ = gw.Close() })
+	k, err := gw.CreateAPIKey(tb.Context(), []byte(`{"name":"bench","rights":["gateway.*"]}`))
+	testutil.NoError(tb, err)
+	_, err = gw.SetAuthConfig(tb.Context(), []byte(`{"enforce_api_keys":true}`))
+	testutil.NoError(tb, err)
+	return gw, k.APIKey
+}
+
+func TestKeyChecks(t *testing.T) {
+	t.Parallel()
+	gw, key := keyGateway(t)
+	tests := []struct {
+		name string
+		key  string
+		ok   bool
+	}{
+		{"right", key, true},
+		{"wrong secret", key[:len(key)-1] + "x", false},
+		{"unknown id", "ath_ffffffffffffffff" + key[len("ath_ffffffffffffffff"):], false},
+		{"malformed", "nope", false},
+		{"empty", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			testutil.Equal(t, "verified", gw.VerifyKey(tt.key), tt.ok)
+			err := gw.Admit(t.Context(), core.Call{Op: core.OpFetch, Client: "local", APIKey: tt.key})
+			if tt.ok {
+				testutil.NoError(t, err)
+			} else {
+				testutil.Equal(t, "code", core.CodeOf(err), core.CodeUnauthorized)
+			}
+		})
+	}
+}
+
+// BenchmarkVerifyKey: a right and a wrong secret (and an unknown public
+// id) cost the same: one HMAC-SHA256 and a constant-time compare.
+func BenchmarkVerifyKey(b *testing.B) {
+	gw, key := keyGateway(b)
+	for _, c := range []struct{ name, key string }{
+		{"right", key},
+		{"wrong_secret", key[:len(key)-1] + "x"},
+		{"unknown_id", "ath_ffffffffffffffff" + key[len("ath_ffffffffffffffff"):]},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				gw.VerifyKey(c.key)
+			}
+		})
+	}
+}
+
+// BenchmarkAdmit is what API keys and the catalog add to every call: key
+// verification, the right check, the registry lookup, the frozen flag and
+// queueing the auth, request and operation log rows and the statistics
+// delta. The target is under 5 µs. The writers discard what they get
+// (they run on their own goroutines, off the request path).
+func BenchmarkAdmit(b *testing.B) {
+	gw, key := keyGatewayWith(b, func(c *sqlstore.Control) core.ControlPlane { return discardLogs{c} })
+	call := core.Call{Op: core.OpFetch, Client: "local", APIKey: key}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := gw.Admit(context.Background(), call); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkStatsBatcherPostgres: deltas per second the statistics batcher
+// coalesces and upserts into PostgreSQL (target: at least 50,000/s).
+func BenchmarkStatsBatcherPostgres(b *testing.B) {
+	// core's TestMain does not stop pgtest's server; this benchmark is its
+	// only user, so it stops it (after the database is dropped).
+	b.Cleanup(pgtest.Stop)
+	db, err := sql.Open("pgx", pgtest.NewDatabase(b))
+	testutil.NoError(b, err)
+	b.Cleanup(func() { db.Close() })
+	_, err = schema.Migrate(b.Context(), db, schema.Postgres)
+	testutil.NoError(b, err)
+	st := sqlstore.NewControl(db, schema.Postgres)
+	for _, keys := range []int{400, 4000} {
+		b.Run("keys="+itoa(keys), func(b *testing.B) {
+			start := time.Now()
+			if err := core.PushDeltas(st, b.N, keys); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "deltas/s")
+		})
+	}
+}
+
+func itoa(i int) string {
+	if i == 0 {
+		return "0"
+	}
+	b := []byte{}
+	for ; i > 0; i /= 10 {
+		b = append([]byte{byte('0' + i%10)}, b...)
+	}
+	return string(b)
+}
