@@ -10,7 +10,7 @@
 // role needs CREATEDB) and nothing is started. Otherwise the first call
 // starts a server from the installed binaries, found via
 // ATHENA_TEST_PG_BINDIR, pg_config --bindir, initdb on PATH, or the highest
-// /usr/lib/postgresql/*/bin: initdb --no-sync into a temp dir (in /dev/shm
+// /usr/lib/postgresql/*/bin, with internal/pgserver: initdb --no-sync into a temp dir (in /dev/shm
 // when writable, else os.TempDir), then postgres with fsync off, a free
 // loopback port and the socket in that dir. As root, initdb and postgres run
 // as the postgres user (PostgreSQL refuses root).

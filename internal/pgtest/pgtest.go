@@ -4,14 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
-	"net/url"
 	"os"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/athena-go/athena/internal/pgserver"
 )
 
 // Run runs the tests and then stops the server this binary started, if any,
@@ -30,7 +28,7 @@ var (
 	started  bool
 	adminURI string // DSN of the postgres database on the shared server
 	startErr error
-	srv      *server
+	srv      *pgserver.Server
 )
 
 // InCI reports whether the CI variable asks for failures instead of skips.
@@ -63,7 +61,13 @@ func ensure() (string, error) {
 		if uri := os.Getenv("ATHENA_TEST_PG_URI"); uri != "" {
 			adminURI = uri
 		} else {
-			srv, adminURI, startErr = startServer()
+			srv, startErr = pgserver.Start(pgserver.Config{
+				BinDir:    os.Getenv("ATHENA_TEST_PG_BINDIR"),
+				DirPrefix: "athena-pgtest-",
+			})
+			if startErr == nil {
+				adminURI = srv.URI()
+			}
 		}
 	}
 	return adminURI, startErr
@@ -76,7 +80,7 @@ func Stop() {
 	mu.Lock()
 	defer mu.Unlock()
 	if srv != nil {
-		srv.stop()
+		srv.Stop()
 	}
 	srv, started, adminURI, startErr = nil, false, "", nil
 }
@@ -89,35 +93,18 @@ func NewDatabase(tb testing.TB) string {
 	name := "athena_test_" + randomHex(6)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := exec1(ctx, admin, "CREATE DATABASE "+name); err != nil {
-		tb.Fatalf("pgtest: create database: %v", err)
+	dsn, err := pgserver.CreateDatabase(ctx, admin, name)
+	if err != nil {
+		tb.Fatalf("pgtest: %v", err)
 	}
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := exec1(ctx, admin, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+		if err := pgserver.Exec(ctx, admin, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
 			tb.Errorf("pgtest: drop database %s: %v", name, err)
 		}
 	})
-	u, err := url.Parse(admin)
-	if err != nil {
-		tb.Fatalf("pgtest: parse server URI: %v", err)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
-
-// exec1 runs one statement on a short-lived connection.
-func exec1(ctx context.Context, dsn, sql string) error {
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		return fmt.Errorf("connect: %w", err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, sql); err != nil {
-		return fmt.Errorf("exec: %w", err)
-	}
-	return nil
+	return dsn
 }
 
 func randomHex(n int) string {
