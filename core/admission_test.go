@@ -245,3 +245,23 @@ func decisions(t *testing.T, reg *prometheus.Registry, decision, limit string) f
 	t.Fatalf("no series decision=%s limit=%s", decision, limit)
 	return 0
 }
+
+// BenchmarkAdmissionCheck is the per-request cost of admission with
+// in-memory counters (global and per client), across 64 clients.
+func BenchmarkAdmissionCheck(b *testing.B) {
+	ad, err := core.NewAdmitter(core.AdmissionConfig{Enabled: true, GlobalLimit: 1 << 40, ClientLimit: 1 << 40, Window: time.Minute}, nil)
+	testutil.NoError(b, err)
+	defer ad.Close()
+	clients := make([]string, 64)
+	for i := range clients {
+		clients[i] = fmt.Sprintf("client%02d", i)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			ad.Check(context.Background(), clients[i%len(clients)])
+			i++
+		}
+	})
+}

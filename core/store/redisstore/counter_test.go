@@ -114,3 +114,18 @@ func TestCounterRedisDown(t *testing.T) {
 		t.Fatal("Incr on a dead Redis succeeded")
 	}
 }
+
+// BenchmarkCounterIncr is one admission check's round trip to Redis (the
+// client and global keys in one script call).
+func BenchmarkCounterIncr(b *testing.B) {
+	s, err := redisstore.New(redisstore.Config{URL: core.Secret(redistest.URL(b)), KeyPrefix: redistest.Prefix(b)})
+	testutil.NoError(b, err)
+	b.Cleanup(func() { _ = s.Close() })
+	keys := []core.CounterKey{{Key: "c", Limit: 1 << 40}, {Key: "g", Limit: 1 << 40}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Incr(context.Background(), time.Minute, keys); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
