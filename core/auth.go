@@ -160,6 +160,11 @@ func (a *authState) check(key, client, right string, now time.Time) (string, str
 // enforced attempt is queued for api_key_auth_log; the queue never blocks.
 func (g *Gateway) authorize(client, key, right string) (string, error) {
 	a := g.authState()
+	if a == nil && g.ctl != nil {
+		// Fail closed: until the control plane has been read once, nobody
+		// knows whether keys are enforced.
+		return "", Errorf(CodeBackendUnavailable, "API keys cannot be checked yet: the control-plane store has not been read; retry shortly")
+	}
 	if !a.enforced(client) {
 		return "", nil
 	}
