@@ -109,7 +109,19 @@ func (b *batcher[T]) run(stop <-chan struct{}) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
 		defer cancel()
-		if err := b.write(ctx, buf); err != nil {
+		// A busy store (SQLite's one writer, a PostgreSQL failover) often
+		// answers a moment later: try twice more before dropping the rows.
+		var err error
+		for attempt, wait := 0, 100*time.Millisecond; attempt < 3; attempt, wait = attempt+1, wait*4 {
+			if err = b.write(ctx, buf); err == nil || ctx.Err() != nil {
+				break
+			}
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+			}
+		}
+		if err != nil {
 			b.log.Warn("control-plane log write failed; rows dropped", "table", b.name, "rows", len(buf), "error", err)
 			b.dropped.Add(float64(len(buf)))
 		}
