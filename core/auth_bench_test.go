@@ -37,7 +37,7 @@ func (discardLogs) AddStatistics(context.Context, []core.ClientStat, []core.Tabl
 
 func keyGatewayWith(tb testing.TB, wrap func(*sqlstore.Control) core.ControlPlane) (*core.Gateway, string) {
 	tb.Helper()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(tb.TempDir(), "cp.db")+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(tb.TempDir(), "cp.db")+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_txlock=immediate")
 	testutil.NoError(tb, err)
 	tb.Cleanup(func() { db.Close() })
 	_, err = schema.Migrate(tb.Context(), db, schema.SQLite)

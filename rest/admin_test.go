@@ -36,7 +36,7 @@ func openControl(tb testing.TB, dialect, uri string) *sqlstore.Control {
 	switch dialect {
 	case "sqlite":
 		d = schema.SQLite
-		db, err = sql.Open("sqlite", "file:"+filepath.Join(tb.TempDir(), "cp.db")+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
+		db, err = sql.Open("sqlite", "file:"+filepath.Join(tb.TempDir(), "cp.db")+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_txlock=immediate")
 	default:
 		d = schema.Postgres
 		if uri == "" {

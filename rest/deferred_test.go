@@ -17,7 +17,7 @@ import (
 // withQueue gives the env a job queue on a SQLite control plane; workers
 // run when work is true.
 func withQueue(tb testing.TB, work bool) func(*core.Config) {
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(tb.TempDir(), "cp.db")+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(tb.TempDir(), "cp.db")+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_txlock=immediate")
 	tu.NoError(tb, err)
 	tb.Cleanup(func() { _ = db.Close() })
 	_, err = schema.Migrate(tb.Context(), db, schema.SQLite)

@@ -25,7 +25,7 @@ import (
 // and API keys enforced globally. It returns the env and keys by name.
 func authEnv(t *testing.T) (*env, map[string]string) {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "cp.db")+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "cp.db")+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_txlock=immediate")
 	tu.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	_, err = schema.Migrate(t.Context(), db, schema.SQLite)

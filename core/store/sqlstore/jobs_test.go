@@ -40,7 +40,7 @@ func OpenDB(tb testing.TB, d schema.Dialect) *sql.DB {
 	if d == schema.Postgres {
 		db, err = sql.Open("pgx", pgtest.NewDatabase(tb))
 	} else {
-		db, err = sql.Open("sqlite", "file:"+filepath.Join(tb.TempDir(), "cp.db")+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
+		db, err = sql.Open("sqlite", "file:"+filepath.Join(tb.TempDir(), "cp.db")+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_txlock=immediate")
 	}
 	tu.NoError(tb, err)
 	tb.Cleanup(func() { _ = db.Close() })
