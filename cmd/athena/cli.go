@@ -18,6 +18,7 @@ Usage:
 Commands:
   serve     run the gateway (REST on /gateway/*, health, metrics)
   migrate   apply the control-plane migrations and exit
+  bench     measure a gateway against direct database access ("athena bench --embedded")
   version   print the version
   help      show this help, or "athena help <command>"
 
@@ -43,6 +44,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = cmdServe(ctx, rest, stderr, getenv)
 	case "migrate":
 		err = cmdMigrate(ctx, rest, stdout, stderr, getenv)
+	case "bench":
+		err = cmdBench(ctx, rest, stdout, stderr, getenv)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "athena", version())
 	case "help", "-h", "--help":

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/athena-go/athena/internal/pgserver"
 	"github.com/athena-go/athena/internal/pgtest"

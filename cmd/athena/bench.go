@@ -1,0 +1,235 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/athena-go/athena/internal/loadgen"
+)
+
+const benchSummary = `Measure a gateway against its database: the same requests over WebSocket
+(1, 16 and 64 in flight on one socket; 100 sockets), REST keep-alive and
+pgx directly at the same concurrency, each cell warmed up and then run for
+--duration in rounds that alternate gateway and direct. Prints throughput,
+p50/p90/p99/max latency, the gateway/direct ratio and bytes on the wire.
+Every reply is checked (request_id and row): a wrong answer fails the run.
+
+Against a running gateway:
+  athena bench --url http://127.0.0.1:4052 --client mydb \
+    --direct-uri postgres://user:pass@host/db   (or $ATHENA_BENCH_DIRECT_URI)
+  The client must point at the database of --direct-uri. The benchmark
+  creates and fills athena_bench_items (100,000 rows) and athena_bench_writes
+  there and touches no other table.
+
+With nothing set up (throwaway PostgreSQL from the installed binaries, an
+in-process gateway, and for "idle" a separate "athena serve"):
+  athena bench --embedded
+
+Scenarios (--scenarios, comma-separated; default all):
+  point       one row by primary key
+  rows100     100 rows by an indexed column
+  insert      one-row insert
+  stream100k  100,000 rows streamed as WS chunk frames (REST has no stream)
+  deferred    deferred job round trip: submit, 202, completed event (WS)
+  idle        server memory per idle WebSocket (--idle-sockets)
+
+--soak 10m instead holds a mixed load and prints RSS, heap, goroutines,
+open WebSockets and p99 every --soak-interval; it fails when goroutines or
+heap grow without bound.`
+
+// benchFlags are athena bench's options.
+type benchFlags struct {
+	url, client, apiKey, directURI string
+	embedded                       bool
+	scenarios, inFlight            string
+	duration, warmup               time.Duration
+	rounds, sockets, idleSockets   int
+	jsonOut                        bool
+	report                         string
+	soak, soakInterval             time.Duration
+}
+
+func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	var bf benchFlags
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: athena bench [flags]\n\n%s\n\nFlags:\n", benchSummary)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&bf.url, "url", "", "gateway base URL, e.g. http://127.0.0.1:4052")
+	fs.StringVar(&bf.client, "client", "", "X-Athena-Client of the database to use (--embedded: bench)")
+	fs.StringVar(&bf.apiKey, "api-key", "", "API key sent as Authorization: Bearer (default $ATHENA_BENCH_API_KEY)")
+	fs.StringVar(&bf.directURI, "direct-uri", "", "the same database's PostgreSQL URI, for setup and the pgx baseline (default $ATHENA_BENCH_DIRECT_URI)")
+	fs.BoolVar(&bf.embedded, "embedded", false, "start a throwaway PostgreSQL and an in-process gateway")
+	fs.StringVar(&bf.scenarios, "scenarios", strings.Join(loadgen.Scenarios, ","), "scenarios to run, comma-separated")
+	fs.StringVar(&bf.inFlight, "in-flight", "1,16,64", "requests in flight per socket (REST and pgx: connections), comma-separated")
+	fs.IntVar(&bf.sockets, "sockets", 100, "the many-sockets cell: this many sockets, one request in flight each (0: skip)")
+	fs.DurationVar(&bf.duration, "duration", 5*time.Second, "measured time per cell")
+	fs.DurationVar(&bf.warmup, "warmup", time.Second, "unmeasured warm-up per cell")
+	fs.IntVar(&bf.rounds, "rounds", 2, "rounds each cell's duration is split into, alternating with the other transports")
+	fs.IntVar(&bf.idleSockets, "idle-sockets", 10000, "idle scenario: sockets to open")
+	fs.BoolVar(&bf.jsonOut, "json", false, "print the report as JSON instead of a table")
+	fs.StringVar(&bf.report, "report", "", "also write a self-contained HTML report (latency histograms) to this file")
+	fs.DurationVar(&bf.soak, "soak", 0, "hold a mixed load this long instead (e.g. 10m)")
+	fs.DurationVar(&bf.soakInterval, "soak-interval", 30*time.Second, "soak: time between samples")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if bf.apiKey == "" {
+		bf.apiKey = getenv("ATHENA_BENCH_API_KEY")
+	}
+	if bf.directURI == "" {
+		bf.directURI = getenv("ATHENA_BENCH_DIRECT_URI")
+	}
+	cfg, err := bf.config()
+	if err != nil {
+		fmt.Fprintf(stderr, "athena bench: %v\n", err)
+		return errUsage
+	}
+	if bf.embedded {
+		fmt.Fprintln(stderr, "starting a throwaway PostgreSQL and an in-process gateway…")
+		e, err := loadgen.StartEmbedded(ctx, loadgen.EmbeddedConfig{})
+		if err != nil {
+			return fmt.Errorf("embedded gateway: %w", err)
+		}
+		defer e.Close()
+		cfg.Target = e.Target()
+		if bf.soak == 0 && containsScenario(cfg.Scenarios, loadgen.ScenarioIdle) {
+			child, err := startServeChild(ctx)
+			if err != nil {
+				return fmt.Errorf("idle scenario: %w", err)
+			}
+			defer child.stop()
+			cfg.IdleURL = child.url
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		fmt.Fprintf(stderr, "athena bench: %v\n", err)
+		return errUsage
+	}
+	if bf.soak > 0 {
+		fmt.Fprintf(stdout, "soak: %s of mixed load on %s, a sample every %s\n", bf.soak, cfg.Target.URL, bf.soakInterval)
+		samples, err := loadgen.Soak(ctx, loadgen.SoakConfig{Target: cfg.Target, Duration: bf.soak, Interval: bf.soakInterval, Out: stdout})
+		if err != nil {
+			return err
+		}
+		if err := loadgen.CheckGrowth(samples); err != nil {
+			return fmt.Errorf("soak: %w", err)
+		}
+		fmt.Fprintln(stdout, "soak: no unbounded growth of goroutines, heap or sockets")
+		return nil
+	}
+	if isTerminal(stderr) {
+		cfg.Progress = stderr
+	}
+	rep, runErr := loadgen.Run(ctx, cfg)
+	if rep != nil {
+		var err error
+		if bf.jsonOut {
+			err = rep.WriteJSON(stdout)
+		} else {
+			err = rep.WriteTable(stdout)
+		}
+		if err != nil {
+			return errors.Join(runErr, err)
+		}
+		if bf.report != "" {
+			if err := writeHTMLReport(bf.report, rep); err != nil {
+				return errors.Join(runErr, err)
+			}
+			fmt.Fprintf(stderr, "report written to %s\n", bf.report)
+		}
+	}
+	if runErr != nil {
+		return fmt.Errorf("run failed: %w", runErr)
+	}
+	return nil
+}
+
+// config turns the flags into the load generator's config.
+func (bf *benchFlags) config() (loadgen.Config, error) {
+	var errs []error
+	if bf.embedded && (bf.url != "" || bf.directURI != "") {
+		errs = append(errs, errors.New("--embedded starts its own gateway and database: drop --url and --direct-uri"))
+	}
+	if !bf.embedded && bf.url == "" {
+		errs = append(errs, errors.New("give --url (and --client, --direct-uri), or --embedded"))
+	}
+	inFlight, err := parseInts(bf.inFlight)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("--in-flight: %w", err))
+	}
+	if bf.sockets == 0 {
+		bf.sockets = -1
+	}
+	var scen []string
+	for _, s := range strings.Split(bf.scenarios, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			scen = append(scen, s)
+		}
+	}
+	cfg := loadgen.Config{
+		Target:    loadgen.Target{URL: bf.url, Client: bf.client, APIKey: loadgen.Secret(bf.apiKey), DirectURI: loadgen.Secret(bf.directURI)},
+		Scenarios: scen, Duration: bf.duration, Warmup: bf.warmup, Rounds: bf.rounds,
+		InFlight: inFlight, Sockets: bf.sockets, IdleSockets: bf.idleSockets,
+	}
+	if bf.warmup == 0 {
+		cfg.Warmup = -1 // no warm-up
+	}
+	return cfg, errors.Join(errs...)
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q is not a positive number", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func containsScenario(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return len(list) == 0
+}
+
+func writeHTMLReport(path string, rep *loadgen.Report) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("create report: %w", err)
+	}
+	if err := rep.WriteHTML(f); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}
+
+// isTerminal reports whether w is a character device (the progress bar
+// goes only there).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

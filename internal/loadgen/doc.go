@@ -1,0 +1,22 @@
+// Package loadgen is the load generator behind `athena bench` and the
+// benchmarks of test/bench: it drives a gateway over WebSocket (many
+// requests in flight per socket, matched by request_id) and REST
+// keep-alive, and the same database directly with pgx at the same
+// concurrency, and reports throughput, latency percentiles from a
+// log-linear Histogram, the gateway/direct ratio and bytes on the wire.
+//
+// Entry points: Run(ctx, Config) measures the selected scenarios and
+// returns a *Report (WriteTable, WriteJSON, WriteHTML render it); Soak
+// holds a mixed load and samples the gateway's /metrics; Idle measures
+// server memory per idle socket; StartEmbedded starts an in-process
+// gateway on a throwaway PostgreSQL for --embedded and the tests; Setup
+// creates and fills the benchmark tables.
+//
+// Every reply is checked (its request_id and the rows it must carry):
+// a wrong answer ends the run with an error, so a fast wrong gateway
+// cannot win. Every goroutine the package starts is stopped and waited
+// for before the function that started it returns (or by Close).
+//
+// It must not be imported by the gateway's own packages (core, rest, wss):
+// it is a client of them.
+package loadgen

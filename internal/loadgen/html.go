@@ -1,0 +1,104 @@
+package loadgen
+
+import (
+	"fmt"
+	"html/template"
+	"io"
+	"math"
+	"strings"
+	"time"
+)
+
+// WriteHTML writes the report as one self-contained HTML page: the table,
+// then a latency histogram per cell as inline SVG (log-scaled time axis,
+// p50 and p99 marked). It loads nothing from anywhere.
+func (r *Report) WriteHTML(w io.Writer) error {
+	var table strings.Builder
+	if err := r.WriteTable(&table); err != nil {
+		return err
+	}
+	type chart struct {
+		Title string
+		SVG   template.HTML
+	}
+	var charts []chart
+	for _, c := range r.Cells {
+		charts = append(charts, chart{
+			Title: fmt.Sprintf("%s · %s · %d conns × %d in flight · %s req/s · p50 %s · p99 %s", c.Scenario, c.Via, c.Sockets, c.InFlight,
+				fmtRate(c.Throughput), fmtDur(time.Duration(c.P50)), fmtDur(time.Duration(c.P99))),
+			SVG: histogramSVG(c),
+		})
+	}
+	err := reportPage.Execute(w, struct {
+		R      *Report
+		Table  string
+		Charts []chart
+	}{r, table.String(), charts})
+	if err != nil {
+		return fmt.Errorf("write html report: %w", err)
+	}
+	return nil
+}
+
+// histogramSVG draws c's histogram bins as bars.
+func histogramSVG(c Cell) template.HTML {
+	const W, H, pad = 640.0, 160.0, 24.0
+	bins := c.Histogram
+	if len(bins) == 0 {
+		return ""
+	}
+	var peak uint64
+	for _, b := range bins {
+		peak = max(peak, b.Count)
+	}
+	lo, hi := math.Log(float64(max(bins[0].Lo, 1))), math.Log(float64(max(bins[len(bins)-1].Hi, 2)))
+	if hi <= lo {
+		hi = lo + 1
+	}
+	x := func(d time.Duration) float64 {
+		return pad + (W-2*pad)*(math.Log(float64(max(d, 1)))-lo)/(hi-lo)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" role="img">`, W, H+pad, W, H+pad)
+	fmt.Fprintf(&b, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#888"/>`, pad, H, W-pad, H)
+	for _, bin := range bins {
+		if bin.Count == 0 {
+			continue
+		}
+		h := (H - pad) * float64(bin.Count) / float64(peak)
+		x0, x1 := x(bin.Lo), x(bin.Hi)
+		fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#4a7bd0"><title>%s–%s: %d</title></rect>`,
+			x0, H-h, math.Max(x1-x0-0.5, 0.5), h, fmtDur(bin.Lo), fmtDur(bin.Hi), bin.Count)
+	}
+	for _, m := range []struct {
+		name  string
+		d     time.Duration
+		color string
+	}{{"p50", time.Duration(c.P50), "#2a2"}, {"p99", time.Duration(c.P99), "#d33"}} {
+		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.0f" x2="%.1f" y2="%.0f" stroke="%s" stroke-dasharray="3,2"/><text x="%.1f" y="%.0f" font-size="10" fill="%s">%s %s</text>`,
+			x(m.d), pad/2, x(m.d), H, m.color, x(m.d)+2, pad/2+8, m.color, m.name, fmtDur(m.d))
+	}
+	// Axis labels at the ends and the geometric middle.
+	for _, d := range []time.Duration{bins[0].Lo, time.Duration(math.Exp((lo + hi) / 2)), bins[len(bins)-1].Hi} {
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.0f" font-size="10" text-anchor="middle" fill="#444">%s</text>`, x(d), H+14, fmtDur(d))
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String()) // built from numbers and fixed strings only
+}
+
+var reportPage = template.Must(template.New("report").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>athena bench {{.R.Date.Format "2006-01-02 15:04"}}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1100px}
+pre{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:12px}
+figure{margin:1em 0}figcaption{font-size:13px;margin-bottom:4px}
+</style></head><body>
+<h1>athena bench</h1>
+<p>{{.R.Date.Format "2006-01-02 15:04 UTC"}} · gateway {{.R.Gateway}} · {{.R.Machine.CPUs}} CPUs · {{.R.Machine.OS}} · {{.R.Machine.Go}}.
+Throughput is requests completed per second with every reply checked; latencies come from a log-linear histogram (0.8% resolution);
+"vs pgx" is the gateway's throughput over pgx's at the same concurrency, run in alternating rounds.</p>
+<pre>{{.Table}}</pre>
+<h2>Latency histograms</h2>
+{{range .Charts}}<figure><figcaption>{{.Title}}</figcaption>{{.SVG}}</figure>
+{{end}}</body></html>
+`))

@@ -1,0 +1,237 @@
+package loadgen
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Report is what Run measured. Its JSON form is `athena bench --json`.
+type Report struct {
+	Date     time.Time   `json:"date"`
+	Machine  Machine     `json:"machine"`
+	Gateway  string      `json:"gateway"`
+	Duration Seconds     `json:"cell_duration_s"`
+	Warmup   Seconds     `json:"warmup_s"`
+	Rounds   int         `json:"rounds"`
+	Cells    []Cell      `json:"cells"`
+	Idle     *IdleResult `json:"idle,omitempty"`
+}
+
+// Machine describes where the load generator ran.
+type Machine struct {
+	CPUs     int    `json:"cpus"`
+	MemBytes int64  `json:"mem_bytes"`
+	OS       string `json:"os"`
+	Go       string `json:"go"`
+}
+
+// Seconds is a duration that encodes as seconds.
+type Seconds time.Duration
+
+// MarshalJSON encodes s as a number of seconds.
+func (s Seconds) MarshalJSON() ([]byte, error) {
+	return strconv.AppendFloat(nil, time.Duration(s).Seconds(), 'f', -1, 64), nil
+}
+
+// Cell is one measured scenario × transport × concurrency.
+type Cell struct {
+	Scenario string `json:"scenario"`
+	Via      string `json:"via"`
+	// Sockets is the WebSockets used; for REST and pgx the connections.
+	Sockets int `json:"sockets"`
+	// InFlight is the requests in flight per socket (REST, pgx: in total).
+	InFlight   int     `json:"in_flight"`
+	Requests   int64   `json:"requests"`
+	Seconds    float64 `json:"seconds"`
+	Throughput float64 `json:"req_per_s"`
+	P50        Micros  `json:"p50_us"`
+	P90        Micros  `json:"p90_us"`
+	P99        Micros  `json:"p99_us"`
+	Max        Micros  `json:"max_us"`
+	// BytesPerRequest is what crossed the client's sockets per request,
+	// both ways (headers and framing included).
+	BytesPerRequest float64 `json:"bytes_per_req"`
+	// VsDirect is this cell's throughput over the direct driver's at the
+	// same concurrency; P99VsDirect its p99 over the direct p99. Zero when
+	// there is no direct cell to compare with.
+	VsDirect    float64 `json:"vs_direct,omitempty"`
+	P99VsDirect float64 `json:"p99_vs_direct,omitempty"`
+	// LostEvents counts deferred jobs (deferred scenario) whose status
+	// events never reached the socket that submitted them within the
+	// grace period; each was then read with deferred.get.
+	LostEvents int64 `json:"lost_events,omitempty"`
+	Histogram  []Bin `json:"histogram"`
+}
+
+// Micros is a duration that encodes as microseconds.
+type Micros time.Duration
+
+// MarshalJSON encodes m as a number of microseconds.
+func (m Micros) MarshalJSON() ([]byte, error) {
+	return strconv.AppendFloat(nil, float64(m)/1e3, 'f', 1, 64), nil
+}
+
+func newReport(cfg Config) *Report {
+	return &Report{
+		Date:     time.Now().UTC().Truncate(time.Second),
+		Machine:  Machine{CPUs: runtime.NumCPU(), MemBytes: memTotal(), OS: runtime.GOOS + "/" + runtime.GOARCH, Go: runtime.Version()},
+		Gateway:  cfg.Target.URL,
+		Duration: Seconds(cfg.Duration),
+		Warmup:   Seconds(cfg.Warmup),
+		Rounds:   cfg.Rounds,
+	}
+}
+
+func (r *Report) add(c *cell) {
+	r.Cells = append(r.Cells, Cell{
+		Scenario: c.scenario, Via: c.via, Sockets: c.sockets, InFlight: c.inFlight,
+		Requests: c.n, Seconds: c.elapsed.Seconds(),
+		Throughput:      float64(c.n) / c.elapsed.Seconds(),
+		P50:             Micros(c.hist.Quantile(0.5)),
+		P90:             Micros(c.hist.Quantile(0.9)),
+		P99:             Micros(c.hist.Quantile(0.99)),
+		Max:             Micros(c.hist.Max()),
+		BytesPerRequest: float64(c.wireBytes) / float64(c.n),
+		Histogram:       c.hist.Bins(48),
+		LostEvents:      c.lostEvents,
+	})
+}
+
+// Concurrency is the cell's requests in flight in total.
+func (c Cell) Concurrency() int {
+	if c.Via == ViaWS {
+		return c.Sockets * c.InFlight
+	}
+	return c.InFlight
+}
+
+// finish fills the ratios to the direct cell of the same scenario and
+// concurrency.
+func (r *Report) finish() {
+	for i := range r.Cells {
+		c := &r.Cells[i]
+		if c.Via == ViaDirect {
+			continue
+		}
+		for _, d := range r.Cells {
+			if d.Via == ViaDirect && d.Scenario == c.Scenario && d.Concurrency() == c.Concurrency() && d.Throughput > 0 {
+				c.VsDirect = c.Throughput / d.Throughput
+				c.P99VsDirect = float64(c.P99) / float64(max(d.P99, 1))
+			}
+		}
+	}
+}
+
+// WriteJSON writes the report as indented JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r); err != nil {
+		return fmt.Errorf("encode report: %w", err)
+	}
+	return nil
+}
+
+// WriteTable writes the report as an aligned text table.
+func (r *Report) WriteTable(w io.Writer) error {
+	fmt.Fprintf(w, "athena bench  %s  %d CPUs, %s RAM, %s, %s\n", r.Date.Format("2006-01-02 15:04 UTC"),
+		r.Machine.CPUs, fmtBytes(float64(r.Machine.MemBytes)), r.Machine.OS, r.Machine.Go)
+	fmt.Fprintf(w, "each cell: %s warm-up, %s measured in %d alternating rounds\n\n",
+		time.Duration(r.Warmup), time.Duration(r.Duration), r.Rounds)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "scenario\tvia\tconns\tin flight\treq/s\tp50\tp90\tp99\tmax\tvs pgx\tp99 vs pgx\tbytes/req\t")
+	prev := ""
+	for _, c := range r.Cells {
+		if prev != "" && prev != c.Scenario {
+			fmt.Fprintln(tw, "\t\t\t\t\t\t\t\t\t\t\t\t")
+		}
+		prev = c.Scenario
+		ratio, p99r := "-", "-"
+		if c.VsDirect > 0 {
+			ratio = fmt.Sprintf("%.0f%%", 100*c.VsDirect)
+			p99r = fmt.Sprintf("%.1f×", c.P99VsDirect)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", c.Scenario, c.Via, c.Sockets, c.InFlight,
+			fmtRate(c.Throughput), fmtDur(time.Duration(c.P50)), fmtDur(time.Duration(c.P90)), fmtDur(time.Duration(c.P99)),
+			fmtDur(time.Duration(c.Max)), ratio, p99r, fmtBytes(c.BytesPerRequest))
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("write table: %w", err)
+	}
+	for _, c := range r.Cells {
+		if c.LostEvents > 0 {
+			fmt.Fprintf(w, "\n%s %s %d×%d: %d of %d jobs never got their status events on the submitting socket (read with deferred.get after the grace period)\n",
+				c.Scenario, c.Via, c.Sockets, c.InFlight, c.LostEvents, c.Requests)
+		}
+	}
+	if r.Idle != nil {
+		fmt.Fprintf(w, "\nidle: %d sockets, server RSS %s -> %s: %.1f KiB per socket\n", r.Idle.Sockets,
+			fmtBytes(float64(r.Idle.RSSBefore)), fmtBytes(float64(r.Idle.RSSAfter)), r.Idle.PerSocket/1024)
+	}
+	return nil
+}
+
+func fmtRate(v float64) string {
+	s := strconv.FormatFloat(v, 'f', 0, 64)
+	if v < 100 {
+		s = strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	// Thousands separators.
+	i := strings.IndexByte(s, '.')
+	if i < 0 {
+		i = len(s)
+	}
+	for j := i - 3; j > 0; j -= 3 {
+		s = s[:j] + "," + s[j:]
+	}
+	return s
+}
+
+func fmtDur(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return fmt.Sprintf("%.2fs", d.Seconds())
+	case d >= 10*time.Millisecond:
+		return fmt.Sprintf("%.0fms", float64(d)/1e6)
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%.1fms", float64(d)/1e6)
+	default:
+		return fmt.Sprintf("%.0fµs", float64(d)/1e3)
+	}
+}
+
+func fmtBytes(b float64) string {
+	switch {
+	case b >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", b/(1<<30))
+	case b >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", b/(1<<20))
+	case b >= 10<<10:
+		return fmt.Sprintf("%.0f KiB", b/(1<<10))
+	case b >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", b/(1<<10))
+	}
+	return fmt.Sprintf("%.0f B", b)
+}
+
+// memTotal reads MemTotal from /proc/meminfo; 0 where there is none.
+func memTotal() int64 {
+	raw, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "MemTotal:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}

@@ -1,0 +1,144 @@
+package loadgen_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/athena-go/athena/internal/loadgen"
+	"github.com/athena-go/athena/internal/pgtest"
+	"github.com/athena-go/athena/internal/testutil"
+)
+
+func TestMain(m *testing.M) { pgtest.Run(m) }
+
+// embedded starts an in-process gateway on a fresh database.
+func embedded(t *testing.T) *loadgen.Embedded {
+	t.Helper()
+	e, err := loadgen.StartEmbedded(t.Context(), loadgen.EmbeddedConfig{DatabaseURI: pgtest.NewDatabase(t)})
+	testutil.NoError(t, err)
+	t.Cleanup(func() {
+		if err := e.Close(); err != nil {
+			t.Errorf("close embedded gateway: %v", err)
+		}
+	})
+	return e
+}
+
+func TestRunEmbeddedEveryScenario(t *testing.T) {
+	e := embedded(t)
+	var progress bytes.Buffer
+	rep, err := loadgen.Run(t.Context(), loadgen.Config{
+		Target:    e.Target(),
+		Scenarios: []string{"point", "rows100", "insert", "stream100k", "deferred"},
+		Duration:  300 * time.Millisecond, Warmup: 50 * time.Millisecond, Rounds: 2,
+		InFlight: []int{1, 4}, Sockets: 3, StreamInFlight: []int{1}, DeferredInFlight: 8,
+		Progress: &progress,
+	})
+	testutil.NoError(t, err)
+	type key struct {
+		scenario, via string
+		sockets       int
+	}
+	got := map[key]loadgen.Cell{}
+	for _, c := range rep.Cells {
+		got[key{c.Scenario, c.Via, c.Sockets}] = c
+		if c.Requests == 0 || c.Throughput <= 0 || c.P50 <= 0 || c.P99 < c.P50 || c.Max < c.P99 || c.BytesPerRequest <= 0 {
+			t.Errorf("%s %s %d×%d: implausible %+v", c.Scenario, c.Via, c.Sockets, c.InFlight, c)
+		}
+		if c.Via != "pgx" && c.Scenario != "deferred" && c.VsDirect <= 0 {
+			t.Errorf("%s %s %d×%d: no ratio to pgx", c.Scenario, c.Via, c.Sockets, c.InFlight)
+		}
+	}
+	// point, rows100, insert: ws/rest/pgx at 1, 4 and 3 sockets; stream:
+	// ws and pgx; deferred: ws.
+	testutil.Equal(t, "cells", len(rep.Cells), 3*3*3+2+1)
+	for _, k := range []key{{"point", "ws", 3}, {"insert", "rest", 4}, {"stream100k", "pgx", 1}, {"deferred", "ws", 1}} {
+		if _, ok := got[k]; !ok {
+			t.Errorf("no cell %+v", k)
+		}
+	}
+	testutil.Contains(t, "progress", progress.String(), "%")
+	var table, js bytes.Buffer
+	testutil.NoError(t, rep.WriteTable(&table))
+	testutil.Contains(t, "table", table.String(), "vs pgx")
+	testutil.NoError(t, rep.WriteJSON(&js))
+	var back map[string]any
+	testutil.NoError(t, json.Unmarshal(js.Bytes(), &back))
+}
+
+// wrongGateway answers every WebSocket request with a well-formed reply
+// carrying the wrong row, or the wrong request_id.
+func wrongGateway(t *testing.T, wrongID bool) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		for {
+			_, raw, err := c.Read(r.Context())
+			if err != nil {
+				return
+			}
+			var f struct {
+				RequestID string `json:"request_id"`
+			}
+			_ = json.Unmarshal(raw, &f)
+			rid := f.RequestID
+			if wrongID {
+				rid += "x"
+			}
+			reply := `{"type":"reply","request_id":"` + rid + `","http_status":200,"status":"success","message":"Fetched 1 row","data":[{"id":1,"name":"item 1","price":1.25}]}`
+			if c.Write(r.Context(), websocket.MessageText, []byte(reply)) != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func TestRunFailsOnAWrongAnswer(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	tests := []struct {
+		name    string
+		wrongID bool
+		want    string
+	}{
+		{"wrong row", false, "point fetch of id"},
+		{"wrong request_id", true, "context deadline exceeded"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := loadgen.Config{
+				Target:    loadgen.Target{URL: wrongGateway(t, tt.wrongID), Client: "bench", DirectURI: loadgen.Secret(dsn)},
+				Scenarios: []string{"point"}, Duration: 100 * time.Millisecond, Warmup: 50 * time.Millisecond,
+				InFlight: []int{2}, Sockets: -1,
+			}
+			cfg.RequestTimeout = 300 * time.Millisecond
+			_, err := loadgen.Run(t.Context(), cfg)
+			if err == nil {
+				t.Fatal("a gateway answering wrongly passed the benchmark")
+			}
+			testutil.Contains(t, "error", err.Error(), tt.want)
+		})
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	t.Parallel()
+	err := loadgen.Config{Scenarios: []string{"nope"}, InFlight: []int{0}}.Validate()
+	for _, want := range []string{"URL is required", "direct database URI", `unknown scenario "nope"`, "in flight must be positive"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate: %v, want it to say %q", err, want)
+		}
+	}
+}

@@ -1,0 +1,239 @@
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// SoakConfig configures Soak. Zero fields mean their defaults.
+type SoakConfig struct {
+	Target Target
+	// Duration of the soak. Default 10m.
+	Duration time.Duration
+	// Interval between samples. Default 30s.
+	Interval time.Duration
+	// Out receives one line per sample; nil prints nothing.
+	Out io.Writer
+	// RequestTimeout and EventGrace as in Config.
+	RequestTimeout, EventGrace time.Duration
+	// SkipSetup leaves the benchmark tables as they are.
+	SkipSetup bool
+}
+
+// Sample is the gateway's state at one soak interval.
+type Sample struct {
+	Elapsed    time.Duration `json:"elapsed_ns"`
+	Requests   int64         `json:"requests"`
+	Throughput float64       `json:"req_per_s"`
+	P99        time.Duration `json:"p99_ns"`
+	RSS        float64       `json:"rss_bytes"`
+	Heap       float64       `json:"heap_inuse_bytes"`
+	Goroutines float64       `json:"goroutines"`
+	WSConns    float64       `json:"ws_connections"`
+	LostEvents int64         `json:"lost_events"`
+}
+
+// soakLoad is the mix Soak holds: reads, writes and deferred jobs over
+// WebSocket and REST, plus sockets that connect, fetch once and close.
+var soakLoad = []struct {
+	scenario, via     string
+	sockets, inFlight int
+}{
+	{ScenarioPoint, ViaWS, 1, 16},
+	{ScenarioRows100, ViaWS, 1, 4},
+	{ScenarioInsert, ViaREST, 4, 4},
+	{ScenarioDeferred, ViaWS, 1, 8},
+}
+
+// Soak holds a mixed load on the gateway for cfg.Duration and samples its
+// /metrics (RSS, heap in use, goroutines, open WebSockets) and the load's
+// p99 every Interval, printing each sample to Out. Any failed check ends
+// it with an error. It returns the samples.
+func Soak(ctx context.Context, cfg SoakConfig) ([]Sample, error) {
+	if cfg.Duration <= 0 {
+		cfg.Duration = 10 * time.Minute
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = 30 * time.Second
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 60 * time.Second
+	}
+	if cfg.EventGrace <= 0 {
+		cfg.EventGrace = 3 * time.Second
+	}
+	if !cfg.SkipSetup {
+		if err := Setup(ctx, string(cfg.Target.DirectURI)); err != nil {
+			return nil, err
+		}
+	}
+	all := scenarios()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var (
+		wg     sync.WaitGroup
+		seq    atomic.Int64
+		reqs   atomic.Int64
+		hmu    sync.Mutex
+		hist   Histogram // guarded by hmu; reset every interval
+		lost   []*conns
+		opened []*conns
+	)
+	defer func() {
+		for _, c := range opened {
+			_ = c.close()
+		}
+	}()
+	record := func(d time.Duration) {
+		reqs.Add(1)
+		hmu.Lock()
+		hist.Record(d)
+		hmu.Unlock()
+	}
+	fail := func(err error) { cancel(err) }
+	for _, l := range soakLoad {
+		c := &cell{scenario: l.scenario, via: l.via, sockets: l.sockets, inFlight: l.inFlight, workers: l.sockets * l.inFlight}
+		if l.via != ViaWS {
+			c.sockets = 1 // REST: workers share one keep-alive client
+		}
+		cs, err := openConns(ctx, cfg.Target, c)
+		if err != nil {
+			return nil, fmt.Errorf("soak %s: %w", l.scenario, err)
+		}
+		cs.eventGrace = cfg.EventGrace
+		opened = append(opened, cs)
+		lost = append(lost, cs)
+		o := all[l.scenario].ops[l.via]
+		for w := range c.workers {
+			wg.Go(func() {
+				for ctx.Err() == nil {
+					octx, ocancel := context.WithTimeout(ctx, cfg.RequestTimeout)
+					t0 := time.Now()
+					err := o(octx, cs, w, seq.Add(1))
+					ocancel()
+					if err != nil {
+						if ctx.Err() == nil {
+							fail(fmt.Errorf("soak %s %s: %w", l.scenario, l.via, err))
+						}
+						return
+					}
+					record(time.Since(t0))
+				}
+			})
+		}
+	}
+	// Connection churn: a socket that dials, fetches once and closes.
+	wg.Go(func() {
+		o := all[ScenarioPoint].ops[ViaWS]
+		for ctx.Err() == nil {
+			cs := &conns{target: cfg.Target, wire: &wire{}}
+			m, err := dialWS(ctx, cfg.Target, cs.wire)
+			if err != nil {
+				if ctx.Err() == nil {
+					fail(fmt.Errorf("soak churn: %w", err))
+				}
+				return
+			}
+			cs.ws = []*wsConn{m}
+			t0 := time.Now()
+			err = o(ctx, cs, 0, seq.Add(1))
+			_ = cs.close()
+			if err != nil {
+				if ctx.Err() == nil {
+					fail(fmt.Errorf("soak churn: %w", err))
+				}
+				return
+			}
+			record(time.Since(t0))
+			select {
+			case <-ctx.Done():
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	})
+	var samples []Sample
+	start := time.Now()
+	t := time.NewTicker(cfg.Interval)
+	defer t.Stop()
+	end := time.NewTimer(cfg.Duration)
+	defer end.Stop()
+	var lastReqs int64
+	last := start
+	sample := func() error {
+		m, err := scrape(ctx, cfg.Target, metricRSS, metricHeap, metricGoroutines, metricWSConns)
+		if err != nil {
+			return err
+		}
+		hmu.Lock()
+		p99 := hist.Quantile(0.99)
+		hist.Reset()
+		hmu.Unlock()
+		now, n := time.Now(), reqs.Load()
+		var lostN int64
+		for _, c := range lost {
+			lostN += c.lostEvents.Load()
+		}
+		s := Sample{Elapsed: now.Sub(start), Requests: n, Throughput: float64(n-lastReqs) / now.Sub(last).Seconds(), P99: p99,
+			RSS: m[metricRSS], Heap: m[metricHeap], Goroutines: m[metricGoroutines], WSConns: m[metricWSConns], LostEvents: lostN}
+		lastReqs, last = n, now
+		samples = append(samples, s)
+		if cfg.Out != nil {
+			fmt.Fprintf(cfg.Out, "%6s  %9s req/s  p99 %7s  rss %9s  heap %9s  goroutines %5.0f  ws conns %4.0f  lost events %d\n",
+				s.Elapsed.Truncate(time.Second), fmtRate(s.Throughput), fmtDur(s.P99), fmtBytes(s.RSS), fmtBytes(s.Heap),
+				s.Goroutines, s.WSConns, s.LostEvents)
+		}
+		return nil
+	}
+	var err error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-t.C:
+			if err = sample(); err != nil {
+				break loop
+			}
+		case <-end.C:
+			err = sample()
+			break loop
+		}
+	}
+	cause := context.Cause(ctx)
+	cancel(nil)
+	wg.Wait()
+	if cause != nil && !errors.Is(cause, context.Canceled) {
+		return samples, cause
+	}
+	if cause != nil {
+		return samples, fmt.Errorf("soak interrupted: %w", cause)
+	}
+	return samples, err
+}
+
+// CheckGrowth fails when the samples show goroutines or heap growing
+// without bound: the last sample against the second (the first still
+// includes warm-up), goroutines may grow by at most half plus 50, heap in
+// use may at most double plus 32 MiB. It needs at least three samples.
+func CheckGrowth(samples []Sample) error {
+	if len(samples) < 3 {
+		return fmt.Errorf("need at least 3 samples to judge growth, have %d", len(samples))
+	}
+	base, last := samples[1], samples[len(samples)-1]
+	var errs []error
+	if last.Goroutines > base.Goroutines*1.5+50 {
+		errs = append(errs, fmt.Errorf("goroutines grew from %.0f to %.0f", base.Goroutines, last.Goroutines))
+	}
+	if last.Heap > base.Heap*2+32<<20 {
+		errs = append(errs, fmt.Errorf("heap in use grew from %s to %s", fmtBytes(base.Heap), fmtBytes(last.Heap)))
+	}
+	if base.WSConns > 0 && last.WSConns > base.WSConns+10 {
+		errs = append(errs, fmt.Errorf("open websockets grew from %.0f to %.0f", base.WSConns, last.WSConns))
+	}
+	return errors.Join(errs...)
+}
