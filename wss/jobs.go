@@ -47,12 +47,26 @@ func (c *conn) watchJob(ctx context.Context, jobID, requestID string, seen core.
 	w := &jobWatch{requestID: requestID, last: seen}
 	key := jobID + "\x00" + requestID
 	c.mu.Lock()
+	var replaced func()
 	if old := c.watches[key]; old != nil {
-		old.unwatch()
+		replaced = old.unwatch
 	}
 	c.watches[key] = w
 	c.mu.Unlock()
-	w.unwatch = c.s.gw.WatchJob(jobID, func(j *core.Job) { c.pushJob(key, w, j) })
+	if replaced != nil {
+		replaced()
+	}
+	unwatch := c.s.gw.WatchJob(jobID, func(j *core.Job) { c.pushJob(key, w, j) })
+	c.mu.Lock()
+	if c.watches[key] != w {
+		// Ended already (a terminal event, unsubscribe, or the connection
+		// closing) before the bus registration was stored.
+		c.mu.Unlock()
+		unwatch()
+		return
+	}
+	w.unwatch = unwatch
+	c.mu.Unlock()
 	if j, err := c.s.gw.Job(ctx, jobID); err == nil {
 		c.pushJob(key, w, j)
 	}
@@ -67,13 +81,14 @@ func (c *conn) pushJob(key string, w *jobWatch, j *core.Job) {
 		return
 	}
 	w.last = j.Status
-	done := j.Status.Terminal()
-	if done {
+	var stop func()
+	if j.Status.Terminal() {
 		delete(c.watches, key)
+		stop = w.unwatch
 	}
 	c.mu.Unlock()
-	if done && w.unwatch != nil {
-		w.unwatch()
+	if stop != nil {
+		stop()
 	}
 	frame, err := eventFrame(w.requestID, j)
 	if err != nil {
@@ -105,12 +120,15 @@ func (c *conn) unwatchJob(jobID string) int {
 // unwatchAll ends every watch; serve calls it when the connection ends.
 func (c *conn) unwatchAll() {
 	c.mu.Lock()
-	ws := c.watches
+	stop := make([]func(), 0, len(c.watches))
+	for _, w := range c.watches {
+		stop = append(stop, w.unwatch)
+	}
 	c.watches = map[string]*jobWatch{}
 	c.mu.Unlock()
-	for _, w := range ws {
-		if w.unwatch != nil {
-			w.unwatch()
+	for _, f := range stop {
+		if f != nil {
+			f()
 		}
 	}
 }
