@@ -265,6 +265,21 @@ func TestRightsMatrix(t *testing.T) {
 					}
 				}
 			}
+			// NDJSON streams go through the same check (the last mode left
+			// enforcement on for local).
+			stream := func(key string) reply {
+				h := map[string]string{"Accept": "application/x-ndjson"}
+				if key != "" {
+					h["apikey"] = key
+				}
+				return e.do(t, req{method: http.MethodPost, path: "/gateway/fetch", client: "local", header: h, body: map[string]any{"table_name": "users"}})
+			}
+			fail(t, stream(""), 401, core.CodeUnauthorized)
+			fail(t, stream(keys["lacks gateway.read"]), 403, core.CodeForbidden, "gateway.read")
+			ok := stream(keys["full"])
+			tu.Equal(t, "stream with a key", ok.status, 200)
+			tu.Equal(t, "stream content type", ok.header.Get("Content-Type"), "application/x-ndjson")
+
 			// GET /gateway/schema needs gateway.read when enforced.
 			fail(t, e.do(t, req{method: http.MethodGet, path: "/gateway/schema", client: "local", header: map[string]string{"apikey": keys["lacks gateway.read"]}}), 403, core.CodeForbidden, "gateway.read")
 			r := e.do(t, req{method: http.MethodGet, path: "/gateway/schema", client: "local", header: map[string]string{"apikey": keys["full"]}})
