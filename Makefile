@@ -41,7 +41,6 @@ lint:
 	if [ -z "$$sc" ] && [ -x "$$($(GO) env GOPATH)/bin/staticcheck" ]; then sc="$$($(GO) env GOPATH)/bin/staticcheck"; fi; \
 	if [ -n "$$sc" ]; then echo "$$sc ./..."; "$$sc" ./...; else echo "lint: staticcheck not installed, skipped"; fi
 
-## bench: the hot-path micro-benchmarks, then point fetches over WebSocket and REST against pgx (and gocql) directly, with latency and ratios
+## bench: a short `athena bench --embedded` profile (throwaway PostgreSQL, every scenario, ~2 min): the table, and an HTML report (BENCH_MICRO=1 adds the core/rest/wss micro-benchmarks)
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./core/... ./rest/ ./wss/
 	GO=$(GO) ./test/bench.sh

@@ -200,7 +200,9 @@ loop:
 				break loop
 			}
 		case <-end.C:
-			err = sample()
+			if time.Since(last) > cfg.Interval/2 { // not just sampled by the ticker
+				err = sample()
+			}
 			break loop
 		}
 	}

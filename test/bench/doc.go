@@ -1,7 +1,8 @@
-// Package bench holds the gateway-against-direct-driver benchmarks that
-// `make bench` runs: the same point fetch over the WebSocket gateway, the
-// REST gateway and pgx directly (BenchmarkPointFetch), memory per idle
-// socket (BenchmarkIdleSockets), and point reads through the gateway
-// against gocql directly (BenchmarkScyllaPointRead), each in one run so
-// their ratios are the gateway's cost.
+// Package bench holds the gateway-against-direct-driver benchmarks, thin
+// wrappers over internal/loadgen (the engine of `athena bench`): point
+// fetches over WebSocket, REST and pgx (BenchmarkPointFetch), the deferred
+// job round trip (BenchmarkDeferredRoundTrip), memory per idle socket of a
+// separate `athena serve` (BenchmarkIdleSockets), point reads through the
+// gateway against gocql directly (BenchmarkScyllaPointRead), and the
+// test-sized soak (TestSoak) that fails on unbounded growth.
 package bench
