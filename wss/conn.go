@@ -277,7 +277,10 @@ func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Req
 				if frame, err = deferredReply(req.RequestID, res); err == nil {
 					release()
 					c.send(outFrame{data: frame, typ: typeReply})
-					c.watchJob(ctx, res.Deferred.RequestID, req.RequestID, core.JobQueued)
+					if testHookBeforeWatch != nil {
+						testHookBeforeWatch(res.Deferred.RequestID)
+					}
+					c.watchJob(res.Deferred.RequestID, req.RequestID, core.JobQueued)
 					return
 				}
 			} else {

@@ -4,12 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/athena-go/athena/core"
 )
 
 const typeEvent = "event"
+
+// testHookBeforeWatch, when set by a test, runs between a deferred
+// request's 202 reply and the start of its watch.
+var testHookBeforeWatch func(jobID string)
 
 // eventFrame is a job status change pushed to a watcher: the job, under the
 // request_id of the frame that deferred or subscribed to it.
@@ -43,7 +49,7 @@ type jobWatch struct {
 // (seen). It reads the job once after registering, so a change that
 // happened in between is not missed. Watching ends at a terminal state,
 // on unsubscribe, or when the connection closes.
-func (c *conn) watchJob(ctx context.Context, jobID, requestID string, seen core.JobStatus) {
+func (c *conn) watchJob(jobID, requestID string, seen core.JobStatus) {
 	w := &jobWatch{requestID: requestID, last: seen}
 	key := jobID + "\x00" + requestID
 	c.mu.Lock()
@@ -67,8 +73,15 @@ func (c *conn) watchJob(ctx context.Context, jobID, requestID string, seen core.
 	}
 	w.unwatch = unwatch
 	c.mu.Unlock()
-	if j, err := c.s.gw.Job(ctx, jobID); err == nil {
+	// The connection's context, not the request's: the request that
+	// deferred the job has already replied and released its context, and
+	// this read is what catches a change made before the watch existed.
+	rctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
+	defer cancel()
+	if j, err := c.s.gw.Job(rctx, jobID); err == nil {
 		c.pushJob(key, w, j)
+	} else if c.ctx.Err() == nil {
+		c.log.LogAttrs(rctx, slog.LevelWarn, "reading a watched job failed; its earlier changes may be missed", slog.String(attrError, err.Error()))
 	}
 }
 
@@ -163,7 +176,7 @@ func (c *conn) jobAction(ctx context.Context, req *Request) ([]byte, error) {
 			// Queue the reply before any event of this watch.
 			c.send(outFrame{data: frame, typ: typeReply})
 			if !j.Status.Terminal() {
-				c.watchJob(ctx, id, req.RequestID, j.Status)
+				c.watchJob(id, req.RequestID, j.Status)
 			}
 			return nil, nil
 		}

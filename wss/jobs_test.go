@@ -1,16 +1,21 @@
 package wss_test
 
 import (
+	"context"
 	"database/sql"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/athena-go/athena/core"
 	"github.com/athena-go/athena/core/store/sqlstore"
 	tu "github.com/athena-go/athena/internal/testutil"
 	"github.com/athena-go/athena/schema"
+	"github.com/athena-go/athena/wss"
 )
 
 // withQueue gives the gateway a job queue on a SQLite control plane.
@@ -114,4 +119,75 @@ func TestDeferredCancelAndUnsubscribe(t *testing.T) {
 
 	quiet.send(map[string]any{"action": "ping", "request_id": "p"})
 	tu.Equal(t, "only the pong", quiet.recv().str("type"), "pong")
+}
+
+// TestDeferredEveryJobPushed: under load every deferred job's completion
+// reaches the socket that deferred it, including jobs that finish before
+// the watch is registered (a regression: 1 in ~300 was lost).
+func TestDeferredEveryJobPushed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{core: func(c *core.Config) {
+		withQueue(t, true)(c)
+		c.Deferred.Concurrency = 16
+		c.Deferred.PollInterval = 5 * time.Millisecond
+	}})
+	c := e.dial(t, dialOpts{header: http.Header{"X-Athena-Client": {"local"}}})
+	const jobs = 300
+	// Write while reading: a client that only writes would fill its
+	// outbound queue and be closed as a slow consumer.
+	sent := make(chan error, 1)
+	window := make(chan struct{}, 32) // below the 64 in-flight limit
+	go func() {
+		for i := range jobs {
+			window <- struct{}{}
+			frame := fmt.Sprintf(`{"request_id":"d%d","action":"gateway.query","defer":true,"body":{"query":"SELECT %d AS n"}}`, i, i)
+			if err := c.c.Write(context.Background(), websocket.MessageText, []byte(frame)); err != nil {
+				sent <- err
+				return
+			}
+		}
+		sent <- nil
+	}()
+	defer func() { tu.NoError(t, <-sent) }()
+	completed := map[string]bool{}
+	for len(completed) < jobs {
+		f, err := c.tryRecv(30 * time.Second)
+		if err != nil {
+			t.Fatalf("%d of %d completions pushed: %v", len(completed), jobs, err)
+		}
+		if f.str("type") == "reply" {
+			tu.Equal(t, "reply to "+f.str("request_id"), f.num("http_status"), int64(202))
+			<-window
+		}
+		if f.str("type") == "event" && f["data"].(map[string]any)["status"] == "completed" {
+			id := f.str("request_id")
+			if completed[id] {
+				t.Fatalf("completion of %s pushed twice", id)
+			}
+			completed[id] = true
+		}
+	}
+}
+
+// TestDeferredFinishedBeforeWatch: a job that completes between the 202
+// reply and the watch's registration is still pushed (the watch reads the
+// job once it is registered).
+func TestDeferredFinishedBeforeWatch(t *testing.T) {
+	e := newEnv(t, envConfig{core: withQueue(t, true)})
+	wss.SetBeforeWatch(func(id string) {
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			if j, err := e.gw.Job(context.Background(), id); err == nil && j.Status == core.JobCompleted {
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	})
+	t.Cleanup(func() { wss.SetBeforeWatch(nil) })
+	c := e.dial(t, dialOpts{header: http.Header{"X-Athena-Client": {"local"}}})
+	f := c.roundTrip(map[string]any{"request_id": "d", "action": "gateway.query", "defer": true, "body": map[string]any{"query": "SELECT 1 AS one"}})
+	tu.Equal(t, "202", f.num("http_status"), int64(202))
+	ev := c.recv()
+	tu.Equal(t, "event", ev.str("type"), "event")
+	tu.Equal(t, "completed", ev["data"].(map[string]any)["status"], any("completed"))
 }
