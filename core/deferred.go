@@ -203,6 +203,9 @@ func (g *Gateway) deferCall(ctx context.Context, call Call) (*Result, error) {
 	if len(j.Request.Body) > 0 && !json.Valid(j.Request.Body) {
 		return nil, Errorf(CodeInvalidJSON, "request body is not valid JSON")
 	}
+	if call.OnDefer != nil {
+		call.OnDefer(j.RequestID)
+	}
 	if err := d.cfg.Store.Enqueue(ctx, j); err != nil {
 		d.metrics.storageUp.Set(0)
 		return nil, Wrap(CodeQueueUnavailable, "the job queue is unavailable; retry later or send the request without deferral", err)

@@ -253,6 +253,16 @@ func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Req
 	}
 	op, _ := req.Action.op()
 	call := core.Call{Op: op, Client: req.ClientName, Body: req.Body, Timeout: req.Timeout, Defer: req.Defer}
+	// A deferral (asked for, or by admission control) is watched from
+	// before the job is stored, so no status change is missed.
+	var heldKey string
+	var held *jobWatch
+	call.OnDefer = func(jobID string) { heldKey, held = c.holdWatch(jobID, req.RequestID) }
+	defer func() {
+		if held != nil && held.held {
+			c.dropWatch(heldKey, held) // the job was not stored, or no reply went out
+		}
+	}()
 	for _, o := range operations {
 		if o.action == req.Action {
 			call.Route = o.path // the REST route, for admission's defer prefixes
@@ -280,7 +290,9 @@ func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Req
 					if testHookBeforeWatch != nil {
 						testHookBeforeWatch(res.Deferred.RequestID)
 					}
-					c.watchJob(res.Deferred.RequestID, req.RequestID, core.JobQueued)
+					if held != nil {
+						c.releaseWatch(heldKey, held)
+					}
 					return
 				}
 			} else {

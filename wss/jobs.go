@@ -14,7 +14,7 @@ import (
 const typeEvent = "event"
 
 // testHookBeforeWatch, when set by a test, runs between a deferred
-// request's 202 reply and the start of its watch.
+// request's 202 reply and the release of its held watch.
 var testHookBeforeWatch func(jobID string)
 
 // eventFrame is a job status change pushed to a watcher: the job, under the
@@ -42,6 +42,11 @@ type jobWatch struct {
 	requestID string
 	last      core.JobStatus
 	unwatch   func()
+	// held watches queue their events in pending until released: a
+	// deferral's watch starts before the job is stored, and its events must
+	// follow the 202 reply.
+	held    bool
+	pending []*core.Job
 }
 
 // watchJob pushes every later status change of job to this connection as
@@ -85,11 +90,52 @@ func (c *conn) watchJob(jobID, requestID string, seen core.JobStatus) {
 	}
 }
 
+// holdWatch starts a watch for a job about to be stored, holding its
+// events until releaseWatch (after the 202 reply) or dropWatch (the job was
+// not stored).
+func (c *conn) holdWatch(jobID, requestID string) (string, *jobWatch) {
+	w := &jobWatch{requestID: requestID, last: core.JobQueued, held: true}
+	key := jobID + "\x00" + requestID
+	w.unwatch = c.s.gw.WatchJob(jobID, func(j *core.Job) { c.pushJob(key, w, j) })
+	c.mu.Lock()
+	c.watches[key] = w
+	c.mu.Unlock()
+	return key, w
+}
+
+// releaseWatch sends the events a held watch collected and lets later ones
+// through.
+func (c *conn) releaseWatch(key string, w *jobWatch) {
+	c.mu.Lock()
+	w.held = false
+	pending := w.pending
+	w.pending = nil
+	c.mu.Unlock()
+	for _, j := range pending {
+		c.pushJob(key, w, j)
+	}
+}
+
+// dropWatch ends a held watch whose job was never stored.
+func (c *conn) dropWatch(key string, w *jobWatch) {
+	c.mu.Lock()
+	if c.watches[key] == w {
+		delete(c.watches, key)
+	}
+	c.mu.Unlock()
+	w.unwatch()
+}
+
 // pushJob sends one event unless its status was already sent, and stops
 // watching at a terminal state.
 func (c *conn) pushJob(key string, w *jobWatch, j *core.Job) {
 	c.mu.Lock()
 	if c.watches[key] != w || w.last == j.Status {
+		c.mu.Unlock()
+		return
+	}
+	if w.held {
+		w.pending = append(w.pending, j)
 		c.mu.Unlock()
 		return
 	}
