@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/athena-go/athena/core"
 )
@@ -49,58 +47,41 @@ type jobWatch struct {
 	pending []*core.Job
 }
 
-// watchJob pushes every later status change of job to this connection as
-// events for requestID, starting from the state the caller already sent
-// (seen). It reads the job once after registering, so a change that
-// happened in between is not missed. Watching ends at a terminal state,
-// on unsubscribe, or when the connection closes.
-func (c *conn) watchJob(jobID, requestID string, seen core.JobStatus) {
-	w := &jobWatch{requestID: requestID, last: seen}
-	key := jobID + "\x00" + requestID
-	c.mu.Lock()
-	var replaced func()
-	if old := c.watches[key]; old != nil {
-		replaced = old.unwatch
-	}
-	c.watches[key] = w
-	c.mu.Unlock()
-	if replaced != nil {
-		replaced()
-	}
-	unwatch := c.s.gw.WatchJob(jobID, func(j *core.Job) { c.pushJob(key, w, j) })
-	c.mu.Lock()
-	if c.watches[key] != w {
-		// Ended already (a terminal event, unsubscribe, or the connection
-		// closing) before the bus registration was stored.
-		c.mu.Unlock()
-		unwatch()
-		return
-	}
-	w.unwatch = unwatch
-	c.mu.Unlock()
-	// The connection's context, not the request's: the request that
-	// deferred the job has already replied and released its context, and
-	// this read is what catches a change made before the watch existed.
-	rctx, cancel := context.WithTimeout(c.ctx, 10*time.Second)
-	defer cancel()
-	if j, err := c.s.gw.Job(rctx, jobID); err == nil {
-		c.pushJob(key, w, j)
-	} else if c.ctx.Err() == nil {
-		c.log.LogAttrs(rctx, slog.LevelWarn, "reading a watched job failed; its earlier changes may be missed", slog.String(attrError, err.Error()))
-	}
-}
-
-// holdWatch starts a watch for a job about to be stored, holding its
-// events until releaseWatch (after the 202 reply) or dropWatch (the job was
-// not stored).
+// holdWatch starts watching a job for this connection, as events for
+// requestID, holding them until releaseWatch (once the frame's reply is
+// queued, so events follow it) or dropWatch. A deferral holds its watch
+// before the job is stored, a subscription before it reads the job, so no
+// change is missed in between. Watching ends at a terminal state, on
+// unsubscribe, or when the connection closes.
 func (c *conn) holdWatch(jobID, requestID string) (string, *jobWatch) {
 	w := &jobWatch{requestID: requestID, last: core.JobQueued, held: true}
 	key := jobID + "\x00" + requestID
-	w.unwatch = c.s.gw.WatchJob(jobID, func(j *core.Job) { c.pushJob(key, w, j) })
 	c.mu.Lock()
+	old := c.watches[key]
 	c.watches[key] = w
 	c.mu.Unlock()
+	if old != nil {
+		c.stopWatch(old)
+	}
+	unwatch := c.s.gw.WatchJob(jobID, func(j *core.Job) { c.pushJob(key, w, j) })
+	c.mu.Lock()
+	w.unwatch = unwatch
+	removed := c.watches[key] != w // unsubscribed or closed meanwhile
+	c.mu.Unlock()
+	if removed {
+		unwatch()
+	}
 	return key, w
+}
+
+// stopWatch ends a watch's bus registration.
+func (c *conn) stopWatch(w *jobWatch) {
+	c.mu.Lock()
+	stop := w.unwatch
+	c.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
 }
 
 // releaseWatch sends the events a held watch collected and lets later ones
@@ -116,14 +97,15 @@ func (c *conn) releaseWatch(key string, w *jobWatch) {
 	}
 }
 
-// dropWatch ends a held watch whose job was never stored.
+// dropWatch ends a watch before it was released (the job was never stored,
+// or it had already ended).
 func (c *conn) dropWatch(key string, w *jobWatch) {
 	c.mu.Lock()
 	if c.watches[key] == w {
 		delete(c.watches, key)
 	}
 	c.mu.Unlock()
-	w.unwatch()
+	c.stopWatch(w)
 }
 
 // pushJob sends one event unless its status was already sent, and stops
@@ -213,19 +195,28 @@ func (c *conn) jobAction(ctx context.Context, req *Request) ([]byte, error) {
 		j, err = c.s.gw.CancelJob(ctx, id)
 		msg = "Deferred request canceled"
 	case ActionSubscribe:
-		if j, err = c.s.gw.Job(ctx, id); err == nil {
-			msg = "Subscribed to the deferred request"
-			frame, ferr := successReply(req.RequestID, &core.Result{Message: msg, Data: j})
-			if ferr != nil {
-				return nil, ferr
-			}
-			// Queue the reply before any event of this watch.
-			c.send(outFrame{data: frame, typ: typeReply})
-			if !j.Status.Terminal() {
-				c.watchJob(id, req.RequestID, j.Status)
-			}
+		// Watch first, then read: a change between the two is held, not
+		// missed; the reply (the state read) goes before any event.
+		key, w := c.holdWatch(id, req.RequestID)
+		if j, err = c.s.gw.Job(ctx, id); err != nil {
+			c.dropWatch(key, w)
+			return nil, err
+		}
+		frame, ferr := successReply(req.RequestID, &core.Result{Message: "Subscribed to the deferred request", Data: j})
+		if ferr != nil {
+			c.dropWatch(key, w)
+			return nil, ferr
+		}
+		c.send(outFrame{data: frame, typ: typeReply})
+		if j.Status.Terminal() {
+			c.dropWatch(key, w)
 			return nil, nil
 		}
+		c.mu.Lock()
+		w.last = j.Status // the reply showed it
+		c.mu.Unlock()
+		c.releaseWatch(key, w)
+		return nil, nil
 	case ActionUnsubscribe:
 		n := c.unwatchJob(id)
 		return successReply(req.RequestID, &core.Result{
