@@ -211,7 +211,9 @@ func (g *Gateway) deferCall(ctx context.Context, call Call) (*Result, error) {
 		return nil, Wrap(CodeQueueUnavailable, "the job queue is unavailable; retry later or send the request without deferral", err)
 	}
 	d.metrics.storageUp.Set(1)
-	d.event(ctx, "enqueue", j)
+	// Counted, not published: nobody can watch a job before it exists but
+	// its submitter, whose watch already knows it is queued.
+	d.metrics.events.WithLabelValues("enqueue", string(JobQueued)).Inc()
 	d.wake()
 	return &Result{
 		Message:  "Request deferred",
