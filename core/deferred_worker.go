@@ -183,7 +183,11 @@ func (d *deferred) run(ctx context.Context, cancel context.CancelCauseFunc, j *J
 	switch {
 	case errors.Is(context.Cause(ctx), errJobCanceled):
 		// CancelJob already stored canceled; Finish would refuse anyway.
-	case d.ctx.Err() != nil, err != nil && IsRetryable(err) && j.Attempts < j.MaxAttempts:
+	case err == nil:
+		// Store a finished result even while shutting down: releasing it
+		// would run the request again.
+		d.finish(j, JobCompleted, SuccessEnvelope(res), "")
+	case d.ctx.Err() != nil, IsRetryable(err) && j.Attempts < j.MaxAttempts:
 		// This node is shutting down, or the backend is briefly away: hand
 		// the job back for another attempt.
 		rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -191,10 +195,8 @@ func (d *deferred) run(ctx context.Context, cancel context.CancelCauseFunc, j *J
 		if err := d.cfg.Store.Release(rctx, j.RequestID, d.cfg.NodeID); err != nil {
 			d.log.Warn("releasing a deferred request failed; it runs again when its lease expires", "request_id", j.RequestID, "error", err)
 		}
-	case err != nil:
-		d.finish(j, JobFailed, ErrorEnvelope(err), PublicMessage(err))
 	default:
-		d.finish(j, JobCompleted, SuccessEnvelope(res), "")
+		d.finish(j, JobFailed, ErrorEnvelope(err), PublicMessage(err))
 	}
 }
 
