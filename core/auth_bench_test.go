@@ -12,6 +12,7 @@ import (
 	"github.com/athena-go/athena/core"
 	"github.com/athena-go/athena/core/backend/sqlite"
 	"github.com/athena-go/athena/core/store/sqlstore"
+	"github.com/athena-go/athena/internal/controltest"
 	"github.com/athena-go/athena/internal/pgtest"
 	"github.com/athena-go/athena/internal/testutil"
 	"github.com/athena-go/athena/schema"
@@ -37,11 +38,7 @@ func (discardLogs) AddStatistics(context.Context, []core.ClientStat, []core.Tabl
 
 func keyGatewayWith(tb testing.TB, wrap func(*sqlstore.Control) core.ControlPlane) (*core.Gateway, string) {
 	tb.Helper()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(tb.TempDir(), "cp.db")+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_txlock=immediate")
-	testutil.NoError(tb, err)
-	tb.Cleanup(func() { db.Close() })
-	_, err = schema.Migrate(tb.Context(), db, schema.SQLite)
-	testutil.NoError(tb, err)
+	db := controltest.Open(tb, schema.SQLite)
 	gw, err := core.New(tb.Context(), core.Config{
 		Clients: []core.ClientSpec{{Name: "local", Kind: "sqlite", Path: filepath.Join(tb.TempDir(), "d.db")}},
 		Open: func(ctx context.Context, s core.ClientSpec) (core.Backend, error) {

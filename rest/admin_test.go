@@ -1,7 +1,6 @@
 package rest_test
 
 import (
-	"database/sql"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/athena-go/athena/core"
 	"github.com/athena-go/athena/core/store/sqlstore"
+	"github.com/athena-go/athena/internal/controltest"
 	"github.com/athena-go/athena/internal/pgtest"
 	tu "github.com/athena-go/athena/internal/testutil"
 	"github.com/athena-go/athena/schema"
@@ -28,27 +28,13 @@ var controlPlanes = []string{"sqlite", "postgres"}
 // existing PostgreSQL database (two nodes on one control plane).
 func openControl(tb testing.TB, dialect, uri string) *sqlstore.Control {
 	tb.Helper()
-	var (
-		db  *sql.DB
-		err error
-		d   schema.Dialect
-	)
-	switch dialect {
-	case "sqlite":
-		d = schema.SQLite
-		db, err = sql.Open("sqlite", "file:"+filepath.Join(tb.TempDir(), "cp.db")+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_txlock=immediate")
-	default:
-		d = schema.Postgres
-		if uri == "" {
-			uri = pgtest.NewDatabase(tb)
-		}
-		db, err = sql.Open("pgx", uri)
+	if dialect == "sqlite" {
+		return sqlstore.NewControl(controltest.Open(tb, schema.SQLite), schema.SQLite)
 	}
-	tu.NoError(tb, err)
-	tb.Cleanup(func() { db.Close() })
-	_, err = schema.Migrate(tb.Context(), db, d)
-	tu.NoError(tb, err)
-	return sqlstore.NewControl(db, d)
+	if uri == "" {
+		uri = pgtest.NewDatabase(tb)
+	}
+	return sqlstore.NewControl(controltest.OpenDSN(tb, schema.Postgres, uri), schema.Postgres)
 }
 
 // adminEnv is an env with an admin key, a control plane and a SQLite client

@@ -1,33 +1,21 @@
 package rest_test
 
 import (
-	"database/sql"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/athena-go/athena/core"
-	"github.com/athena-go/athena/core/store/sqlstore"
+	"github.com/athena-go/athena/internal/controltest"
 	tu "github.com/athena-go/athena/internal/testutil"
-	"github.com/athena-go/athena/schema"
 )
 
 // withQueue gives the env a job queue on a SQLite control plane; workers
 // run when work is true.
 func withQueue(tb testing.TB, work bool) func(*core.Config) {
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(tb.TempDir(), "cp.db")+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_txlock=immediate")
-	tu.NoError(tb, err)
-	tb.Cleanup(func() { _ = db.Close() })
-	_, err = schema.Migrate(tb.Context(), db, schema.SQLite)
-	tu.NoError(tb, err)
-	return func(c *core.Config) {
-		c.Deferred = core.DeferredConfig{
-			Store: sqlstore.NewJobs(db, schema.SQLite), WorkerEnabled: work,
-			PollInterval: 20 * time.Millisecond, StatsInterval: 50 * time.Millisecond,
-		}
-	}
+	q := controltest.Queue(tb, work)
+	return func(c *core.Config) { c.Deferred = q }
 }
 
 var deferHeader = map[string]string{"X-Athena-Defer": "true"}

@@ -2,7 +2,6 @@ package wss_test
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/athena-go/athena/core"
 	"github.com/athena-go/athena/core/store/sqlstore"
+	"github.com/athena-go/athena/internal/controltest"
 	tu "github.com/athena-go/athena/internal/testutil"
 	"github.com/athena-go/athena/schema"
 	"github.com/athena-go/athena/wss"
@@ -25,11 +25,7 @@ import (
 // and API keys enforced globally. It returns the env and keys by name.
 func authEnv(t *testing.T) (*env, map[string]string) {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "cp.db")+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_txlock=immediate")
-	tu.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	_, err = schema.Migrate(t.Context(), db, schema.SQLite)
-	tu.NoError(t, err)
+	db := controltest.Open(t, schema.SQLite)
 	dir := t.TempDir()
 	gw, err := core.New(t.Context(), core.Config{
 		Clients: []core.ClientSpec{

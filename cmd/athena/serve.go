@@ -271,11 +271,7 @@ func openControlPlane(ctx context.Context, cfg *Config, getenv func(string) stri
 		path := filepath.Join(cfg.DataDir, "athena.db")
 		where = "sqlite " + path
 		dialect = schema.SQLite
-		// Transactions take SQLite's write lock when they begin
-		// (_txlock=immediate): a transaction that read first and then wrote
-		// would fail at once with "database is locked" beside the log
-		// writers, since busy_timeout cannot help a lock upgrade.
-		db, err = sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_txlock=immediate")
+		db, err = sql.Open("sqlite", schema.SQLiteDSN(path))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open control plane (%s): %w", where, err)

@@ -4,7 +4,6 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/athena-go/athena/core"
 	"github.com/athena-go/athena/core/store/sqlstore"
+	"github.com/athena-go/athena/internal/controltest"
 	"github.com/athena-go/athena/internal/leakcheck"
 	"github.com/athena-go/athena/internal/pgtest"
 	tu "github.com/athena-go/athena/internal/testutil"
@@ -33,21 +33,7 @@ func TestMain(m *testing.M) {
 }
 
 // OpenDB returns a migrated control-plane database of the dialect.
-func OpenDB(tb testing.TB, d schema.Dialect) *sql.DB {
-	tb.Helper()
-	var db *sql.DB
-	var err error
-	if d == schema.Postgres {
-		db, err = sql.Open("pgx", pgtest.NewDatabase(tb))
-	} else {
-		db, err = sql.Open("sqlite", "file:"+filepath.Join(tb.TempDir(), "cp.db")+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_txlock=immediate")
-	}
-	tu.NoError(tb, err)
-	tb.Cleanup(func() { _ = db.Close() })
-	_, err = schema.Migrate(tb.Context(), db, d)
-	tu.NoError(tb, err)
-	return db
-}
+func OpenDB(tb testing.TB, d schema.Dialect) *sql.DB { return controltest.Open(tb, d) }
 
 func forEachDialect(t *testing.T, fn func(t *testing.T, s *sqlstore.Jobs)) {
 	for _, d := range []schema.Dialect{schema.SQLite, schema.Postgres} {
