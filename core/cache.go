@@ -75,31 +75,6 @@ type TableCacheConfig struct {
 	TTL time.Duration
 }
 
-// Cache outcomes and sources, as CacheInfo reports them.
-const (
-	CacheHit    = "hit"
-	CacheMiss   = "miss"
-	CacheBypass = "bypass"
-
-	CacheSourceMemory = "memory"
-	CacheSourceRedis  = "redis"
-)
-
-// CacheInfo says how the cache took part in a reply. Over REST it becomes
-// the X-Athena-Cached, X-Athena-Cache-Outcome and X-Athena-Cache-Source
-// headers; in every envelope it is meta.cache.
-type CacheInfo struct {
-	// Outcome is hit, miss (read from the database and stored) or bypass
-	// (Cache-Control: no-cache, or the shared store was unreachable: read
-	// from the database).
-	Outcome string `json:"outcome"`
-	// Source is memory or redis on a hit, empty otherwise.
-	Source string `json:"source,omitempty"`
-}
-
-// Cached reports whether the reply came from the cache.
-func (ci *CacheInfo) Cached() bool { return ci != nil && ci.Outcome == CacheHit }
-
 // cachedReply is a fetch reply as the cache holds it: encoded once, shared
 // read-only by every hit.
 type cachedReply struct {

@@ -3,7 +3,6 @@ package core
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -11,18 +10,6 @@ import (
 
 	"golang.org/x/sync/singleflight"
 )
-
-// Secret is a string that prints as "redacted" in logs, errors and %v.
-type Secret string
-
-// String implements fmt.Stringer.
-func (Secret) String() string { return "redacted" }
-
-// LogValue implements slog.LogValuer.
-func (Secret) LogValue() slog.Value { return slog.StringValue("redacted") }
-
-// GoString implements fmt.GoStringer, so %#v hides it too.
-func (Secret) GoString() string { return `"redacted"` }
 
 // ClientSpec describes one named client: which backend and how to reach it.
 type ClientSpec struct {

@@ -1,4 +1,4 @@
-package core
+package vocab
 
 import (
 	"encoding/base64"

@@ -1,0 +1,86 @@
+package vocab
+
+import (
+	"strings"
+	"time"
+)
+
+// Call is one operation request as a transport hands it to core.
+type Call struct {
+	Op     Operation
+	Client string // X-Athena-Client or the WebSocket client_name
+	Body   []byte
+	// Options from headers; see ApplyHeader.
+	StripNulls *bool
+	// NoCache skips the cache lookup (Cache-Control: no-cache or
+	// no-store); the fresh reply is still cached unless NoStore.
+	NoCache bool
+	NoStore bool
+	// APIKey is the caller's key as the transport received it (headers,
+	// ?api_key=, or a WebSocket auth frame). Empty means none. Keys are
+	// checked once API-key enforcement is configured.
+	APIKey string
+	// Defer stores the call as a deferred job instead of running it
+	// (X-Athena-Defer: true, or a WebSocket frame's defer).
+	Defer bool
+	// OnDefer, when set, is called with the job id when the call is about
+	// to be stored as a deferred job (explicitly or by admission control),
+	// before any worker can see it: a transport registers its watch here
+	// so it misses no status change.
+	OnDefer func(jobID string)
+	// Route is the REST route of the operation ("/gateway/fetch"), set by
+	// both transports; admission control matches it against
+	// AdmissionConfig.DeferRoutePrefixes.
+	Route string
+	// Timeout, when positive, bounds this request below the client's
+	// statement timeout (a WebSocket frame's timeout_ms). Streams get it as
+	// their only deadline.
+	Timeout time.Duration
+}
+
+// ApplyHeader applies the Athena request headers that change an operation's
+// behaviour. Both transports call it with their header lookup, so a header
+// means the same over REST and WebSocket.
+func (c *Call) ApplyHeader(get func(name string) string) {
+	if c.Client == "" {
+		c.Client = strings.TrimSpace(get("X-Athena-Client"))
+	}
+	if c.APIKey == "" {
+		c.APIKey = APIKeyFromHeader(get)
+	}
+	switch strings.ToLower(strings.TrimSpace(get("X-Athena-Defer"))) {
+	case "true", "1", "yes":
+		c.Defer = true
+	}
+	switch strings.ToLower(strings.TrimSpace(get("X-Strip-Nulls"))) {
+	case "true", "1", "yes":
+		t := true
+		c.StripNulls = &t
+	case "false", "0", "no":
+		f := false
+		c.StripNulls = &f
+	}
+	for _, d := range strings.Split(get("Cache-Control"), ",") {
+		switch strings.ToLower(strings.TrimSpace(d)) {
+		case "no-cache":
+			c.NoCache = true
+		case "no-store":
+			c.NoCache, c.NoStore = true, true
+		}
+	}
+}
+
+// APIKeyFromHeader returns the API key of a request's headers, looked up in
+// the order Athena clients send them: Authorization: Bearer, apikey,
+// x-api-key, x-athena-key. Empty means none.
+func APIKeyFromHeader(get func(name string) string) string {
+	if a := strings.TrimSpace(get("Authorization")); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
+		return strings.TrimSpace(a[7:])
+	}
+	for _, h := range []string{"apikey", "x-api-key", "x-athena-key"} {
+		if k := strings.TrimSpace(get(h)); k != "" {
+			return k
+		}
+	}
+	return ""
+}

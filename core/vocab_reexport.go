@@ -1,0 +1,110 @@
+package core
+
+// The gateway's vocabulary is defined in core/vocab, the leaf package every
+// subsystem shares; core re-exports the names its API speaks (Do takes a
+// Call and returns a Result) so callers of core need one import.
+
+import "github.com/athena-go/athena/core/vocab"
+
+// Re-exported vocabulary types.
+type (
+	CacheInfo     = vocab.CacheInfo
+	Call          = vocab.Call
+	Code          = vocab.Code
+	DeferredReply = vocab.DeferredReply
+	Envelope      = vocab.Envelope
+	Error         = vocab.Error
+	Job           = vocab.Job
+	JobRequest    = vocab.JobRequest
+	JobStatus     = vocab.JobStatus
+	Meta          = vocab.Meta
+	Mutation      = vocab.Mutation
+	Operation     = vocab.Operation
+	Result        = vocab.Result
+	RowSet        = vocab.RowSet
+	Secret        = vocab.Secret
+)
+
+// Re-exported error codes, cache outcomes, job states and operations.
+const (
+	CacheBypass             = vocab.CacheBypass
+	CacheHit                = vocab.CacheHit
+	CacheMiss               = vocab.CacheMiss
+	CacheSourceMemory       = vocab.CacheSourceMemory
+	CacheSourceRedis        = vocab.CacheSourceRedis
+	CodeBackendUnavailable  = vocab.CodeBackendUnavailable
+	CodeBadRequest          = vocab.CodeBadRequest
+	CodeCanceled            = vocab.CodeCanceled
+	CodeClientFrozen        = vocab.CodeClientFrozen
+	CodeConflict            = vocab.CodeConflict
+	CodeForbidden           = vocab.CodeForbidden
+	CodeInternal            = vocab.CodeInternal
+	CodeInvalidJSON         = vocab.CodeInvalidJSON
+	CodeMissingClientHeader = vocab.CodeMissingClientHeader
+	CodeNotFound            = vocab.CodeNotFound
+	CodePayloadTooLarge     = vocab.CodePayloadTooLarge
+	CodeQueueUnavailable    = vocab.CodeQueueUnavailable
+	CodeRateLimited         = vocab.CodeRateLimited
+	CodeTimeout             = vocab.CodeTimeout
+	CodeUnauthorized        = vocab.CodeUnauthorized
+	CodeUnknownClient       = vocab.CodeUnknownClient
+	CodeUnknownColumn       = vocab.CodeUnknownColumn
+	CodeUnknownTable        = vocab.CodeUnknownTable
+	JobCanceled             = vocab.JobCanceled
+	JobCompleted            = vocab.JobCompleted
+	JobFailed               = vocab.JobFailed
+	JobQueued               = vocab.JobQueued
+	JobRunning              = vocab.JobRunning
+	OpDelete                = vocab.OpDelete
+	OpFetch                 = vocab.OpFetch
+	OpInsert                = vocab.OpInsert
+	OpQuery                 = vocab.OpQuery
+	OpSQL                   = vocab.OpSQL
+	OpUpdate                = vocab.OpUpdate
+)
+
+// Re-exported sentinels and lists.
+var (
+	ErrConflict        = vocab.ErrConflict
+	ErrForbidden       = vocab.ErrForbidden
+	ErrInvalid         = vocab.ErrInvalid
+	ErrNotFound        = vocab.ErrNotFound
+	ErrRateLimited     = vocab.ErrRateLimited
+	ErrTooLarge        = vocab.ErrTooLarge
+	ErrUnauthenticated = vocab.ErrUnauthenticated
+	ErrUnavailable     = vocab.ErrUnavailable
+	Codes              = vocab.Codes
+	Operations         = vocab.Operations
+)
+
+// Errorf is vocab.Errorf.
+func Errorf(code Code, format string, args ...any) *Error { return vocab.Errorf(code, format, args...) }
+
+// Wrap is vocab.Wrap.
+func Wrap(code Code, public string, cause error) *Error { return vocab.Wrap(code, public, cause) }
+
+// CodeOf is vocab.CodeOf.
+func CodeOf(err error) Code { return vocab.CodeOf(err) }
+
+// PublicMessage is vocab.PublicMessage.
+func PublicMessage(err error) string { return vocab.PublicMessage(err) }
+
+// IsRetryable is vocab.IsRetryable.
+func IsRetryable(err error) bool { return vocab.IsRetryable(err) }
+
+// SuccessEnvelope is vocab.SuccessEnvelope.
+func SuccessEnvelope(r *Result) Envelope { return vocab.SuccessEnvelope(r) }
+
+// ErrorEnvelope is vocab.ErrorEnvelope.
+func ErrorEnvelope(err error) Envelope { return vocab.ErrorEnvelope(err) }
+
+// AppendRow is vocab.AppendRow.
+func AppendRow(buf []byte, cols []string, vals []any, stripNulls bool) []byte {
+	return vocab.AppendRow(buf, cols, vals, stripNulls)
+}
+
+// AppendValue is vocab.AppendValue.
+func AppendValue(buf []byte, v any) []byte { return vocab.AppendValue(buf, v) }
+
+// APIKeyFromHeader is vocab.APIKeyFromHeader.
+func APIKeyFromHeader(get func(name string) string) string { return vocab.APIKeyFromHeader(get) }
