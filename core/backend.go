@@ -105,28 +105,6 @@ func (t *Table) buildIndex() {
 	}
 }
 
-// Op is a comparison operator in a condition.
-type Op string
-
-// The operators of DESIGN.md §3. OpNot and OpOr never reach a backend: core
-// parses their expression into a Cond tree.
-const (
-	OpEq          Op = "eq"
-	OpNeq         Op = "neq"
-	OpGt          Op = "gt"
-	OpGte         Op = "gte"
-	OpLt          Op = "lt"
-	OpLte         Op = "lte"
-	OpLike        Op = "like"
-	OpILike       Op = "ilike"
-	OpIs          Op = "is"
-	OpIn          Op = "in"
-	OpContains    Op = "contains"
-	OpContainedBy Op = "containedBy"
-	OpNot         Op = "not"
-	OpOr          Op = "or"
-)
-
 // Cond is a validated condition tree. A leaf has Column and Op set; a node
 // has And or Or children; Not negates the whole Cond.
 type Cond struct {

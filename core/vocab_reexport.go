@@ -19,6 +19,7 @@ type (
 	JobStatus     = vocab.JobStatus
 	Meta          = vocab.Meta
 	Mutation      = vocab.Mutation
+	Op            = vocab.Op
 	Operation     = vocab.Operation
 	Result        = vocab.Result
 	RowSet        = vocab.RowSet
@@ -61,6 +62,20 @@ const (
 	OpQuery                 = vocab.OpQuery
 	OpSQL                   = vocab.OpSQL
 	OpUpdate                = vocab.OpUpdate
+	OpEq                    = vocab.OpEq
+	OpNeq                   = vocab.OpNeq
+	OpGt                    = vocab.OpGt
+	OpGte                   = vocab.OpGte
+	OpLt                    = vocab.OpLt
+	OpLte                   = vocab.OpLte
+	OpLike                  = vocab.OpLike
+	OpILike                 = vocab.OpILike
+	OpIs                    = vocab.OpIs
+	OpIn                    = vocab.OpIn
+	OpContains              = vocab.OpContains
+	OpContainedBy           = vocab.OpContainedBy
+	OpNot                   = vocab.OpNot
+	OpOr                    = vocab.OpOr
 )
 
 // Re-exported sentinels and lists.
