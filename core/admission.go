@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/athena-go/athena/core/vocab"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -392,7 +393,7 @@ func (g *Gateway) AdmissionEvents(ctx context.Context, f AdmissionEventFilter) (
 	switch f.Decision {
 	case "", AdmissionDeferred, AdmissionRejected:
 	default:
-		return nil, Errorf(CodeBadRequest, "decision: expected deferred or rejected, got %q", truncate(f.Decision, 32))
+		return nil, Errorf(CodeBadRequest, "decision: expected deferred or rejected, got %q", vocab.Truncate(f.Decision, 32))
 	}
 	if f.Limit < 0 || f.Offset < 0 {
 		return nil, Errorf(CodeBadRequest, "limit and offset must not be negative")

@@ -5,11 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/athena-go/athena/core/request"
 )
 
 // APIKeyInfo is an API key as the admin API shows it: never the secret,
@@ -76,69 +77,6 @@ func keyInfo(k APIKeyRecord) APIKeyInfo {
 	return i
 }
 
-// timeField reads an optional RFC 3339 time. set reports that the field was
-// present (null clears).
-func (f fields) timeField(name string) (t time.Time, set bool, err error) {
-	raw, ok := f[name]
-	if !ok {
-		return t, false, nil
-	}
-	if isNull(raw) {
-		return t, true, nil
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return t, true, typeError(name, "an RFC 3339 time string", raw)
-	}
-	t, perr := time.Parse(time.RFC3339Nano, s)
-	if perr != nil {
-		return t, true, Errorf(CodeBadRequest, "field %s: expected an RFC 3339 time such as 2030-01-02T15:04:05Z", name)
-	}
-	return t.UTC(), true, nil
-}
-
-// rightList reads a rights array; set reports presence.
-func (f fields) rightList(name string) ([]string, bool, error) {
-	raw, ok := f[name]
-	if !ok || isNull(raw) {
-		return nil, ok, nil
-	}
-	var rs []string
-	if err := json.Unmarshal(raw, &rs); err != nil {
-		return nil, true, typeError(name, "an array of right names", raw)
-	}
-	out := make([]string, 0, len(rs))
-	seen := map[string]bool{}
-	for _, r := range rs {
-		r = strings.TrimSpace(r)
-		if r == "" || seen[r] {
-			continue
-		}
-		seen[r] = true
-		out = append(out, r)
-	}
-	sort.Strings(out)
-	return out, true, nil
-}
-
-// allowOnly refuses members outside names, so a typo is an error rather
-// than a silently ignored field.
-func (f fields) allowOnly(names ...string) error {
-	for k := range f {
-		ok := false
-		for _, n := range names {
-			if k == n {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return Errorf(CodeBadRequest, "field %s: unknown field (allowed: %s)", truncate(k, 64), strings.Join(names, ", "))
-		}
-	}
-	return nil
-}
-
 func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
@@ -153,35 +91,35 @@ func (g *Gateway) CreateAPIKey(ctx context.Context, body []byte) (*CreatedAPIKey
 	if err != nil {
 		return nil, err
 	}
-	f, err := decodeObject(body)
+	f, err := request.DecodeObject(body)
 	if err != nil {
 		return nil, err
 	}
-	if err := f.allowOnly("name", "description", "client_name", "expires_at", "is_active", "rights"); err != nil {
+	if err := f.AllowOnly("name", "description", "client_name", "expires_at", "is_active", "rights"); err != nil {
 		return nil, err
 	}
 	k := APIKeyRecord{IsActive: true, CreatedAt: time.Now().UTC()}
-	if k.Name, err = f.str("name"); err != nil {
+	if k.Name, err = f.Str("name"); err != nil {
 		return nil, err
 	}
 	if strings.TrimSpace(k.Name) == "" {
 		return nil, Errorf(CodeBadRequest, "field name: required")
 	}
-	if k.Description, err = f.str("description"); err != nil {
+	if k.Description, err = f.Str("description"); err != nil {
 		return nil, err
 	}
-	if k.ClientName, err = f.str("client_name"); err != nil {
+	if k.ClientName, err = f.Str("client_name"); err != nil {
 		return nil, err
 	}
-	if k.ExpiresAt, _, err = f.timeField("expires_at"); err != nil {
+	if k.ExpiresAt, _, err = f.Time("expires_at"); err != nil {
 		return nil, err
 	}
-	if b, err := f.boolean("is_active"); err != nil {
+	if b, err := f.Bool("is_active"); err != nil {
 		return nil, err
 	} else if b != nil {
 		k.IsActive = *b
 	}
-	if k.Rights, _, err = f.rightList("rights"); err != nil {
+	if k.Rights, _, err = f.RightList("rights"); err != nil {
 		return nil, err
 	}
 	k.PublicID = randomHex(8)
@@ -227,11 +165,11 @@ func (g *Gateway) PatchAPIKey(ctx context.Context, id string, body []byte) (*API
 	if err != nil {
 		return nil, err
 	}
-	f, err := decodeObject(body)
+	f, err := request.DecodeObject(body)
 	if err != nil {
 		return nil, err
 	}
-	if err := f.allowOnly("name", "description", "client_name", "expires_at", "is_active", "rights"); err != nil {
+	if err := f.AllowOnly("name", "description", "client_name", "expires_at", "is_active", "rights"); err != nil {
 		return nil, err
 	}
 	var p APIKeyPatch
@@ -242,7 +180,7 @@ func (g *Gateway) PatchAPIKey(ctx context.Context, id string, body []byte) (*API
 		if _, ok := f[s.name]; !ok {
 			continue
 		}
-		v, err := f.str(s.name)
+		v, err := f.Str(s.name)
 		if err != nil {
 			return nil, err
 		}
@@ -251,15 +189,15 @@ func (g *Gateway) PatchAPIKey(ctx context.Context, id string, body []byte) (*API
 	if p.Name != nil && strings.TrimSpace(*p.Name) == "" {
 		return nil, Errorf(CodeBadRequest, "field name: must not be empty")
 	}
-	if t, set, err := f.timeField("expires_at"); err != nil {
+	if t, set, err := f.Time("expires_at"); err != nil {
 		return nil, err
 	} else if set {
 		p.ExpiresAt = &t
 	}
-	if p.IsActive, err = f.boolean("is_active"); err != nil {
+	if p.IsActive, err = f.Bool("is_active"); err != nil {
 		return nil, err
 	}
-	if rs, set, err := f.rightList("rights"); err != nil {
+	if rs, set, err := f.RightList("rights"); err != nil {
 		return nil, err
 	} else if set {
 		if rs == nil {
@@ -333,21 +271,21 @@ func (g *Gateway) CreateRight(ctx context.Context, body []byte) (*RightInfo, err
 	if err != nil {
 		return nil, err
 	}
-	f, err := decodeObject(body)
+	f, err := request.DecodeObject(body)
 	if err != nil {
 		return nil, err
 	}
-	if err := f.allowOnly("name", "description"); err != nil {
+	if err := f.AllowOnly("name", "description"); err != nil {
 		return nil, err
 	}
-	name, err := f.str("name")
+	name, err := f.Str("name")
 	if err != nil {
 		return nil, err
 	}
 	if !validRightName(name) {
 		return nil, Errorf(CodeBadRequest, "field name: required; letters, digits, '.', '_', '-' and an optional trailing '*'")
 	}
-	desc, err := f.str("description")
+	desc, err := f.Str("description")
 	if err != nil {
 		return nil, err
 	}
@@ -378,16 +316,16 @@ func (g *Gateway) PatchRight(ctx context.Context, id string, body []byte) (*Righ
 	if err != nil {
 		return nil, err
 	}
-	f, err := decodeObject(body)
+	f, err := request.DecodeObject(body)
 	if err != nil {
 		return nil, err
 	}
-	if err := f.allowOnly("name", "description"); err != nil {
+	if err := f.AllowOnly("name", "description"); err != nil {
 		return nil, err
 	}
 	var name, desc *string
 	if _, ok := f["name"]; ok {
-		s, err := f.str("name")
+		s, err := f.Str("name")
 		if err != nil {
 			return nil, err
 		}
@@ -397,7 +335,7 @@ func (g *Gateway) PatchRight(ctx context.Context, id string, body []byte) (*Righ
 		name = &s
 	}
 	if _, ok := f["description"]; ok {
-		s, err := f.str("description")
+		s, err := f.Str("description")
 		if err != nil {
 			return nil, err
 		}
@@ -444,14 +382,14 @@ func (g *Gateway) AuthConfig(ctx context.Context) (*AuthConfigInfo, error) {
 
 // enforceField reads the required enforce_api_keys member.
 func enforceField(body []byte) (bool, error) {
-	f, err := decodeObject(body)
+	f, err := request.DecodeObject(body)
 	if err != nil {
 		return false, err
 	}
-	if err := f.allowOnly("enforce_api_keys"); err != nil {
+	if err := f.AllowOnly("enforce_api_keys"); err != nil {
 		return false, err
 	}
-	b, err := f.boolean("enforce_api_keys")
+	b, err := f.Bool("enforce_api_keys")
 	if err != nil {
 		return false, err
 	}

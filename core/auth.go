@@ -7,6 +7,8 @@ import (
 	"crypto/subtle"
 	"strings"
 	"time"
+
+	"github.com/athena-go/athena/core/vocab"
 )
 
 // Rights a gateway operation needs (DESIGN.md §7).
@@ -149,7 +151,7 @@ func (a *authState) check(key, client, right string, now time.Time) (string, str
 	case !k.expires.IsZero() && !now.Before(k.expires):
 		return k.id, "expired", errExpiredKey
 	case client != "" && k.client != "" && k.client != client:
-		return k.id, "wrong client", Errorf(CodeUnauthorized, "API key is not valid for client %q", truncate(client, 128))
+		return k.id, "wrong client", Errorf(CodeUnauthorized, "API key is not valid for client %q", vocab.Truncate(client, 128))
 	case right != "" && !k.has(right):
 		return k.id, "missing right", Errorf(CodeForbidden, "API key lacks the right %s", right)
 	}

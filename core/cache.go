@@ -98,7 +98,7 @@ func (cr *cachedReply) weight(key string) uint32 {
 }
 
 // result turns the reply into a Result; it copies nothing but the small
-// fields, so hits stay cheap.
+// request.Fields, so hits stay cheap.
 func (cr *cachedReply) result(key string, info *CacheInfo) *Result {
 	res := &Result{Message: cr.Message, Data: cr.Data, CacheKey: key, Cache: info}
 	if len(cr.Post) > 0 {

@@ -2,10 +2,11 @@ package core
 
 import (
 	"context"
-	"encoding/json"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/athena-go/athena/core/request"
 )
 
 // ClientInfo is a catalog client as the admin API shows it. A URI given
@@ -66,18 +67,6 @@ func validClientName(s string) bool {
 	return true
 }
 
-func (f fields) strList(name string) ([]string, bool, error) {
-	raw, ok := f[name]
-	if !ok || isNull(raw) {
-		return nil, ok, nil
-	}
-	var out []string
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return nil, true, typeError(name, "an array of strings", raw)
-	}
-	return out, true, nil
-}
-
 // CreateClient adds a client to the catalog from {client_name, kind, uri
 // or uri_env (postgresql), path (sqlite), hosts and keyspace (scylla),
 // max_conns, description, is_active, is_frozen} and opens it on this node;
@@ -87,11 +76,11 @@ func (g *Gateway) CreateClient(ctx context.Context, body []byte) (*ClientInfo, e
 	if err != nil {
 		return nil, err
 	}
-	f, err := decodeObject(body)
+	f, err := request.DecodeObject(body)
 	if err != nil {
 		return nil, err
 	}
-	if err := f.allowOnly("client_name", "kind", "uri", "uri_env", "path", "hosts", "keyspace", "max_conns", "description", "is_active", "is_frozen"); err != nil {
+	if err := f.AllowOnly("client_name", "kind", "uri", "uri_env", "path", "hosts", "keyspace", "max_conns", "description", "is_active", "is_frozen"); err != nil {
 		return nil, err
 	}
 	r := ClientRecord{Source: "admin", IsActive: true, CreatedAt: time.Now()}
@@ -99,7 +88,7 @@ func (g *Gateway) CreateClient(ctx context.Context, body []byte) (*ClientInfo, e
 		name string
 		dst  *string
 	}{{"client_name", &r.Name}, {"kind", &r.Kind}, {"uri", &r.URI}, {"uri_env", &r.URIEnv}, {"path", &r.Path}, {"keyspace", &r.Keyspace}, {"description", &r.Description}} {
-		if *s.dst, err = f.str(s.name); err != nil {
+		if *s.dst, err = f.Str(s.name); err != nil {
 			return nil, err
 		}
 	}
@@ -111,10 +100,10 @@ func (g *Gateway) CreateClient(ctx context.Context, body []byte) (*ClientInfo, e
 		return nil, Errorf(CodeBadRequest, "field kind: expected postgresql, sqlite or scylla")
 	}
 	r.Kind = kind
-	if r.Hosts, _, err = f.strList("hosts"); err != nil {
+	if r.Hosts, _, err = f.StrList("hosts"); err != nil {
 		return nil, err
 	}
-	if n, err := f.integer("max_conns"); err != nil {
+	if n, err := f.Int("max_conns"); err != nil {
 		return nil, err
 	} else if n != nil {
 		r.MaxConns = int32(min(*n, 1<<20))
@@ -123,7 +112,7 @@ func (g *Gateway) CreateClient(ctx context.Context, body []byte) (*ClientInfo, e
 		name string
 		dst  *bool
 	}{{"is_active", &r.IsActive}, {"is_frozen", &r.IsFrozen}} {
-		v, err := f.boolean(b.name)
+		v, err := f.Bool(b.name)
 		if err != nil {
 			return nil, err
 		}
@@ -166,11 +155,11 @@ func (g *Gateway) PatchClient(ctx context.Context, name string, body []byte) (*C
 	if err != nil {
 		return nil, err
 	}
-	f, err := decodeObject(body)
+	f, err := request.DecodeObject(body)
 	if err != nil {
 		return nil, err
 	}
-	if err := f.allowOnly("description", "uri", "uri_env", "path", "hosts", "keyspace", "max_conns", "is_active"); err != nil {
+	if err := f.AllowOnly("description", "uri", "uri_env", "path", "hosts", "keyspace", "max_conns", "is_active"); err != nil {
 		return nil, err
 	}
 	var p ClientPatch
@@ -181,24 +170,24 @@ func (g *Gateway) PatchClient(ctx context.Context, name string, body []byte) (*C
 		if _, ok := f[s.name]; !ok {
 			continue
 		}
-		v, err := f.str(s.name)
+		v, err := f.Str(s.name)
 		if err != nil {
 			return nil, err
 		}
 		*s.dst = &v
 	}
-	if hs, set, err := f.strList("hosts"); err != nil {
+	if hs, set, err := f.StrList("hosts"); err != nil {
 		return nil, err
 	} else if set {
 		p.Hosts = &hs
 	}
-	if n, err := f.integer("max_conns"); err != nil {
+	if n, err := f.Int("max_conns"); err != nil {
 		return nil, err
 	} else if n != nil {
 		m := int32(min(*n, 1<<20))
 		p.MaxConns = &m
 	}
-	if p.IsActive, err = f.boolean("is_active"); err != nil {
+	if p.IsActive, err = f.Bool("is_active"); err != nil {
 		return nil, err
 	}
 	r, err := ct.store.PatchClient(ctx, name, p, time.Now())
@@ -219,14 +208,14 @@ func (g *Gateway) FreezeClient(ctx context.Context, name string, body []byte) (*
 	}
 	frozen := true
 	if len(strings.TrimSpace(string(body))) > 0 {
-		f, err := decodeObject(body)
+		f, err := request.DecodeObject(body)
 		if err != nil {
 			return nil, err
 		}
-		if err := f.allowOnly("is_frozen"); err != nil {
+		if err := f.AllowOnly("is_frozen"); err != nil {
 			return nil, err
 		}
-		b, err := f.boolean("is_frozen")
+		b, err := f.Bool("is_frozen")
 		if err != nil {
 			return nil, err
 		}

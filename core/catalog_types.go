@@ -14,7 +14,7 @@ var ErrUnknownRight = errors.New("unknown right")
 // ErrBuiltInRight means a built-in right cannot be changed or deleted.
 var ErrBuiltInRight = errors.New("built-in right")
 
-// APIKeyPatch changes the fields that are set. A set ExpiresAt that is zero
+// APIKeyPatch changes the request.Fields that are set. A set ExpiresAt that is zero
 // clears the expiry; a set ClientName that is "" unbinds the key.
 type APIKeyPatch struct {
 	Name, Description, ClientName *string
@@ -89,7 +89,7 @@ type ClientRecord struct {
 	UpdatedAt   time.Time
 }
 
-// ClientPatch changes the fields that are set.
+// ClientPatch changes the request.Fields that are set.
 type ClientPatch struct {
 	Description, URIEnv, URI, Path, Keyspace *string
 	Hosts                                    *[]string
@@ -144,7 +144,7 @@ type TableStat struct {
 	LastAt     time.Time
 }
 
-// DrilldownFilter filters a client's operation log. Empty fields match anything.
+// DrilldownFilter filters a client's operation log. Empty request.Fields match anything.
 type DrilldownFilter struct {
 	ClientName, TableName, Operation, Status string
 	Limit, Offset                            int

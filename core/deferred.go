@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/athena-go/athena/core/vocab"
 )
 
 // JobStore is the durable deferred queue. Implementations are safe for
@@ -223,12 +225,12 @@ func (d *deferred) storeErr(err error, id string) error {
 		return nil
 	}
 	if errors.Is(err, ErrNotFound) {
-		return Errorf(CodeNotFound, "no deferred request %q", truncate(id, 64))
+		return Errorf(CodeNotFound, "no deferred request %q", vocab.Truncate(id, 64))
 	}
 	var e *Error
 	if errors.As(err, &e) {
 		return err
 	}
 	d.metrics.storageUp.Set(0)
-	return Wrap(CodeQueueUnavailable, "the job queue is unavailable; retry later", fmt.Errorf("job %s: %w", truncate(id, 64), err))
+	return Wrap(CodeQueueUnavailable, "the job queue is unavailable; retry later", fmt.Errorf("job %s: %w", vocab.Truncate(id, 64), err))
 }

@@ -1,7 +1,9 @@
 package core
 
+import "github.com/athena-go/athena/core/request"
+
 // PostProcessRows runs post-processing on rows as a fetch reply would.
-func PostProcessRows(cols []string, rows [][]any, post PostProcessing) (*PostProcessed, error) {
+func PostProcessRows(cols []string, rows [][]any, post request.PostProcessing) (*PostProcessed, error) {
 	spec, err := resolvePost(post, cols)
 	if err != nil {
 		return nil, err

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/athena-go/athena/core/request"
+	"github.com/athena-go/athena/core/vocab"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -237,7 +239,7 @@ func (g *Gateway) do(ctx context.Context, c *client, call Call) (*Result, error)
 	case OpQuery, OpSQL:
 		return g.query(ctx, c, call)
 	}
-	return nil, Errorf(CodeBadRequest, "unknown operation %q", truncate(string(call.Op), 32))
+	return nil, Errorf(CodeBadRequest, "unknown operation %q", vocab.Truncate(string(call.Op), 32))
 }
 
 // classify turns a bare context error into the caller's view of it: the
@@ -263,7 +265,7 @@ func classify(ctx context.Context, err error) error {
 func (g *Gateway) client(call Call) (*client, error) {
 	name := call.Client
 	if call.Op == OpSQL {
-		if q, err := DecodeQuery(call.Body); err == nil && q.DBName != "" {
+		if q, err := request.DecodeQuery(call.Body); err == nil && q.DBName != "" {
 			name = q.DBName
 		}
 	}
@@ -275,7 +277,7 @@ func (g *Gateway) client(call Call) (*client, error) {
 	}
 	c, ok := g.reg.get(name)
 	if !ok {
-		return nil, Errorf(CodeUnknownClient, "unknown client %q", truncate(name, 128))
+		return nil, Errorf(CodeUnknownClient, "unknown client %q", vocab.Truncate(name, 128))
 	}
 	if c.backend == nil {
 		return nil, Wrap(CodeBackendUnavailable, fmt.Sprintf("backend for client %q is unavailable", name), c.openErr)
@@ -290,8 +292,8 @@ func (g *Gateway) stripNulls(call Call, body *bool) bool {
 	return call.StripNulls != nil && *call.StripNulls
 }
 
-func (g *Gateway) planFetch(ctx context.Context, c *client, call Call, streamed bool) (*FetchPlan, *FetchRequest, error) {
-	r, err := DecodeFetch(call.Body)
+func (g *Gateway) planFetch(ctx context.Context, c *client, call Call, streamed bool) (*FetchPlan, *request.FetchRequest, error) {
+	r, err := request.DecodeFetch(call.Body)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -309,7 +311,7 @@ func (g *Gateway) planFetch(ctx context.Context, c *client, call Call, streamed 
 	if r.Sort != nil {
 		col, err := c.column(ctx, t, r.Sort.Column)
 		if err != nil {
-			return nil, nil, prefixed(err, "field sort_by: ")
+			return nil, nil, vocab.Prefixed(err, "field sort_by: ")
 		}
 		p.Sort = []Sort{{Column: col, Desc: r.Sort.Desc}}
 	}
@@ -356,7 +358,7 @@ func (g *Gateway) fetch(ctx context.Context, c *client, call Call) (*Result, err
 
 // runFetch reads a fetch's rows from the database and shapes the reply.
 // capped says that p.Limit is the row cap plus one.
-func (g *Gateway) runFetch(ctx context.Context, c *client, p *FetchPlan, capped bool, post PostProcessing, strip bool) (*Result, error) {
+func (g *Gateway) runFetch(ctx context.Context, c *client, p *FetchPlan, capped bool, post request.PostProcessing, strip bool) (*Result, error) {
 	rows, err := c.backend.Fetch(ctx, p)
 	if err != nil {
 		return nil, err
@@ -367,7 +369,7 @@ func (g *Gateway) runFetch(ctx context.Context, c *client, p *FetchPlan, capped 
 	}
 	truncated = truncated && capped
 	n := int64(len(rs.Rows))
-	res := &Result{Message: fmt.Sprintf("Fetched %d %s", n, plural(n, "row")), Data: rs}
+	res := &Result{Message: fmt.Sprintf("Fetched %d %s", n, vocab.Plural(n, "row")), Data: rs}
 	pp, err := g.shape(rs, post)
 	if err != nil {
 		return nil, err
@@ -383,7 +385,7 @@ func (g *Gateway) runFetch(ctx context.Context, c *client, p *FetchPlan, capped 
 
 // shape applies post-processing and reply casing to rows. It returns the
 // post_processing member, nil when the request did not set group_by.
-func (g *Gateway) shape(rs *RowSet, post PostProcessing) (*PostProcessed, error) {
+func (g *Gateway) shape(rs *RowSet, post request.PostProcessing) (*PostProcessed, error) {
 	var spec *postSpec
 	if post.GroupBy != "" {
 		var err error
@@ -425,15 +427,8 @@ func collect(rows Rows, max int, strip bool) (*RowSet, bool, error) {
 	return rs, truncated, nil
 }
 
-func plural(n int64, word string) string {
-	if n == 1 {
-		return word
-	}
-	return word + "s"
-}
-
 // cacheKey identifies a fetch by everything that changes its reply.
-func cacheKey(client string, p *FetchPlan, strip bool, post PostProcessing, camel bool) string {
+func cacheKey(client string, p *FetchPlan, strip bool, post request.PostProcessing, camel bool) string {
 	h := sha256.New()
 	enc := json.NewEncoder(h)
 	cols := make([]string, len(p.Columns))
@@ -473,7 +468,7 @@ func sortKey(s []Sort) []any {
 }
 
 func (g *Gateway) insert(ctx context.Context, c *client, call Call) (*Result, error) {
-	r, err := DecodeInsert(call.Body)
+	r, err := request.DecodeInsert(call.Body)
 	if err != nil {
 		return nil, err
 	}
@@ -496,9 +491,9 @@ func (g *Gateway) insert(ctx context.Context, c *client, call Call) (*Result, er
 		return nil, err
 	}
 	g.invalidate(ctx, c, t.Name)
-	_, _ = g.shape(rs, PostProcessing{})
+	_, _ = g.shape(rs, request.PostProcessing{})
 	n := int64(len(rs.Rows))
-	return &Result{Message: fmt.Sprintf("Inserted %d %s", n, plural(n, "row")), Data: rs}, nil
+	return &Result{Message: fmt.Sprintf("Inserted %d %s", n, vocab.Plural(n, "row")), Data: rs}, nil
 }
 
 // write runs a write plan and collects every returned row: writes are not
@@ -528,7 +523,7 @@ func (g *Gateway) write(ctx context.Context, c *client, p *WritePlan, strip bool
 }
 
 func (g *Gateway) update(ctx context.Context, c *client, call Call) (*Result, error) {
-	r, err := DecodeUpdate(call.Body)
+	r, err := request.DecodeUpdate(call.Body)
 	if err != nil {
 		return nil, err
 	}
@@ -565,11 +560,11 @@ func (g *Gateway) update(ctx context.Context, c *client, call Call) (*Result, er
 		return nil, err
 	}
 	g.invalidate(ctx, c, t.Name)
-	res := &Result{Message: fmt.Sprintf("Updated %d %s", n, plural(n, "row")), Data: &Mutation{AffectedRows: n, Rows: rs}}
+	res := &Result{Message: fmt.Sprintf("Updated %d %s", n, vocab.Plural(n, "row")), Data: &Mutation{AffectedRows: n, Rows: rs}}
 	post, err := g.shape(rs, r.Post)
 	if err != nil {
 		// The update committed; say so rather than fail the whole reply.
-		return nil, Wrap(CodeBadRequest, fmt.Sprintf("the update of %d %s committed, but its rows could not be post-processed: %s", n, plural(n, "row"), PublicMessage(err)), err)
+		return nil, Wrap(CodeBadRequest, fmt.Sprintf("the update of %d %s committed, but its rows could not be post-processed: %s", n, vocab.Plural(n, "row"), PublicMessage(err)), err)
 	}
 	if post != nil {
 		res.PostProcessing = post
@@ -578,7 +573,7 @@ func (g *Gateway) update(ctx context.Context, c *client, call Call) (*Result, er
 }
 
 func (g *Gateway) delete(ctx context.Context, c *client, call Call) (*Result, error) {
-	r, err := DecodeDelete(call.Body)
+	r, err := request.DecodeDelete(call.Body)
 	if err != nil {
 		return nil, err
 	}
@@ -607,8 +602,8 @@ func (g *Gateway) delete(ctx context.Context, c *client, call Call) (*Result, er
 		return nil, err
 	}
 	g.invalidate(ctx, c, t.Name)
-	_, _ = g.shape(rs, PostProcessing{})
-	return &Result{Message: fmt.Sprintf("Deleted %d %s", n, plural(n, "row")), Data: &Mutation{AffectedRows: n, Rows: rs}}, nil
+	_, _ = g.shape(rs, request.PostProcessing{})
+	return &Result{Message: fmt.Sprintf("Deleted %d %s", n, vocab.Plural(n, "row")), Data: &Mutation{AffectedRows: n, Rows: rs}}, nil
 }
 
 // driverKinds maps /query/sql drivers to backend kinds.
@@ -617,7 +612,7 @@ var driverKinds = map[string]string{
 	"sqlite": "sqlite", "athena": "scylla", "scylla": "scylla", "cassandra": "scylla",
 }
 
-func (g *Gateway) checkDriver(c *client, call Call, q *QueryRequest) error {
+func (g *Gateway) checkDriver(c *client, call Call, q *request.QueryRequest) error {
 	if call.Op != OpSQL {
 		return nil
 	}
@@ -626,7 +621,7 @@ func (g *Gateway) checkDriver(c *client, call Call, q *QueryRequest) error {
 	}
 	kind, ok := driverKinds[strings.ToLower(q.Driver)]
 	if !ok {
-		return Errorf(CodeBadRequest, "field driver: unknown driver %q (postgresql, sqlite, athena or scylla)", truncate(q.Driver, 32))
+		return Errorf(CodeBadRequest, "field driver: unknown driver %q (postgresql, sqlite, athena or scylla)", vocab.Truncate(q.Driver, 32))
 	}
 	if kind != c.backend.Kind() {
 		return Errorf(CodeBadRequest, "field driver: client %q is a %s backend, not %s", c.spec.Name, c.backend.Kind(), q.Driver)
@@ -635,7 +630,7 @@ func (g *Gateway) checkDriver(c *client, call Call, q *QueryRequest) error {
 }
 
 func (g *Gateway) query(ctx context.Context, c *client, call Call) (*Result, error) {
-	q, err := DecodeQuery(call.Body)
+	q, err := request.DecodeQuery(call.Body)
 	if err != nil {
 		return nil, err
 	}
@@ -655,11 +650,11 @@ func (g *Gateway) query(ctx context.Context, c *client, call Call) (*Result, err
 	if err != nil {
 		return nil, err
 	}
-	_, _ = g.shape(rs, PostProcessing{})
+	_, _ = g.shape(rs, request.PostProcessing{})
 	n := int64(len(rs.Rows))
 	affected := rows.Affected()
 	return &Result{
-		Message: fmt.Sprintf("Query returned %d %s", n, plural(n, "row")),
+		Message: fmt.Sprintf("Query returned %d %s", n, vocab.Plural(n, "row")),
 		Data:    rs,
 		Meta:    &Meta{ReturnedRowCount: &n, RowsAffected: &affected, Truncated: truncated},
 	}, nil
@@ -720,15 +715,15 @@ func (g *Gateway) stream(ctx context.Context, call Call) (*Cursor, error) {
 	switch call.Op {
 	case OpFetch:
 		var p *FetchPlan
-		var r *FetchRequest
+		var r *request.FetchRequest
 		p, r, err = g.planFetch(ctx, c, call, true)
 		if err == nil {
 			strip = g.stripNulls(call, r.StripNulls)
 			rows, err = c.backend.Fetch(ctx, p)
 		}
 	case OpQuery, OpSQL:
-		var q *QueryRequest
-		if q, err = DecodeQuery(call.Body); err == nil {
+		var q *request.QueryRequest
+		if q, err = request.DecodeQuery(call.Body); err == nil {
 			if err = g.checkDriver(c, call, q); err == nil {
 				rows, err = c.backend.Query(ctx, q.Query)
 				onClose = func() { g.invalidate(ctx, c, "") }

@@ -292,3 +292,5 @@ func TestUnavailableClientDoesNotStopOthers(t *testing.T) {
 	rep := g.Health(t.Context())
 	testutil.Equal(t, "report", rep.Status, "degraded")
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -6,25 +6,28 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/athena-go/athena/core/request"
+	"github.com/athena-go/athena/core/vocab"
 )
 
 // maxInList bounds the operands of in, contains and containedBy.
 const maxInList = 1000
 
 // planConds validates client conditions against t.
-func (c *client) planConds(ctx context.Context, t *Table, conds []Condition) ([]Cond, error) {
+func (c *client) planConds(ctx context.Context, t *Table, conds []request.Condition) ([]Cond, error) {
 	out := make([]Cond, 0, len(conds))
 	for i, cond := range conds {
 		pc, err := c.planCond(ctx, t, cond)
 		if err != nil {
-			return nil, prefixed(err, fmt.Sprintf("conditions[%d]: ", i))
+			return nil, vocab.Prefixed(err, fmt.Sprintf("conditions[%d]: ", i))
 		}
 		out = append(out, pc)
 	}
 	return out, nil
 }
 
-func (c *client) planCond(ctx context.Context, t *Table, cond Condition) (Cond, error) {
+func (c *client) planCond(ctx context.Context, t *Table, cond request.Condition) (Cond, error) {
 	switch cond.Operator {
 	case OpOr, OpNot:
 		expr, _ := cond.Value.(string)
@@ -36,7 +39,7 @@ func (c *client) planCond(ctx context.Context, t *Table, cond Condition) (Cond, 
 			}
 			expr = cond.Column + "." + expr
 		}
-		nodes, err := ParseExpr(expr)
+		nodes, err := request.ParseExpr(expr)
 		if err != nil {
 			return Cond{}, err
 		}
@@ -52,7 +55,7 @@ func (c *client) planCond(ctx context.Context, t *Table, cond Condition) (Cond, 
 	return c.planLeaf(ctx, t, cond.Column, cond.Operator, cond.Value, false)
 }
 
-func (c *client) planExpr(ctx context.Context, t *Table, nodes []ExprNode) ([]Cond, error) {
+func (c *client) planExpr(ctx context.Context, t *Table, nodes []request.ExprNode) ([]Cond, error) {
 	out := make([]Cond, 0, len(nodes))
 	for _, n := range nodes {
 		if n.Group != "" {
@@ -154,7 +157,7 @@ func (c *client) planLeaf(ctx context.Context, t *Table, column string, op Op, v
 		}
 		return leaf, nil
 	}
-	return Cond{}, Errorf(CodeBadRequest, "unknown operator %q", truncate(string(op), 32))
+	return Cond{}, Errorf(CodeBadRequest, "unknown operator %q", vocab.Truncate(string(op), 32))
 }
 
 // checkScalar refuses objects and arrays where a scalar is due, unless the
@@ -201,7 +204,7 @@ func (c *client) planColumns(ctx context.Context, t *Table, names []string, fiel
 	for _, n := range names {
 		col, err := c.column(ctx, t, n)
 		if err != nil {
-			return nil, prefixed(err, "field "+field+": ")
+			return nil, vocab.Prefixed(err, "field "+field+": ")
 		}
 		out = append(out, col)
 	}
@@ -210,7 +213,7 @@ func (c *client) planColumns(ctx context.Context, t *Table, names []string, fiel
 
 // planInsert builds the insert plan: the union of the rows' keys, in the
 // order they first appear, with absent keys marked for DEFAULT.
-func (c *client) planInsert(ctx context.Context, t *Table, r *InsertRequest) (*WritePlan, error) {
+func (c *client) planInsert(ctx context.Context, t *Table, r *request.InsertRequest) (*WritePlan, error) {
 	p := &WritePlan{Kind: WriteInsert, Table: t}
 	pos := map[string]int{}    // column name → index in p.Columns
 	keyPos := map[string]int{} // the client's key → index in p.Columns
@@ -225,7 +228,7 @@ func (c *client) planInsert(ctx context.Context, t *Table, r *InsertRequest) (*W
 			}
 			col, err := c.column(ctx, t, k)
 			if err != nil {
-				return nil, prefixed(err, fmt.Sprintf("insert_body[%d]: ", i))
+				return nil, vocab.Prefixed(err, fmt.Sprintf("insert_body[%d]: ", i))
 			}
 			j, ok := pos[col.Name]
 			if !ok {
@@ -285,7 +288,7 @@ func (c *client) planAssign(ctx context.Context, t *Table, body map[string]any, 
 	for _, k := range sortedKeys(body) {
 		col, err := c.column(ctx, t, k)
 		if err != nil {
-			return nil, prefixed(err, "field "+field+": ")
+			return nil, vocab.Prefixed(err, "field "+field+": ")
 		}
 		if seen[col.Name] {
 			// Only with camelCase conversion: "userId" and "user_id".

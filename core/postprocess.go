@@ -10,6 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/athena-go/athena/core/request"
+	"github.com/athena-go/athena/core/vocab"
 )
 
 // PostProcessed is the post_processing member of a fetch or update reply:
@@ -56,18 +59,18 @@ type postSpec struct {
 
 // resolvePost checks the post-processing columns against the table and
 // replaces them with the names the table spells them with.
-func (c *client) resolvePost(ctx context.Context, t *Table, p *PostProcessing) error {
+func (c *client) resolvePost(ctx context.Context, t *Table, p *request.PostProcessing) error {
 	if p.GroupBy != "" {
 		col, err := c.column(ctx, t, p.GroupBy)
 		if err != nil {
-			return prefixed(err, "field group_by: ")
+			return vocab.Prefixed(err, "field group_by: ")
 		}
 		p.GroupBy = col.Name
 	}
 	if p.AggregationColumn != "" {
 		col, err := c.column(ctx, t, p.AggregationColumn)
 		if err != nil {
-			return prefixed(err, "field aggregation_column: ")
+			return vocab.Prefixed(err, "field aggregation_column: ")
 		}
 		p.AggregationColumn = col.Name
 	}
@@ -77,7 +80,7 @@ func (c *client) resolvePost(ctx context.Context, t *Table, p *PostProcessing) e
 // resolvePost finds the resolved post-processing columns among the result's
 // columns (as the backend names them). A column that exists in the table
 // but was not returned is a 400: grouping reads the reply's rows.
-func resolvePost(p PostProcessing, cols []string) (*postSpec, error) {
+func resolvePost(p request.PostProcessing, cols []string) (*postSpec, error) {
 	s := &postSpec{group: -1, agg: -1, granularity: p.TimeGranularity,
 		cumulative: p.AggregationStrategy == "cumulative_sum", dedup: p.AggregationDedup}
 	for i, c := range cols {
@@ -131,7 +134,7 @@ func postProcess(rs *RowSet, s *postSpec) (*PostProcessed, error) {
 		} else {
 			label, num, err := groupLabel(v, s.granularity)
 			if err != nil {
-				return nil, prefixed(err, fmt.Sprintf("row %d: ", i))
+				return nil, vocab.Prefixed(err, fmt.Sprintf("row %d: ", i))
 			}
 			if b = byLabel[label]; b == nil {
 				l := label
@@ -146,7 +149,7 @@ func postProcess(rs *RowSet, s *postSpec) (*PostProcessed, error) {
 		b.rows = append(b.rows, row)
 		if s.agg >= 0 {
 			if err := b.add(row[s.agg]); err != nil {
-				return nil, prefixed(err, fmt.Sprintf("field aggregation_column: row %d: ", i))
+				return nil, vocab.Prefixed(err, fmt.Sprintf("field aggregation_column: row %d: ", i))
 			}
 		}
 	}

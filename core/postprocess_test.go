@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/request"
 	"github.com/athena-go/athena/internal/testutil"
 )
 
@@ -18,13 +19,13 @@ func TestPostProcess(t *testing.T) {
 	tests := []struct {
 		name string
 		rows [][]any
-		post core.PostProcessing
+		post request.PostProcessing
 		want string // the post_processing JSON
 	}{
 		{
 			name: "strings ascending, null bucket last, no aggregation",
 			rows: [][]any{{"b", num("1")}, {nil, num("2")}, {"a", num("3")}, {"b", num("4")}},
-			post: core.PostProcessing{GroupBy: "k"},
+			post: request.PostProcessing{GroupBy: "k"},
 			want: `{"grouped":[` +
 				`{"label":"a","rows":[{"k":"a","v":3}],"aggregation":null},` +
 				`{"label":"b","rows":[{"k":"b","v":1},{"k":"b","v":4}],"aggregation":null},` +
@@ -33,7 +34,7 @@ func TestPostProcess(t *testing.T) {
 		{
 			name: "numbers order numerically, not as text",
 			rows: [][]any{{num("10"), nil}, {num("9"), nil}, {int64(100), nil}, {num("-2.5"), nil}},
-			post: core.PostProcessing{GroupBy: "k"},
+			post: request.PostProcessing{GroupBy: "k"},
 			want: `{"grouped":[` +
 				`{"label":"-2.5","rows":[{"k":-2.5,"v":null}],"aggregation":null},` +
 				`{"label":"9","rows":[{"k":9,"v":null}],"aggregation":null},` +
@@ -45,7 +46,7 @@ func TestPostProcess(t *testing.T) {
 			// summed is 59.97000000000001.
 			name: "money-like decimals sum exactly",
 			rows: [][]any{{"x", 0.1}, {"x", 0.2}, {"y", num("19.99")}, {"y", num("19.99")}, {"y", "19.99"}, {"y", num("0.010")}},
-			post: core.PostProcessing{GroupBy: "k", AggregationColumn: "v"},
+			post: request.PostProcessing{GroupBy: "k", AggregationColumn: "v"},
 			want: `{"grouped":[` +
 				`{"label":"x","rows":[{"k":"x","v":0.1},{"k":"x","v":0.2}],"aggregation":{"column":"v","sum":0.3,"count":2}},` +
 				`{"label":"y","rows":[{"k":"y","v":19.99},{"k":"y","v":19.99},{"k":"y","v":"19.99"},{"k":"y","v":0.010}],"aggregation":{"column":"v","sum":59.980,"count":4}}]}`,
@@ -53,7 +54,7 @@ func TestPostProcess(t *testing.T) {
 		{
 			name: "nulls are skipped, not counted",
 			rows: [][]any{{"x", nil}, {"x", num("5")}, {"z", nil}},
-			post: core.PostProcessing{GroupBy: "k", AggregationColumn: "v"},
+			post: request.PostProcessing{GroupBy: "k", AggregationColumn: "v"},
 			want: `{"grouped":[` +
 				`{"label":"x","rows":[{"k":"x","v":null},{"k":"x","v":5}],"aggregation":{"column":"v","sum":5,"count":1}},` +
 				`{"label":"z","rows":[{"k":"z","v":null}],"aggregation":{"column":"v","sum":0,"count":0}}]}`,
@@ -68,7 +69,7 @@ func TestPostProcess(t *testing.T) {
 				{"2024-03-01 10:00:00", num("4")},
 				{"2024-03-02", num("8")},
 			},
-			post: core.PostProcessing{GroupBy: "k", TimeGranularity: "day", AggregationColumn: "v"},
+			post: request.PostProcessing{GroupBy: "k", TimeGranularity: "day", AggregationColumn: "v"},
 			want: `{"grouped":[` +
 				`{"label":"2024-03-01T00:00:00Z","rows":[{"k":"2024-03-02T01:00:00+02:00","v":2},{"k":"2024-03-01 10:00:00","v":4}],"aggregation":{"column":"v","sum":6,"count":2}},` +
 				`{"label":"2024-03-02T00:00:00Z","rows":[{"k":"2024-03-01T23:30:00-05:00","v":1},{"k":"2024-03-02","v":8}],"aggregation":{"column":"v","sum":9,"count":2}}]}`,
@@ -76,7 +77,7 @@ func TestPostProcess(t *testing.T) {
 		{
 			name: "hour and minute buckets",
 			rows: [][]any{{"2024-03-01T10:59:59.999Z", num("1")}, {"2024-03-01T10:00:00Z", num("1")}, {"2024-03-01T11:00:00Z", num("1")}},
-			post: core.PostProcessing{GroupBy: "k", TimeGranularity: "hour", AggregationColumn: "v"},
+			post: request.PostProcessing{GroupBy: "k", TimeGranularity: "hour", AggregationColumn: "v"},
 			want: `{"grouped":[` +
 				`{"label":"2024-03-01T10:00:00Z","rows":[{"k":"2024-03-01T10:59:59.999Z","v":1},{"k":"2024-03-01T10:00:00Z","v":1}],"aggregation":{"column":"v","sum":2,"count":2}},` +
 				`{"label":"2024-03-01T11:00:00Z","rows":[{"k":"2024-03-01T11:00:00Z","v":1}],"aggregation":{"column":"v","sum":1,"count":1}}]}`,
@@ -85,7 +86,7 @@ func TestPostProcess(t *testing.T) {
 			// 10:15:30 at +05:30 is 04:45:30 UTC.
 			name: "minute bucket with a half-hour offset",
 			rows: [][]any{{"2024-03-01T10:15:30+05:30", nil}},
-			post: core.PostProcessing{GroupBy: "k", TimeGranularity: "minute"},
+			post: request.PostProcessing{GroupBy: "k", TimeGranularity: "minute"},
 			want: `{"grouped":[{"label":"2024-03-01T04:45:00Z","rows":[{"k":"2024-03-01T10:15:30+05:30","v":null}],"aggregation":null}]}`,
 		},
 		{
@@ -97,7 +98,7 @@ func TestPostProcess(t *testing.T) {
 				{"2024-01-02T08:00:00Z", num("0.25")},
 				{"2024-01-01T09:00:00Z", num("0.50")},
 			},
-			post: core.PostProcessing{GroupBy: "k", TimeGranularity: "day", AggregationColumn: "v", AggregationStrategy: "cumulative_sum"},
+			post: request.PostProcessing{GroupBy: "k", TimeGranularity: "day", AggregationColumn: "v", AggregationStrategy: "cumulative_sum"},
 			want: `{"grouped":[` +
 				`{"label":"2024-01-01T00:00:00Z","rows":[{"k":"2024-01-01T08:00:00Z","v":10},{"k":"2024-01-01T09:00:00Z","v":0.50}],"aggregation":{"column":"v","sum":10.50,"count":2,"cumulative_sum":10.50}},` +
 				`{"label":"2024-01-02T00:00:00Z","rows":[{"k":"2024-01-02T08:00:00Z","v":0.25}],"aggregation":{"column":"v","sum":0.25,"count":1,"cumulative_sum":10.75}},` +
@@ -106,7 +107,7 @@ func TestPostProcess(t *testing.T) {
 		{
 			name: "dedup drops rows equal in every column before summing",
 			rows: [][]any{{"a", num("5")}, {"a", num("5")}, {"a", num("7")}, {"b", num("5")}},
-			post: core.PostProcessing{GroupBy: "k", AggregationColumn: "v", AggregationDedup: true},
+			post: request.PostProcessing{GroupBy: "k", AggregationColumn: "v", AggregationDedup: true},
 			want: `{"grouped":[` +
 				`{"label":"a","rows":[{"k":"a","v":5},{"k":"a","v":7}],"aggregation":{"column":"v","sum":12,"count":2}},` +
 				`{"label":"b","rows":[{"k":"b","v":5}],"aggregation":{"column":"v","sum":5,"count":1}}]}`,
@@ -114,19 +115,19 @@ func TestPostProcess(t *testing.T) {
 		{
 			name: "without dedup duplicates count",
 			rows: [][]any{{"a", num("5")}, {"a", num("5")}, {"a", num("7")}},
-			post: core.PostProcessing{GroupBy: "k", AggregationColumn: "v"},
+			post: request.PostProcessing{GroupBy: "k", AggregationColumn: "v"},
 			want: `{"grouped":[{"label":"a","rows":[{"k":"a","v":5},{"k":"a","v":5},{"k":"a","v":7}],"aggregation":{"column":"v","sum":17,"count":3}}]}`,
 		},
 		{
 			name: "booleans group as true and false",
 			rows: [][]any{{true, nil}, {false, nil}},
-			post: core.PostProcessing{GroupBy: "k"},
+			post: request.PostProcessing{GroupBy: "k"},
 			want: `{"grouped":[{"label":"false","rows":[{"k":false,"v":null}],"aggregation":null},{"label":"true","rows":[{"k":true,"v":null}],"aggregation":null}]}`,
 		},
 		{
 			name: "no rows, no buckets",
 			rows: [][]any{},
-			post: core.PostProcessing{GroupBy: "k", AggregationColumn: "v"},
+			post: request.PostProcessing{GroupBy: "k", AggregationColumn: "v"},
 			want: `{"grouped":[]}`,
 		},
 	}
@@ -148,17 +149,17 @@ func TestPostProcessRefuses(t *testing.T) {
 	tests := []struct {
 		name    string
 		rows    [][]any
-		post    core.PostProcessing
+		post    request.PostProcessing
 		mention string
 	}{
-		{"non-numeric string", [][]any{{"a", "$5.00"}}, core.PostProcessing{GroupBy: "k", AggregationColumn: "v"}, "not a number"},
-		{"NaN", [][]any{{"a", "NaN"}}, core.PostProcessing{GroupBy: "k", AggregationColumn: "v"}, "not a number"},
-		{"boolean", [][]any{{"a", true}}, core.PostProcessing{GroupBy: "k", AggregationColumn: "v"}, "not a number"},
-		{"huge exponent", [][]any{{"a", num("1e999999999")}}, core.PostProcessing{GroupBy: "k", AggregationColumn: "v"}, "not a number"},
-		{"not a time", [][]any{{"soon", nil}}, core.PostProcessing{GroupBy: "k", TimeGranularity: "day"}, "dates or timestamps"},
-		{"number is not a time", [][]any{{num("1700000000"), nil}}, core.PostProcessing{GroupBy: "k", TimeGranularity: "hour"}, "dates or timestamps"},
-		{"group column not returned", nil, core.PostProcessing{GroupBy: "other"}, "not among the returned columns"},
-		{"aggregation column not returned", nil, core.PostProcessing{GroupBy: "k", AggregationColumn: "other"}, "not among the returned columns"},
+		{"non-numeric string", [][]any{{"a", "$5.00"}}, request.PostProcessing{GroupBy: "k", AggregationColumn: "v"}, "not a number"},
+		{"NaN", [][]any{{"a", "NaN"}}, request.PostProcessing{GroupBy: "k", AggregationColumn: "v"}, "not a number"},
+		{"boolean", [][]any{{"a", true}}, request.PostProcessing{GroupBy: "k", AggregationColumn: "v"}, "not a number"},
+		{"huge exponent", [][]any{{"a", num("1e999999999")}}, request.PostProcessing{GroupBy: "k", AggregationColumn: "v"}, "not a number"},
+		{"not a time", [][]any{{"soon", nil}}, request.PostProcessing{GroupBy: "k", TimeGranularity: "day"}, "dates or timestamps"},
+		{"number is not a time", [][]any{{num("1700000000"), nil}}, request.PostProcessing{GroupBy: "k", TimeGranularity: "hour"}, "dates or timestamps"},
+		{"group column not returned", nil, request.PostProcessing{GroupBy: "other"}, "not among the returned columns"},
+		{"aggregation column not returned", nil, request.PostProcessing{GroupBy: "k", AggregationColumn: "other"}, "not among the returned columns"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

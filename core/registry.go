@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/athena-go/athena/core/vocab"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -132,7 +133,7 @@ func (c *client) table(ctx context.Context, name string) (*Table, error) {
 	if t != nil {
 		noteTable(ctx, t.Name)
 	} else {
-		noteTable(ctx, truncate(name, 128))
+		noteTable(ctx, vocab.Truncate(name, 128))
 	}
 	return t, err
 }
@@ -161,7 +162,7 @@ func (c *client) lookupTable(ctx context.Context, name string) (*Table, error) {
 	if t, ok := cat.Tables[name]; ok {
 		return t, nil
 	}
-	return nil, Errorf(CodeUnknownTable, "unknown table %q for client %q", truncate(name, 128), c.spec.Name)
+	return nil, Errorf(CodeUnknownTable, "unknown table %q for client %q", vocab.Truncate(name, 128), c.spec.Name)
 }
 
 // column finds a column of t, re-introspecting once on a miss (the column
@@ -190,7 +191,7 @@ func (c *client) column(ctx context.Context, t *Table, name string) (*Column, er
 			return col, nil
 		}
 	}
-	return nil, Errorf(CodeUnknownColumn, "unknown column %q in table %q", truncate(name, 128), t.Name)
+	return nil, Errorf(CodeUnknownColumn, "unknown column %q in table %q", vocab.Truncate(name, 128), t.Name)
 }
 
 func (c *client) loadCatalog(ctx context.Context, refresh bool) (*Catalog, error) {

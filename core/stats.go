@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/athena-go/athena/core/request"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -313,7 +314,7 @@ func noteTable(ctx context.Context, name string) {
 // callClient is the client a call names, including /query/sql's db_name.
 func callClient(call *Call) string {
 	if call.Op == OpSQL {
-		if q, err := DecodeQuery(call.Body); err == nil && q.DBName != "" {
+		if q, err := request.DecodeQuery(call.Body); err == nil && q.DBName != "" {
 			return q.DBName
 		}
 	}

@@ -192,3 +192,11 @@ func IsRetryable(err error) bool {
 	}
 	return false
 }
+
+// Prefixed puts where before a public message, keeping the code.
+func Prefixed(err error, where string) error {
+	if e, ok := err.(*Error); ok {
+		return &Error{Code: e.Code, Public: where + e.Public, Err: e.Err}
+	}
+	return err
+}

@@ -52,3 +52,39 @@ func CheckDirect(tb testing.TB, pkg string, banned map[string]string) {
 		}
 	}
 }
+
+// Module is the import path of this repository's module.
+const Module = "github.com/athena-go/athena"
+
+// CheckOurs fails tb when pkg depends, directly or transitively, on a
+// package of this module other than itself and the ones allowed lists
+// (import paths, each with the reason it is allowed). It states a layer's
+// rule positively: "core/jobs may use core/vocab and nothing else of ours".
+func CheckOurs(tb testing.TB, pkg string, allowed map[string]string) {
+	tb.Helper()
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", pkg).Output()
+	if err != nil {
+		tb.Fatalf("go list -deps %s: %v", pkg, err)
+	}
+	self, err := exec.Command("go", "list", "-f", "{{.ImportPath}}", pkg).Output()
+	if err != nil {
+		tb.Fatalf("go list %s: %v", pkg, err)
+	}
+	me := strings.TrimSpace(string(self))
+	for _, imp := range strings.Fields(string(out)) {
+		if imp == me || (imp != Module && !strings.HasPrefix(imp, Module+"/")) {
+			continue
+		}
+		if _, ok := allowed[imp]; !ok {
+			tb.Errorf("%s imports %s: only %s of this module are allowed here", me, imp, keys(allowed))
+		}
+	}
+}
+
+func keys(m map[string]string) string {
+	out := make([]string, 0, len(m))
+	for k, why := range m {
+		out = append(out, strings.TrimPrefix(k, Module+"/")+" ("+why+")")
+	}
+	return strings.Join(out, ", ")
+}

@@ -1,4 +1,4 @@
-package core
+package request
 
 import (
 	"bytes"
@@ -7,32 +7,34 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/athena-go/athena/core/vocab"
 )
 
-// fields is a decoded JSON object whose members are decoded lazily, so every
+// Fields is a decoded JSON object whose members are decoded lazily, so every
 // type error can name the field it is about.
-type fields map[string]json.RawMessage
+type Fields map[string]json.RawMessage
 
-// decodeObject parses body as one JSON object. It rejects empty bodies,
+// DecodeObject parses body as one JSON object. It rejects empty bodies,
 // non-objects and trailing data with invalid_json or bad_request.
-func decodeObject(body []byte) (fields, error) {
+func DecodeObject(body []byte) (Fields, error) {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
-		return nil, Errorf(CodeBadRequest, "request body is empty; expected a JSON object")
+		return nil, vocab.Errorf(vocab.CodeBadRequest, "request body is empty; expected a JSON object")
 	}
 	if trimmed[0] != '{' {
 		if !json.Valid(trimmed) {
-			return nil, Errorf(CodeInvalidJSON, "request body is not valid JSON")
+			return nil, vocab.Errorf(vocab.CodeInvalidJSON, "request body is not valid JSON")
 		}
-		return nil, Errorf(CodeBadRequest, "request body must be a JSON object")
+		return nil, vocab.Errorf(vocab.CodeBadRequest, "request body must be a JSON object")
 	}
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	var f fields
+	var f Fields
 	if err := dec.Decode(&f); err != nil {
-		return nil, Errorf(CodeInvalidJSON, "request body is not valid JSON: %s", jsonProblem(err))
+		return nil, vocab.Errorf(vocab.CodeInvalidJSON, "request body is not valid JSON: %s", jsonProblem(err))
 	}
 	if dec.More() {
-		return nil, Errorf(CodeInvalidJSON, "request body has data after the JSON object")
+		return nil, vocab.Errorf(vocab.CodeInvalidJSON, "request body has data after the JSON object")
 	}
 	return f, nil
 }
@@ -52,17 +54,17 @@ func jsonProblem(err error) string {
 var errUnexpectedEOF = errors.New("unexpected EOF")
 
 // has reports whether the field is present and not JSON null.
-func (f fields) has(name string) bool {
+func (f Fields) Has(name string) bool {
 	raw, ok := f[name]
-	return ok && !isNull(raw)
+	return ok && !IsNull(raw)
 }
 
-func isNull(raw json.RawMessage) bool {
+func IsNull(raw json.RawMessage) bool {
 	return len(raw) == 0 || string(bytes.TrimSpace(raw)) == "null"
 }
 
-func typeError(field, want string, raw json.RawMessage) error {
-	return Errorf(CodeBadRequest, "field %s: expected %s, got %s", field, want, jsonKind(raw))
+func TypeError(field, want string, raw json.RawMessage) error {
+	return vocab.Errorf(vocab.CodeBadRequest, "field %s: expected %s, got %s", field, want, jsonKind(raw))
 }
 
 func jsonKind(raw json.RawMessage) string {
@@ -87,23 +89,23 @@ func jsonKind(raw json.RawMessage) string {
 }
 
 // str reads an optional string field.
-func (f fields) str(name string) (string, error) {
+func (f Fields) Str(name string) (string, error) {
 	raw, ok := f[name]
-	if !ok || isNull(raw) {
+	if !ok || IsNull(raw) {
 		return "", nil
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", typeError(name, "a string", raw)
+		return "", TypeError(name, "a string", raw)
 	}
 	return s, nil
 }
 
 // boolean reads an optional boolean field; strings "true"/"false" are
 // accepted because headers and older clients send them.
-func (f fields) boolean(name string) (*bool, error) {
+func (f Fields) Bool(name string) (*bool, error) {
 	raw, ok := f[name]
-	if !ok || isNull(raw) {
+	if !ok || IsNull(raw) {
 		return nil, nil
 	}
 	var b bool
@@ -120,44 +122,44 @@ func (f fields) boolean(name string) (*bool, error) {
 			return &b, nil
 		}
 	}
-	return nil, typeError(name, "a boolean", raw)
+	return nil, TypeError(name, "a boolean", raw)
 }
 
 // maxSafeInt is the largest integer a JavaScript client can send exactly.
 const maxSafeInt = 1<<53 - 1
 
 // integer reads an optional non-negative integer field.
-func (f fields) integer(name string) (*int64, error) {
+func (f Fields) Int(name string) (*int64, error) {
 	raw, ok := f[name]
-	if !ok || isNull(raw) {
+	if !ok || IsNull(raw) {
 		return nil, nil
 	}
 	var n json.Number
 	if err := json.Unmarshal(raw, &n); err != nil || jsonKind(raw) != "a number" {
-		return nil, typeError(name, "a non-negative integer", raw)
+		return nil, TypeError(name, "a non-negative integer", raw)
 	}
 	i, err := n.Int64()
 	if err != nil {
 		fl, ferr := n.Float64()
 		if ferr != nil || fl != math.Trunc(fl) || math.Abs(fl) > maxSafeInt {
-			return nil, Errorf(CodeBadRequest, "field %s: expected a non-negative integer, got %s", name, n.String())
+			return nil, vocab.Errorf(vocab.CodeBadRequest, "field %s: expected a non-negative integer, got %s", name, n.String())
 		}
 		i = int64(fl)
 	}
 	if i < 0 {
-		return nil, Errorf(CodeBadRequest, "field %s: must not be negative, got %d", name, i)
+		return nil, vocab.Errorf(vocab.CodeBadRequest, "field %s: must not be negative, got %d", name, i)
 	}
 	if i > maxSafeInt {
-		return nil, Errorf(CodeBadRequest, "field %s: %d is too large", name, i)
+		return nil, vocab.Errorf(vocab.CodeBadRequest, "field %s: %d is too large", name, i)
 	}
 	return &i, nil
 }
 
 // names reads a list of names given as an array of strings or as one
 // comma-separated string. "*" and absence both yield nil (every column).
-func (f fields) names(name string) ([]string, error) {
+func (f Fields) Names(name string) ([]string, error) {
 	raw, ok := f[name]
-	if !ok || isNull(raw) {
+	if !ok || IsNull(raw) {
 		return nil, nil
 	}
 	var list []string
@@ -170,10 +172,10 @@ func (f fields) names(name string) ([]string, error) {
 		}
 	case "an array":
 		if err := json.Unmarshal(raw, &list); err != nil {
-			return nil, typeError(name, "an array of strings or a comma-separated string", raw)
+			return nil, TypeError(name, "an array of strings or a comma-separated string", raw)
 		}
 	default:
-		return nil, typeError(name, "an array of strings or a comma-separated string", raw)
+		return nil, TypeError(name, "an array of strings or a comma-separated string", raw)
 	}
 	out := list[:0]
 	for _, n := range list {
@@ -204,17 +206,17 @@ func decodeValue(raw json.RawMessage) (any, error) {
 }
 
 // object reads an optional JSON object field with exact numbers.
-func (f fields) object(name string) (map[string]any, error) {
+func (f Fields) Object(name string) (map[string]any, error) {
 	raw, ok := f[name]
-	if !ok || isNull(raw) {
+	if !ok || IsNull(raw) {
 		return nil, nil
 	}
 	if jsonKind(raw) != "an object" {
-		return nil, typeError(name, "an object", raw)
+		return nil, TypeError(name, "an object", raw)
 	}
 	v, err := decodeValue(raw)
 	if err != nil {
-		return nil, typeError(name, "an object", raw)
+		return nil, TypeError(name, "an object", raw)
 	}
 	return v.(map[string]any), nil
 }

@@ -1,15 +1,17 @@
-package core
+package request
 
 import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/athena-go/athena/core/vocab"
 )
 
 // Condition is one filter as the client sent it, before validation.
 type Condition struct {
 	Column   string
-	Operator Op
+	Operator vocab.Op
 	Value    any
 }
 
@@ -19,7 +21,7 @@ type SortBy struct {
 	Desc   bool
 }
 
-// PostProcessing holds the post-processing fields of a fetch or update. They
+// PostProcessing holds the post-processing Fields of a fetch or update. They
 // are decoded and checked here; postProcess applies them to the reply.
 type PostProcessing struct {
 	GroupBy             string
@@ -77,26 +79,26 @@ type QueryRequest struct {
 	DBName string // /query/sql only
 }
 
-func tableName(f fields) (string, error) {
-	t, err := f.str("table_name")
+func tableName(f Fields) (string, error) {
+	t, err := f.Str("table_name")
 	if err != nil {
 		return "", err
 	}
 	if t == "" {
-		if t, err = f.str("view_name"); err != nil {
+		if t, err = f.Str("view_name"); err != nil {
 			return "", err
 		}
 	}
 	if strings.TrimSpace(t) == "" {
-		return "", Errorf(CodeBadRequest, "field table_name: required")
+		return "", vocab.Errorf(vocab.CodeBadRequest, "field table_name: required")
 	}
 	return t, nil
 }
 
-// DecodeFetch decodes a fetch body. Unknown fields are ignored, because
+// DecodeFetch decodes a fetch body. Unknown Fields are ignored, because
 // Athena clients send options this gateway does not use.
 func DecodeFetch(body []byte) (*FetchRequest, error) {
-	f, err := decodeObject(body)
+	f, err := DecodeObject(body)
 	if err != nil {
 		return nil, err
 	}
@@ -104,38 +106,38 @@ func DecodeFetch(body []byte) (*FetchRequest, error) {
 	if r.Table, err = tableName(f); err != nil {
 		return nil, err
 	}
-	if r.Columns, err = f.names("columns"); err != nil {
+	if r.Columns, err = f.Names("columns"); err != nil {
 		return nil, err
 	}
 	if r.Conditions, err = decodeConditions(f); err != nil {
 		return nil, err
 	}
-	if r.Limit, err = f.integer("limit"); err != nil {
+	if r.Limit, err = f.Int("limit"); err != nil {
 		return nil, err
 	}
-	if r.Offset, err = f.integer("offset"); err != nil {
+	if r.Offset, err = f.Int("offset"); err != nil {
 		return nil, err
 	}
-	page, err := f.integer("current_page")
+	page, err := f.Int("current_page")
 	if err != nil {
 		return nil, err
 	}
-	size, err := f.integer("page_size")
+	size, err := f.Int("page_size")
 	if err != nil {
 		return nil, err
 	}
 	if page != nil || size != nil {
 		if page == nil || size == nil {
-			return nil, Errorf(CodeBadRequest, "fields current_page and page_size: give both or neither")
+			return nil, vocab.Errorf(vocab.CodeBadRequest, "Fields current_page and page_size: give both or neither")
 		}
 		if *page < 1 {
-			return nil, Errorf(CodeBadRequest, "field current_page: pages start at 1")
+			return nil, vocab.Errorf(vocab.CodeBadRequest, "field current_page: pages start at 1")
 		}
 		if *size < 1 {
-			return nil, Errorf(CodeBadRequest, "field page_size: must be at least 1")
+			return nil, vocab.Errorf(vocab.CodeBadRequest, "field page_size: must be at least 1")
 		}
 		if *page-1 > maxSafeInt / *size {
-			return nil, Errorf(CodeBadRequest, "field current_page: %d is too large", *page)
+			return nil, vocab.Errorf(vocab.CodeBadRequest, "field current_page: %d is too large", *page)
 		}
 		off := (*page - 1) * *size
 		r.Limit, r.Offset = size, &off
@@ -143,7 +145,7 @@ func DecodeFetch(body []byte) (*FetchRequest, error) {
 	if r.Sort, err = decodeSort(f); err != nil {
 		return nil, err
 	}
-	if r.StripNulls, err = f.boolean("strip_nulls"); err != nil {
+	if r.StripNulls, err = f.Bool("strip_nulls"); err != nil {
 		return nil, err
 	}
 	if r.Post, err = decodePost(f); err != nil {
@@ -152,35 +154,35 @@ func DecodeFetch(body []byte) (*FetchRequest, error) {
 	return r, nil
 }
 
-func decodePost(f fields) (PostProcessing, error) {
+func decodePost(f Fields) (PostProcessing, error) {
 	var p PostProcessing
 	var err error
-	if p.GroupBy, err = f.str("group_by"); err != nil {
+	if p.GroupBy, err = f.Str("group_by"); err != nil {
 		return p, err
 	}
-	if p.TimeGranularity, err = f.str("time_granularity"); err != nil {
+	if p.TimeGranularity, err = f.Str("time_granularity"); err != nil {
 		return p, err
 	}
 	switch p.TimeGranularity {
 	case "", "day", "hour", "minute":
 	default:
-		return p, Errorf(CodeBadRequest, "field time_granularity: must be day, hour or minute, got %q", p.TimeGranularity)
+		return p, vocab.Errorf(vocab.CodeBadRequest, "field time_granularity: must be day, hour or minute, got %q", p.TimeGranularity)
 	}
-	if p.AggregationColumn, err = f.str("aggregation_column"); err != nil {
+	if p.AggregationColumn, err = f.Str("aggregation_column"); err != nil {
 		return p, err
 	}
-	if p.AggregationStrategy, err = f.str("aggregation_strategy"); err != nil {
+	if p.AggregationStrategy, err = f.Str("aggregation_strategy"); err != nil {
 		return p, err
 	}
 	switch p.AggregationStrategy {
 	case "", "cumulative_sum":
 	default:
-		return p, Errorf(CodeBadRequest, "field aggregation_strategy: must be cumulative_sum, got %q", p.AggregationStrategy)
+		return p, vocab.Errorf(vocab.CodeBadRequest, "field aggregation_strategy: must be cumulative_sum, got %q", p.AggregationStrategy)
 	}
 	if p.AggregationStrategy != "" && p.AggregationColumn == "" {
-		return p, Errorf(CodeBadRequest, "field aggregation_strategy: needs aggregation_column")
+		return p, vocab.Errorf(vocab.CodeBadRequest, "field aggregation_strategy: needs aggregation_column")
 	}
-	dedup, err := f.boolean("aggregation_dedup")
+	dedup, err := f.Bool("aggregation_dedup")
 	if err != nil {
 		return p, err
 	}
@@ -188,9 +190,9 @@ func decodePost(f fields) (PostProcessing, error) {
 	return p, nil
 }
 
-func decodeSort(f fields) (*SortBy, error) {
+func decodeSort(f Fields) (*SortBy, error) {
 	raw, ok := f["sort_by"]
-	if !ok || isNull(raw) {
+	if !ok || IsNull(raw) {
 		return nil, nil
 	}
 	switch jsonKind(raw) {
@@ -203,27 +205,27 @@ func decodeSort(f fields) (*SortBy, error) {
 		return &SortBy{Column: s}, nil
 	case "an object":
 	default:
-		return nil, typeError("sort_by", "an object {field, direction}", raw)
+		return nil, TypeError("sort_by", "an object {field, direction}", raw)
 	}
-	var sf fields
+	var sf Fields
 	if err := json.Unmarshal(raw, &sf); err != nil {
-		return nil, typeError("sort_by", "an object {field, direction}", raw)
+		return nil, TypeError("sort_by", "an object {field, direction}", raw)
 	}
-	col, err := sf.str("field")
+	col, err := sf.Str("field")
 	if err != nil {
-		return nil, Errorf(CodeBadRequest, "field sort_by.field: expected a string")
+		return nil, vocab.Errorf(vocab.CodeBadRequest, "field sort_by.field: expected a string")
 	}
 	if col == "" {
-		if col, err = sf.str("column"); err != nil {
-			return nil, Errorf(CodeBadRequest, "field sort_by.column: expected a string")
+		if col, err = sf.Str("column"); err != nil {
+			return nil, vocab.Errorf(vocab.CodeBadRequest, "field sort_by.column: expected a string")
 		}
 	}
 	if col == "" {
-		return nil, Errorf(CodeBadRequest, "field sort_by: needs field or column")
+		return nil, vocab.Errorf(vocab.CodeBadRequest, "field sort_by: needs field or column")
 	}
-	dir, err := sf.str("direction")
+	dir, err := sf.Str("direction")
 	if err != nil {
-		return nil, Errorf(CodeBadRequest, "field sort_by.direction: expected a string")
+		return nil, vocab.Errorf(vocab.CodeBadRequest, "field sort_by.direction: expected a string")
 	}
 	// Athena: "asc" and "ascending" sort ascending, anything else descending.
 	// An absent direction is ascending, as in SQL.
@@ -235,23 +237,23 @@ func decodeSort(f fields) (*SortBy, error) {
 // maxConditions bounds the filters one request may carry.
 const maxConditions = 256
 
-func decodeConditions(f fields) ([]Condition, error) {
+func decodeConditions(f Fields) ([]Condition, error) {
 	raw, ok := f["conditions"]
-	if !ok || isNull(raw) {
+	if !ok || IsNull(raw) {
 		return nil, nil
 	}
 	var items []json.RawMessage
 	if jsonKind(raw) != "an array" || json.Unmarshal(raw, &items) != nil {
-		return nil, typeError("conditions", "an array of conditions", raw)
+		return nil, TypeError("conditions", "an array of conditions", raw)
 	}
 	if len(items) > maxConditions {
-		return nil, Errorf(CodeBadRequest, "field conditions: at most %d conditions, got %d", maxConditions, len(items))
+		return nil, vocab.Errorf(vocab.CodeBadRequest, "field conditions: at most %d conditions, got %d", maxConditions, len(items))
 	}
 	out := make([]Condition, 0, len(items))
 	for i, item := range items {
 		c, err := decodeCondition(item)
 		if err != nil {
-			return nil, prefixed(err, fmt.Sprintf("conditions[%d]: ", i))
+			return nil, vocab.Prefixed(err, fmt.Sprintf("conditions[%d]: ", i))
 		}
 		out = append(out, c)
 	}
@@ -259,36 +261,36 @@ func decodeConditions(f fields) ([]Condition, error) {
 }
 
 func decodeCondition(raw json.RawMessage) (Condition, error) {
-	var cf fields
+	var cf Fields
 	if jsonKind(raw) != "an object" || json.Unmarshal(raw, &cf) != nil {
-		return Condition{}, Errorf(CodeBadRequest, "field conditions: each condition must be an object")
+		return Condition{}, vocab.Errorf(vocab.CodeBadRequest, "field conditions: each condition must be an object")
 	}
 	if _, ok := cf["eq_column"]; ok {
-		col, err := cf.str("eq_column")
+		col, err := cf.Str("eq_column")
 		if err != nil {
 			return Condition{}, err
 		}
 		if col == "" {
-			return Condition{}, Errorf(CodeBadRequest, "field eq_column: required")
+			return Condition{}, vocab.Errorf(vocab.CodeBadRequest, "field eq_column: required")
 		}
 		v, err := condValue(cf, "eq_value")
 		if err != nil {
 			return Condition{}, err
 		}
-		return Condition{Column: col, Operator: OpEq, Value: v}, nil
+		return Condition{Column: col, Operator: vocab.OpEq, Value: v}, nil
 	}
-	op, err := cf.str("operator")
+	op, err := cf.Str("operator")
 	if err != nil {
 		return Condition{}, err
 	}
 	if op == "" {
-		return Condition{}, Errorf(CodeBadRequest, "field operator: required (or use eq_column/eq_value)")
+		return Condition{}, vocab.Errorf(vocab.CodeBadRequest, "field operator: required (or use eq_column/eq_value)")
 	}
 	o, ok := parseOp(op)
 	if !ok {
-		return Condition{}, Errorf(CodeBadRequest, "field operator: unknown operator %q", truncate(op, 32))
+		return Condition{}, vocab.Errorf(vocab.CodeBadRequest, "field operator: unknown operator %q", vocab.Truncate(op, 32))
 	}
-	col, err := cf.str("column")
+	col, err := cf.Str("column")
 	if err != nil {
 		return Condition{}, err
 	}
@@ -297,56 +299,49 @@ func decodeCondition(raw json.RawMessage) (Condition, error) {
 		return Condition{}, err
 	}
 	switch o {
-	case OpNot, OpOr:
+	case vocab.OpNot, vocab.OpOr:
 		s, ok := v.(string)
 		if !ok || strings.TrimSpace(s) == "" {
-			if col != "" && o == OpNot {
+			if col != "" && o == vocab.OpNot {
 				break // {operator: not, column, value}: handled in planning
 			}
-			return Condition{}, Errorf(CodeBadRequest, "field value: operator %s needs an expression string such as \"age.gt.30,name.eq.bob\"", o)
+			return Condition{}, vocab.Errorf(vocab.CodeBadRequest, "field value: operator %s needs an expression string such as \"age.gt.30,name.eq.bob\"", o)
 		}
 	default:
 		if col == "" {
-			return Condition{}, Errorf(CodeBadRequest, "field column: required for operator %s", o)
+			return Condition{}, vocab.Errorf(vocab.CodeBadRequest, "field column: required for operator %s", o)
 		}
 	}
 	return Condition{Column: col, Operator: o, Value: v}, nil
 }
 
-func condValue(f fields, name string) (any, error) {
+func condValue(f Fields, name string) (any, error) {
 	raw, ok := f[name]
 	if !ok {
 		return nil, nil
 	}
 	v, err := decodeValue(raw)
 	if err != nil {
-		return nil, Errorf(CodeBadRequest, "field %s: malformed value", name)
+		return nil, vocab.Errorf(vocab.CodeBadRequest, "field %s: malformed value", name)
 	}
 	return v, nil
 }
 
-var opNames = map[string]Op{
-	"eq": OpEq, "neq": OpNeq, "gt": OpGt, "gte": OpGte, "lt": OpLt, "lte": OpLte,
-	"like": OpLike, "ilike": OpILike, "is": OpIs, "in": OpIn,
-	"contains": OpContains, "containedBy": OpContainedBy, "containedby": OpContainedBy,
-	"cs": OpContains, "cd": OpContainedBy, "not": OpNot, "or": OpOr,
+var opNames = map[string]vocab.Op{
+	"eq": vocab.OpEq, "neq": vocab.OpNeq, "gt": vocab.OpGt, "gte": vocab.OpGte, "lt": vocab.OpLt, "lte": vocab.OpLte,
+	"like": vocab.OpLike, "ilike": vocab.OpILike, "is": vocab.OpIs, "in": vocab.OpIn,
+	"contains": vocab.OpContains, "containedBy": vocab.OpContainedBy, "containedby": vocab.OpContainedBy,
+	"cs": vocab.OpContains, "cd": vocab.OpContainedBy, "not": vocab.OpNot, "or": vocab.OpOr,
 }
 
-func parseOp(s string) (Op, bool) {
+func parseOp(s string) (vocab.Op, bool) {
 	o, ok := opNames[s]
 	return o, ok
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}
-
 // DecodeInsert decodes an insert body.
 func DecodeInsert(body []byte) (*InsertRequest, error) {
-	f, err := decodeObject(body)
+	f, err := DecodeObject(body)
 	if err != nil {
 		return nil, err
 	}
@@ -355,12 +350,12 @@ func DecodeInsert(body []byte) (*InsertRequest, error) {
 		return nil, err
 	}
 	raw, ok := f["insert_body"]
-	if !ok || isNull(raw) {
-		return nil, Errorf(CodeBadRequest, "field insert_body: required (an object or an array of objects)")
+	if !ok || IsNull(raw) {
+		return nil, vocab.Errorf(vocab.CodeBadRequest, "field insert_body: required (an object or an array of objects)")
 	}
 	v, err := decodeValue(raw)
 	if err != nil {
-		return nil, typeError("insert_body", "an object or an array of objects", raw)
+		return nil, TypeError("insert_body", "an object or an array of objects", raw)
 	}
 	switch b := v.(type) {
 	case map[string]any:
@@ -368,36 +363,36 @@ func DecodeInsert(body []byte) (*InsertRequest, error) {
 		r.Keys = [][]string{objectKeys(raw)}
 	case []any:
 		if len(b) == 0 {
-			return nil, Errorf(CodeBadRequest, "field insert_body: the array is empty")
+			return nil, vocab.Errorf(vocab.CodeBadRequest, "field insert_body: the array is empty")
 		}
 		var raws []json.RawMessage
 		_ = json.Unmarshal(raw, &raws)
 		for i, item := range b {
 			m, ok := item.(map[string]any)
 			if !ok {
-				return nil, Errorf(CodeBadRequest, "field insert_body[%d]: expected an object", i)
+				return nil, vocab.Errorf(vocab.CodeBadRequest, "field insert_body[%d]: expected an object", i)
 			}
 			r.Rows = append(r.Rows, m)
 			r.Keys = append(r.Keys, objectKeys(raws[i]))
 		}
 	default:
-		return nil, typeError("insert_body", "an object or an array of objects", raw)
+		return nil, TypeError("insert_body", "an object or an array of objects", raw)
 	}
 	for i, row := range r.Rows {
 		if len(row) == 0 {
-			return nil, Errorf(CodeBadRequest, "field insert_body[%d]: the object is empty", i)
+			return nil, vocab.Errorf(vocab.CodeBadRequest, "field insert_body[%d]: the object is empty", i)
 		}
 	}
-	if r.OnConflict, err = f.names("on_conflict"); err != nil {
+	if r.OnConflict, err = f.Names("on_conflict"); err != nil {
 		return nil, err
 	}
-	if r.UpdateBody, err = f.object("update_body"); err != nil {
+	if r.UpdateBody, err = f.Object("update_body"); err != nil {
 		return nil, err
 	}
-	if r.Returning, err = f.names("columns"); err != nil {
+	if r.Returning, err = f.Names("columns"); err != nil {
 		return nil, err
 	}
-	dtn, err := f.boolean("default_to_null")
+	dtn, err := f.Bool("default_to_null")
 	if err != nil {
 		return nil, err
 	}
@@ -430,7 +425,7 @@ func objectKeys(raw json.RawMessage) []string {
 
 // DecodeUpdate decodes an update body.
 func DecodeUpdate(body []byte) (*UpdateRequest, error) {
-	f, err := decodeObject(body)
+	f, err := DecodeObject(body)
 	if err != nil {
 		return nil, err
 	}
@@ -438,22 +433,22 @@ func DecodeUpdate(body []byte) (*UpdateRequest, error) {
 	if r.Table, err = tableName(f); err != nil {
 		return nil, err
 	}
-	if r.Set, err = f.object("update_body"); err != nil {
+	if r.Set, err = f.Object("update_body"); err != nil {
 		return nil, err
 	}
 	if len(r.Set) == 0 {
-		return nil, Errorf(CodeBadRequest, "field update_body: required (an object of column: value)")
+		return nil, vocab.Errorf(vocab.CodeBadRequest, "field update_body: required (an object of column: value)")
 	}
 	if r.Conditions, err = decodeConditions(f); err != nil {
 		return nil, err
 	}
 	if len(r.Conditions) == 0 {
-		return nil, Errorf(CodeBadRequest, "field conditions: required; an update without conditions would change every row")
+		return nil, vocab.Errorf(vocab.CodeBadRequest, "field conditions: required; an update without conditions would change every row")
 	}
-	if r.Returning, err = f.names("columns"); err != nil {
+	if r.Returning, err = f.Names("columns"); err != nil {
 		return nil, err
 	}
-	if r.StripNulls, err = f.boolean("strip_nulls"); err != nil {
+	if r.StripNulls, err = f.Bool("strip_nulls"); err != nil {
 		return nil, err
 	}
 	if r.Post, err = decodePost(f); err != nil {
@@ -464,7 +459,7 @@ func DecodeUpdate(body []byte) (*UpdateRequest, error) {
 
 // DecodeDelete decodes a delete body.
 func DecodeDelete(body []byte) (*DeleteRequest, error) {
-	f, err := decodeObject(body)
+	f, err := DecodeObject(body)
 	if err != nil {
 		return nil, err
 	}
@@ -472,10 +467,10 @@ func DecodeDelete(body []byte) (*DeleteRequest, error) {
 	if r.Table, err = tableName(f); err != nil {
 		return nil, err
 	}
-	if raw, ok := f["resource_id"]; ok && !isNull(raw) {
+	if raw, ok := f["resource_id"]; ok && !IsNull(raw) {
 		v, err := decodeValue(raw)
 		if err != nil {
-			return nil, typeError("resource_id", "a string or a number", raw)
+			return nil, TypeError("resource_id", "a string or a number", raw)
 		}
 		switch id := v.(type) {
 		case string:
@@ -485,16 +480,16 @@ func DecodeDelete(body []byte) (*DeleteRequest, error) {
 		case json.Number:
 			r.ResourceID = id
 		default:
-			return nil, typeError("resource_id", "a string or a number", raw)
+			return nil, TypeError("resource_id", "a string or a number", raw)
 		}
 	}
 	if r.Conditions, err = decodeConditions(f); err != nil {
 		return nil, err
 	}
 	if r.ResourceID == nil && len(r.Conditions) == 0 {
-		return nil, Errorf(CodeBadRequest, "fields resource_id and conditions: give at least one; a delete without them would remove every row")
+		return nil, vocab.Errorf(vocab.CodeBadRequest, "Fields resource_id and conditions: give at least one; a delete without them would remove every row")
 	}
-	if r.Returning, err = f.names("columns"); err != nil {
+	if r.Returning, err = f.Names("columns"); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -502,30 +497,22 @@ func DecodeDelete(body []byte) (*DeleteRequest, error) {
 
 // DecodeQuery decodes a /gateway/query or /query/sql body.
 func DecodeQuery(body []byte) (*QueryRequest, error) {
-	f, err := decodeObject(body)
+	f, err := DecodeObject(body)
 	if err != nil {
 		return nil, err
 	}
 	r := &QueryRequest{}
-	if r.Query, err = f.str("query"); err != nil {
+	if r.Query, err = f.Str("query"); err != nil {
 		return nil, err
 	}
 	if strings.TrimSpace(r.Query) == "" {
-		return nil, Errorf(CodeBadRequest, "field query: required")
+		return nil, vocab.Errorf(vocab.CodeBadRequest, "field query: required")
 	}
-	if r.Driver, err = f.str("driver"); err != nil {
+	if r.Driver, err = f.Str("driver"); err != nil {
 		return nil, err
 	}
-	if r.DBName, err = f.str("db_name"); err != nil {
+	if r.DBName, err = f.Str("db_name"); err != nil {
 		return nil, err
 	}
 	return r, nil
-}
-
-// prefixed puts where before a public message, keeping the code.
-func prefixed(err error, where string) error {
-	if e, ok := err.(*Error); ok {
-		return &Error{Code: e.Code, Public: where + e.Public, Err: e.Err}
-	}
-	return err
 }

@@ -1,8 +1,10 @@
-package core
+package request
 
 import (
 	"strconv"
 	"strings"
+
+	"github.com/athena-go/athena/core/vocab"
 )
 
 // An expression is the PostgREST-style filter string that the not and or
@@ -31,7 +33,7 @@ type ExprNode struct {
 	Not bool
 	// Leaf.
 	Column   string
-	Operator Op
+	Operator vocab.Op
 	Value    any
 	// Group: Group is "and" or "or".
 	Group    string
@@ -49,7 +51,7 @@ const maxExprLen = 16 << 10
 // operator, and for not).
 func ParseExpr(s string) ([]ExprNode, error) {
 	if len(s) > maxExprLen {
-		return nil, Errorf(CodeBadRequest, "expression is longer than %d bytes", maxExprLen)
+		return nil, vocab.Errorf(vocab.CodeBadRequest, "expression is longer than %d bytes", maxExprLen)
 	}
 	p := &exprParser{s: strings.TrimSpace(s)}
 	// Accept an optional pair of parentheses around the whole list.
@@ -72,7 +74,7 @@ type exprParser struct {
 }
 
 func (p *exprParser) errorf(format string, args ...any) error {
-	e := Errorf(CodeBadRequest, format, args...)
+	e := vocab.Errorf(vocab.CodeBadRequest, format, args...)
 	e.Public = "invalid expression at byte " + strconv.Itoa(p.pos) + ": " + e.Public
 	return e
 }
@@ -150,7 +152,7 @@ func (p *exprParser) filter() (ExprNode, error) {
 		return ExprNode{}, p.errorf("expected a column name")
 	}
 	if !p.eat('.') {
-		return ExprNode{}, p.errorf("expected .operator after column %q", truncate(col, 64))
+		return ExprNode{}, p.errorf("expected .operator after column %q", vocab.Truncate(col, 64))
 	}
 	n := ExprNode{Column: col}
 	opName := p.segment()
@@ -162,15 +164,15 @@ func (p *exprParser) filter() (ExprNode, error) {
 		opName = p.segment()
 	}
 	op, ok := parseOp(opName)
-	if !ok || op == OpNot || op == OpOr {
-		return ExprNode{}, p.errorf("unknown operator %q", truncate(opName, 32))
+	if !ok || op == vocab.OpNot || op == vocab.OpOr {
+		return ExprNode{}, p.errorf("unknown operator %q", vocab.Truncate(opName, 32))
 	}
 	n.Operator = op
 	if !p.eat('.') {
-		return ExprNode{}, p.errorf("expected .value after %s.%s", truncate(col, 64), opName)
+		return ExprNode{}, p.errorf("expected .value after %s.%s", vocab.Truncate(col, 64), opName)
 	}
 	switch op {
-	case OpIn, OpContains, OpContainedBy:
+	case vocab.OpIn, vocab.OpContains, vocab.OpContainedBy:
 		if p.pos >= len(p.s) || (p.s[p.pos] != '(' && p.s[p.pos] != '{') {
 			return ExprNode{}, p.errorf("operator %s needs a list such as (1,2,3)", op)
 		}
@@ -200,7 +202,7 @@ func (p *exprParser) filter() (ExprNode, error) {
 			return ExprNode{}, err
 		}
 		switch op {
-		case OpIs:
+		case vocab.OpIs:
 			switch strings.ToLower(v) {
 			case "null":
 				n.Value = nil
@@ -209,9 +211,9 @@ func (p *exprParser) filter() (ExprNode, error) {
 			case "false":
 				n.Value = false
 			default:
-				return ExprNode{}, p.errorf("operator is takes null, true or false, got %q", truncate(v, 32))
+				return ExprNode{}, p.errorf("operator is takes null, true or false, got %q", vocab.Truncate(v, 32))
 			}
-		case OpLike, OpILike:
+		case vocab.OpLike, vocab.OpILike:
 			n.Value = strings.ReplaceAll(v, "*", "%")
 		default:
 			n.Value = v

@@ -1,0 +1,164 @@
+package request_test
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/athena-go/athena/core/request"
+	"github.com/athena-go/athena/core/vocab"
+	"github.com/athena-go/athena/internal/testutil"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+func TestDecodeFetch(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		body string
+		want request.FetchRequest
+	}{
+		{"minimal", `{"table_name":"users"}`, request.FetchRequest{Table: "users"}},
+		{"view name", `{"view_name":"v"}`, request.FetchRequest{Table: "v"}},
+		{"columns array", `{"table_name":"t","columns":["a","b"]}`, request.FetchRequest{Table: "t", Columns: []string{"a", "b"}}},
+		{"columns string", `{"table_name":"t","columns":"a, b"}`, request.FetchRequest{Table: "t", Columns: []string{"a", "b"}}},
+		{"columns star", `{"table_name":"t","columns":"*"}`, request.FetchRequest{Table: "t"}},
+		{"eq form", `{"table_name":"t","conditions":[{"eq_column":"a","eq_value":1}]}`,
+			request.FetchRequest{Table: "t", Conditions: []request.Condition{{Column: "a", Operator: vocab.OpEq, Value: json.Number("1")}}}},
+		{"operator form", `{"table_name":"t","conditions":[{"operator":"in","column":"a","value":[1,"x"]}]}`,
+			request.FetchRequest{Table: "t", Conditions: []request.Condition{{Column: "a", Operator: vocab.OpIn, Value: []any{json.Number("1"), "x"}}}}},
+		{"or expression", `{"table_name":"t","conditions":[{"operator":"or","value":"a.eq.1,b.eq.2"}]}`,
+			request.FetchRequest{Table: "t", Conditions: []request.Condition{{Operator: vocab.OpOr, Value: "a.eq.1,b.eq.2"}}}},
+		{"paging", `{"table_name":"t","limit":10,"offset":5}`, request.FetchRequest{Table: "t", Limit: ptr[int64](10), Offset: ptr[int64](5)}},
+		{"pages", `{"table_name":"t","current_page":3,"page_size":20}`, request.FetchRequest{Table: "t", Limit: ptr[int64](20), Offset: ptr[int64](40)}},
+		{"sort asc", `{"table_name":"t","sort_by":{"field":"a","direction":"ascending"}}`, request.FetchRequest{Table: "t", Sort: &request.SortBy{Column: "a"}}},
+		{"sort other is desc", `{"table_name":"t","sort_by":{"column":"a","direction":"down"}}`, request.FetchRequest{Table: "t", Sort: &request.SortBy{Column: "a", Desc: true}}},
+		{"strip nulls", `{"table_name":"t","strip_nulls":true}`, request.FetchRequest{Table: "t", StripNulls: ptr(true)}},
+		{"unknown Fields ignored", `{"table_name":"t","count":"exact","head":false}`, request.FetchRequest{Table: "t"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := request.DecodeFetch([]byte(tt.body))
+			testutil.NoError(t, err)
+			testutil.Equal(t, tt.body, *got, tt.want)
+		})
+	}
+}
+
+func TestDecodeErrorsNameTheField(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		decode  func([]byte) error
+		body    string
+		code    vocab.Code
+		wantMsg string
+	}{
+		{"empty body", fetch, ``, vocab.CodeBadRequest, "empty"},
+		{"not json", fetch, `{"table_name":`, vocab.CodeInvalidJSON, "not valid JSON"},
+		{"array body", fetch, `[1]`, vocab.CodeBadRequest, "must be a JSON object"},
+		{"garbage", fetch, `nope`, vocab.CodeInvalidJSON, "not valid JSON"},
+		{"trailing", fetch, `{"table_name":"t"} {}`, vocab.CodeInvalidJSON, "after the JSON object"},
+		{"no table", fetch, `{}`, vocab.CodeBadRequest, "table_name"},
+		{"table not string", fetch, `{"table_name":5}`, vocab.CodeBadRequest, "field table_name: expected a string, got a number"},
+		{"limit string", fetch, `{"table_name":"t","limit":"10"}`, vocab.CodeBadRequest, "field limit: expected a non-negative integer, got a string"},
+		{"limit fraction", fetch, `{"table_name":"t","limit":1.5}`, vocab.CodeBadRequest, "field limit"},
+		{"negative offset", fetch, `{"table_name":"t","offset":-1}`, vocab.CodeBadRequest, "field offset: must not be negative"},
+		{"huge limit", fetch, `{"table_name":"t","limit":1e30}`, vocab.CodeBadRequest, "field limit"},
+		{"page without size", fetch, `{"table_name":"t","current_page":1}`, vocab.CodeBadRequest, "page_size"},
+		{"page zero", fetch, `{"table_name":"t","current_page":0,"page_size":5}`, vocab.CodeBadRequest, "current_page"},
+		{"unknown operator", fetch, `{"table_name":"t","conditions":[{"operator":"between","column":"a","value":1}]}`, vocab.CodeBadRequest, `conditions[0]: field operator: unknown operator "between"`},
+		{"conditions not array", fetch, `{"table_name":"t","conditions":{}}`, vocab.CodeBadRequest, "field conditions"},
+		{"or without expression", fetch, `{"table_name":"t","conditions":[{"operator":"or","value":5}]}`, vocab.CodeBadRequest, "expression"},
+		{"columns number", fetch, `{"table_name":"t","columns":5}`, vocab.CodeBadRequest, "field columns"},
+		{"sort number", fetch, `{"table_name":"t","sort_by":5}`, vocab.CodeBadRequest, "field sort_by"},
+		{"bad granularity", fetch, `{"table_name":"t","time_granularity":"week"}`, vocab.CodeBadRequest, "time_granularity"},
+		{"strategy without column", fetch, `{"table_name":"t","aggregation_strategy":"cumulative_sum"}`, vocab.CodeBadRequest, "aggregation_column"},
+		{"insert no body", insert, `{"table_name":"t"}`, vocab.CodeBadRequest, "insert_body"},
+		{"insert empty array", insert, `{"table_name":"t","insert_body":[]}`, vocab.CodeBadRequest, "insert_body"},
+		{"insert scalar row", insert, `{"table_name":"t","insert_body":[1]}`, vocab.CodeBadRequest, "insert_body[0]"},
+		{"update no conditions", update, `{"table_name":"t","update_body":{"a":1}}`, vocab.CodeBadRequest, "field conditions: required"},
+		{"update no body", update, `{"table_name":"t","conditions":[{"eq_column":"a","eq_value":1}]}`, vocab.CodeBadRequest, "update_body"},
+		{"delete nothing", del, `{"table_name":"t"}`, vocab.CodeBadRequest, "resource_id and conditions"},
+		{"delete bad id", del, `{"table_name":"t","resource_id":{}}`, vocab.CodeBadRequest, "resource_id"},
+		{"query empty", query, `{"query":"  "}`, vocab.CodeBadRequest, "field query"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := tt.decode([]byte(tt.body))
+			if err == nil {
+				t.Fatalf("decode %q: want error", tt.body)
+			}
+			testutil.Equal(t, "code", vocab.CodeOf(err), tt.code)
+			testutil.Contains(t, "message", vocab.PublicMessage(err), tt.wantMsg)
+		})
+	}
+}
+
+func fetch(b []byte) error  { _, err := request.DecodeFetch(b); return err }
+func insert(b []byte) error { _, err := request.DecodeInsert(b); return err }
+func update(b []byte) error { _, err := request.DecodeUpdate(b); return err }
+func del(b []byte) error    { _, err := request.DecodeDelete(b); return err }
+func query(b []byte) error  { _, err := request.DecodeQuery(b); return err }
+
+func TestDecodeInsertKeepsKeyOrder(t *testing.T) {
+	t.Parallel()
+	r, err := request.DecodeInsert([]byte(`{"table_name":"t","insert_body":[{"z":1,"a":2},{"m":3}],"on_conflict":"z","update_body":{"a":5}}`))
+	testutil.NoError(t, err)
+	testutil.Equal(t, "keys", r.Keys, [][]string{{"z", "a"}, {"m"}})
+	testutil.Equal(t, "on_conflict", r.OnConflict, []string{"z"})
+	testutil.Equal(t, "update_body", r.UpdateBody, map[string]any{"a": json.Number("5")})
+}
+
+// FuzzDecode feeds arbitrary bytes to every request decoder: they must
+// return a request or a classified client error, never panic.
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{
+		`{"table_name":"users","columns":"a,b","conditions":[{"eq_column":"a","eq_value":1},{"operator":"or","value":"a.eq.1,b.gt.2"}],"limit":10,"sort_by":{"field":"a","direction":"desc"}}`,
+		`{"table_name":"t","insert_body":[{"a":1},{"b":"x"}],"on_conflict":["a"],"update_body":{"b":2}}`,
+		`{"table_name":"t","update_body":{"a":null},"conditions":[{"operator":"in","column":"a","value":[1,2]}]}`,
+		`{"table_name":"t","resource_id":"5"}`, `{"query":"select 1","driver":"sqlite"}`,
+		`{"table_name":"t","current_page":9007199254740991,"page_size":9007199254740991}`,
+		"\xff\xfe", `[[[[[[[[`, `{"a":` + "\"\\ud800\"}",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, dec := range []func([]byte) error{fetch, insert, update, del, query} {
+			err := dec(b)
+			if err == nil {
+				continue
+			}
+			switch vocab.CodeOf(err) {
+			case vocab.CodeBadRequest, vocab.CodeInvalidJSON:
+			default:
+				t.Fatalf("decoder returned %s for %q: %v", vocab.CodeOf(err), b, err)
+			}
+		}
+	})
+}
+
+func BenchmarkDecodeFetch(b *testing.B) {
+	body := []byte(`{"table_name":"users","columns":["id","name","email"],"conditions":[{"eq_column":"active","eq_value":true},{"operator":"gt","column":"age","value":30},{"operator":"or","value":"name.eq.bob,name.ilike.*ann*"}],"limit":100,"offset":0,"sort_by":{"field":"id","direction":"asc"}}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := request.DecodeFetch(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkEncode100Rows(b *testing.B) {
+	rs := &vocab.RowSet{Columns: []string{"id", "name", "email", "price", "active", "tags"}}
+	for i := range 100 {
+		rs.Rows = append(rs.Rows, []any{int64(i), "name <" + string(rune('a'+i%26)) + ">", nil, json.Number("12.50"), i%2 == 0, []any{"a", "b"}})
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := json.Marshal(rs); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
