@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/athena-go/athena/core/jobs"
 	"github.com/athena-go/athena/core/request"
 	"github.com/athena-go/athena/core/vocab"
 	"github.com/prometheus/client_golang/prometheus"
@@ -52,8 +53,8 @@ type Config struct {
 	// (created_at → "createdAt"). Default false.
 	CamelCaseReplies bool
 	// Deferred configures deferred jobs; without a Store deferral answers
-	// 503 queue_unavailable.
-	Deferred DeferredConfig
+	// 503 queue_unavailable. Run, Logger and Registerer are set by New.
+	Deferred jobs.Config
 	// AdminKey guards the admin surface (ATHENA_KEY_12). Empty closes it:
 	// CheckAdmin answers 403.
 	AdminKey Secret
@@ -83,10 +84,10 @@ type Gateway struct {
 	cfg      Config
 	log      *slog.Logger
 	reg      registry
-	cache    *cache     // nil when no client or table can be cached
-	jobs     *deferred  // nil when no job queue is configured
-	ctl      *control   // nil without Config.Control
-	adm      *admission // nil unless Config.Admission.Enabled
+	cache    *cache      // nil when no client or table can be cached
+	jobs     *jobs.Queue // nil when no job queue is configured
+	ctl      *control    // nil without Config.Control
+	adm      *admission  // nil unless Config.Admission.Enabled
 	draining atomic.Bool
 	closeMu  sync.Mutex
 	closed   bool
@@ -131,12 +132,19 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		g.reg.clients[spec.Name] = g.open(ctx, spec)
 	}
 	if cfg.Deferred.Store != nil {
-		d, err := newDeferred(g, cfg.Deferred, cfg.Registerer)
+		dc := cfg.Deferred
+		dc.Run, dc.Logger, dc.Registerer = g.run, g.log, cfg.Registerer
+		if dc.Lease <= 0 {
+			// The longest a request may run, plus a margin for storing
+			// its result.
+			dc.Lease = cfg.StatementTimeout + 30*time.Second
+		}
+		q, err := jobs.New(dc)
 		if err != nil {
 			_ = g.Close()
 			return nil, err
 		}
-		g.jobs = d
+		g.jobs = q
 	}
 	if cfg.Admission.Enabled {
 		a, err := newAdmission(cfg.Admission, cfg.Registerer, g.log)
@@ -184,6 +192,27 @@ func (g *Gateway) open(ctx context.Context, spec ClientSpec) *client {
 
 // Clients returns the registered client names, sorted.
 func (g *Gateway) Clients() []string { return g.reg.names() }
+
+// Jobs is the deferred queue: get, requeue, cancel and watch jobs by id. It
+// is nil when no queue is configured, and a nil *jobs.Queue answers every
+// call with 503 queue_unavailable.
+func (g *Gateway) Jobs() *jobs.Queue { return g.jobs }
+
+// deferCall stores call as a queued job, after the same checks an inline
+// request would fail fast on (the client exists).
+func (g *Gateway) deferCall(ctx context.Context, call Call) (*Result, error) {
+	if g.jobs == nil {
+		return nil, jobs.ErrNoQueue
+	}
+	c, err := g.client(call)
+	if err != nil {
+		return nil, err
+	}
+	if call.Op == OpSQL && call.Client == "" {
+		call.Client = c.spec.Name
+	}
+	return g.jobs.Enqueue(ctx, call, c.spec.Name)
+}
 
 // Do runs one operation and buffers its reply.
 //

@@ -99,7 +99,7 @@ func (g *Gateway) Close() error {
 		g.ctl.close() // flushes the logs; closes removed clients
 	}
 	if g.jobs != nil {
-		g.jobs.close() // before the backends: running jobs hand their leases back
+		g.jobs.Close() // before the backends: running jobs hand their leases back
 	}
 	if g.adm != nil {
 		g.adm.close() // flushes the admission events

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/jobs"
 	"github.com/athena-go/athena/core/store/redisstore"
 	"github.com/athena-go/athena/core/store/sqlstore"
 	"github.com/athena-go/athena/internal/redistest"
@@ -71,7 +72,7 @@ func TestAdmissionOverREST(t *testing.T) {
 			t.Parallel()
 			cp := openControl(t, dialect, "")
 			e := adminEnv(t, cp, func(c *core.Config) {
-				c.Deferred = core.DeferredConfig{Store: sqlstore.NewJobs(cp.DB, cp.Dialect), WorkerEnabled: true, PollInterval: 20 * time.Millisecond}
+				c.Deferred = jobs.Config{Store: sqlstore.NewJobs(cp.DB, cp.Dialect), WorkerEnabled: true, PollInterval: 20 * time.Millisecond}
 				c.Admission = core.AdmissionConfig{
 					Enabled: true, ClientLimit: 3, Window: admissionDay,
 					DeferOnLimit: true, DeferRoutePrefixes: []string{"/gateway/insert", "/gateway/up"},

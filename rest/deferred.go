@@ -13,7 +13,7 @@ import (
 // queued or running one. Each answers the job in a success envelope.
 
 func (h *Handler) deferredGet(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	j, err := h.gw.Job(r.Context(), ps.ByName("request_id"))
+	j, err := h.gw.Jobs().Get(r.Context(), ps.ByName("request_id"))
 	if err != nil {
 		return err
 	}
@@ -21,7 +21,7 @@ func (h *Handler) deferredGet(w http.ResponseWriter, r *http.Request, ps httprou
 }
 
 func (h *Handler) deferredRequeue(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	j, err := h.gw.RequeueJob(r.Context(), ps.ByName("request_id"))
+	j, err := h.gw.Jobs().Requeue(r.Context(), ps.ByName("request_id"))
 	if err != nil {
 		return err
 	}
@@ -29,7 +29,7 @@ func (h *Handler) deferredRequeue(w http.ResponseWriter, r *http.Request, ps htt
 }
 
 func (h *Handler) deferredCancel(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	j, err := h.gw.CancelJob(r.Context(), ps.ByName("request_id"))
+	j, err := h.gw.Jobs().Cancel(r.Context(), ps.ByName("request_id"))
 	if err != nil {
 		return err
 	}

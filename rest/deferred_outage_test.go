@@ -12,6 +12,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx" for the control plane
 
 	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/jobs"
 	"github.com/athena-go/athena/core/store/sqlstore"
 	"github.com/athena-go/athena/internal/pgtest"
 	"github.com/athena-go/athena/internal/tcpproxy"
@@ -43,7 +44,7 @@ func TestDeferredStoreOutage(t *testing.T) {
 	otherNode := sqlstore.NewJobs(direct, schema.Postgres)
 
 	e := seeded(t, sqliteBackend, envConfig{core: func(c *core.Config) {
-		c.Deferred = core.DeferredConfig{Store: sqlstore.NewJobs(db, schema.Postgres), WorkerEnabled: true,
+		c.Deferred = jobs.Config{Store: sqlstore.NewJobs(db, schema.Postgres), WorkerEnabled: true,
 			PollInterval: 20 * time.Millisecond, StatsInterval: 50 * time.Millisecond}
 	}})
 	waitJob(t, e, submit(t, e, req{method: http.MethodPost, path: "/gateway/query", body: map[string]any{"query": "SELECT 1 AS one"}}), "completed")

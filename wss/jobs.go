@@ -63,7 +63,7 @@ func (c *conn) holdWatch(jobID, requestID string) (string, *jobWatch) {
 	if old != nil {
 		c.stopWatch(old)
 	}
-	unwatch := c.s.gw.WatchJob(jobID, func(j *core.Job) { c.pushJob(key, w, j) })
+	unwatch := c.s.gw.Jobs().Watch(jobID, func(j *core.Job) { c.pushJob(key, w, j) })
 	c.mu.Lock()
 	w.unwatch = unwatch
 	removed := c.watches[key] != w // unsubscribed or closed meanwhile
@@ -186,19 +186,19 @@ func (c *conn) jobAction(ctx context.Context, req *Request) ([]byte, error) {
 	)
 	switch req.Action {
 	case ActionDeferredGet:
-		j, err = c.s.gw.Job(ctx, id)
+		j, err = c.s.gw.Jobs().Get(ctx, id)
 		msg = "Deferred request"
 	case ActionRequeue:
-		j, err = c.s.gw.RequeueJob(ctx, id)
+		j, err = c.s.gw.Jobs().Requeue(ctx, id)
 		msg = "Deferred request requeued"
 	case ActionDeferCancel:
-		j, err = c.s.gw.CancelJob(ctx, id)
+		j, err = c.s.gw.Jobs().Cancel(ctx, id)
 		msg = "Deferred request canceled"
 	case ActionSubscribe:
 		// Watch first, then read: a change between the two is held, not
 		// missed; the reply (the state read) goes before any event.
 		key, w := c.holdWatch(id, req.RequestID)
-		if j, err = c.s.gw.Job(ctx, id); err != nil {
+		if j, err = c.s.gw.Jobs().Get(ctx, id); err != nil {
 			c.dropWatch(key, w)
 			return nil, err
 		}

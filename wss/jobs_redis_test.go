@@ -11,6 +11,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx" for the control plane
 
 	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/jobs"
 	"github.com/athena-go/athena/core/store/redisstore"
 	"github.com/athena-go/athena/core/store/sqlstore"
 	"github.com/athena-go/athena/internal/pgtest"
@@ -42,7 +43,7 @@ func TestRedisOutage(t *testing.T) {
 		rs, err := redisstore.New(redisstore.Config{URL: core.Secret(ru.String()), KeyPrefix: prefix})
 		tu.NoError(t, err)
 		e := newEnv(t, envConfig{core: func(c *core.Config) {
-			c.Deferred = core.DeferredConfig{Store: sqlstore.NewJobs(db, schema.Postgres), Broker: rs, WorkerEnabled: work, PollInterval: 20 * time.Millisecond}
+			c.Deferred = jobs.Config{Store: sqlstore.NewJobs(db, schema.Postgres), Broker: rs, WorkerEnabled: work, PollInterval: 20 * time.Millisecond}
 		}})
 		t.Cleanup(func() { _ = rs.Close() }) // after the gateway (cleanups run in reverse)
 		return e

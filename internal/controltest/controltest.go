@@ -12,7 +12,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 	_ "modernc.org/sqlite"             // database/sql driver "sqlite"
 
-	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/jobs"
 	"github.com/athena-go/athena/core/store/sqlstore"
 	"github.com/athena-go/athena/internal/pgtest"
 	"github.com/athena-go/athena/schema"
@@ -51,9 +51,9 @@ func OpenDSN(tb testing.TB, d schema.Dialect, dsn string) *sql.DB {
 // Queue is a deferred-job queue on a fresh SQLite control plane, polled
 // every 20 ms and its gauges refreshed every 50 ms; workers run on this
 // gateway when work is set.
-func Queue(tb testing.TB, work bool) core.DeferredConfig {
+func Queue(tb testing.TB, work bool) jobs.Config {
 	tb.Helper()
-	return core.DeferredConfig{
+	return jobs.Config{
 		Store: sqlstore.NewJobs(Open(tb, schema.SQLite), schema.SQLite), WorkerEnabled: work,
 		PollInterval: 20 * time.Millisecond, StatsInterval: 50 * time.Millisecond,
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/athena-go/athena/core"
 	"github.com/athena-go/athena/core/backend/postgres"
+	"github.com/athena-go/athena/core/jobs"
 	"github.com/athena-go/athena/core/store/sqlstore"
 	"github.com/athena-go/athena/internal/pgserver"
 	"github.com/athena-go/athena/rest"
@@ -105,7 +106,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (_ *Embedded, err er
 		Logger:     log,
 		Registerer: reg,
 		Control:    sqlstore.NewControl(e.db, schema.Postgres),
-		Deferred:   core.DeferredConfig{Store: sqlstore.NewJobs(e.db, schema.Postgres), WorkerEnabled: true},
+		Deferred:   jobs.Config{Store: sqlstore.NewJobs(e.db, schema.Postgres), WorkerEnabled: true},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("build gateway: %w", err)

@@ -5,12 +5,11 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/athena-go/athena/core/jobs"
 	"github.com/redis/go-redis/v9"
-
-	"github.com/athena-go/athena/core"
 )
 
-// Publish implements core.Broker: one PUBLISH on the prefixed channel.
+// Publish implements jobs.Broker: one PUBLISH on the prefixed channel.
 func (s *Store) Publish(ctx context.Context, channel string, msg []byte) error {
 	if err := s.rdb.Publish(ctx, s.prefix+channel, msg).Err(); err != nil {
 		return fmt.Errorf("redis publish: %w", err)
@@ -18,7 +17,7 @@ func (s *Store) Publish(ctx context.Context, channel string, msg []byte) error {
 	return nil
 }
 
-// Subscribe implements core.Broker. Messages reach fn in order from one
+// Subscribe implements jobs.Broker. Messages reach fn in order from one
 // goroutine, which stop ends and waits for. go-redis re-subscribes on its
 // own after Redis restarts; messages published meanwhile are lost (Redis
 // pub/sub keeps none), which core tolerates: a client that reconnects reads
@@ -48,4 +47,4 @@ func (s *Store) Subscribe(ctx context.Context, channel string, fn func(msg []byt
 	}, nil
 }
 
-var _ core.Broker = (*Store)(nil)
+var _ jobs.Broker = (*Store)(nil)

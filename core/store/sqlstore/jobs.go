@@ -1,7 +1,7 @@
 // Package sqlstore keeps core's control-plane data in the control-plane
 // database through database/sql, in both dialects the schema package
 // migrates (PostgreSQL and SQLite). Its Jobs type is the durable deferred
-// queue (core.JobStore).
+// queue (jobs.Store).
 //
 // It never imports a driver: cmd opens the *sql.DB. Times are stored as
 // Unix milliseconds.
@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/jobs"
 	"github.com/athena-go/athena/schema"
 )
 
@@ -93,7 +94,7 @@ func scanJob(sc interface{ Scan(...any) error }) (*core.Job, error) {
 	return &j, nil
 }
 
-// Enqueue implements core.JobStore.
+// Enqueue implements jobs.Store.
 func (s *Jobs) Enqueue(ctx context.Context, j *core.Job) error {
 	req, err := json.Marshal(j.Request)
 	if err != nil {
@@ -109,7 +110,7 @@ func (s *Jobs) Enqueue(ctx context.Context, j *core.Job) error {
 	return nil
 }
 
-// Claim implements core.JobStore.
+// Claim implements jobs.Store.
 func (s *Jobs) Claim(ctx context.Context, worker string, now, leaseUntil time.Time, limit int) (claimed, expired []*core.Job, err error) {
 	// Jobs whose worker died without attempts left fail first.
 	if last := s.lastExpiry.Load(); now.UnixMilli()-last >= 1000 && s.lastExpiry.CompareAndSwap(last, now.UnixMilli()) {
@@ -168,7 +169,7 @@ func collect(rows *sql.Rows) ([]*core.Job, error) {
 	return out, rows.Err()
 }
 
-// Finish implements core.JobStore: the write happens only while the job is
+// Finish implements jobs.Store: the write happens only while the job is
 // still running under this worker's claim of this attempt, so a result is
 // stored at most once.
 func (s *Jobs) Finish(ctx context.Context, j *core.Job) (bool, error) {
@@ -189,7 +190,7 @@ func (s *Jobs) Finish(ctx context.Context, j *core.Job) (bool, error) {
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
 
-// Release implements core.JobStore.
+// Release implements jobs.Store.
 func (s *Jobs) Release(ctx context.Context, id, worker string) error {
 	_, err := s.db.ExecContext(ctx, s.q(`UPDATE gateway_deferred_requests
 		SET status = 'queued', worker_id = NULL, lease_until = NULL, updated_at = $1
@@ -200,7 +201,7 @@ func (s *Jobs) Release(ctx context.Context, id, worker string) error {
 	return nil
 }
 
-// Get implements core.JobStore.
+// Get implements jobs.Store.
 func (s *Jobs) Get(ctx context.Context, id string) (*core.Job, error) {
 	j, err := scanJob(s.db.QueryRowContext(ctx, s.q(`SELECT `+jobColumns+` FROM gateway_deferred_requests WHERE request_id = $1`), id))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -209,7 +210,7 @@ func (s *Jobs) Get(ctx context.Context, id string) (*core.Job, error) {
 	return j, err
 }
 
-// Requeue implements core.JobStore.
+// Requeue implements jobs.Store.
 func (s *Jobs) Requeue(ctx context.Context, id string, now time.Time) (*core.Job, error) {
 	rows, err := s.db.QueryContext(ctx, s.q(`UPDATE gateway_deferred_requests
 		SET status = 'queued', attempts = 0, worker_id = NULL, lease_until = NULL, started_at = NULL,
@@ -233,7 +234,7 @@ func (s *Jobs) Requeue(ctx context.Context, id string, now time.Time) (*core.Job
 	return nil, core.Errorf(core.CodeConflict, "deferred request %q is %s; only completed or failed requests can be requeued", id, cur.Status)
 }
 
-// Cancel implements core.JobStore.
+// Cancel implements jobs.Store.
 func (s *Jobs) Cancel(ctx context.Context, id string, now time.Time) (*core.Job, core.JobStatus, error) {
 	// Read the state first: RETURNING shows only the new row.
 	cur, err := s.Get(ctx, id)
@@ -261,7 +262,7 @@ func (s *Jobs) Cancel(ctx context.Context, id string, now time.Time) (*core.Job,
 	return jobs[0], cur.Status, nil
 }
 
-// Stats implements core.JobStore.
+// Stats implements jobs.Store.
 func (s *Jobs) Stats(ctx context.Context) (map[core.JobStatus]int64, time.Time, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT status, count(*), min(created_at) FROM gateway_deferred_requests GROUP BY status`)
 	if err != nil {
@@ -285,7 +286,7 @@ func (s *Jobs) Stats(ctx context.Context) (map[core.JobStatus]int64, time.Time, 
 	return counts, oldest, rows.Err()
 }
 
-// Prune implements core.JobStore.
+// Prune implements jobs.Store.
 func (s *Jobs) Prune(ctx context.Context, cutoff time.Time) (int64, error) {
 	res, err := s.db.ExecContext(ctx, s.q(`DELETE FROM gateway_deferred_requests
 		WHERE status IN ('completed', 'failed', 'canceled') AND finished_at < $1`), ms(cutoff))
@@ -295,4 +296,4 @@ func (s *Jobs) Prune(ctx context.Context, cutoff time.Time) (int64, error) {
 	return res.RowsAffected()
 }
 
-var _ core.JobStore = (*Jobs)(nil)
+var _ jobs.Store = (*Jobs)(nil)

@@ -1,10 +1,12 @@
-package core
+package jobs
 
 import (
 	"context"
 	"encoding/json"
 	"sync"
 	"time"
+
+	"github.com/athena-go/athena/core/vocab"
 )
 
 // bus delivers job events to the watchers on this node. With a Broker every
@@ -13,7 +15,7 @@ import (
 // this node still hear about jobs this node changed while the broker is
 // down. Without a Broker delivery is local only.
 type bus struct {
-	d *deferred
+	q *Queue
 
 	// mu guards watchers.
 	mu       sync.Mutex
@@ -22,31 +24,30 @@ type bus struct {
 	stopSub func()
 }
 
-type watcher struct{ fn func(*Job) }
+type watcher struct{ fn func(*vocab.Job) }
 
 // busMessage is what travels on the broker channel.
 type busMessage struct {
-	Job    *Job   `json:"job,omitempty"`
-	Cancel string `json:"cancel,omitempty"` // a job id to cancel wherever it runs
-	From   string `json:"from"`
+	Job    *vocab.Job `json:"job,omitempty"`
+	Cancel string     `json:"cancel,omitempty"` // a job id to cancel wherever it runs
+	From   string     `json:"from"`
 }
 
-func newBus(d *deferred) *bus {
-	return &bus{d: d, watchers: map[string]map[*watcher]struct{}{}}
+func newBus(q *Queue) *bus {
+	return &bus{q: q, watchers: map[string]map[*watcher]struct{}{}}
 }
 
-func (b *bus) start(ctx context.Context) error {
-	if b.d.cfg.Broker == nil {
-		return nil
+func (b *bus) start(ctx context.Context) {
+	if b.q.cfg.Broker == nil {
+		return
 	}
-	stop, err := b.d.cfg.Broker.Subscribe(ctx, b.d.cfg.Channel, b.receive)
+	stop, err := b.q.cfg.Broker.Subscribe(ctx, b.q.cfg.Channel, b.receive)
 	if err != nil {
 		// Not fatal: the broker may come back; until then events are local.
-		b.d.log.Warn("job event broker unavailable; events stay on this node until it returns", "error", err)
-		return nil
+		b.q.log.Warn("job event broker unavailable; events stay on this node until it returns", "error", err)
+		return
 	}
 	b.stopSub = stop
-	return nil
 }
 
 func (b *bus) close() {
@@ -56,7 +57,7 @@ func (b *bus) close() {
 }
 
 // watch registers fn for one job's events.
-func (b *bus) watch(id string, fn func(*Job)) func() {
+func (b *bus) watch(id string, fn func(*vocab.Job)) func() {
 	w := &watcher{fn: fn}
 	b.mu.Lock()
 	set := b.watchers[id]
@@ -77,7 +78,7 @@ func (b *bus) watch(id string, fn func(*Job)) func() {
 }
 
 // publish sends a job's new state to every node's watchers.
-func (b *bus) publish(ctx context.Context, j *Job) {
+func (b *bus) publish(ctx context.Context, j *vocab.Job) {
 	cp := *j
 	if !cp.Status.Terminal() {
 		cp.Result = nil // only the last event carries the result
@@ -95,23 +96,23 @@ func (b *bus) publishCancel(ctx context.Context, id string) {
 
 // send publishes on the broker; false means deliver locally instead.
 func (b *bus) send(ctx context.Context, m busMessage) bool {
-	if b.d.cfg.Broker == nil || b.stopSub == nil {
-		b.d.metrics.pushes.WithLabelValues("local").Inc()
+	if b.q.cfg.Broker == nil || b.stopSub == nil {
+		b.q.metrics.pushes.WithLabelValues("local").Inc()
 		return false
 	}
-	m.From = b.d.cfg.NodeID
+	m.From = b.q.cfg.NodeID
 	raw, err := json.Marshal(m)
 	if err == nil {
 		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-		err = b.d.cfg.Broker.Publish(pctx, b.d.cfg.Channel, raw)
+		err = b.q.cfg.Broker.Publish(pctx, b.q.cfg.Channel, raw)
 		cancel()
 	}
 	if err != nil {
-		b.d.metrics.pushes.WithLabelValues("local").Inc()
-		b.d.log.Debug("publishing a job event failed; delivering on this node only", "error", err)
+		b.q.metrics.pushes.WithLabelValues("local").Inc()
+		b.q.log.Debug("publishing a job event failed; delivering on this node only", "error", err)
 		return false
 	}
-	b.d.metrics.pushes.WithLabelValues("redis").Inc()
+	b.q.metrics.pushes.WithLabelValues("redis").Inc()
 	return true
 }
 
@@ -119,11 +120,11 @@ func (b *bus) send(ctx context.Context, m busMessage) bool {
 func (b *bus) receive(raw []byte) {
 	var m busMessage
 	if err := json.Unmarshal(raw, &m); err != nil {
-		b.d.log.Warn("ignoring a malformed job event from the broker", "error", err)
+		b.q.log.Warn("ignoring a malformed job event from the broker", "error", err)
 		return
 	}
 	if m.Cancel != "" {
-		b.d.cancelLocal(m.Cancel)
+		b.q.cancelLocal(m.Cancel)
 		return
 	}
 	if m.Job != nil {
@@ -132,9 +133,9 @@ func (b *bus) receive(raw []byte) {
 }
 
 // deliver calls this node's watchers of the job.
-func (b *bus) deliver(j *Job) {
+func (b *bus) deliver(j *vocab.Job) {
 	b.mu.Lock()
-	fns := make([]func(*Job), 0, len(b.watchers[j.RequestID]))
+	fns := make([]func(*vocab.Job), 0, len(b.watchers[j.RequestID]))
 	for w := range b.watchers[j.RequestID] {
 		fns = append(fns, w.fn)
 	}

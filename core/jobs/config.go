@@ -1,0 +1,83 @@
+package jobs
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/athena-go/athena/core/vocab"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Config configures deferred jobs. The zero value of each field
+// means its default.
+type Config struct {
+	// Store is the durable queue. Nil means deferral is unavailable: a
+	// deferred request gets 503 queue_unavailable.
+	Store Store
+	// Run executes a job's call inline, as the gateway runs any request
+	// (core passes its own dispatcher). Required with WorkerEnabled.
+	Run func(ctx context.Context, call vocab.Call) (*vocab.Result, error)
+	// Logger receives the queue's logs; nil discards them.
+	Logger *slog.Logger
+	// Registerer receives the athena_gateway_deferred_* metrics; nil
+	// registers nothing.
+	Registerer prometheus.Registerer
+	// Broker shares job events between nodes. Nil means one node.
+	Broker Broker
+	// Channel is the broker channel. Default "athena:deferred".
+	Channel string
+	// WorkerEnabled runs workers on this node.
+	WorkerEnabled bool
+	// PollInterval is how often idle workers look for jobs. Default 1s; a
+	// job submitted on this node wakes them at once.
+	PollInterval time.Duration
+	// Concurrency is how many jobs this node runs at once. Default 8.
+	Concurrency int
+	// MaxAttempts is how often a job is claimed before it fails. Default 3.
+	MaxAttempts int
+	// ResultMaxBytes caps a stored result envelope; a bigger one is stored
+	// without its data and marked truncated. Default 1 MiB.
+	ResultMaxBytes int
+	// Retention is how long terminal jobs are kept. Default 24h.
+	Retention time.Duration
+	// NodeID names this node in leases. Default a random id.
+	NodeID string
+	// StatsInterval is how often the queue gauges are refreshed. Default 5s.
+	StatsInterval time.Duration
+	// Lease is how long a claim lasts before another worker may take the
+	// job (its worker is presumed dead). It should exceed the longest
+	// request: core sets it to the statement timeout plus 30s when zero.
+	// Default 60s.
+	Lease time.Duration
+}
+
+func (c *Config) defaults() {
+	if c.Channel == "" {
+		c.Channel = "athena:deferred"
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = time.Second
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = 8
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 3
+	}
+	if c.ResultMaxBytes <= 0 {
+		c.ResultMaxBytes = 1 << 20
+	}
+	if c.Retention <= 0 {
+		c.Retention = 24 * time.Hour
+	}
+	if c.StatsInterval <= 0 {
+		c.StatsInterval = 5 * time.Second
+	}
+	if c.Lease <= 0 {
+		c.Lease = time.Minute
+	}
+	if c.NodeID == "" {
+		c.NodeID = "node-" + newID()[:12]
+	}
+}

@@ -1,0 +1,187 @@
+package jobs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/athena-go/athena/core/vocab"
+)
+
+// ErrNoQueue is returned by every method of a nil *Queue: no job queue
+// is configured, so deferral is not available.
+var ErrNoQueue = vocab.Errorf(vocab.CodeQueueUnavailable, "deferred requests are not available: no job queue is configured")
+
+// Queue is one node's view of the deferred queue: it stores jobs, runs the
+// workers (when enabled), carries job events between nodes, and keeps the
+// queue gauges. It is safe for concurrent use. Its goroutines are started by
+// New and stopped by Close. A nil *Queue is valid: every method answers
+// ErrUnavailable (or does nothing).
+type Queue struct {
+	cfg     Config
+	log     *slog.Logger
+	metrics *metrics
+	bus     *bus
+
+	ctx    context.Context // cancelled by Close
+	stop   context.CancelFunc
+	wakeCh chan struct{}
+	wg     sync.WaitGroup
+
+	claimFailing atomic.Bool // logs a store outage once
+
+	// mu guards running: the cancel funcs of the jobs this node runs.
+	mu      sync.Mutex
+	running map[string]context.CancelCauseFunc
+}
+
+// New starts the queue of cfg: its event bus subscription, housekeeping,
+// and the workers when cfg.WorkerEnabled. cfg.Store is required.
+func New(cfg Config) (*Queue, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("jobs: Config.Store is required")
+	}
+	if cfg.WorkerEnabled && cfg.Run == nil {
+		return nil, errors.New("jobs: Config.Run is required when workers are enabled")
+	}
+	cfg.defaults()
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	q := &Queue{
+		cfg: cfg, log: log.With("component", "deferred", "node", cfg.NodeID), metrics: m,
+		ctx: ctx, stop: stop, wakeCh: make(chan struct{}, 1), running: map[string]context.CancelCauseFunc{},
+	}
+	q.bus = newBus(q)
+	q.bus.start(ctx)
+	q.wg.Add(1)
+	go q.housekeeping()
+	if cfg.WorkerEnabled {
+		q.wg.Add(1)
+		go q.workLoop()
+	}
+	return q, nil
+}
+
+// Enqueue stores call as a queued job of client and returns the 202 reply's
+// Result. The job is durable when Enqueue returns. call.OnDefer, when set,
+// is called with the job id before any worker can see the job.
+func (q *Queue) Enqueue(ctx context.Context, call vocab.Call, client string) (*vocab.Result, error) {
+	if q == nil {
+		return nil, ErrNoQueue
+	}
+	j := &vocab.Job{
+		RequestID:   newID(),
+		ClientName:  client,
+		Action:      call.Op,
+		Status:      vocab.JobQueued,
+		CreatedAt:   time.Now(),
+		MaxAttempts: q.cfg.MaxAttempts,
+		Request:     vocab.JobRequest{Body: call.Body, StripNulls: call.StripNulls},
+	}
+	if len(j.Request.Body) > 0 && !json.Valid(j.Request.Body) {
+		return nil, vocab.Errorf(vocab.CodeInvalidJSON, "request body is not valid JSON")
+	}
+	if call.OnDefer != nil {
+		call.OnDefer(j.RequestID)
+	}
+	if err := q.cfg.Store.Enqueue(ctx, j); err != nil {
+		q.metrics.storageUp.Set(0)
+		return nil, vocab.Wrap(vocab.CodeQueueUnavailable, "the job queue is unavailable; retry later or send the request without deferral", err)
+	}
+	q.metrics.storageUp.Set(1)
+	// Counted, not published: nobody can watch a job before it exists but
+	// its submitter, whose watch already knows it is queued.
+	q.metrics.events.WithLabelValues("enqueue", string(vocab.JobQueued)).Inc()
+	q.wake()
+	return &vocab.Result{
+		Message:  "Request deferred",
+		Data:     vocab.DeferredReply{RequestID: j.RequestID, Status: vocab.JobQueued},
+		Deferred: j,
+	}, nil
+}
+
+// Get returns a deferred job by id.
+func (q *Queue) Get(ctx context.Context, id string) (*vocab.Job, error) {
+	if q == nil {
+		return nil, ErrNoQueue
+	}
+	j, err := q.cfg.Store.Get(ctx, id)
+	return j, q.storeErr(err, id)
+}
+
+// Requeue moves a completed or failed job back to the queue.
+func (q *Queue) Requeue(ctx context.Context, id string) (*vocab.Job, error) {
+	if q == nil {
+		return nil, ErrNoQueue
+	}
+	j, err := q.cfg.Store.Requeue(ctx, id, time.Now())
+	if err != nil {
+		return nil, q.storeErr(err, id)
+	}
+	q.event(ctx, "requeue", j)
+	q.wake()
+	return j, nil
+}
+
+// Cancel cancels a queued or running job; a running job's query is
+// cancelled on whichever node runs it.
+func (q *Queue) Cancel(ctx context.Context, id string) (*vocab.Job, error) {
+	if q == nil {
+		return nil, ErrNoQueue
+	}
+	j, was, err := q.cfg.Store.Cancel(ctx, id, time.Now())
+	if err != nil {
+		return nil, q.storeErr(err, id)
+	}
+	if was == vocab.JobRunning {
+		q.cancelRunning(ctx, id)
+	}
+	q.event(ctx, "cancel", j)
+	return j, nil
+}
+
+// Watch calls fn with every later status change of the job, on this node,
+// whichever node runs it, until unwatch is called. fn must not block.
+func (q *Queue) Watch(id string, fn func(*vocab.Job)) (unwatch func()) {
+	if q == nil {
+		return func() {}
+	}
+	return q.bus.watch(id, fn)
+}
+
+// storeErr classifies a store failure for a client.
+func (q *Queue) storeErr(err error, id string) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, vocab.ErrNotFound) {
+		return vocab.Errorf(vocab.CodeNotFound, "no deferred request %q", vocab.Truncate(id, 64))
+	}
+	var e *vocab.Error
+	if errors.As(err, &e) {
+		return err
+	}
+	q.metrics.storageUp.Set(0)
+	return vocab.Wrap(vocab.CodeQueueUnavailable, "the job queue is unavailable; retry later", fmt.Errorf("job %s: %w", vocab.Truncate(id, 64), err))
+}
+
+// newID returns a random 128-bit id in hex.
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand never fails on supported platforms
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,68 @@
+package jobs
+
+import (
+	"context"
+	"time"
+
+	"github.com/athena-go/athena/core/vocab"
+)
+
+// Ledger is the part of the durable queue that the request side uses:
+// storing a new job and reading or changing one by id.
+type Ledger interface {
+	// Enqueue stores a queued job; it is durable when Enqueue returns.
+	Enqueue(ctx context.Context, j *vocab.Job) error
+	// Get returns a job, or an error matching vocab.ErrNotFound.
+	Get(ctx context.Context, id string) (*vocab.Job, error)
+	// Requeue moves a completed or failed job back to queued; any other
+	// state is an error with vocab.CodeConflict.
+	Requeue(ctx context.Context, id string, now time.Time) (*vocab.Job, error)
+	// Cancel moves a queued or running job to canceled and returns it with
+	// the state it had; a terminal job is an error with vocab.CodeConflict.
+	Cancel(ctx context.Context, id string, now time.Time) (job *vocab.Job, was vocab.JobStatus, err error)
+}
+
+// Leaser is the part of the durable queue that workers use: leases on
+// runnable jobs and the conditional write of their outcome.
+type Leaser interface {
+	// Claim leases up to limit runnable jobs to worker until leaseUntil:
+	// queued jobs, and running jobs whose lease expired while attempts are
+	// left. Expired jobs without attempts left become failed and are
+	// returned in expired.
+	Claim(ctx context.Context, worker string, now, leaseUntil time.Time, limit int) (claimed, expired []*vocab.Job, err error)
+	// Finish stores a claimed job's terminal state. It reports false (and
+	// changes nothing) when the claim is no longer the worker's: the lease
+	// expired and another worker took the job, or it was canceled.
+	Finish(ctx context.Context, j *vocab.Job) (bool, error)
+	// Release returns a claimed job to the queue (shutdown).
+	Release(ctx context.Context, id, worker string) error
+}
+
+// Keeper is the part of the durable queue that housekeeping uses: the
+// gauges and retention.
+type Keeper interface {
+	// Stats counts jobs by status and reports the oldest queued job's
+	// creation time (zero when none).
+	Stats(ctx context.Context) (map[vocab.JobStatus]int64, time.Time, error)
+	// Prune deletes terminal jobs that finished before cutoff.
+	Prune(ctx context.Context, cutoff time.Time) (int64, error)
+}
+
+// Store is the durable deferred queue: what core/store/sqlstore.Jobs
+// implements. Implementations are safe for concurrent use across processes
+// (PostgreSQL: SKIP LOCKED claims; SQLite: single statements on one
+// writer).
+type Store interface {
+	Ledger
+	Leaser
+	Keeper
+}
+
+// Broker carries job events between gateway nodes (Redis pub/sub). The
+// in-process bus needs none.
+type Broker interface {
+	Publish(ctx context.Context, channel string, msg []byte) error
+	// Subscribe delivers every message on channel to fn, in order, until
+	// stop is called. It reconnects on its own after a broker outage.
+	Subscribe(ctx context.Context, channel string, fn func(msg []byte)) (stop func(), err error)
+}

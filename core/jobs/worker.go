@@ -1,0 +1,251 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/athena-go/athena/core/vocab"
+)
+
+// errJobCanceled is the cause given to a running job's context when a
+// client cancels it.
+var errJobCanceled = errors.New("deferred request canceled")
+
+// Close stops claiming, cancels running jobs (their leases are released so
+// another node takes them at once), and waits for every goroutine.
+func (q *Queue) Close() {
+	if q == nil {
+		return
+	}
+	q.stop()
+	q.wg.Wait()
+	q.bus.close()
+}
+
+// wake nudges idle workers on this node.
+func (q *Queue) wake() {
+	select {
+	case q.wakeCh <- struct{}{}:
+	default:
+	}
+}
+
+// workLoop claims jobs while there is room and runs each in its own
+// goroutine, at most Concurrency at once.
+func (q *Queue) workLoop() {
+	defer q.wg.Done()
+	slots := make(chan struct{}, q.cfg.Concurrency)
+	var jobs sync.WaitGroup
+	defer jobs.Wait()
+	tick := time.NewTicker(q.cfg.PollInterval)
+	defer tick.Stop()
+	for {
+		free := q.cfg.Concurrency - len(slots)
+		claimed := 0
+		if free > 0 {
+			claimed = q.claim(free, slots, &jobs)
+		}
+		if claimed > 0 && claimed == free {
+			// A full batch: there may be more, but wait for a free slot.
+			select {
+			case slots <- struct{}{}:
+				<-slots
+			case <-q.ctx.Done():
+				return
+			}
+			continue
+		}
+		if claimed > 0 {
+			continue
+		}
+		select {
+		case <-q.ctx.Done():
+			return
+		case <-tick.C:
+		case <-q.wakeCh:
+		}
+	}
+}
+
+// claim leases up to n jobs and starts them; it returns how many started.
+func (q *Queue) claim(n int, slots chan struct{}, jobs *sync.WaitGroup) int {
+	now := time.Now()
+	claimed, expired, err := q.cfg.Store.Claim(q.ctx, q.cfg.NodeID, now, now.Add(q.lease()), n)
+	if err != nil {
+		if q.ctx.Err() == nil {
+			q.metrics.storageUp.Set(0)
+			if !q.claimFailing.Swap(true) {
+				q.log.Warn("claiming deferred requests failed; retrying every poll", "error", err)
+			}
+		}
+		return 0
+	}
+	if q.claimFailing.Swap(false) {
+		q.log.Info("claiming deferred requests works again")
+	}
+	q.metrics.storageUp.Set(1)
+	for _, j := range expired {
+		q.event(q.ctx, "expire", j)
+	}
+	for _, j := range claimed {
+		slots <- struct{}{}
+		jobs.Add(1)
+		ctx, cancel := context.WithCancelCause(q.ctx)
+		q.mu.Lock()
+		q.running[j.RequestID] = cancel
+		q.mu.Unlock()
+		q.event(q.ctx, "claim", j)
+		go func() {
+			defer func() { <-slots; jobs.Done(); q.wake() }()
+			q.run(ctx, cancel, j)
+		}()
+	}
+	return len(claimed)
+}
+
+// lease is how long a claim lasts: the longest a request may run, plus a
+// margin for storing its result.
+func (q *Queue) lease() time.Duration {
+	return q.cfg.Lease
+}
+
+// run executes one claimed job and stores its outcome. A panic fails the
+// job, not the process.
+func (q *Queue) run(ctx context.Context, cancel context.CancelCauseFunc, j *vocab.Job) {
+	defer func() {
+		q.mu.Lock()
+		delete(q.running, j.RequestID)
+		q.mu.Unlock()
+		cancel(nil)
+	}()
+	defer func() {
+		if p := recover(); p != nil {
+			q.log.Error("deferred request panicked", "request_id", j.RequestID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			q.finish(j, vocab.JobFailed, vocab.ErrorEnvelope(vocab.Errorf(vocab.CodeInternal, "internal error")), "internal error")
+		}
+	}()
+	call := vocab.Call{Op: j.Action, Client: j.ClientName, Body: j.Request.Body, StripNulls: j.Request.StripNulls}
+	res, err := q.cfg.Run(ctx, call)
+	switch {
+	case errors.Is(context.Cause(ctx), errJobCanceled):
+		// CancelJob already stored canceled; Finish would refuse anyway.
+	case err == nil:
+		// Store a finished result even while shutting down: releasing it
+		// would run the request again.
+		q.finish(j, vocab.JobCompleted, vocab.SuccessEnvelope(res), "")
+	case q.ctx.Err() != nil, vocab.IsRetryable(err) && j.Attempts < j.MaxAttempts:
+		// This node is shutting down, or the backend is briefly away: hand
+		// the job back for another attempt.
+		rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer rcancel()
+		if err := q.cfg.Store.Release(rctx, j.RequestID, q.cfg.NodeID); err != nil {
+			q.log.Warn("releasing a deferred request failed; it runs again when its lease expires", "request_id", j.RequestID, "error", err)
+		}
+	default:
+		q.finish(j, vocab.JobFailed, vocab.ErrorEnvelope(err), vocab.PublicMessage(err))
+	}
+}
+
+// finish stores a job's terminal state and publishes it. Storing is
+// conditional on the claim, so a result is written at most once.
+func (q *Queue) finish(j *vocab.Job, status vocab.JobStatus, env vocab.Envelope, errMsg string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(q.ctx), 10*time.Second)
+	defer cancel()
+	b, err := json.Marshal(env)
+	if err != nil {
+		b, _ = json.Marshal(vocab.ErrorEnvelope(vocab.Errorf(vocab.CodeInternal, "internal error")))
+		status, errMsg = vocab.JobFailed, "internal error"
+	}
+	j.ResultTruncated = false
+	if len(b) > q.cfg.ResultMaxBytes {
+		env.Data = nil
+		if env.Meta == nil {
+			env.Meta = &vocab.Meta{}
+		}
+		env.Meta.Truncated = true
+		b, _ = json.Marshal(env)
+		j.ResultTruncated = true
+	}
+	now := time.Now()
+	j.Status, j.Result, j.Error, j.FinishedAt = status, b, errMsg, &now
+	ok, err := q.cfg.Store.Finish(ctx, j)
+	if err != nil {
+		q.metrics.storageUp.Set(0)
+		q.log.Warn("storing a deferred result failed; the job runs again when its lease expires", "request_id", j.RequestID, "error", err)
+		return
+	}
+	if !ok {
+		return // canceled meanwhile, or the lease moved to another worker
+	}
+	q.event(ctx, "finish", j)
+}
+
+// cancelRunning cancels a job's query on this node, and asks the other
+// nodes to do the same.
+func (q *Queue) cancelRunning(ctx context.Context, id string) {
+	q.cancelLocal(id)
+	q.bus.publishCancel(ctx, id)
+}
+
+func (q *Queue) cancelLocal(id string) {
+	q.mu.Lock()
+	cancel := q.running[id]
+	q.mu.Unlock()
+	if cancel != nil {
+		cancel(errJobCanceled)
+	}
+}
+
+// event counts a status change and publishes it.
+func (q *Queue) event(ctx context.Context, kind string, j *vocab.Job) {
+	q.metrics.events.WithLabelValues(kind, string(j.Status)).Inc()
+	q.bus.publish(ctx, j)
+}
+
+// housekeeping refreshes the queue gauges and prunes old jobs.
+func (q *Queue) housekeeping() {
+	defer q.wg.Done()
+	tick := time.NewTicker(q.cfg.StatsInterval)
+	defer tick.Stop()
+	lastPrune := time.Time{}
+	for {
+		q.refreshGauges()
+		if time.Since(lastPrune) > time.Minute {
+			lastPrune = time.Now()
+			if n, err := q.cfg.Store.Prune(q.ctx, time.Now().Add(-q.cfg.Retention)); err == nil && n > 0 {
+				q.log.Info("pruned deferred requests", "count", n, "retention", q.cfg.Retention.String())
+			}
+		}
+		select {
+		case <-q.ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (q *Queue) refreshGauges() {
+	ctx, cancel := context.WithTimeout(q.ctx, 5*time.Second)
+	defer cancel()
+	counts, oldest, err := q.cfg.Store.Stats(ctx)
+	if err != nil {
+		if q.ctx.Err() == nil {
+			q.metrics.storageUp.Set(0)
+		}
+		return
+	}
+	q.metrics.storageUp.Set(1)
+	for _, s := range []vocab.JobStatus{vocab.JobQueued, vocab.JobRunning, vocab.JobCompleted, vocab.JobFailed, vocab.JobCanceled} {
+		q.metrics.queue.WithLabelValues(string(s)).Set(float64(counts[s]))
+	}
+	age := 0.0
+	if !oldest.IsZero() {
+		age = time.Since(oldest).Seconds()
+	}
+	q.metrics.oldestAge.Set(age)
+}
