@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/athena-go/athena/core/usage"
 	"github.com/athena-go/athena/core/vocab"
 )
 
@@ -203,7 +204,7 @@ func (g *Gateway) logAuth(now time.Time, id, client, right string, err error, re
 	case CodeForbidden:
 		outcome = "forbidden"
 	}
-	g.ctl.authLog.add(AuthAttempt{At: now, APIKeyID: id, ClientName: client, Right: right, Outcome: outcome, Reason: reason})
+	g.ctl.rec.Auth(usage.AuthAttempt{At: now, APIKeyID: id, ClientName: client, Right: right, Outcome: outcome, Reason: reason})
 }
 
 func (g *Gateway) authState() *authState {

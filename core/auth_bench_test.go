@@ -2,7 +2,6 @@ package core_test
 
 import (
 	"context"
-	"database/sql"
 	"path/filepath"
 	"testing"
 	"time"
@@ -12,8 +11,8 @@ import (
 	"github.com/athena-go/athena/core"
 	"github.com/athena-go/athena/core/backend/sqlite"
 	"github.com/athena-go/athena/core/store/sqlstore"
+	"github.com/athena-go/athena/core/usage"
 	"github.com/athena-go/athena/internal/controltest"
-	"github.com/athena-go/athena/internal/pgtest"
 	"github.com/athena-go/athena/internal/testutil"
 	"github.com/athena-go/athena/schema"
 )
@@ -29,10 +28,10 @@ func keyGateway(tb testing.TB) (*core.Gateway, string) {
 // SQLite writer that would run beside it.
 type discardLogs struct{ *sqlstore.Control }
 
-func (discardLogs) InsertAuthAttempts(context.Context, []core.AuthAttempt) error   { return nil }
-func (discardLogs) InsertRequestLogs(context.Context, []core.RequestLog) error     { return nil }
-func (discardLogs) InsertOperationLogs(context.Context, []core.OperationLog) error { return nil }
-func (discardLogs) AddStatistics(context.Context, []core.ClientStat, []core.TableStat, time.Time) error {
+func (discardLogs) InsertAuthAttempts(context.Context, []usage.AuthAttempt) error   { return nil }
+func (discardLogs) InsertRequestLogs(context.Context, []usage.RequestLog) error     { return nil }
+func (discardLogs) InsertOperationLogs(context.Context, []usage.OperationLog) error { return nil }
+func (discardLogs) AddStatistics(context.Context, []usage.ClientStat, []usage.TableStat, time.Time) error {
 	return nil
 }
 
@@ -115,38 +114,4 @@ func BenchmarkAdmit(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-}
-
-// BenchmarkStatsBatcherPostgres: deltas per second the statistics batcher
-// coalesces and upserts into PostgreSQL (target: at least 50,000/s).
-func BenchmarkStatsBatcherPostgres(b *testing.B) {
-	// core's TestMain does not stop pgtest's server; this benchmark is its
-	// only user, so it stops it (after the database is dropped).
-	b.Cleanup(pgtest.Stop)
-	db, err := sql.Open("pgx", pgtest.NewDatabase(b))
-	testutil.NoError(b, err)
-	b.Cleanup(func() { db.Close() })
-	_, err = schema.Migrate(b.Context(), db, schema.Postgres)
-	testutil.NoError(b, err)
-	st := sqlstore.NewControl(db, schema.Postgres)
-	for _, keys := range []int{400, 4000} {
-		b.Run("keys="+itoa(keys), func(b *testing.B) {
-			start := time.Now()
-			if err := core.PushDeltas(st, b.N, keys); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "deltas/s")
-		})
-	}
-}
-
-func itoa(i int) string {
-	if i == 0 {
-		return "0"
-	}
-	b := []byte{}
-	for ; i > 0; i /= 10 {
-		b = append([]byte{byte('0' + i%10)}, b...)
-	}
-	return string(b)
 }

@@ -3,11 +3,12 @@ package core
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/athena-go/athena/core/usage"
 )
 
 // KeyStore is the API-key part of the control plane.
@@ -40,20 +41,12 @@ type CatalogStore interface {
 	DeleteClient(ctx context.Context, name string) error
 }
 
-// LogStore receives the batched logs and statistics.
-type LogStore interface {
-	InsertAuthAttempts(ctx context.Context, as []AuthAttempt) error
-	InsertRequestLogs(ctx context.Context, ls []RequestLog) error
-	InsertOperationLogs(ctx context.Context, ls []OperationLog) error
-	AddStatistics(ctx context.Context, cs []ClientStat, ts []TableStat, now time.Time) error
-}
-
 // StatsReader answers the statistics routes.
 type StatsReader interface {
 	RefreshStatistics(ctx context.Context, now time.Time) error
-	ClientStatistics(ctx context.Context) ([]ClientStat, error)
-	ClientStatistic(ctx context.Context, client string) (ClientStat, []TableStat, error)
-	OperationLogs(ctx context.Context, d DrilldownFilter) ([]OperationLog, int64, error)
+	ClientStatistics(ctx context.Context) ([]usage.ClientStat, error)
+	ClientStatistic(ctx context.Context, client string) (usage.ClientStat, []usage.TableStat, error)
+	OperationLogs(ctx context.Context, d usage.DrilldownFilter) ([]usage.OperationLog, int64, error)
 }
 
 // ControlPlane is the control-plane store as auth, the client catalog and
@@ -63,7 +56,7 @@ type ControlPlane interface {
 	KeyStore
 	RightStore
 	CatalogStore
-	LogStore
+	usage.Store
 	StatsReader
 	ControlVersion(ctx context.Context) (int64, error)
 }
@@ -79,10 +72,7 @@ type control struct {
 	version  atomic.Int64
 	interval time.Duration
 
-	authLog *batcher[AuthAttempt]
-	reqLog  *batcher[RequestLog]
-	opLog   *batcher[OperationLog]
-	stats   *statsBatcher
+	rec *usage.Recorder // the logs and statistics
 
 	// syncMu serialises reloads (the poll loop and admin changes).
 	syncMu sync.Mutex
@@ -93,32 +83,25 @@ type control struct {
 }
 
 func newControl(ctx context.Context, g *Gateway) (*control, error) {
-	m, err := newStatsMetrics(g.cfg.Registerer)
-	if err != nil {
-		return nil, fmt.Errorf("core: control-plane metrics: %w", err)
-	}
 	st := g.cfg.Control
-	sc := g.cfg.Stats.withDefaults()
-	ct := &control{g: g, store: st, interval: g.cfg.SyncInterval, stop: make(chan struct{})}
+	rec, err := usage.New(st, g.cfg.Stats, g.cfg.Registerer, g.log)
+	if err != nil {
+		return nil, err
+	}
+	ct := &control{g: g, store: st, rec: rec, interval: g.cfg.SyncInterval, stop: make(chan struct{})}
 	if ct.interval <= 0 {
 		ct.interval = 250 * time.Millisecond
 	}
 	ct.version.Store(-1)
-	ct.authLog = newBatcher(sc, m.logDropped.WithLabelValues("auth"), g.log, "api_key_auth_log", st.InsertAuthAttempts)
-	ct.reqLog = newBatcher(sc, m.logDropped.WithLabelValues("request"), g.log, "gateway_request_log", st.InsertRequestLogs)
-	ct.opLog = newBatcher(sc, m.logDropped.WithLabelValues("operation"), g.log, "gateway_operation_log", st.InsertOperationLogs)
-	ct.stats = newStatsBatcher(sc, m.statsDropped, g.log, st.AddStatistics)
 	ct.seed(ctx)
 	if err := ct.reload(ctx); err != nil {
 		g.log.Warn("control plane unavailable; API keys and the catalog load when it answers", "error", err)
 	}
-	for _, run := range []func(<-chan struct{}){ct.authLog.run, ct.reqLog.run, ct.opLog.run, ct.stats.run, ct.poll} {
-		ct.wg.Add(1)
-		go func() {
-			defer ct.wg.Done()
-			run(ct.stop)
-		}()
-	}
+	ct.wg.Add(1)
+	go func() {
+		defer ct.wg.Done()
+		ct.poll(ct.stop)
+	}()
 	return ct, nil
 }
 
@@ -127,6 +110,7 @@ func (ct *control) close() {
 	ct.stopOnce.Do(func() {
 		close(ct.stop)
 		ct.wg.Wait()
+		ct.rec.Close()
 	})
 }
 

@@ -14,8 +14,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/athena-go/athena/core/admission"
 	"github.com/athena-go/athena/core/jobs"
 	"github.com/athena-go/athena/core/request"
+	"github.com/athena-go/athena/core/usage"
 	"github.com/athena-go/athena/core/vocab"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -66,10 +68,10 @@ type Config struct {
 	// on other nodes (keys, enforcement, catalog). Default 250ms.
 	SyncInterval time.Duration
 	// Stats configures the log writers and the statistics batcher.
-	Stats StatsConfig
+	Stats usage.Config
 	// Admission configures admission control (DESIGN.md §6); the zero
 	// value admits everything.
-	Admission AdmissionConfig
+	Admission admission.Config
 }
 
 // Store is the control-plane store as the dispatcher needs it.
@@ -84,10 +86,10 @@ type Gateway struct {
 	cfg      Config
 	log      *slog.Logger
 	reg      registry
-	cache    *cache      // nil when no client or table can be cached
-	jobs     *jobs.Queue // nil when no job queue is configured
-	ctl      *control    // nil without Config.Control
-	adm      *admission  // nil unless Config.Admission.Enabled
+	cache    *cache             // nil when no client or table can be cached
+	jobs     *jobs.Queue        // nil when no job queue is configured
+	ctl      *control           // nil without Config.Control
+	adm      *admission.Limiter // nil unless Config.Admission.Enabled
 	draining atomic.Bool
 	closeMu  sync.Mutex
 	closed   bool
@@ -147,7 +149,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		g.jobs = q
 	}
 	if cfg.Admission.Enabled {
-		a, err := newAdmission(cfg.Admission, cfg.Registerer, g.log)
+		a, err := admission.New(cfg.Admission, cfg.Registerer, g.log)
 		if err != nil {
 			_ = g.Close()
 			return nil, err

@@ -102,7 +102,7 @@ func (g *Gateway) Close() error {
 		g.jobs.Close() // before the backends: running jobs hand their leases back
 	}
 	if g.adm != nil {
-		g.adm.close() // flushes the admission events
+		g.adm.Close() // flushes the admission events
 	}
 	if g.cache != nil {
 		g.cache.close()

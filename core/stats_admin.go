@@ -3,6 +3,8 @@ package core
 import (
 	"context"
 	"time"
+
+	"github.com/athena-go/athena/core/usage"
 )
 
 // ClientStatistics is a row of client_statistics as the admin API shows it.
@@ -61,7 +63,7 @@ type DrilldownQuery struct {
 	Limit, Offset                int
 }
 
-func clientStats(c ClientStat) ClientStatistics {
+func clientStats(c usage.ClientStat) ClientStatistics {
 	s := ClientStatistics{ClientName: c.ClientName, TotalRequests: c.Total, SuccessCount: c.Success, ErrorCount: c.Errors,
 		TotalDurationUS: c.DurationUS, LastRequestAt: timePtr(c.LastAt)}
 	if c.Total > 0 {
@@ -149,7 +151,7 @@ func (g *Gateway) StatisticsDrilldown(ctx context.Context, client string, q Dril
 	if err := g.FlushLogs(ctx); err != nil {
 		return nil, classify(ctx, err)
 	}
-	ls, total, err := ct.store.OperationLogs(ctx, DrilldownFilter{ClientName: client, TableName: q.TableName, Operation: q.Operation,
+	ls, total, err := ct.store.OperationLogs(ctx, usage.DrilldownFilter{ClientName: client, TableName: q.TableName, Operation: q.Operation,
 		Status: q.Status, Limit: q.Limit, Offset: q.Offset})
 	if err != nil {
 		return nil, storeError(err, "operation log")

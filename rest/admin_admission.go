@@ -4,16 +4,15 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/athena-go/athena/core/admission"
 	"github.com/julienschmidt/httprouter"
-
-	"github.com/athena-go/athena/core"
 )
 
 // admissionEvents answers GET /admin/admission-events: the recorded
 // admission decisions, newest first, filtered by decision and client.
 func (h *Handler) admissionEvents(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	q := r.URL.Query()
-	f := core.AdmissionEventFilter{Decision: q.Get("decision"), Client: q.Get("client")}
+	f := admission.EventFilter{Decision: q.Get("decision"), Client: q.Get("client")}
 	var err error
 	if f.Limit, err = queryInt(q.Get("limit"), "limit"); err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/usage"
 	tu "github.com/athena-go/athena/internal/testutil"
 )
 
@@ -122,7 +123,7 @@ func TestStatisticsDropsAreCounted(t *testing.T) {
 	t.Parallel()
 	cp := openControl(t, "sqlite", "")
 	e := adminEnv(t, cp, func(c *core.Config) {
-		c.Stats = core.StatsConfig{QueueSize: 1, FlushInterval: time.Hour, BatchSize: 1 << 20, MaxKeys: 1 << 20}
+		c.Stats = usage.Config{QueueSize: 1, FlushInterval: time.Hour, BatchSize: 1 << 20, MaxKeys: 1 << 20}
 	})
 	start := time.Now()
 	for range 500 {

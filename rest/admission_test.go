@@ -9,9 +9,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/admission"
 	"github.com/athena-go/athena/core/jobs"
 	"github.com/athena-go/athena/core/store/redisstore"
 	"github.com/athena-go/athena/core/store/sqlstore"
+	"github.com/athena-go/athena/core/usage"
 	"github.com/athena-go/athena/internal/redistest"
 	tu "github.com/athena-go/athena/internal/testutil"
 )
@@ -73,11 +75,11 @@ func TestAdmissionOverREST(t *testing.T) {
 			cp := openControl(t, dialect, "")
 			e := adminEnv(t, cp, func(c *core.Config) {
 				c.Deferred = jobs.Config{Store: sqlstore.NewJobs(cp.DB, cp.Dialect), WorkerEnabled: true, PollInterval: 20 * time.Millisecond}
-				c.Admission = core.AdmissionConfig{
+				c.Admission = admission.Config{
 					Enabled: true, ClientLimit: 3, Window: admissionDay,
 					DeferOnLimit: true, DeferRoutePrefixes: []string{"/gateway/insert", "/gateway/up"},
 					Events: sqlstore.NewAdmission(cp.DB, cp.Dialect),
-					Writer: core.StatsConfig{FlushInterval: 10 * time.Millisecond},
+					Writer: usage.Config{FlushInterval: 10 * time.Millisecond},
 				}
 			})
 			fetch := map[string]any{"table_name": "users"}
@@ -149,10 +151,10 @@ func TestAdmissionOverREST(t *testing.T) {
 
 // admissionNode is a gateway with a global limit counting in c (nil:
 // memory).
-func admissionNode(t *testing.T, global int64, c core.Counter) *env {
+func admissionNode(t *testing.T, global int64, c admission.Counter) *env {
 	t.Helper()
 	return newEnv(t, envConfig{core: func(cfg *core.Config) {
-		cfg.Admission = core.AdmissionConfig{Enabled: true, GlobalLimit: global, Window: admissionDay, Counter: c}
+		cfg.Admission = admission.Config{Enabled: true, GlobalLimit: global, Window: admissionDay, Counter: c}
 	}})
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/admission"
 	tu "github.com/athena-go/athena/internal/testutil"
 )
 
@@ -18,7 +19,7 @@ func TestAdmissionOverWS(t *testing.T) {
 	e := newEnv(t, envConfig{core: func(c *core.Config) {
 		queue(c)
 		// A day-long window: the count cannot roll over during the test.
-		c.Admission = core.AdmissionConfig{Enabled: true, ClientLimit: 3, Window: 24 * time.Hour,
+		c.Admission = admission.Config{Enabled: true, ClientLimit: 3, Window: 24 * time.Hour,
 			DeferOnLimit: true, DeferRoutePrefixes: []string{"/gateway/query"}}
 	}})
 	// Seeding spent two of the window's three requests.

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/admission"
 	"github.com/athena-go/athena/core/store/sqlstore"
 	"github.com/athena-go/athena/schema"
 )
@@ -31,12 +32,12 @@ func (c *Config) validateAdmission(bad func(key, format string, args ...any)) {
 // admission builds core's admission config: counters in Redis when it is
 // configured (shared by every node), else in memory; decisions recorded in
 // the control-plane store.
-func (c *Config) admission(store *schema.Store, shared core.KV) core.AdmissionConfig {
+func (c *Config) admission(store *schema.Store, shared core.KV) admission.Config {
 	g := c.Gateway
 	if !g.AdmissionLimitEnabled {
-		return core.AdmissionConfig{}
+		return admission.Config{}
 	}
-	ac := core.AdmissionConfig{
+	ac := admission.Config{
 		Enabled:            true,
 		GlobalLimit:        g.AdmissionGlobalRequestsPerWindow,
 		ClientLimit:        g.AdmissionPerClientRequestsPerWindow,
@@ -45,7 +46,7 @@ func (c *Config) admission(store *schema.Store, shared core.KV) core.AdmissionCo
 		DeferRoutePrefixes: g.AdmissionDeferRoutePrefixes,
 		Events:             sqlstore.NewAdmission(store.DB, store.Dialect),
 	}
-	if ct, ok := shared.(core.Counter); ok {
+	if ct, ok := shared.(admission.Counter); ok {
 		ac.Counter = ct
 	}
 	return ac

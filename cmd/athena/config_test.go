@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/admission"
 	"github.com/athena-go/athena/internal/testutil"
 	"github.com/athena-go/athena/schema"
 )
@@ -227,7 +228,7 @@ func TestAdmissionConfig(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name, body string
-		want       core.AdmissionConfig
+		want       admission.Config
 		wantErr    string
 	}{
 		{name: "off by default", body: "gateway:\n  max_rows: 5\n"},
@@ -238,7 +239,7 @@ func TestAdmissionConfig(t *testing.T) {
   admission_window_secs: 10
   admission_defer_on_limit_enabled: true
   admission_defer_route_prefixes: [/gateway/query, /query/sql]
-`, want: core.AdmissionConfig{Enabled: true, GlobalLimit: 1000, ClientLimit: 100, Window: 10 * time.Second,
+`, want: admission.Config{Enabled: true, GlobalLimit: 1000, ClientLimit: 100, Window: 10 * time.Second,
 			DeferOnLimit: true, DeferRoutePrefixes: []string{"/gateway/query", "/query/sql"}}},
 		{name: "negative limit", body: "gateway:\n  admission_per_client_requests_per_window: -1\n", wantErr: "gateway.admission_per_client_requests_per_window"},
 		{name: "negative global", body: "gateway:\n  admission_global_requests_per_window: -5\n", wantErr: "gateway.admission_global_requests_per_window"},

@@ -6,9 +6,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/athena-go/athena/core/admission"
 	"github.com/redis/go-redis/v9"
-
-	"github.com/athena-go/athena/core"
 )
 
 // incrScript increments KEYS in order and stops after the first whose count
@@ -28,11 +27,11 @@ end
 return out
 `)
 
-// Incr implements core.Counter with one Lua script call (EVALSHA, falling
+// Incr implements admission.Counter with one Lua script call (EVALSHA, falling
 // back to EVAL once per connection after a Redis restart). The keys share
 // one script call, so on a Redis Cluster they must hash to one slot; the
 // gateway uses a single Redis.
-func (s *Store) Incr(ctx context.Context, ttl time.Duration, keys []core.CounterKey) ([]int64, error) {
+func (s *Store) Incr(ctx context.Context, ttl time.Duration, keys []admission.CounterKey) ([]int64, error) {
 	ks := make([]string, len(keys))
 	args := make([]any, 1+len(keys))
 	args[0] = strconv.FormatInt(max(ttl.Milliseconds(), 1), 10)
@@ -47,4 +46,4 @@ func (s *Store) Incr(ctx context.Context, ttl time.Duration, keys []core.Counter
 	return counts, nil
 }
 
-var _ core.Counter = (*Store)(nil)
+var _ admission.Counter = (*Store)(nil)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/admission"
 	"github.com/athena-go/athena/core/store/redisstore"
 	"github.com/athena-go/athena/internal/redistest"
 	"github.com/athena-go/athena/internal/testutil"
@@ -17,17 +18,17 @@ func TestCounterIncr(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name  string
-		calls [][]core.CounterKey
+		calls [][]admission.CounterKey
 		want  [][]int64
 	}{
 		{
 			name:  "counts",
-			calls: [][]core.CounterKey{{{Key: "a"}}, {{Key: "a"}}, {{Key: "a"}, {Key: "b"}}},
+			calls: [][]admission.CounterKey{{{Key: "a"}}, {{Key: "a"}}, {{Key: "a"}, {Key: "b"}}},
 			want:  [][]int64{{1}, {2}, {3, 1}},
 		},
 		{
 			name: "stops after the first key over its limit",
-			calls: [][]core.CounterKey{
+			calls: [][]admission.CounterKey{
 				{{Key: "c", Limit: 1}, {Key: "g", Limit: 5}},
 				{{Key: "c", Limit: 1}, {Key: "g", Limit: 5}},
 				{{Key: "g", Limit: 5}},
@@ -54,7 +55,7 @@ func TestCounterExpires(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
 	ctx := t.Context()
-	k := []core.CounterKey{{Key: "w"}}
+	k := []admission.CounterKey{{Key: "w"}}
 	_, err := s.Incr(ctx, 300*time.Millisecond, k)
 	testutil.NoError(t, err)
 	deadline := time.Now().Add(5 * time.Second)
@@ -91,7 +92,7 @@ func TestCounterShared(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for range 50 {
-					if _, err := s.Incr(context.Background(), time.Minute, []core.CounterKey{{Key: "shared"}}); err != nil {
+					if _, err := s.Incr(context.Background(), time.Minute, []admission.CounterKey{{Key: "shared"}}); err != nil {
 						t.Error(err)
 						return
 					}
@@ -100,7 +101,7 @@ func TestCounterShared(t *testing.T) {
 		}
 	}
 	wg.Wait()
-	got, err := stores[1].Incr(t.Context(), time.Minute, []core.CounterKey{{Key: "shared"}})
+	got, err := stores[1].Incr(t.Context(), time.Minute, []admission.CounterKey{{Key: "shared"}})
 	testutil.NoError(t, err)
 	testutil.Equal(t, "count", got, []int64{401})
 }
@@ -110,7 +111,7 @@ func TestCounterRedisDown(t *testing.T) {
 	s, err := redisstore.New(redisstore.Config{URL: core.Secret(redistest.DeadURL(t)), Timeout: 100 * time.Millisecond})
 	testutil.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
-	if _, err := s.Incr(t.Context(), time.Minute, []core.CounterKey{{Key: "x"}}); err == nil {
+	if _, err := s.Incr(t.Context(), time.Minute, []admission.CounterKey{{Key: "x"}}); err == nil {
 		t.Fatal("Incr on a dead Redis succeeded")
 	}
 }
@@ -121,7 +122,7 @@ func BenchmarkCounterIncr(b *testing.B) {
 	s, err := redisstore.New(redisstore.Config{URL: core.Secret(redistest.URL(b)), KeyPrefix: redistest.Prefix(b)})
 	testutil.NoError(b, err)
 	b.Cleanup(func() { _ = s.Close() })
-	keys := []core.CounterKey{{Key: "c", Limit: 1 << 40}, {Key: "g", Limit: 1 << 40}}
+	keys := []admission.CounterKey{{Key: "c", Limit: 1 << 40}, {Key: "g", Limit: 1 << 40}}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := s.Incr(context.Background(), time.Minute, keys); err != nil {

@@ -7,11 +7,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/admission"
 	"github.com/athena-go/athena/schema"
 )
 
-// Admission is gateway_admission_events (core.AdmissionEventStore): the
+// Admission is gateway_admission_events (admission.EventStore): the
 // admission decisions that were not a plain admit. It is safe for
 // concurrent use.
 type Admission struct {
@@ -23,7 +23,7 @@ type Admission struct {
 // migrated.
 func NewAdmission(db *sql.DB, d schema.Dialect) *Admission { return &Admission{db: db, dialect: d} }
 
-var _ core.AdmissionEventStore = (*Admission)(nil)
+var _ admission.EventStore = (*Admission)(nil)
 
 // q adapts a statement written with $N placeholders to the dialect.
 func (s *Admission) q(stmt string) string {
@@ -37,9 +37,9 @@ func (s *Admission) q(stmt string) string {
 // parameters; ten per row).
 const admissionBatch = 500
 
-// InsertAdmissionEvents implements core.AdmissionEventStore: the events go
+// InsertAdmissionEvents implements admission.EventStore: the events go
 // in multi-row INSERTs inside one transaction.
-func (s *Admission) InsertAdmissionEvents(ctx context.Context, es []core.AdmissionEvent) (err error) {
+func (s *Admission) InsertAdmissionEvents(ctx context.Context, es []admission.Event) (err error) {
 	if len(es) == 0 {
 		return nil
 	}
@@ -78,9 +78,9 @@ func (s *Admission) InsertAdmissionEvents(ctx context.Context, es []core.Admissi
 	return nil
 }
 
-// AdmissionEvents implements core.AdmissionEventStore: newest first (by
+// AdmissionEvents implements admission.EventStore: newest first (by
 // time, then by id for events of one millisecond).
-func (s *Admission) AdmissionEvents(ctx context.Context, f core.AdmissionEventFilter) ([]core.AdmissionEvent, error) {
+func (s *Admission) AdmissionEvents(ctx context.Context, f admission.EventFilter) ([]admission.Event, error) {
 	stmt := `SELECT id, created_at, client_name, route, decision, limit_kind, window_start, count, limit_value, request_id
 	FROM gateway_admission_events`
 	var where []string
@@ -103,9 +103,9 @@ func (s *Admission) AdmissionEvents(ctx context.Context, f core.AdmissionEventFi
 		return nil, fmt.Errorf("list admission events: %w", err)
 	}
 	defer rows.Close()
-	out := []core.AdmissionEvent{}
+	out := []admission.Event{}
 	for rows.Next() {
-		var e core.AdmissionEvent
+		var e admission.Event
 		var created, start int64
 		var rid sql.NullString
 		if err := rows.Scan(&e.ID, &created, &e.ClientName, &e.Route, &e.Decision, &e.LimitKind, &start, &e.Count, &e.LimitValue, &rid); err != nil {

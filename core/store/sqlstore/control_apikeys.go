@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/usage"
 )
 
 // CreateAPIKey inserts k and links its rights.
@@ -363,7 +364,7 @@ func (s *Control) DeleteClientEnforce(ctx context.Context, client string) error 
 
 // InsertAuthAttempts appends rows to api_key_auth_log in one statement per
 // chunk.
-func (s *Control) InsertAuthAttempts(ctx context.Context, as []core.AuthAttempt) error {
+func (s *Control) InsertAuthAttempts(ctx context.Context, as []usage.AuthAttempt) error {
 	return s.insertRows(ctx, `INSERT INTO api_key_auth_log (created_at, api_key_id, client_name, right_name, outcome, reason) VALUES `, 6, len(as), func(i int, args []any) []any {
 		a := as[i]
 		return append(args, s.ts(a.At), nullString(a.APIKeyID), nullString(a.ClientName), nullString(a.Right), a.Outcome, a.Reason)

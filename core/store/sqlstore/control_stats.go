@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/usage"
 )
 
 // InsertRequestLogs appends to gateway_request_log.
-func (s *Control) InsertRequestLogs(ctx context.Context, ls []core.RequestLog) error {
+func (s *Control) InsertRequestLogs(ctx context.Context, ls []usage.RequestLog) error {
 	return s.insertRows(ctx, `INSERT INTO gateway_request_log (created_at, client_name, operation, status_code, error_code, duration_us, api_key_id) VALUES `, 7, len(ls), func(i int, args []any) []any {
 		l := ls[i]
 		return append(args, s.ts(l.At), l.ClientName, l.Operation, l.StatusCode, l.ErrorCode, l.DurationUS, nullString(l.APIKeyID))
@@ -18,7 +18,7 @@ func (s *Control) InsertRequestLogs(ctx context.Context, ls []core.RequestLog) e
 }
 
 // InsertOperationLogs appends to gateway_operation_log.
-func (s *Control) InsertOperationLogs(ctx context.Context, ls []core.OperationLog) error {
+func (s *Control) InsertOperationLogs(ctx context.Context, ls []usage.OperationLog) error {
 	return s.insertRows(ctx, `INSERT INTO gateway_operation_log (created_at, client_name, table_name, operation, status, error_code, duration_us) VALUES `, 7, len(ls), func(i int, args []any) []any {
 		l := ls[i]
 		return append(args, s.ts(l.At), l.ClientName, l.TableName, l.Operation, l.Status, l.ErrorCode, l.DurationUS)
@@ -27,7 +27,7 @@ func (s *Control) InsertOperationLogs(ctx context.Context, ls []core.OperationLo
 
 // AddStatistics adds coalesced deltas to client_statistics and
 // client_table_statistics with upserts, in one transaction.
-func (s *Control) AddStatistics(ctx context.Context, cs []core.ClientStat, ts []core.TableStat, now time.Time) error {
+func (s *Control) AddStatistics(ctx context.Context, cs []usage.ClientStat, ts []usage.TableStat, now time.Time) error {
 	tx, err := s.DB.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -136,8 +136,8 @@ FROM gateway_operation_log GROUP BY client_name, table_name, operation`,
 
 const clientStatColumns = `client_name, total_requests, success_count, error_count, total_duration_us, last_request_at, updated_at`
 
-func scanClientStat(sc interface{ Scan(...any) error }) (core.ClientStat, error) {
-	var c core.ClientStat
+func scanClientStat(sc interface{ Scan(...any) error }) (usage.ClientStat, error) {
+	var c usage.ClientStat
 	var last, up Time
 	err := sc.Scan(&c.ClientName, &c.Total, &c.Success, &c.Errors, &c.DurationUS, &last, &up)
 	c.LastAt, c.UpdatedAt = last.Time, up.Time
@@ -145,13 +145,13 @@ func scanClientStat(sc interface{ Scan(...any) error }) (core.ClientStat, error)
 }
 
 // ClientStatistics lists client_statistics by client name.
-func (s *Control) ClientStatistics(ctx context.Context) ([]core.ClientStat, error) {
+func (s *Control) ClientStatistics(ctx context.Context) ([]usage.ClientStat, error) {
 	rows, err := s.DB.QueryContext(ctx, `SELECT `+clientStatColumns+` FROM client_statistics ORDER BY client_name`)
 	if err != nil {
 		return nil, fmt.Errorf("list client statistics: %w", err)
 	}
 	defer rows.Close()
-	out := []core.ClientStat{}
+	out := []usage.ClientStat{}
 	for rows.Next() {
 		c, err := scanClientStat(rows)
 		if err != nil {
@@ -164,10 +164,10 @@ func (s *Control) ClientStatistics(ctx context.Context) ([]core.ClientStat, erro
 
 // ClientStatistic reads one client's totals and its per-table rows. A
 // client with no traffic yet has zero totals.
-func (s *Control) ClientStatistic(ctx context.Context, client string) (core.ClientStat, []core.TableStat, error) {
+func (s *Control) ClientStatistic(ctx context.Context, client string) (usage.ClientStat, []usage.TableStat, error) {
 	c, err := scanClientStat(s.DB.QueryRowContext(ctx, s.q(`SELECT `+clientStatColumns+` FROM client_statistics WHERE client_name = $1`), client))
 	if err == sql.ErrNoRows {
-		c, err = core.ClientStat{ClientName: client}, nil
+		c, err = usage.ClientStat{ClientName: client}, nil
 	}
 	if err != nil {
 		return c, nil, fmt.Errorf("read client statistics: %w", err)
@@ -178,9 +178,9 @@ FROM client_table_statistics WHERE client_name = $1 ORDER BY table_name, operati
 		return c, nil, fmt.Errorf("read table statistics: %w", err)
 	}
 	defer rows.Close()
-	ts := []core.TableStat{}
+	ts := []usage.TableStat{}
 	for rows.Next() {
-		var t core.TableStat
+		var t usage.TableStat
 		var last Time
 		if err := rows.Scan(&t.ClientName, &t.TableName, &t.Operation, &t.Total, &t.Success, &t.Errors, &t.DurationUS, &last); err != nil {
 			return c, nil, fmt.Errorf("scan table statistics: %w", err)
@@ -192,16 +192,16 @@ FROM client_table_statistics WHERE client_name = $1 ORDER BY table_name, operati
 }
 
 // TableStatistics lists every row of client_table_statistics.
-func (s *Control) TableStatistics(ctx context.Context) ([]core.TableStat, error) {
+func (s *Control) TableStatistics(ctx context.Context) ([]usage.TableStat, error) {
 	rows, err := s.DB.QueryContext(ctx, `SELECT client_name, table_name, operation, total_operations, success_count, error_count, total_duration_us, last_operation_at
 FROM client_table_statistics ORDER BY client_name, table_name, operation`)
 	if err != nil {
 		return nil, fmt.Errorf("list table statistics: %w", err)
 	}
 	defer rows.Close()
-	out := []core.TableStat{}
+	out := []usage.TableStat{}
 	for rows.Next() {
-		var t core.TableStat
+		var t usage.TableStat
 		var last Time
 		if err := rows.Scan(&t.ClientName, &t.TableName, &t.Operation, &t.Total, &t.Success, &t.Errors, &t.DurationUS, &last); err != nil {
 			return nil, fmt.Errorf("scan table statistics: %w", err)
@@ -214,7 +214,7 @@ FROM client_table_statistics ORDER BY client_name, table_name, operation`)
 
 // OperationLogs returns one page of a client's operation log, newest first,
 // and how many rows match in all.
-func (s *Control) OperationLogs(ctx context.Context, d core.DrilldownFilter) ([]core.OperationLog, int64, error) {
+func (s *Control) OperationLogs(ctx context.Context, d usage.DrilldownFilter) ([]usage.OperationLog, int64, error) {
 	where := ` WHERE client_name = $1`
 	args := []any{d.ClientName}
 	for _, f := range []struct{ col, v string }{{"table_name", d.TableName}, {"operation", d.Operation}, {"status", d.Status}} {
@@ -233,9 +233,9 @@ func (s *Control) OperationLogs(ctx context.Context, d core.DrilldownFilter) ([]
 		return nil, 0, fmt.Errorf("read operation log: %w", err)
 	}
 	defer rows.Close()
-	out := []core.OperationLog{}
+	out := []usage.OperationLog{}
 	for rows.Next() {
-		var l core.OperationLog
+		var l usage.OperationLog
 		var at Time
 		if err := rows.Scan(&l.ID, &at, &l.ClientName, &l.TableName, &l.Operation, &l.Status, &l.ErrorCode, &l.DurationUS); err != nil {
 			return nil, 0, fmt.Errorf("scan operation log: %w", err)
@@ -248,16 +248,16 @@ func (s *Control) OperationLogs(ctx context.Context, d core.DrilldownFilter) ([]
 
 // LogTotals aggregates the log tables the way RefreshStatistics does,
 // without writing: tests compare it with the statistics tables.
-func (s *Control) LogTotals(ctx context.Context) ([]core.ClientStat, error) {
+func (s *Control) LogTotals(ctx context.Context) ([]usage.ClientStat, error) {
 	rows, err := s.DB.QueryContext(ctx, `SELECT client_name, COUNT(*), SUM(CASE WHEN status_code < 400 THEN 1 ELSE 0 END), SUM(CASE WHEN status_code >= 400 THEN 1 ELSE 0 END), SUM(duration_us)
 FROM gateway_request_log GROUP BY client_name ORDER BY client_name`)
 	if err != nil {
 		return nil, fmt.Errorf("aggregate request log: %w", err)
 	}
 	defer rows.Close()
-	out := []core.ClientStat{}
+	out := []usage.ClientStat{}
 	for rows.Next() {
-		var c core.ClientStat
+		var c usage.ClientStat
 		if err := rows.Scan(&c.ClientName, &c.Total, &c.Success, &c.Errors, &c.DurationUS); err != nil {
 			return nil, err
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/athena-go/athena/core"
 	"github.com/athena-go/athena/core/store/sqlstore"
+	"github.com/athena-go/athena/core/usage"
 	"github.com/athena-go/athena/internal/pgtest"
 	"github.com/athena-go/athena/internal/testutil"
 	"github.com/athena-go/athena/schema"
@@ -81,18 +82,18 @@ func TestControlTables(t *testing.T) {
 			testutil.Equal(t, "after archive", len(ks), 0)
 
 			// Statistics: deltas add up, refresh rebuilds from the logs.
-			logs := []core.RequestLog{
+			logs := []usage.RequestLog{
 				{At: now, ClientName: "a", Operation: "fetch", StatusCode: 200, DurationUS: 10},
 				{At: now, ClientName: "a", Operation: "fetch", StatusCode: 404, ErrorCode: "unknown_table", DurationUS: 5},
 			}
 			testutil.NoError(t, s.InsertRequestLogs(ctx, logs))
-			testutil.NoError(t, s.InsertOperationLogs(ctx, []core.OperationLog{
+			testutil.NoError(t, s.InsertOperationLogs(ctx, []usage.OperationLog{
 				{At: now, ClientName: "a", TableName: "t", Operation: "fetch", Status: "success", DurationUS: 10},
 				{At: now, ClientName: "a", TableName: "t", Operation: "fetch", Status: "error", DurationUS: 5},
 			}))
 			for range 2 {
-				testutil.NoError(t, s.AddStatistics(ctx, []core.ClientStat{{ClientName: "a", Total: 1, Success: 1, DurationUS: 10, LastAt: now}},
-					[]core.TableStat{{ClientName: "a", TableName: "t", Operation: "fetch", Total: 1, Success: 1, DurationUS: 10, LastAt: now}}, now))
+				testutil.NoError(t, s.AddStatistics(ctx, []usage.ClientStat{{ClientName: "a", Total: 1, Success: 1, DurationUS: 10, LastAt: now}},
+					[]usage.TableStat{{ClientName: "a", TableName: "t", Operation: "fetch", Total: 1, Success: 1, DurationUS: 10, LastAt: now}}, now))
 			}
 			cs, err := s.ClientStatistics(ctx)
 			testutil.NoError(t, err)
@@ -103,7 +104,7 @@ func TestControlTables(t *testing.T) {
 			testutil.Equal(t, "refreshed", [4]int64{st.Total, st.Success, st.Errors, st.DurationUS}, [4]int64{2, 1, 1, 15})
 			testutil.Equal(t, "table rows", len(ts), 1)
 			testutil.Equal(t, "table errors", ts[0].Errors, int64(1))
-			page, total, err := s.OperationLogs(ctx, core.DrilldownFilter{ClientName: "a", Status: "error", Limit: 10})
+			page, total, err := s.OperationLogs(ctx, usage.DrilldownFilter{ClientName: "a", Status: "error", Limit: 10})
 			testutil.NoError(t, err)
 			testutil.Equal(t, "drilldown", [2]int64{total, int64(len(page))}, [2]int64{1, 1})
 		})

@@ -1,10 +1,9 @@
-package core_test
+package admission_test
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -12,7 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/admission"
 	"github.com/athena-go/athena/internal/testutil"
 )
 
@@ -80,7 +79,7 @@ func TestAdmissionWindows(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			synctest.Test(t, func(t *testing.T) {
-				ad, err := core.NewAdmitter(core.AdmissionConfig{Enabled: true, GlobalLimit: tt.global, ClientLimit: tt.client, Window: 10 * time.Second}, nil)
+				ad, err := admission.NewAdmitter(admission.Config{Enabled: true, GlobalLimit: tt.global, ClientLimit: tt.client, Window: 10 * time.Second}, nil)
 				testutil.NoError(t, err)
 				defer ad.Close()
 				for i, s := range tt.steps {
@@ -108,7 +107,7 @@ func TestAdmissionWindows(t *testing.T) {
 func TestAdmissionMemoryBounded(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
-		ad, err := core.NewAdmitter(core.AdmissionConfig{Enabled: true, GlobalLimit: 100, ClientLimit: 10, Window: time.Second}, nil)
+		ad, err := admission.NewAdmitter(admission.Config{Enabled: true, GlobalLimit: 100, ClientLimit: 10, Window: time.Second}, nil)
 		testutil.NoError(t, err)
 		defer ad.Close()
 		for range 1000 {
@@ -127,10 +126,10 @@ func TestAdmissionMemoryBounded(t *testing.T) {
 type failingCounter struct {
 	down  atomic.Bool
 	calls atomic.Int64
-	inner core.Counter
+	inner admission.Counter
 }
 
-func (f *failingCounter) Incr(ctx context.Context, ttl time.Duration, keys []core.CounterKey) ([]int64, error) {
+func (f *failingCounter) Incr(ctx context.Context, ttl time.Duration, keys []admission.CounterKey) ([]int64, error) {
 	f.calls.Add(1)
 	if f.down.Load() {
 		return nil, errors.New("connection refused")
@@ -145,9 +144,9 @@ func TestAdmissionCounterFallback(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		reg := prometheus.NewRegistry()
-		fc := &failingCounter{inner: core.NewMemCounter()}
+		fc := &failingCounter{inner: admission.NewMemCounter()}
 		fc.down.Store(true)
-		ad, err := core.NewAdmitter(core.AdmissionConfig{Enabled: true, GlobalLimit: 2, Window: time.Minute, Counter: fc, FallbackFor: time.Second}, reg)
+		ad, err := admission.NewAdmitter(admission.Config{Enabled: true, GlobalLimit: 2, Window: time.Minute, Counter: fc, FallbackFor: time.Second}, reg)
 		testutil.NoError(t, err)
 		defer ad.Close()
 		testutil.Equal(t, "first", ad.Check(t.Context(), "a").Over, false)
@@ -182,8 +181,8 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 // earlier ones are within their limits.
 func TestMemCounterStopsAtFirstOverLimit(t *testing.T) {
 	t.Parallel()
-	c := core.NewMemCounter()
-	keys := []core.CounterKey{{Key: "c", Limit: 1}, {Key: "g", Limit: 0}}
+	c := admission.NewMemCounter()
+	keys := []admission.CounterKey{{Key: "c", Limit: 1}, {Key: "g", Limit: 0}}
 	got, err := c.Incr(t.Context(), time.Minute, keys)
 	testutil.NoError(t, err)
 	testutil.Equal(t, "first", got, []int64{1, 1})
@@ -193,63 +192,10 @@ func TestMemCounterStopsAtFirstOverLimit(t *testing.T) {
 	testutil.Equal(t, "g was charged once", got, []int64{2})
 }
 
-// TestGatewayAdmission runs admission through Do and Stream: refusals are
-// rate_limited with the window's remaining time, explicit deferral is not
-// counted, and the decisions metric counts each outcome.
-func TestGatewayAdmission(t *testing.T) {
-	t.Parallel()
-	reg := prometheus.NewRegistry()
-	g := newGateway(t, func(c *core.Config) {
-		c.Registerer = reg
-		c.Admission = core.AdmissionConfig{Enabled: true, ClientLimit: 2, Window: time.Hour}
-	})
-	// newGateway spent the first window's two requests (create, insert).
-	_, err := g.Do(t.Context(), core.Call{Op: core.OpFetch, Client: "local", Body: []byte(`{"table_name":"users"}`)})
-	testutil.Equal(t, "code", core.CodeOf(err), core.CodeRateLimited)
-	testutil.ErrorIs(t, err, core.ErrRateLimited)
-	var ra interface{ RetryAfter() time.Duration }
-	if !errors.As(err, &ra) || ra.RetryAfter() <= 0 || ra.RetryAfter() > time.Hour {
-		t.Fatalf("refusal carries no retry hint within the window: %v", err)
-	}
-	testutil.Equal(t, "status", core.CodeOf(err).HTTPStatus(), http.StatusTooManyRequests)
-	_, err = g.Stream(t.Context(), core.Call{Op: core.OpFetch, Client: "local", Body: []byte(`{"table_name":"users"}`)})
-	testutil.Equal(t, "stream code", core.CodeOf(err), core.CodeRateLimited)
-	// Explicit deferral skips admission (and fails here for want of a queue).
-	_, err = g.Do(t.Context(), core.Call{Op: core.OpFetch, Client: "local", Defer: true, Body: []byte(`{"table_name":"users"}`)})
-	testutil.Equal(t, "explicit defer", core.CodeOf(err), core.CodeQueueUnavailable)
-	// Unknown clients are counted globally only, and fail as unknown.
-	_, err = g.Do(t.Context(), core.Call{Op: core.OpFetch, Client: "nope", Body: []byte(`{"table_name":"users"}`)})
-	testutil.Equal(t, "unknown client", core.CodeOf(err), core.CodeUnknownClient)
-	testutil.Equal(t, "admitted", decisions(t, reg, "admitted", "none"), 3.0)
-	testutil.Equal(t, "rejected", decisions(t, reg, "rejected", "client"), 2.0)
-}
-
-func decisions(t *testing.T, reg *prometheus.Registry, decision, limit string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	testutil.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() != "athena_gateway_admission_decisions_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			l := map[string]string{}
-			for _, lp := range m.GetLabel() {
-				l[lp.GetName()] = lp.GetValue()
-			}
-			if l["decision"] == decision && l["limit"] == limit {
-				return m.GetCounter().GetValue()
-			}
-		}
-	}
-	t.Fatalf("no series decision=%s limit=%s", decision, limit)
-	return 0
-}
-
 // BenchmarkAdmissionCheck is the per-request cost of admission with
 // in-memory counters (global and per client), across 64 clients.
 func BenchmarkAdmissionCheck(b *testing.B) {
-	ad, err := core.NewAdmitter(core.AdmissionConfig{Enabled: true, GlobalLimit: 1 << 40, ClientLimit: 1 << 40, Window: time.Minute}, nil)
+	ad, err := admission.NewAdmitter(admission.Config{Enabled: true, GlobalLimit: 1 << 40, ClientLimit: 1 << 40, Window: time.Minute}, nil)
 	testutil.NoError(b, err)
 	defer ad.Close()
 	clients := make([]string, 64)

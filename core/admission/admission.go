@@ -1,4 +1,4 @@
-package core
+package admission
 
 import (
 	"context"
@@ -11,13 +11,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/athena-go/athena/core/usage"
 	"github.com/athena-go/athena/core/vocab"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// AdmissionConfig configures admission control (DESIGN.md §6): fixed-window
+// Config configures admission control (DESIGN.md §6): fixed-window
 // request counters, global and per client. The zero value disables it.
-type AdmissionConfig struct {
+type Config struct {
 	// Enabled turns admission control on
 	// (gateway.admission_limit_enabled). Default false.
 	Enabled bool
@@ -47,11 +48,11 @@ type AdmissionConfig struct {
 	FallbackFor time.Duration
 	// Events records the decisions that are not a plain admit
 	// (gateway_admission_events). Nil records nothing.
-	Events AdmissionEventStore
+	Events EventStore
 	// Writer sizes the events writer's queue and batches (QueueSize,
 	// BatchSize, FlushInterval); a full queue drops the event and counts it
 	// in athena_gateway_admission_events_dropped_total.
-	Writer StatsConfig
+	Writer usage.Config
 }
 
 // Counter is a fixed-window counter store shared by gateway nodes.
@@ -71,8 +72,8 @@ type CounterKey struct {
 	Limit int64
 }
 
-// AdmissionEvent is one decision that was not a plain admit.
-type AdmissionEvent struct {
+// Event is one decision that was not a plain admit.
+type Event struct {
 	ID         int64     `json:"id"`
 	CreatedAt  time.Time `json:"created_at"`
 	ClientName string    `json:"client_name"`
@@ -94,34 +95,34 @@ type AdmissionEvent struct {
 
 // Admission decisions and limit kinds, as events and metrics label them.
 const (
-	AdmissionDeferred = "deferred"
-	AdmissionRejected = "rejected"
-	LimitGlobal       = "global"
-	LimitClient       = "client"
+	Deferred    = "deferred"
+	Rejected    = "rejected"
+	LimitGlobal = "global"
+	LimitClient = "client"
 )
 
-// AdmissionEventFilter selects admission events, newest first.
-type AdmissionEventFilter struct {
+// EventFilter selects admission events, newest first.
+type EventFilter struct {
 	Decision string // "", "deferred" or "rejected"
 	Client   string // "" for every client
 	Limit    int    // default 100, at most 1000
 	Offset   int
 }
 
-// AdmissionEventStore stores admission events (gateway_admission_events).
-type AdmissionEventStore interface {
-	InsertAdmissionEvents(ctx context.Context, es []AdmissionEvent) error
+// EventStore stores admission events (gateway_admission_events).
+type EventStore interface {
+	InsertAdmissionEvents(ctx context.Context, es []Event) error
 	// AdmissionEvents lists events newest first.
-	AdmissionEvents(ctx context.Context, f AdmissionEventFilter) ([]AdmissionEvent, error)
+	AdmissionEvents(ctx context.Context, f EventFilter) ([]Event, error)
 }
 
 // admission decides whether a call may start. It is safe for concurrent
 // use; close stops its events writer after flushing it.
-type admission struct {
-	cfg     AdmissionConfig
+type Limiter struct {
+	cfg     Config
 	log     *slog.Logger
 	mem     *memCounter
-	metrics *admissionMetrics
+	metrics *metrics
 	// downUntil is when a failed shared Counter is tried again (Unix nanos);
 	// failing says it failed last time it was tried.
 	downUntil atomic.Int64
@@ -130,20 +131,20 @@ type admission struct {
 	// windows do not share counts.
 	winMS string
 
-	events   *batcher[AdmissionEvent] // nil without cfg.Events
+	events   *usage.Batcher[Event] // nil without cfg.Events
 	stop     chan struct{}
 	wg       sync.WaitGroup
 	stopOnce sync.Once
 }
 
-type admissionMetrics struct {
+type metrics struct {
 	decisions     *prometheus.CounterVec
 	counterErrors prometheus.Counter
 	dropped       prometheus.Counter
 }
 
-func newAdmissionMetrics(reg prometheus.Registerer) (*admissionMetrics, error) {
-	m := &admissionMetrics{
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
 		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "athena", Subsystem: "gateway", Name: "admission_decisions_total",
 			Help: "Admission decisions (admitted, deferred, rejected) by the limit that decided them (none, global, client).",
@@ -167,7 +168,7 @@ func newAdmissionMetrics(reg prometheus.Registerer) (*admissionMetrics, error) {
 	return m, nil
 }
 
-func newAdmission(cfg AdmissionConfig, reg prometheus.Registerer, log *slog.Logger) (*admission, error) {
+func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Limiter, error) {
 	if cfg.Window <= 0 {
 		cfg.Window = time.Minute
 	}
@@ -178,51 +179,51 @@ func newAdmission(cfg AdmissionConfig, reg prometheus.Registerer, log *slog.Logg
 		log = slog.New(slog.DiscardHandler)
 	}
 	if cfg.GlobalLimit < 0 || cfg.ClientLimit < 0 {
-		return nil, errors.New("core: admission limits must not be negative")
+		return nil, errors.New("admission: limits must not be negative")
 	}
-	m, err := newAdmissionMetrics(reg)
+	m, err := newMetrics(reg)
 	if err != nil {
-		return nil, fmt.Errorf("core: admission metrics: %w", err)
+		return nil, fmt.Errorf("admission: metrics: %w", err)
 	}
-	a := &admission{cfg: cfg, log: log, mem: newMemCounter(), metrics: m,
+	a := &Limiter{cfg: cfg, log: log, mem: newMemCounter(), metrics: m,
 		winMS: strconv.FormatInt(cfg.Window.Milliseconds(), 10), stop: make(chan struct{})}
 	if cfg.Events != nil {
-		a.events = newBatcher(cfg.Writer.withDefaults(), m.dropped, log, "gateway_admission_events", cfg.Events.InsertAdmissionEvents)
+		a.events = usage.NewBatcher(cfg.Writer.WithDefaults(), m.dropped, log, "gateway_admission_events", cfg.Events.InsertAdmissionEvents)
 		a.wg.Add(1)
 		go func() {
 			defer a.wg.Done()
-			a.events.run(a.stop)
+			a.events.Run(a.stop)
 		}()
 	}
 	return a, nil
 }
 
-// close flushes the events writer and stops it. It is idempotent.
-func (a *admission) close() {
+// Close flushes the events writer and stops it. It is idempotent.
+func (a *Limiter) Close() {
 	a.stopOnce.Do(func() {
 		close(a.stop)
 		a.wg.Wait()
 	})
 }
 
-// verdict is the outcome of one admission check.
-type verdict struct {
-	over        bool
-	limitKind   string // set when over
-	count       int64
-	limit       int64
-	windowStart time.Time
-	retryAfter  time.Duration // until the window ends
+// Verdict is the outcome of one admission check.
+type Verdict struct {
+	Over        bool
+	Limit       string // the limit that was hit (LimitGlobal, LimitClient); set when Over
+	Count       int64  // the window's count with this request
+	LimitValue  int64  // the limit's value
+	WindowStart time.Time
+	RetryAfter  time.Duration // until the window ends
 }
 
-// check counts one request of client (empty: not a registered client, so
+// Check counts one request of client (empty: not a registered client, so
 // counted only globally) and reports whether a limit is exceeded.
-func (a *admission) check(ctx context.Context, client string) verdict {
+func (a *Limiter) Check(ctx context.Context, client string) Verdict {
 	now := time.Now()
 	win := a.cfg.Window.Milliseconds()
 	idx := now.UnixMilli() / win
 	start := time.UnixMilli(idx * win)
-	v := verdict{windowStart: start, retryAfter: start.Add(a.cfg.Window).Sub(now)}
+	v := Verdict{WindowStart: start, RetryAfter: start.Add(a.cfg.Window).Sub(now)}
 	base := "admission:" + a.winMS + ":" + strconv.FormatInt(idx, 10)
 	// The client first: a client over its own limit is refused without
 	// spending the global budget of the others.
@@ -245,7 +246,7 @@ func (a *admission) check(ctx context.Context, client string) verdict {
 	counts := a.incr(ctx, ttl, keys)
 	for i, n := range counts {
 		if n > keys[i].Limit {
-			v.over, v.limitKind, v.count, v.limit = true, kinds[i], n, keys[i].Limit
+			v.Over, v.Limit, v.Count, v.LimitValue = true, kinds[i], n, keys[i].Limit
 			break
 		}
 	}
@@ -254,7 +255,7 @@ func (a *admission) check(ctx context.Context, client string) verdict {
 
 // incr counts on the shared Counter, or in memory when there is none or
 // it failed lately.
-func (a *admission) incr(ctx context.Context, ttl time.Duration, keys []CounterKey) []int64 {
+func (a *Limiter) incr(ctx context.Context, ttl time.Duration, keys []CounterKey) []int64 {
 	if c := a.cfg.Counter; c != nil && time.Now().UnixNano() >= a.downUntil.Load() {
 		counts, err := c.Incr(ctx, ttl, keys)
 		if err == nil {
@@ -275,9 +276,9 @@ func (a *admission) incr(ctx context.Context, ttl time.Duration, keys []CounterK
 	return counts
 }
 
-// deferrable reports whether a request of route may be deferred when over
+// Deferrable reports whether a request of route may be deferred when over
 // a limit.
-func (a *admission) deferrable(route string) bool {
+func (a *Limiter) Deferrable(route string) bool {
 	if !a.cfg.DeferOnLimit || route == "" {
 		return false
 	}
@@ -289,43 +290,34 @@ func (a *admission) deferrable(route string) bool {
 	return false
 }
 
-// record queues an event for the writer. It never blocks.
-func (a *admission) record(client, route, decision string, v verdict, requestID string) {
-	a.metrics.decisions.WithLabelValues(decision, v.limitKind).Inc()
+// Admitted counts a call the limits let through.
+func (a *Limiter) Admitted() { a.metrics.decisions.WithLabelValues("admitted", "none").Inc() }
+
+// Record queues an event for the writer. It never blocks.
+func (a *Limiter) Record(client, route, decision string, v Verdict, requestID string) {
+	a.metrics.decisions.WithLabelValues(decision, v.Limit).Inc()
 	if a.events == nil {
 		return
 	}
-	a.events.add(AdmissionEvent{
-		CreatedAt: time.Now(), ClientName: client, Route: route, Decision: decision, LimitKind: v.limitKind,
-		WindowStart: v.windowStart, Count: v.count, LimitValue: v.limit, RequestID: requestID,
+	a.events.Add(Event{
+		CreatedAt: time.Now(), ClientName: client, Route: route, Decision: decision, LimitKind: v.Limit,
+		WindowStart: v.WindowStart, Count: v.Count, LimitValue: v.LimitValue, RequestID: requestID,
 	})
 }
 
-// flush writes what the events writer holds and waits for it.
-func (a *admission) flush(ctx context.Context) error {
-	if a.events == nil {
+// Flush writes the admission events queued so far and returns when they are
+// stored (or ctx ends). A nil Limiter has none.
+func (a *Limiter) Flush(ctx context.Context) error {
+	if a == nil || a.events == nil {
 		return nil
 	}
-	done := make(chan struct{})
-	select {
-	case a.events.flushReq <- done:
-	case <-a.stop:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return a.events.Flush(ctx, a.stop)
 }
 
 // limitError is a refused call: rate_limited with the time left in the
 // window, which REST sends as Retry-After.
 type limitError struct {
-	err   *Error
+	err   *vocab.Error
 	retry time.Duration
 }
 
@@ -335,99 +327,50 @@ func (e *limitError) Unwrap() error { return e.err }
 // RetryAfter is the time until the window that refused the call ends.
 func (e *limitError) RetryAfter() time.Duration { return e.retry }
 
-func (a *admission) refusal(v verdict) error {
+// Refusal is the rate_limited error of an over-limit verdict; its
+// RetryAfter is the time left in the window.
+func (a *Limiter) Refusal(v Verdict) error {
 	var msg string
-	if v.limitKind == LimitClient {
-		msg = fmt.Sprintf("rate limited: this client is over its limit of %d requests per %s", v.limit, a.cfg.Window)
+	if v.Limit == LimitClient {
+		msg = fmt.Sprintf("rate limited: this client is over its limit of %d requests per %s", v.LimitValue, a.cfg.Window)
 	} else {
-		msg = fmt.Sprintf("rate limited: the gateway is over its limit of %d requests per %s", v.limit, a.cfg.Window)
+		msg = fmt.Sprintf("rate limited: the gateway is over its limit of %d requests per %s", v.LimitValue, a.cfg.Window)
 	}
-	return &limitError{err: Wrap(CodeRateLimited, msg, ErrRateLimited), retry: v.retryAfter}
+	return &limitError{err: vocab.Wrap(vocab.CodeRateLimited, msg, vocab.ErrRateLimited), retry: v.RetryAfter}
 }
 
-// admit runs admission for a call that passed begin. It returns the call to
-// run (with Defer set when the limit deferred it) and the verdict, or the
-// refusal. Explicitly deferred calls are not counted: they do not run
-// inline, and the queue's workers bound them.
-func (g *Gateway) admit(ctx context.Context, call Call, streamed bool) (Call, verdict, error) {
-	a := g.adm
-	if a == nil || call.Defer {
-		return call, verdict{}, nil
-	}
-	client := ""
-	if name := callClient(&call); name != "" {
-		if _, ok := g.reg.get(name); ok {
-			client = name // unknown names would grow the counters without bound
-		}
-	}
-	v := a.check(ctx, client)
-	if !v.over {
-		a.metrics.decisions.WithLabelValues("admitted", "none").Inc()
-		return call, v, nil
-	}
-	if !streamed && g.jobs != nil && a.deferrable(call.Route) {
-		call.Defer = true
-		return call, v, nil
-	}
-	a.record(callClient(&call), call.Route, AdmissionRejected, v, "")
-	return call, v, a.refusal(v)
-}
-
-// deferOverLimit stores a call the limit deferred. When the queue refuses
-// it, the call is refused as over the limit: that is what the client did.
-func (g *Gateway) deferOverLimit(ctx context.Context, call Call, v verdict) (*Result, error) {
-	res, err := g.deferCall(ctx, call)
-	if err != nil {
-		if CodeOf(err) == CodeQueueUnavailable {
-			g.adm.record(callClient(&call), call.Route, AdmissionRejected, v, "")
-			return nil, g.adm.refusal(v)
-		}
-		return nil, err
-	}
-	g.adm.record(callClient(&call), call.Route, AdmissionDeferred, v, res.Deferred.RequestID)
-	return res, nil
-}
-
-// AdmissionEvents lists recorded admission decisions, newest first.
-func (g *Gateway) AdmissionEvents(ctx context.Context, f AdmissionEventFilter) ([]AdmissionEvent, error) {
+// Events lists recorded admission decisions, newest first. A nil
+// Limiter (admission control off) answers 503, as does one without a store.
+func (a *Limiter) Events(ctx context.Context, f EventFilter) ([]Event, error) {
 	switch f.Decision {
-	case "", AdmissionDeferred, AdmissionRejected:
+	case "", Deferred, Rejected:
 	default:
-		return nil, Errorf(CodeBadRequest, "decision: expected deferred or rejected, got %q", vocab.Truncate(f.Decision, 32))
+		return nil, vocab.Errorf(vocab.CodeBadRequest, "decision: expected deferred or rejected, got %q", vocab.Truncate(f.Decision, 32))
 	}
 	if f.Limit < 0 || f.Offset < 0 {
-		return nil, Errorf(CodeBadRequest, "limit and offset must not be negative")
+		return nil, vocab.Errorf(vocab.CodeBadRequest, "limit and offset must not be negative")
 	}
 	if f.Limit == 0 {
 		f.Limit = 100
 	}
 	if f.Limit > 1000 {
-		return nil, Errorf(CodeBadRequest, "limit: at most 1000, got %d", f.Limit)
+		return nil, vocab.Errorf(vocab.CodeBadRequest, "limit: at most 1000, got %d", f.Limit)
 	}
-	var st AdmissionEventStore
-	if g.adm != nil {
-		st = g.adm.cfg.Events
+	var st EventStore
+	if a != nil {
+		st = a.cfg.Events
 	}
 	if st == nil {
-		return nil, Errorf(CodeBackendUnavailable, "admission events are not recorded: admission control or its control-plane store is not configured")
+		return nil, vocab.Errorf(vocab.CodeBackendUnavailable, "admission events are not recorded: admission control or its control-plane store is not configured")
 	}
 	es, err := st.AdmissionEvents(ctx, f)
 	if err != nil {
-		return nil, Wrap(CodeBackendUnavailable, "the control-plane store is unavailable", fmt.Errorf("list admission events: %w", err))
+		return nil, vocab.Wrap(vocab.CodeBackendUnavailable, "the control-plane store is unavailable", fmt.Errorf("list admission events: %w", err))
 	}
 	if es == nil {
-		es = []AdmissionEvent{}
+		es = []Event{}
 	}
 	return es, nil
-}
-
-// FlushAdmissionEvents writes the admission events queued so far and
-// returns when they are stored (or ctx ends).
-func (g *Gateway) FlushAdmissionEvents(ctx context.Context) error {
-	if g.adm == nil {
-		return nil
-	}
-	return g.adm.flush(ctx)
 }
 
 // memCounter is the in-process Counter: fixed windows in a map whose

@@ -1,0 +1,96 @@
+package core
+
+import (
+	"context"
+	"time"
+
+	"github.com/athena-go/athena/core/request"
+	"github.com/athena-go/athena/core/usage"
+)
+
+// callTrack follows one call from admission to its log rows.
+type callTrack struct {
+	start  time.Time
+	client string
+	op     string
+	keyID  string
+	table  string  // set by noteTable
+	c      *client // the registry entry held (refs) for the call
+	known  bool    // the client exists: only then are logs written
+}
+
+type trackKey struct{}
+
+// noteTable records the table a call resolved, for its operation log.
+func noteTable(ctx context.Context, name string) {
+	if tr, ok := ctx.Value(trackKey{}).(*callTrack); ok {
+		tr.table = name
+	}
+}
+
+// callClient is the client a call names, including /query/sql's db_name.
+func callClient(call *Call) string {
+	if call.Op == OpSQL {
+		if q, err := request.DecodeQuery(call.Body); err == nil && q.DBName != "" {
+			return q.DBName
+		}
+	}
+	return call.Client
+}
+
+// begin admits a call: API-key enforcement, the frozen and active flags,
+// and the in-flight count that lets a deleted client close after its
+// calls. finish must be called with the call's outcome.
+func (g *Gateway) begin(ctx context.Context, call *Call) (context.Context, *callTrack, error) {
+	tr := &callTrack{start: time.Now(), client: callClient(call), op: string(call.Op)}
+	var err error
+	if tr.keyID, err = g.authorize(tr.client, call.APIKey, RightFor(call.Op)); err != nil {
+		_, tr.known = g.reg.get(tr.client)
+		return ctx, tr, err
+	}
+	if c, ok := g.reg.get(tr.client); ok {
+		tr.known = true
+		switch {
+		case c.inactive.Load():
+			err = Errorf(CodeClientFrozen, "client %q is inactive", tr.client)
+		case c.frozen.Load():
+			err = Errorf(CodeClientFrozen, "client %q is frozen: an operator must unfreeze it", tr.client)
+		default:
+			c.refs.Add(1)
+			tr.c = c
+		}
+	}
+	if g.ctl != nil {
+		ctx = context.WithValue(ctx, trackKey{}, tr)
+	}
+	return ctx, tr, err
+}
+
+// finish releases the call's client and queues its log rows and
+// statistics delta. It never blocks.
+func (g *Gateway) finish(tr *callTrack, err error) {
+	if tr.c != nil {
+		tr.c.refs.Add(-1)
+	}
+	if g.ctl == nil || !tr.known {
+		return
+	}
+	now := time.Now()
+	status, code := 200, ""
+	if err != nil {
+		c := CodeOf(err)
+		status, code = c.HTTPStatus(), string(c)
+	}
+	g.ctl.rec.Call(usage.Call{At: now, Client: tr.client, Table: tr.table, Operation: tr.op, StatusCode: status,
+		ErrorCode: code, DurationUS: now.Sub(tr.start).Microseconds(), APIKeyID: tr.keyID})
+}
+
+// FlushLogs writes everything the log writers and the statistics batcher
+// hold, and returns when they are done (or ctx ends).
+func (g *Gateway) FlushLogs(ctx context.Context) error {
+	ct, err := g.controlStore()
+	if err != nil {
+		return err
+	}
+	return ct.rec.Flush(ctx)
+}

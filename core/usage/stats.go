@@ -1,0 +1,140 @@
+package usage
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// statDelta is one call's contribution to the statistics tables.
+type statDelta struct {
+	client, table, op string
+	ok                bool
+	dur               int64 // microseconds
+	at                time.Time
+}
+
+type tableKey struct{ client, table, op string }
+
+// statsBatcher coalesces deltas in memory and upserts them every interval
+// or once it holds maxKeys keys.
+type statsBatcher struct {
+	ch       chan statDelta
+	flushReq chan chan struct{}
+	interval time.Duration
+	maxKeys  int
+	dropped  prometheus.Counter
+	log      *slog.Logger
+	write    func(ctx context.Context, cs []ClientStat, ts []TableStat, now time.Time) error
+
+	// Owned by run.
+	clients map[string]*ClientStat
+	tables  map[tableKey]*TableStat
+}
+
+func newStatsBatcher(c Config, dropped prometheus.Counter, log *slog.Logger, write func(context.Context, []ClientStat, []TableStat, time.Time) error) *statsBatcher {
+	return &statsBatcher{ch: make(chan statDelta, c.QueueSize), flushReq: make(chan chan struct{}), interval: c.FlushInterval,
+		maxKeys: c.MaxKeys, dropped: dropped, log: log, write: write,
+		clients: map[string]*ClientStat{}, tables: map[tableKey]*TableStat{}}
+}
+
+func (s *statsBatcher) add(d statDelta) {
+	select {
+	case s.ch <- d:
+	default:
+		s.dropped.Inc()
+	}
+}
+
+func (s *statsBatcher) merge(d statDelta) {
+	c := s.clients[d.client]
+	if c == nil {
+		c = &ClientStat{ClientName: d.client}
+		s.clients[d.client] = c
+	}
+	k := tableKey{d.client, d.table, d.op}
+	t := s.tables[k]
+	if t == nil {
+		t = &TableStat{ClientName: d.client, TableName: d.table, Operation: d.op}
+		s.tables[k] = t
+	}
+	c.Total++
+	t.Total++
+	if d.ok {
+		c.Success++
+		t.Success++
+	} else {
+		c.Errors++
+		t.Errors++
+	}
+	c.DurationUS += d.dur
+	t.DurationUS += d.dur
+	if d.at.After(c.LastAt) {
+		c.LastAt = d.at
+	}
+	if d.at.After(t.LastAt) {
+		t.LastAt = d.at
+	}
+	if len(s.clients)+len(s.tables) >= s.maxKeys {
+		s.flush()
+	}
+}
+
+func (s *statsBatcher) flush() {
+	if len(s.clients) == 0 {
+		return
+	}
+	cs := make([]ClientStat, 0, len(s.clients))
+	for _, c := range s.clients {
+		cs = append(cs, *c)
+	}
+	ts := make([]TableStat, 0, len(s.tables))
+	for _, t := range s.tables {
+		ts = append(ts, *t)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
+	defer cancel()
+	if err := s.write(ctx, cs, ts, time.Now()); err != nil {
+		var n int64
+		for _, c := range cs {
+			n += c.Total
+		}
+		s.log.Warn("statistics flush failed; deltas dropped (POST /admin/clients/statistics/refresh rebuilds them from the logs)", "deltas", n, "error", err)
+		s.dropped.Add(float64(n))
+	}
+	clear(s.clients)
+	clear(s.tables)
+}
+
+func (s *statsBatcher) run(stop <-chan struct{}) {
+	t := time.NewTicker(s.interval)
+	defer t.Stop()
+	drain := func() {
+		for {
+			select {
+			case d := <-s.ch:
+				s.merge(d)
+			default:
+				return
+			}
+		}
+	}
+	for {
+		select {
+		case d := <-s.ch:
+			s.merge(d)
+		case <-t.C:
+			s.flush()
+		case done := <-s.flushReq:
+			drain()
+			s.flush()
+			close(done)
+		case <-stop:
+			drain()
+			s.flush()
+			return
+		}
+	}
+}
