@@ -109,7 +109,7 @@ func (t *Table) buildIndex() {
 // has And or Or children; Not negates the whole Cond.
 type Cond struct {
 	Not bool
-	// Leaf request.Fields.
+	// Leaf fields.
 	Column *Column
 	Op     Op
 	// Value is the JSON-decoded operand: nil, bool, string, json.Number,

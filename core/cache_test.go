@@ -17,6 +17,7 @@ import (
 
 	"github.com/athena-go/athena/core"
 	"github.com/athena-go/athena/core/backend/sqlite"
+	"github.com/athena-go/athena/core/cache"
 	"github.com/athena-go/athena/internal/testutil"
 )
 
@@ -42,7 +43,7 @@ func (b *countingBackend) Fetch(ctx context.Context, p *core.FetchPlan) (core.Ro
 
 func (b *countingBackend) Close() error { return b.Backend.(core.Closer).Close() }
 
-// fakeKV is a tiny in-memory core.KV for unit tests of the cache logic; it
+// fakeKV is a tiny in-memory cache.KV for unit tests of the cache logic; it
 // fails every call while down is set. The real adapter is tested against
 // Redis in core/store/redisstore and rest.
 type fakeKV struct {
@@ -112,7 +113,7 @@ type cacheEnv struct {
 
 // newCachedGateway returns a gateway on one SQLite client "local" with the
 // users table of newGateway's, cached as cfg says.
-func newCachedGateway(t *testing.T, dbPath string, cfg core.CacheConfig, release chan struct{}) *cacheEnv {
+func newCachedGateway(t *testing.T, dbPath string, cfg cache.Config, release chan struct{}) *cacheEnv {
 	t.Helper()
 	e := &cacheEnv{reg: prometheus.NewRegistry()}
 	if dbPath == "" {
@@ -158,7 +159,7 @@ const usersByID = `{"table_name":"users","sort_by":{"field":"id","direction":"as
 
 func TestCacheHitMissBypass(t *testing.T) {
 	t.Parallel()
-	e := newCachedGateway(t, "", core.CacheConfig{Enabled: true}, nil)
+	e := newCachedGateway(t, "", cache.Config{Enabled: true}, nil)
 	seedUsers(t, e.g)
 	ctx := t.Context()
 	first, err := e.g.Do(ctx, fetchCall(usersByID))
@@ -245,7 +246,7 @@ func (gv gatheredValue) Collect(ch chan<- prometheus.Metric) {
 
 func TestCacheWritesInvalidate(t *testing.T) {
 	t.Parallel()
-	e := newCachedGateway(t, "", core.CacheConfig{Enabled: true}, nil)
+	e := newCachedGateway(t, "", cache.Config{Enabled: true}, nil)
 	seedUsers(t, e.g)
 	ctx := t.Context()
 	names := func() string {
@@ -280,7 +281,7 @@ func TestCacheWritesInvalidate(t *testing.T) {
 func TestCacheSingleFlight(t *testing.T) {
 	t.Parallel()
 	release := make(chan struct{})
-	e := newCachedGateway(t, "", core.CacheConfig{Enabled: true}, nil)
+	e := newCachedGateway(t, "", cache.Config{Enabled: true}, nil)
 	seedUsers(t, e.g)
 	e.backend.release = release
 	const n = 16
@@ -314,7 +315,7 @@ func TestCacheSingleFlight(t *testing.T) {
 func TestCacheWaiterLeavesEarly(t *testing.T) {
 	t.Parallel()
 	release := make(chan struct{})
-	e := newCachedGateway(t, "", core.CacheConfig{Enabled: true}, nil)
+	e := newCachedGateway(t, "", cache.Config{Enabled: true}, nil)
 	seedUsers(t, e.g)
 	e.backend.release = release
 	ctx, cancel := context.WithCancel(t.Context())
@@ -344,15 +345,15 @@ func TestCachePolicy(t *testing.T) {
 	off, on := false, true
 	tests := []struct {
 		name string
-		cfg  core.CacheConfig
+		cfg  cache.Config
 		want string
 	}{
-		{"disabled", core.CacheConfig{Clients: map[string]core.ClientCacheConfig{"other": {Enabled: &on}}}, "none"},
-		{"global", core.CacheConfig{Enabled: true}, "hit/memory"},
-		{"client off", core.CacheConfig{Enabled: true, Clients: map[string]core.ClientCacheConfig{"local": {Enabled: &off}}}, "none"},
-		{"client on", core.CacheConfig{Clients: map[string]core.ClientCacheConfig{"local": {Enabled: &on}}}, "hit/memory"},
-		{"table off", core.CacheConfig{Enabled: true, Clients: map[string]core.ClientCacheConfig{"local": {Tables: map[string]core.TableCacheConfig{"users": {Enabled: &off}}}}}, "none"},
-		{"table on", core.CacheConfig{Clients: map[string]core.ClientCacheConfig{"local": {Enabled: &off, Tables: map[string]core.TableCacheConfig{"users": {Enabled: &on}}}}}, "hit/memory"},
+		{"disabled", cache.Config{Clients: map[string]cache.ClientConfig{"other": {Enabled: &on}}}, "none"},
+		{"global", cache.Config{Enabled: true}, "hit/memory"},
+		{"client off", cache.Config{Enabled: true, Clients: map[string]cache.ClientConfig{"local": {Enabled: &off}}}, "none"},
+		{"client on", cache.Config{Clients: map[string]cache.ClientConfig{"local": {Enabled: &on}}}, "hit/memory"},
+		{"table off", cache.Config{Enabled: true, Clients: map[string]cache.ClientConfig{"local": {Tables: map[string]cache.TableConfig{"users": {Enabled: &off}}}}}, "none"},
+		{"table on", cache.Config{Clients: map[string]cache.ClientConfig{"local": {Enabled: &off, Tables: map[string]cache.TableConfig{"users": {Enabled: &on}}}}}, "hit/memory"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -367,8 +368,8 @@ func TestCachePolicy(t *testing.T) {
 
 func TestCacheTTL(t *testing.T) {
 	t.Parallel()
-	e := newCachedGateway(t, "", core.CacheConfig{Enabled: true, Clients: map[string]core.ClientCacheConfig{
-		"local": {TTL: time.Hour, Tables: map[string]core.TableCacheConfig{"users": {TTL: 50 * time.Millisecond}}},
+	e := newCachedGateway(t, "", cache.Config{Enabled: true, Clients: map[string]cache.ClientConfig{
+		"local": {TTL: time.Hour, Tables: map[string]cache.TableConfig{"users": {TTL: 50 * time.Millisecond}}},
 	}}, nil)
 	seedUsers(t, e.g)
 	do(t, e.g, core.OpFetch, usersByID)
@@ -379,7 +380,7 @@ func TestCacheTTL(t *testing.T) {
 
 func TestCacheEvictsBySize(t *testing.T) {
 	t.Parallel()
-	e := newCachedGateway(t, "", core.CacheConfig{Enabled: true, MaxBytes: 4096}, nil)
+	e := newCachedGateway(t, "", cache.Config{Enabled: true, MaxBytes: 4096}, nil)
 	seedUsers(t, e.g)
 	for i := range 64 {
 		do(t, e.g, core.OpFetch, `{"table_name":"users","offset":`+strconv.Itoa(i)+`}`)
@@ -397,9 +398,9 @@ func TestCacheShared(t *testing.T) {
 	t.Parallel()
 	kv := newFakeKV()
 	dbPath := filepath.Join(t.TempDir(), "shared.db")
-	a := newCachedGateway(t, dbPath, core.CacheConfig{Enabled: true, Shared: kv}, nil)
+	a := newCachedGateway(t, dbPath, cache.Config{Enabled: true, Shared: kv}, nil)
 	seedUsers(t, a.g)
-	b := newCachedGateway(t, dbPath, core.CacheConfig{Enabled: true, Shared: kv}, nil)
+	b := newCachedGateway(t, dbPath, cache.Config{Enabled: true, Shared: kv}, nil)
 	testutil.Equal(t, "a fills", outcome(do(t, a.g, core.OpFetch, usersByID)), "miss/")
 	testutil.Equal(t, "b reads the shared entry", outcome(do(t, b.g, core.OpFetch, usersByID)), "hit/redis")
 	testutil.Equal(t, "b then from memory", outcome(do(t, b.g, core.OpFetch, usersByID)), "hit/memory")
@@ -414,7 +415,7 @@ func TestCacheShared(t *testing.T) {
 func TestCacheSharedDown(t *testing.T) {
 	t.Parallel()
 	kv := newFakeKV()
-	e := newCachedGateway(t, "", core.CacheConfig{Enabled: true, Shared: kv, RetryShared: time.Hour}, nil)
+	e := newCachedGateway(t, "", cache.Config{Enabled: true, Shared: kv, RetryShared: time.Hour}, nil)
 	seedUsers(t, e.g)
 	do(t, e.g, core.OpFetch, usersByID)
 	testutil.Equal(t, "up", outcome(do(t, e.g, core.OpFetch, usersByID)), "hit/memory")

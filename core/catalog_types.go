@@ -14,7 +14,7 @@ var ErrUnknownRight = errors.New("unknown right")
 // ErrBuiltInRight means a built-in right cannot be changed or deleted.
 var ErrBuiltInRight = errors.New("built-in right")
 
-// APIKeyPatch changes the request.Fields that are set. A set ExpiresAt that is zero
+// APIKeyPatch changes the fields that are set. A set ExpiresAt that is zero
 // clears the expiry; a set ClientName that is "" unbinds the key.
 type APIKeyPatch struct {
 	Name, Description, ClientName *string
@@ -79,7 +79,7 @@ type ClientRecord struct {
 	UpdatedAt   time.Time
 }
 
-// ClientPatch changes the request.Fields that are set.
+// ClientPatch changes the fields that are set.
 type ClientPatch struct {
 	Description, URIEnv, URI, Path, Keyspace *string
 	Hosts                                    *[]string

@@ -19,5 +19,5 @@ func (g *Gateway) CacheWaiting() int {
 	if g.cache == nil {
 		return 0
 	}
-	return g.cache.flight.waiting()
+	return g.cache.Waiting()
 }

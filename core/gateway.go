@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/athena-go/athena/core/admission"
+	"github.com/athena-go/athena/core/cache"
 	"github.com/athena-go/athena/core/jobs"
 	"github.com/athena-go/athena/core/request"
 	"github.com/athena-go/athena/core/usage"
@@ -45,7 +46,7 @@ type Config struct {
 	// registers nothing.
 	Registerer prometheus.Registerer
 	// Cache configures the fetch cache; the zero value disables it.
-	Cache CacheConfig
+	Cache cache.Config
 	// SnakeCaseNames makes camelCase table and column names in requests
 	// resolve to their snake_case form ("createdAt" → created_at) when the
 	// table has such a column; a name that exists as given still works.
@@ -86,7 +87,7 @@ type Gateway struct {
 	cfg      Config
 	log      *slog.Logger
 	reg      registry
-	cache    *cache             // nil when no client or table can be cached
+	cache    *cache.Cache       // nil when no client or table can be cached
 	jobs     *jobs.Queue        // nil when no job queue is configured
 	ctl      *control           // nil without Config.Control
 	adm      *admission.Limiter // nil unless Config.Admission.Enabled
@@ -117,13 +118,11 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	}
 	g := &Gateway{cfg: cfg, log: log.With("component", "core")}
 	if cfg.Cache.Enabled || len(cfg.Cache.Clients) > 0 {
-		m, err := newCacheMetrics(cfg.Registerer)
+		c, err := cache.New(cfg.Cache, cfg.Registerer, g.log)
 		if err != nil {
-			return nil, fmt.Errorf("core: cache metrics: %w", err)
+			return nil, fmt.Errorf("core: %w", err)
 		}
-		if g.cache, err = newCache(cfg.Cache, m, g.log); err != nil {
-			return nil, err
-		}
+		g.cache = c
 	}
 	g.reg.clients = make(map[string]*client, len(cfg.Clients))
 	for _, spec := range cfg.Clients {
@@ -384,7 +383,7 @@ func (g *Gateway) fetch(ctx context.Context, c *client, call Call) (*Result, err
 	if g.cache == nil {
 		return run(ctx)
 	}
-	return g.cache.fetch(ctx, c.spec.Name, p.Table.Name, key, call.NoCache, call.NoStore, run)
+	return g.cache.Fetch(ctx, c.spec.Name, p.Table.Name, key, call.NoCache, call.NoStore, run)
 }
 
 // runFetch reads a fetch's rows from the database and shapes the reply.
@@ -840,4 +839,12 @@ func (cu *Cursor) WriteNDJSON(w io.Writer, flush func()) error {
 		flush()
 	}
 	return cu.Err()
+}
+
+// invalidate drops the cached reads of a client's table ("" for all of its
+// tables) on every node, after a write.
+func (g *Gateway) invalidate(ctx context.Context, c *client, table string) {
+	if g.cache != nil {
+		g.cache.Invalidate(ctx, c.spec.Name, table)
+	}
 }

@@ -105,7 +105,7 @@ func (g *Gateway) Close() error {
 		g.adm.Close() // flushes the admission events
 	}
 	if g.cache != nil {
-		g.cache.close()
+		g.cache.Close()
 	}
 	var errs []error
 	for _, name := range g.reg.names() {

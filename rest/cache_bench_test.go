@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/cache"
 	"github.com/athena-go/athena/core/store/redisstore"
 	"github.com/athena-go/athena/internal/redistest"
 )
@@ -21,17 +22,17 @@ import (
 func BenchmarkRESTFetchCache(b *testing.B) {
 	modes := []struct {
 		name  string
-		cache func(b *testing.B) *core.CacheConfig
+		cache func(b *testing.B) *cache.Config
 	}{
-		{"uncached", func(*testing.B) *core.CacheConfig { return nil }},
-		{"memory", func(*testing.B) *core.CacheConfig { return &core.CacheConfig{Enabled: true} }},
-		{"redis", func(b *testing.B) *core.CacheConfig {
+		{"uncached", func(*testing.B) *cache.Config { return nil }},
+		{"memory", func(*testing.B) *cache.Config { return &cache.Config{Enabled: true} }},
+		{"redis", func(b *testing.B) *cache.Config {
 			kv, err := redisstore.New(redisstore.Config{URL: core.Secret(redistest.URL(b)), KeyPrefix: redistest.Prefix(b)})
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.Cleanup(func() { _ = kv.Close() })
-			return &core.CacheConfig{Enabled: true, Shared: kv}
+			return &cache.Config{Enabled: true, Shared: kv}
 		}},
 	}
 	for _, bk := range []backend{sqliteBackend, postgresBackend} {
@@ -43,7 +44,7 @@ func BenchmarkRESTFetchCache(b *testing.B) {
 	}
 }
 
-func benchFetchCache(b *testing.B, bk backend, cc *core.CacheConfig) {
+func benchFetchCache(b *testing.B, bk backend, cc *cache.Config) {
 	e := newEnv(b, envConfig{clients: bk.clients(b), core: func(c *core.Config) {
 		if cc != nil {
 			c.Cache = *cc

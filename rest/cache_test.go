@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/cache"
 	"github.com/athena-go/athena/core/store/redisstore"
 	"github.com/athena-go/athena/internal/pgtest"
 	"github.com/athena-go/athena/internal/redistest"
@@ -23,7 +24,7 @@ func cacheHeaders(tb testing.TB, r reply) string {
 		r.header.Get("X-Athena-Cache-Outcome"), r.header.Get("X-Athena-Cache-Source"), mc)
 }
 
-func withCache(cfg core.CacheConfig) func(*core.Config) {
+func withCache(cfg cache.Config) func(*core.Config) {
 	return func(c *core.Config) { c.Cache = cfg }
 }
 
@@ -32,7 +33,7 @@ var fetchUsers = map[string]any{"table_name": "users", "sort_by": map[string]any
 
 func TestRESTCacheHeaders(t *testing.T) {
 	t.Parallel()
-	e := seeded(t, sqliteBackend, envConfig{core: withCache(core.CacheConfig{Enabled: true})})
+	e := seeded(t, sqliteBackend, envConfig{core: withCache(cache.Config{Enabled: true})})
 	miss := e.ok(t, http.MethodPost, "/gateway/fetch", fetchUsers)
 	tu.Equal(t, "first", cacheHeaders(t, miss), `cached=false outcome=miss source= meta={"outcome":"miss"}`)
 	hit := e.ok(t, http.MethodPost, "/gateway/fetch", fetchUsers)
@@ -82,7 +83,7 @@ func sharedNodes(t *testing.T, n int, redisURL string) []*env {
 		kv, err := redisstore.New(redisstore.Config{URL: core.Secret(redisURL), KeyPrefix: prefix})
 		tu.NoError(t, err)
 		t.Cleanup(func() { _ = kv.Close() })
-		nodes[i] = newEnv(t, envConfig{clients: clients, core: withCache(core.CacheConfig{Enabled: true, TTL: time.Hour, Shared: kv})})
+		nodes[i] = newEnv(t, envConfig{clients: clients, core: withCache(cache.Config{Enabled: true, TTL: time.Hour, Shared: kv})})
 	}
 	nodes[0].ok(t, http.MethodPost, "/gateway/query", map[string]any{
 		"query": "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL, age INTEGER, email TEXT UNIQUE)"})
@@ -146,7 +147,7 @@ func TestRESTCacheRedisDown(t *testing.T) {
 		kv, err := redisstore.New(redisstore.Config{URL: core.Secret(redistest.DeadURL(t)), Timeout: 100 * time.Millisecond})
 		tu.NoError(t, err)
 		t.Cleanup(func() { _ = kv.Close() })
-		e := seeded(t, sqliteBackend, envConfig{core: withCache(core.CacheConfig{Enabled: true, Shared: kv})})
+		e := seeded(t, sqliteBackend, envConfig{core: withCache(cache.Config{Enabled: true, Shared: kv})})
 		for range 3 {
 			r := e.ok(t, http.MethodPost, "/gateway/fetch", fetchUsers)
 			tu.Equal(t, "outcome", cacheHeaders(t, r), `cached=false outcome=bypass source= meta={"outcome":"bypass"}`)
@@ -164,7 +165,7 @@ func TestRESTCacheRedisDown(t *testing.T) {
 		kv, err := redisstore.New(redisstore.Config{URL: core.Secret(srv.URL()), Timeout: 200 * time.Millisecond})
 		tu.NoError(t, err)
 		t.Cleanup(func() { _ = kv.Close() })
-		e := seeded(t, sqliteBackend, envConfig{core: withCache(core.CacheConfig{Enabled: true, Shared: kv})})
+		e := seeded(t, sqliteBackend, envConfig{core: withCache(cache.Config{Enabled: true, Shared: kv})})
 		e.ok(t, http.MethodPost, "/gateway/fetch", fetchUsers)
 		tu.Equal(t, "up", e.ok(t, http.MethodPost, "/gateway/fetch", fetchUsers).header.Get("X-Athena-Cache-Source"), "memory")
 		srv.Stop()

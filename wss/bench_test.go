@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/cache"
 	"github.com/athena-go/athena/wss"
 )
 
@@ -37,7 +38,7 @@ func BenchmarkEncodeReply(b *testing.B) {
 func BenchmarkWSFetchCache(b *testing.B) {
 	for _, cached := range []bool{false, true} {
 		b.Run(map[bool]string{false: "uncached", true: "memory-hit"}[cached], func(b *testing.B) {
-			e := newEnv(b, envConfig{rows: 100, core: func(c *core.Config) { c.Cache = core.CacheConfig{Enabled: cached} }})
+			e := newEnv(b, envConfig{rows: 100, core: func(c *core.Config) { c.Cache = cache.Config{Enabled: cached} }})
 			c := e.dial(b, dialOpts{})
 			frame := []byte(`{"request_id":"f","action":"gateway.fetch","client_name":"local","body":{"table_name":"users"}}`)
 			b.ReportAllocs()

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/cache"
 	tu "github.com/athena-go/athena/internal/testutil"
 )
 
@@ -14,7 +15,7 @@ import (
 // bypasses the cache.
 func TestCacheAndPostProcessingOverWS(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envConfig{rows: 6, core: func(c *core.Config) { c.Cache = core.CacheConfig{Enabled: true} }})
+	e := newEnv(t, envConfig{rows: 6, core: func(c *core.Config) { c.Cache = cache.Config{Enabled: true} }})
 	c := e.dial(t, dialOpts{header: http.Header{"X-Athena-Client": {"local"}}})
 	fetch := func(id string, headers map[string]string) frame {
 		return c.roundTrip(map[string]any{"request_id": id, "action": "gateway.fetch", "headers": headers,

@@ -4,8 +4,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/athena-go/athena/core"
 	"github.com/athena-go/athena/core/admission"
+	"github.com/athena-go/athena/core/cache"
 	"github.com/athena-go/athena/core/store/sqlstore"
 	"github.com/athena-go/athena/schema"
 )
@@ -32,7 +32,7 @@ func (c *Config) validateAdmission(bad func(key, format string, args ...any)) {
 // admission builds core's admission config: counters in Redis when it is
 // configured (shared by every node), else in memory; decisions recorded in
 // the control-plane store.
-func (c *Config) admission(store *schema.Store, shared core.KV) admission.Config {
+func (c *Config) admission(store *schema.Store, shared cache.KV) admission.Config {
 	g := c.Gateway
 	if !g.AdmissionLimitEnabled {
 		return admission.Config{}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/cache"
 	"github.com/athena-go/athena/core/store/redisstore"
 )
 
@@ -114,23 +115,23 @@ func (c *Config) redisURL(getenv func(string) string) core.Secret {
 
 // coreCache turns the cache section into core's config; shared is the
 // Redis store, or nil.
-func (c *Config) coreCache(shared core.KV) core.CacheConfig {
-	out := core.CacheConfig{
+func (c *Config) coreCache(shared cache.KV) cache.Config {
+	out := cache.Config{
 		Enabled:  c.Cache.Enabled,
 		TTL:      time.Duration(c.Cache.TTL),
 		MaxBytes: c.Cache.MaxBytes,
 		Shared:   shared,
 	}
 	if len(c.Cache.Clients) > 0 {
-		out.Clients = make(map[string]core.ClientCacheConfig, len(c.Cache.Clients))
+		out.Clients = make(map[string]cache.ClientConfig, len(c.Cache.Clients))
 	}
 	for name, cc := range c.Cache.Clients {
-		occ := core.ClientCacheConfig{Enabled: cc.Enabled, TTL: time.Duration(cc.TTL)}
+		occ := cache.ClientConfig{Enabled: cc.Enabled, TTL: time.Duration(cc.TTL)}
 		if len(cc.Tables) > 0 {
-			occ.Tables = make(map[string]core.TableCacheConfig, len(cc.Tables))
+			occ.Tables = make(map[string]cache.TableConfig, len(cc.Tables))
 		}
 		for t, tc := range cc.Tables {
-			occ.Tables[t] = core.TableCacheConfig{Enabled: tc.Enabled, TTL: time.Duration(tc.TTL)}
+			occ.Tables[t] = cache.TableConfig{Enabled: tc.Enabled, TTL: time.Duration(tc.TTL)}
 		}
 		out.Clients[name] = occ
 	}
@@ -158,7 +159,7 @@ func (c *Config) cacheOn() bool {
 // openRedis opens the configured Redis, if any. A Redis that does not answer
 // at startup is logged, not fatal: the cache serves from memory and the
 // database until it does. The returned func closes it.
-func openRedis(ctx context.Context, cfg *Config, getenv func(string) string, log *slog.Logger) (core.KV, func(), error) {
+func openRedis(ctx context.Context, cfg *Config, getenv func(string) string, log *slog.Logger) (cache.KV, func(), error) {
 	url := cfg.redisURL(getenv)
 	if url == "" {
 		if cfg.cacheOn() {

@@ -3,7 +3,7 @@ package main
 import (
 	"time"
 
-	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/cache"
 	"github.com/athena-go/athena/core/jobs"
 	"github.com/athena-go/athena/core/store/sqlstore"
 	"github.com/athena-go/athena/schema"
@@ -11,7 +11,7 @@ import (
 
 // deferred builds core's deferred-job config: the queue lives in the
 // control-plane store, events cross nodes through Redis when configured.
-func (c *Config) deferred(store *schema.Store, shared core.KV) jobs.Config {
+func (c *Config) deferred(store *schema.Store, shared cache.KV) jobs.Config {
 	g := c.Gateway
 	dc := jobs.Config{
 		Store:          sqlstore.NewJobs(store.DB, store.Dialect),

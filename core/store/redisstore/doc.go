@@ -1,5 +1,5 @@
 // Package redisstore is the Redis adapter of core's shared stores: it
-// implements core.KV (the cache that gateway nodes share, and the
+// implements cache.KV (the cache that gateway nodes share, and the
 // generations that make a write on one node invalidate cached reads on all
 // of them) on go-redis.
 //

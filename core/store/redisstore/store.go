@@ -15,6 +15,7 @@ import (
 	"github.com/redis/go-redis/v9/maintnotifications"
 
 	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/cache"
 )
 
 // Config configures a Store. The zero value of every field but URL means its
@@ -97,7 +98,7 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Get implements core.KV.
+// Get implements cache.KV.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	b, err := s.rdb.Get(ctx, s.prefix+key).Bytes()
 	if errors.Is(err, redis.Nil) {
@@ -109,7 +110,7 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	return b, nil
 }
 
-// Set implements core.KV.
+// Set implements cache.KV.
 func (s *Store) Set(ctx context.Context, key string, v []byte, ttl time.Duration) error {
 	if err := s.rdb.Set(ctx, s.prefix+key, v, ttl).Err(); err != nil {
 		return fmt.Errorf("redis set: %w", err)
@@ -132,7 +133,7 @@ end
 return out
 `)
 
-// Generations implements core.KV.
+// Generations implements cache.KV.
 func (s *Store) Generations(ctx context.Context, keys ...string) ([]uint64, error) {
 	full := make([]string, len(keys))
 	seeds := make([]any, len(keys))
@@ -157,7 +158,7 @@ func (s *Store) Generations(ctx context.Context, keys ...string) ([]uint64, erro
 	return out, nil
 }
 
-// Bump implements core.KV.
+// Bump implements cache.KV.
 func (s *Store) Bump(ctx context.Context, key string) error {
 	if err := s.rdb.Incr(ctx, s.prefix+key).Err(); err != nil {
 		return fmt.Errorf("redis incr: %w", err)
@@ -181,7 +182,7 @@ func (d driverLogger) Printf(ctx context.Context, format string, v ...any) {
 }
 
 var (
-	_ core.KV = (*Store)(nil)
+	_ cache.KV = (*Store)(nil)
 	_ interface {
 		Ping(context.Context) error
 	} = (*Store)(nil)

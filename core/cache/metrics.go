@@ -1,15 +1,16 @@
-package core
+package cache
 
 import (
 	"strings"
 
+	"github.com/athena-go/athena/core/vocab"
 	"github.com/maypok86/otter/v2"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// cacheMetrics are the cache's collectors (namespace athena, subsystem
+// metrics are the cache's collectors (namespace athena, subsystem
 // cache). Labels come from fixed sets: no client, table or key.
-type cacheMetrics struct {
+type metrics struct {
 	reg prometheus.Registerer
 	// lookups counts fetches that consulted the cache, by outcome (hit,
 	// miss, bypass) and source (memory, redis, database).
@@ -32,9 +33,9 @@ type cacheMetrics struct {
 
 // newCacheMetrics builds the collectors and registers them on reg (when not
 // nil).
-func newCacheMetrics(reg prometheus.Registerer) (*cacheMetrics, error) {
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	const ns, sub = "athena", "cache"
-	m := &cacheMetrics{
+	m := &metrics{
 		reg: reg,
 		lookups: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "requests_total",
@@ -61,7 +62,7 @@ func newCacheMetrics(reg prometheus.Registerer) (*cacheMetrics, error) {
 			Help: "Fetches served from the database because the shared cache was unreachable.",
 		}),
 	}
-	for _, o := range []string{CacheHit + "/" + CacheSourceMemory, CacheHit + "/" + CacheSourceRedis, CacheMiss + "/database", CacheBypass + "/database"} {
+	for _, o := range []string{vocab.CacheHit + "/" + vocab.CacheSourceMemory, vocab.CacheHit + "/" + vocab.CacheSourceRedis, vocab.CacheMiss + "/database", vocab.CacheBypass + "/database"} {
 		outcome, source, _ := strings.Cut(o, "/")
 		m.lookups.WithLabelValues(outcome, source)
 	}
@@ -85,7 +86,7 @@ func newCacheMetrics(reg prometheus.Registerer) (*cacheMetrics, error) {
 }
 
 // observeMemory registers gauges reading the in-process cache's size.
-func (m *cacheMetrics) observeMemory(mem *otter.Cache[string, *cachedReply]) error {
+func (m *metrics) observeMemory(mem *otter.Cache[string, *cachedReply]) error {
 	if m.reg == nil {
 		return nil
 	}

@@ -1,10 +1,12 @@
-package core
+package cache
 
 import (
 	"context"
 	"fmt"
 	"runtime/debug"
 	"sync"
+
+	"github.com/athena-go/athena/core/vocab"
 )
 
 // flightGroup runs one computation per key at a time and hands its result to
@@ -40,7 +42,7 @@ func (fg *flightGroup) do(ctx context.Context, key string, fn func(context.Conte
 	fg.mu.Lock()
 	if fg.closed {
 		fg.mu.Unlock()
-		return flightResult{}, false, Errorf(CodeBackendUnavailable, "the gateway is shutting down")
+		return flightResult{}, false, vocab.Errorf(vocab.CodeBackendUnavailable, "the gateway is shutting down")
 	}
 	if fg.flights == nil {
 		fg.flights = map[string]*flight{}

@@ -1,4 +1,4 @@
-package core
+package cache
 
 import (
 	"context"
@@ -11,7 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/athena-go/athena/core/vocab"
 	"github.com/maypok86/otter/v2"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // KV is the cache store that gateway nodes share (Redis in production; the
@@ -34,9 +36,9 @@ type KV interface {
 	Bump(ctx context.Context, key string) error
 }
 
-// CacheConfig configures the fetch cache. The zero value is a disabled
+// Config configures the fetch cache. The zero value is a disabled
 // cache.
-type CacheConfig struct {
+type Config struct {
 	// Enabled turns caching on for every client; Clients can override it
 	// per client and per table. Default false.
 	Enabled bool
@@ -46,7 +48,7 @@ type CacheConfig struct {
 	// replies. Default 64 MiB.
 	MaxBytes int64
 	// Clients overrides Enabled and TTL per client name.
-	Clients map[string]ClientCacheConfig
+	Clients map[string]ClientConfig
 	// Shared, when set, is written through on every miss and read on every
 	// memory miss, and holds the per-table generations that make a write on
 	// one node invalidate cached reads on all of them. Nil keeps everything
@@ -57,18 +59,18 @@ type CacheConfig struct {
 	RetryShared time.Duration
 }
 
-// ClientCacheConfig is one client's cache settings.
-type ClientCacheConfig struct {
-	// Enabled, when set, overrides CacheConfig.Enabled for this client.
+// ClientConfig is one client's cache settings.
+type ClientConfig struct {
+	// Enabled, when set, overrides Config.Enabled for this client.
 	Enabled *bool
-	// TTL, when positive, overrides CacheConfig.TTL for this client.
+	// TTL, when positive, overrides Config.TTL for this client.
 	TTL time.Duration
 	// Tables overrides the client's settings per table name.
-	Tables map[string]TableCacheConfig
+	Tables map[string]TableConfig
 }
 
-// TableCacheConfig is one table's cache settings.
-type TableCacheConfig struct {
+// TableConfig is one table's cache settings.
+type TableConfig struct {
 	// Enabled, when set, overrides the client's setting for this table.
 	Enabled *bool
 	// TTL, when positive, overrides the client's TTL for this table.
@@ -87,7 +89,7 @@ type cachedReply struct {
 	ttl time.Duration
 }
 
-// weight is the reply's share of CacheConfig.MaxBytes: its bytes plus a
+// weight is the reply's share of Config.MaxBytes: its bytes plus a
 // fixed allowance for the key and the entry's bookkeeping.
 func (cr *cachedReply) weight(key string) uint32 {
 	n := len(cr.Message) + len(cr.Data) + len(cr.Post) + len(key) + 128
@@ -98,27 +100,27 @@ func (cr *cachedReply) weight(key string) uint32 {
 }
 
 // result turns the reply into a Result; it copies nothing but the small
-// request.Fields, so hits stay cheap.
-func (cr *cachedReply) result(key string, info *CacheInfo) *Result {
-	res := &Result{Message: cr.Message, Data: cr.Data, CacheKey: key, Cache: info}
+// fields, so hits stay cheap.
+func (cr *cachedReply) result(key string, info *vocab.CacheInfo) *vocab.Result {
+	res := &vocab.Result{Message: cr.Message, Data: cr.Data, CacheKey: key, Cache: info}
 	if len(cr.Post) > 0 {
 		res.PostProcessing = cr.Post
 	}
 	if cr.Truncated {
 		n := cr.Rows
-		res.Meta = &Meta{Truncated: true, ReturnedRowCount: &n}
+		res.Meta = &vocab.Meta{Truncated: true, ReturnedRowCount: &n}
 	}
 	return res
 }
 
 // encodeReply encodes a freshly computed fetch result for the cache.
-func encodeReply(res *Result) (*cachedReply, error) {
+func encodeReply(res *vocab.Result) (*cachedReply, error) {
 	data, err := json.Marshal(res.Data)
 	if err != nil {
 		return nil, fmt.Errorf("encode reply for the cache: %w", err)
 	}
 	cr := &cachedReply{Message: res.Message, Data: data, Truncated: res.Truncated()}
-	if rs, ok := res.Data.(*RowSet); ok {
+	if rs, ok := res.Data.(*vocab.RowSet); ok {
 		cr.Rows = int64(len(rs.Rows))
 	}
 	if res.PostProcessing != nil {
@@ -129,13 +131,13 @@ func encodeReply(res *Result) (*cachedReply, error) {
 	return cr, nil
 }
 
-// cache is the gateway's fetch cache: an in-process layer bounded by bytes,
+// Cache is the gateway's fetch cache: an in-process layer bounded by bytes,
 // an optional shared layer, generations for invalidation, and single-flight
 // for concurrent misses. It is safe for concurrent use.
-type cache struct {
-	cfg    CacheConfig
+type Cache struct {
+	cfg    Config
 	log    *slog.Logger
-	m      *cacheMetrics
+	m      *metrics
 	mem    *otter.Cache[string, *cachedReply]
 	shared KV
 	flight flightGroup
@@ -148,7 +150,17 @@ type cache struct {
 	gens map[string]uint64
 }
 
-func newCache(cfg CacheConfig, m *cacheMetrics, log *slog.Logger) (*cache, error) {
+// New builds the cache of cfg. reg receives its metrics (athena_cache_*;
+// nil registers nothing) and log its warnings (nil discards them). Close
+// stops its clean-up goroutine.
+func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Cache, error) {
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, fmt.Errorf("cache: metrics: %w", err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	if cfg.TTL <= 0 {
 		cfg.TTL = 30 * time.Second
 	}
@@ -158,7 +170,7 @@ func newCache(cfg CacheConfig, m *cacheMetrics, log *slog.Logger) (*cache, error
 	if cfg.RetryShared <= 0 {
 		cfg.RetryShared = time.Second
 	}
-	c := &cache{cfg: cfg, log: log, m: m, shared: cfg.Shared, gens: map[string]uint64{}}
+	c := &Cache{cfg: cfg, log: log, m: m, shared: cfg.Shared, gens: map[string]uint64{}}
 	mem, err := otter.New(&otter.Options[string, *cachedReply]{
 		MaximumWeight: uint64(cfg.MaxBytes),
 		Weigher:       func(k string, v *cachedReply) uint32 { return v.weight(k) },
@@ -180,18 +192,18 @@ func newCache(cfg CacheConfig, m *cacheMetrics, log *slog.Logger) (*cache, error
 		Executor: func(fn func()) { fn() },
 	})
 	if err != nil {
-		return nil, fmt.Errorf("core: cache: %w", err)
+		return nil, fmt.Errorf("cache: %w", err)
 	}
 	c.mem = mem
 	if err := m.observeMemory(mem); err != nil {
 		mem.StopAllGoroutines()
-		return nil, fmt.Errorf("core: cache metrics: %w", err)
+		return nil, fmt.Errorf("cache: metrics: %w", err)
 	}
 	return c, nil
 }
 
 // policy says whether fetches of client's table are cached, and for how long.
-func (c *cache) policy(client, table string) (bool, time.Duration) {
+func (c *Cache) policy(client, table string) (bool, time.Duration) {
 	on, ttl := c.cfg.Enabled, c.cfg.TTL
 	cc, ok := c.cfg.Clients[client]
 	if !ok {
@@ -221,7 +233,7 @@ func genKeys(client, table string) (clientKey, tableKey string) {
 }
 
 // sharedUp reports whether the shared store may be used now.
-func (c *cache) sharedUp() bool {
+func (c *Cache) sharedUp() bool {
 	if c.shared == nil {
 		return false
 	}
@@ -231,7 +243,7 @@ func (c *cache) sharedUp() bool {
 
 // sharedFailed records a failed call to the shared store: counted, logged
 // once per outage, and the store is left alone for RetryShared.
-func (c *cache) sharedFailed(op string, err error) {
+func (c *Cache) sharedFailed(op string, err error) {
 	c.m.sharedErrors.WithLabelValues(op).Inc()
 	if c.sharedDownUntil.Swap(time.Now().Add(c.cfg.RetryShared).UnixNano()) == 0 {
 		c.log.Warn("shared cache unreachable; serving from memory and the database", "op", op, "error", err)
@@ -239,7 +251,7 @@ func (c *cache) sharedFailed(op string, err error) {
 }
 
 // sharedOK records a successful call to the shared store.
-func (c *cache) sharedOK() {
+func (c *Cache) sharedOK() {
 	if c.sharedDownUntil.Load() != 0 && c.sharedDownUntil.Swap(0) != 0 {
 		c.log.Info("shared cache reachable again")
 	}
@@ -248,7 +260,7 @@ func (c *cache) sharedOK() {
 // generations returns the client's and the table's generation. ok is false
 // when the shared store is configured but cannot answer: then nothing
 // cached can be trusted to be fresh.
-func (c *cache) generations(ctx context.Context, client, table string) (cg, tg uint64, ok bool) {
+func (c *Cache) generations(ctx context.Context, client, table string) (cg, tg uint64, ok bool) {
 	ck, tk := genKeys(client, table)
 	if c.shared == nil {
 		c.mu.Lock()
@@ -272,10 +284,10 @@ func (c *cache) generations(ctx context.Context, client, table string) (cg, tg u
 	return g[0], g[1], true
 }
 
-// invalidate makes every node stop serving cached reads of the table (or,
+// Invalidate makes every node stop serving cached reads of the table (or,
 // with table "", of every table of the client). It runs after the write
 // committed and before the write is acknowledged.
-func (c *cache) invalidate(ctx context.Context, client, table string) {
+func (c *Cache) Invalidate(ctx context.Context, client, table string) {
 	ck, tk := genKeys(client, table)
 	key, scope := tk, "table"
 	if table == "" {
@@ -309,10 +321,10 @@ func memKey(key string, cg, tg uint64) string {
 	return key + ":" + strconv.FormatUint(cg, 36) + ":" + strconv.FormatUint(tg, 36)
 }
 
-// fetch answers a fetch from the cache or, on a miss, from run, storing its
+// Fetch answers a fetch from the cache or, on a miss, from run, storing its
 // reply. key identifies the reply; noCache bypasses the lookup (the fresh
 // reply is still stored unless noStore).
-func (c *cache) fetch(ctx context.Context, client, table, key string, noCache, noStore bool, run func(context.Context) (*Result, error)) (*Result, error) {
+func (c *Cache) Fetch(ctx context.Context, client, table, key string, noCache, noStore bool, run func(context.Context) (*vocab.Result, error)) (*vocab.Result, error) {
 	on, ttl := c.policy(client, table)
 	if !on {
 		res, err := run(ctx)
@@ -322,17 +334,17 @@ func (c *cache) fetch(ctx context.Context, client, table, key string, noCache, n
 	if !ok {
 		// The shared store is down: no generation, so no cached read is
 		// known to be fresh, and nothing read now could be found again.
-		c.m.lookups.WithLabelValues(CacheBypass, "database").Inc()
+		c.m.lookups.WithLabelValues(vocab.CacheBypass, "database").Inc()
 		c.m.degraded.Inc()
 		res, err := run(ctx)
 		if res != nil {
-			res.Cache = &CacheInfo{Outcome: CacheBypass}
+			res.Cache = &vocab.CacheInfo{Outcome: vocab.CacheBypass}
 		}
 		return res, err
 	}
 	mk := memKey(key, cg, tg)
 	if noCache {
-		c.m.lookups.WithLabelValues(CacheBypass, "database").Inc()
+		c.m.lookups.WithLabelValues(vocab.CacheBypass, "database").Inc()
 		res, err := run(ctx)
 		if err != nil {
 			return nil, err
@@ -342,23 +354,23 @@ func (c *cache) fetch(ctx context.Context, client, table, key string, noCache, n
 				c.store(ctx, mk, cr, ttl)
 			}
 		}
-		res.Cache = &CacheInfo{Outcome: CacheBypass}
+		res.Cache = &vocab.CacheInfo{Outcome: vocab.CacheBypass}
 		return res, nil
 	}
 	if cr, ok := c.mem.GetIfPresent(mk); ok {
-		c.m.lookups.WithLabelValues(CacheHit, CacheSourceMemory).Inc()
-		return cr.result(key, &CacheInfo{Outcome: CacheHit, Source: CacheSourceMemory}), nil
+		c.m.lookups.WithLabelValues(vocab.CacheHit, vocab.CacheSourceMemory).Inc()
+		return cr.result(key, &vocab.CacheInfo{Outcome: vocab.CacheHit, Source: vocab.CacheSourceMemory}), nil
 	}
 	v, shared, err := c.flight.do(ctx, mk, func(ctx context.Context) (flightResult, error) {
 		if cr, ok := c.mem.GetIfPresent(mk); ok {
-			return flightResult{cr, CacheSourceMemory}, nil
+			return flightResult{cr, vocab.CacheSourceMemory}, nil
 		}
 		if cr := c.loadShared(ctx, mk); cr != nil {
 			// Kept for a full TTL here, so a row written outside the
 			// gateway may be served for up to twice the TTL.
 			cr.ttl = ttl
 			c.mem.Set(mk, cr)
-			return flightResult{cr, CacheSourceRedis}, nil
+			return flightResult{cr, vocab.CacheSourceRedis}, nil
 		}
 		res, err := run(ctx)
 		if err != nil {
@@ -377,9 +389,9 @@ func (c *cache) fetch(ctx context.Context, client, table, key string, noCache, n
 	if err != nil {
 		return nil, err
 	}
-	info := &CacheInfo{Outcome: CacheMiss}
+	info := &vocab.CacheInfo{Outcome: vocab.CacheMiss}
 	if v.source != "" {
-		info = &CacheInfo{Outcome: CacheHit, Source: v.source}
+		info = &vocab.CacheInfo{Outcome: vocab.CacheHit, Source: v.source}
 	}
 	src := v.source
 	if src == "" {
@@ -399,13 +411,13 @@ type flightResult struct {
 // sharedKey is the shared-store key of a memory key.
 func sharedKey(mk string) string { return "cache:" + mk }
 
-func (c *cache) loadShared(ctx context.Context, mk string) *cachedReply {
+func (c *Cache) loadShared(ctx context.Context, mk string) *cachedReply {
 	if !c.sharedUp() {
 		return nil
 	}
 	b, err := c.shared.Get(ctx, sharedKey(mk))
 	if err != nil {
-		if !errors.Is(err, ErrNotFound) && ctx.Err() == nil {
+		if !errors.Is(err, vocab.ErrNotFound) && ctx.Err() == nil {
 			c.sharedFailed("get", err)
 		}
 		return nil
@@ -420,7 +432,7 @@ func (c *cache) loadShared(ctx context.Context, mk string) *cachedReply {
 }
 
 // store writes a reply to memory and through to the shared store.
-func (c *cache) store(ctx context.Context, mk string, cr *cachedReply, ttl time.Duration) {
+func (c *Cache) store(ctx context.Context, mk string, cr *cachedReply, ttl time.Duration) {
 	cr.ttl = ttl
 	c.mem.Set(mk, cr)
 	if !c.sharedUp() {
@@ -439,18 +451,12 @@ func (c *cache) store(ctx context.Context, mk string, cr *cachedReply, ttl time.
 	c.sharedOK()
 }
 
-// close stops the in-process cache's clean-up goroutine and waits for
+// Waiting counts the callers waiting on fetches in flight (single-flight).
+func (c *Cache) Waiting() int { return c.flight.waiting() }
+
+// Close stops the in-process cache's clean-up goroutine and waits for
 // shared misses in flight. It is idempotent.
-func (c *cache) close() {
+func (c *Cache) Close() {
 	c.flight.close()
 	c.mem.StopAllGoroutines()
-}
-
-// invalidate ends cached reads of table (every table with "") on every
-// node. Writes call it after they committed and before they are
-// acknowledged.
-func (g *Gateway) invalidate(ctx context.Context, c *client, table string) {
-	if g.cache != nil {
-		g.cache.invalidate(ctx, c.spec.Name, table)
-	}
 }
