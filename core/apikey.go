@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/athena-go/athena/core/auth"
 	"github.com/athena-go/athena/core/request"
 )
 
@@ -64,7 +65,7 @@ func timePtr(t time.Time) *time.Time {
 	return &t
 }
 
-func keyInfo(k APIKeyRecord) APIKeyInfo {
+func keyInfo(k auth.APIKeyRecord) APIKeyInfo {
 	i := APIKeyInfo{ID: k.PublicID, Name: k.Name, Description: k.Description, Rights: k.Rights, ExpiresAt: timePtr(k.ExpiresAt),
 		IsActive: k.IsActive, ArchivedAt: timePtr(k.ArchivedAt), CreatedAt: k.CreatedAt, UpdatedAt: k.UpdatedAt}
 	if k.ClientName != "" {
@@ -98,7 +99,7 @@ func (g *Gateway) CreateAPIKey(ctx context.Context, body []byte) (*CreatedAPIKey
 	if err := f.AllowOnly("name", "description", "client_name", "expires_at", "is_active", "rights"); err != nil {
 		return nil, err
 	}
-	k := APIKeyRecord{IsActive: true, CreatedAt: time.Now().UTC()}
+	k := auth.APIKeyRecord{IsActive: true, CreatedAt: time.Now().UTC()}
 	if k.Name, err = f.Str("name"); err != nil {
 		return nil, err
 	}
@@ -128,7 +129,7 @@ func (g *Gateway) CreateAPIKey(ctx context.Context, body []byte) (*CreatedAPIKey
 	secret := base64.RawURLEncoding.EncodeToString(secretBytes)
 	k.Salt = make([]byte, 16)
 	_, _ = rand.Read(k.Salt)
-	k.Hash = hashSecret(k.Salt, secret)
+	k.Hash = auth.HashSecret(k.Salt, secret)
 	if err := ct.store.CreateAPIKey(ctx, k); err != nil {
 		return nil, storeError(err, "API key")
 	}
@@ -172,7 +173,7 @@ func (g *Gateway) PatchAPIKey(ctx context.Context, id string, body []byte) (*API
 	if err := f.AllowOnly("name", "description", "client_name", "expires_at", "is_active", "rights"); err != nil {
 		return nil, err
 	}
-	var p APIKeyPatch
+	var p auth.APIKeyPatch
 	for _, s := range []struct {
 		name string
 		dst  **string
@@ -228,7 +229,7 @@ func (g *Gateway) ArchiveAPIKey(ctx context.Context, id string) error {
 	return nil
 }
 
-func rightInfo(r RightRecord) RightInfo {
+func rightInfo(r auth.RightRecord) RightInfo {
 	return RightInfo{ID: r.ID, Name: r.Name, Description: r.Description, BuiltIn: r.BuiltIn, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 

@@ -13,4 +13,4 @@ func (g *Gateway) Admit(ctx context.Context, call Call) error {
 }
 
 // VerifyKey runs the constant-time key check against the loaded keys.
-func (g *Gateway) VerifyKey(key string) bool { return g.authState().verify(key) != nil }
+func (g *Gateway) VerifyKey(key string) bool { return g.authState().Verify(key) }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/athena-go/athena/core/auth"
 	"github.com/athena-go/athena/core/request"
 	"github.com/athena-go/athena/core/usage"
 )
@@ -44,7 +45,7 @@ func callClient(call *Call) string {
 func (g *Gateway) begin(ctx context.Context, call *Call) (context.Context, *callTrack, error) {
 	tr := &callTrack{start: time.Now(), client: callClient(call), op: string(call.Op)}
 	var err error
-	if tr.keyID, err = g.authorize(tr.client, call.APIKey, RightFor(call.Op)); err != nil {
+	if tr.keyID, err = g.authorize(tr.client, call.APIKey, auth.RightFor(call.Op)); err != nil {
 		_, tr.known = g.reg.get(tr.client)
 		return ctx, tr, err
 	}

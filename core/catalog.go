@@ -8,23 +8,24 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/athena-go/athena/core/auth"
 	"github.com/athena-go/athena/core/usage"
 )
 
 // KeyStore is the API-key part of the control plane.
 type KeyStore interface {
-	AuthConfig(ctx context.Context) (AuthConfigRecord, error)
-	APIKeys(ctx context.Context, archived bool) ([]APIKeyRecord, error)
-	CreateAPIKey(ctx context.Context, k APIKeyRecord) error
-	PatchAPIKey(ctx context.Context, id string, p APIKeyPatch, now time.Time) (APIKeyRecord, error)
+	AuthConfig(ctx context.Context) (auth.AuthConfigRecord, error)
+	APIKeys(ctx context.Context, archived bool) ([]auth.APIKeyRecord, error)
+	CreateAPIKey(ctx context.Context, k auth.APIKeyRecord) error
+	PatchAPIKey(ctx context.Context, id string, p auth.APIKeyPatch, now time.Time) (auth.APIKeyRecord, error)
 	ArchiveAPIKey(ctx context.Context, id string, now time.Time) error
 }
 
 // RightStore is the rights and enforcement part of the control plane.
 type RightStore interface {
-	Rights(ctx context.Context) ([]RightRecord, error)
-	CreateRight(ctx context.Context, name, description string, now time.Time) (RightRecord, error)
-	PatchRight(ctx context.Context, id int64, name, description *string, now time.Time) (RightRecord, error)
+	Rights(ctx context.Context) ([]auth.RightRecord, error)
+	CreateRight(ctx context.Context, name, description string, now time.Time) (auth.RightRecord, error)
+	PatchRight(ctx context.Context, id int64, name, description *string, now time.Time) (auth.RightRecord, error)
 	DeleteRight(ctx context.Context, id int64) error
 	SetEnforce(ctx context.Context, enforce bool, now time.Time) error
 	SetClientEnforce(ctx context.Context, client string, enforce bool, now time.Time) error
@@ -67,7 +68,7 @@ type ControlPlane interface {
 type control struct {
 	g     *Gateway
 	store ControlPlane
-	auth  atomic.Pointer[authState]
+	auth  atomic.Pointer[auth.Snapshot]
 	// version is the last ControlVersion applied; -1 forces a reload.
 	version  atomic.Int64
 	interval time.Duration
@@ -170,7 +171,7 @@ func (ct *control) reload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	a, err := loadAuth(ctx, ct.store)
+	a, err := auth.Load(ctx, ct.store)
 	if err != nil {
 		return err
 	}
@@ -282,9 +283,9 @@ func storeError(err error, what string) error {
 		return Wrap(CodeNotFound, what+" not found", err)
 	case errors.Is(err, ErrConflict):
 		return Wrap(CodeConflict, what+" already exists", err)
-	case errors.Is(err, ErrBuiltInRight):
+	case errors.Is(err, auth.ErrBuiltInRight):
 		return Wrap(CodeConflict, "built-in rights cannot be changed or deleted", err)
-	case errors.Is(err, ErrUnknownRight):
+	case errors.Is(err, auth.ErrUnknownRight):
 		return Wrap(CodeBadRequest, "field rights: "+err.Error(), err)
 	}
 	return classify(context.Background(), err)

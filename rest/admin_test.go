@@ -12,6 +12,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // control plane on PostgreSQL
 
 	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/auth"
 	"github.com/athena-go/athena/core/store/sqlstore"
 	"github.com/athena-go/athena/internal/controltest"
 	"github.com/athena-go/athena/internal/pgtest"
@@ -127,26 +128,26 @@ type opCase struct {
 }
 
 var opCases = []opCase{
-	{"fetch", http.MethodPost, "/gateway/fetch", func(int64) any { return map[string]any{"table_name": "users"} }, core.RightRead},
+	{"fetch", http.MethodPost, "/gateway/fetch", func(int64) any { return map[string]any{"table_name": "users"} }, auth.RightRead},
 	{"insert", http.MethodPut, "/gateway/insert", func(n int64) any {
 		return map[string]any{"table_name": "users", "insert_body": map[string]any{"id": n, "name": "x"}}
-	}, core.RightWrite},
+	}, auth.RightWrite},
 	{"update", http.MethodPost, "/gateway/update", func(int64) any {
 		return map[string]any{"table_name": "users", "update_body": map[string]any{"age": 1}, "conditions": []any{map[string]any{"eq_column": "id", "eq_value": -1}}}
-	}, core.RightWrite},
+	}, auth.RightWrite},
 	{"delete", http.MethodDelete, "/gateway/delete", func(int64) any {
 		return map[string]any{"table_name": "users", "resource_id": -1}
-	}, core.RightDelete},
-	{"query", http.MethodPost, "/gateway/query", func(int64) any { return map[string]any{"query": "SELECT 1 AS one"} }, core.RightQuery},
+	}, auth.RightDelete},
+	{"query", http.MethodPost, "/gateway/query", func(int64) any { return map[string]any{"query": "SELECT 1 AS one"} }, auth.RightQuery},
 	{"sql", http.MethodPost, "/query/sql", func(int64) any {
 		return map[string]any{"query": "SELECT 1 AS one", "driver": "sqlite", "db_name": "local"}
-	}, core.RightQuery},
+	}, auth.RightQuery},
 }
 
 // keySet creates the keys of the rights matrix and returns them by name.
 func keySet(t *testing.T, e *env) map[string]string {
 	t.Helper()
-	all := []string{core.RightRead, core.RightWrite, core.RightDelete, core.RightQuery}
+	all := []string{auth.RightRead, auth.RightWrite, auth.RightDelete, auth.RightQuery}
 	specs := map[string]map[string]any{
 		"full":     {"rights": all},
 		"wildcard": {"rights": []string{"gateway.*"}},

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/auth"
 	"github.com/athena-go/athena/core/store/sqlstore"
 	"github.com/athena-go/athena/internal/controltest"
 	tu "github.com/athena-go/athena/internal/testutil"
@@ -104,16 +105,16 @@ func TestWSRightsMatrix(t *testing.T) {
 		action, right string
 		body          func(i int) map[string]any
 	}{
-		{"gateway.fetch", core.RightRead, func(int) map[string]any { return map[string]any{"table_name": "users"} }},
-		{"gateway.insert", core.RightWrite, func(i int) map[string]any {
+		{"gateway.fetch", auth.RightRead, func(int) map[string]any { return map[string]any{"table_name": "users"} }},
+		{"gateway.insert", auth.RightWrite, func(i int) map[string]any {
 			return map[string]any{"table_name": "users", "insert_body": map[string]any{"id": 1000 + i, "name": "x"}}
 		}},
-		{"gateway.update", core.RightWrite, func(int) map[string]any {
+		{"gateway.update", auth.RightWrite, func(int) map[string]any {
 			return map[string]any{"table_name": "users", "update_body": map[string]any{"age": 1}, "conditions": []any{map[string]any{"eq_column": "id", "eq_value": -1}}}
 		}},
-		{"gateway.delete", core.RightDelete, func(int) map[string]any { return map[string]any{"table_name": "users", "resource_id": -1} }},
-		{"gateway.query", core.RightQuery, func(int) map[string]any { return map[string]any{"query": "SELECT 1 AS one"} }},
-		{"query.sql", core.RightQuery, func(int) map[string]any {
+		{"gateway.delete", auth.RightDelete, func(int) map[string]any { return map[string]any{"table_name": "users", "resource_id": -1} }},
+		{"gateway.query", auth.RightQuery, func(int) map[string]any { return map[string]any{"query": "SELECT 1 AS one"} }},
+		{"query.sql", auth.RightQuery, func(int) map[string]any {
 			return map[string]any{"query": "SELECT 1 AS one", "driver": "sqlite", "db_name": "local"}
 		}},
 	}
@@ -132,7 +133,7 @@ func TestWSRightsMatrix(t *testing.T) {
 			switch name {
 			case "full", "wildcard", "star":
 			case "read only":
-				if a.right != core.RightRead {
+				if a.right != auth.RightRead {
 					want = core.CodeForbidden
 				}
 			default:

@@ -9,11 +9,12 @@ import (
 	"time"
 
 	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/auth"
 	"github.com/athena-go/athena/core/usage"
 )
 
 // CreateAPIKey inserts k and links its rights.
-func (s *Control) CreateAPIKey(ctx context.Context, k core.APIKeyRecord) error {
+func (s *Control) CreateAPIKey(ctx context.Context, k auth.APIKeyRecord) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO api_keys (public_id, name, description, client_name, salt, hash, expires_at, is_active, created_at, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`),
@@ -36,7 +37,7 @@ func (s *Control) linkRights(ctx context.Context, tx *sql.Tx, id string, rights 
 		var rid int64
 		err := tx.QueryRowContext(ctx, s.q(`SELECT id FROM api_key_rights WHERE name = $1`), name).Scan(&rid)
 		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("%w: %s", core.ErrUnknownRight, name)
+			return fmt.Errorf("%w: %s", auth.ErrUnknownRight, name)
 		}
 		if err != nil {
 			return fmt.Errorf("find right: %w", err)
@@ -50,8 +51,8 @@ func (s *Control) linkRights(ctx context.Context, tx *sql.Tx, id string, rights 
 
 const keyColumns = `public_id, name, description, COALESCE(client_name, ''), salt, hash, expires_at, is_active, archived_at, created_at, updated_at`
 
-func scanKey(sc interface{ Scan(...any) error }) (core.APIKeyRecord, error) {
-	var k core.APIKeyRecord
+func scanKey(sc interface{ Scan(...any) error }) (auth.APIKeyRecord, error) {
+	var k auth.APIKeyRecord
 	var exp, arch, cr, up Time
 	err := sc.Scan(&k.PublicID, &k.Name, &k.Description, &k.ClientName, &k.Salt, &k.Hash, &exp, &k.IsActive, &arch, &cr, &up)
 	k.ExpiresAt, k.ArchivedAt, k.CreatedAt, k.UpdatedAt = exp.Time, arch.Time, cr.Time, up.Time
@@ -60,7 +61,7 @@ func scanKey(sc interface{ Scan(...any) error }) (core.APIKeyRecord, error) {
 
 // APIKeys lists the keys, newest first, with their rights. Archived keys
 // are included only when archived is true.
-func (s *Control) APIKeys(ctx context.Context, archived bool) ([]core.APIKeyRecord, error) {
+func (s *Control) APIKeys(ctx context.Context, archived bool) ([]auth.APIKeyRecord, error) {
 	stmt := `SELECT ` + keyColumns + ` FROM api_keys`
 	if !archived {
 		stmt += ` WHERE archived_at IS NULL`
@@ -70,7 +71,7 @@ func (s *Control) APIKeys(ctx context.Context, archived bool) ([]core.APIKeyReco
 		return nil, fmt.Errorf("list api keys: %w", err)
 	}
 	defer rows.Close()
-	var out []core.APIKeyRecord
+	var out []auth.APIKeyRecord
 	idx := map[string]int{}
 	for rows.Next() {
 		k, err := scanKey(rows)
@@ -105,8 +106,8 @@ func (s *Control) APIKeys(ctx context.Context, archived bool) ([]core.APIKeyReco
 	return out, lr.Err()
 }
 
-// core.APIKeyRecord returns one key (archived or not) with its rights.
-func (s *Control) APIKey(ctx context.Context, id string) (core.APIKeyRecord, error) {
+// auth.APIKeyRecord returns one key (archived or not) with its rights.
+func (s *Control) APIKey(ctx context.Context, id string) (auth.APIKeyRecord, error) {
 	k, err := scanKey(s.DB.QueryRowContext(ctx, s.q(`SELECT `+keyColumns+` FROM api_keys WHERE public_id = $1`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return k, core.ErrNotFound
@@ -131,7 +132,7 @@ func (s *Control) APIKey(ctx context.Context, id string) (core.APIKeyRecord, err
 }
 
 // PatchAPIKey applies p to the key and returns it.
-func (s *Control) PatchAPIKey(ctx context.Context, id string, p core.APIKeyPatch, now time.Time) (core.APIKeyRecord, error) {
+func (s *Control) PatchAPIKey(ctx context.Context, id string, p auth.APIKeyPatch, now time.Time) (auth.APIKeyRecord, error) {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q(`UPDATE api_keys SET updated_at = $2 WHERE public_id = $1`), id, s.ts(now))
 		if err != nil {
@@ -178,7 +179,7 @@ func (s *Control) PatchAPIKey(ctx context.Context, id string, p core.APIKeyPatch
 		return nil
 	})
 	if err != nil {
-		return core.APIKeyRecord{}, err
+		return auth.APIKeyRecord{}, err
 	}
 	return s.APIKey(ctx, id)
 }
@@ -200,8 +201,8 @@ func (s *Control) ArchiveAPIKey(ctx context.Context, id string, now time.Time) e
 
 const rightColumns = `id, name, description, built_in, created_at, updated_at`
 
-func scanRight(sc interface{ Scan(...any) error }) (core.RightRecord, error) {
-	var r core.RightRecord
+func scanRight(sc interface{ Scan(...any) error }) (auth.RightRecord, error) {
+	var r auth.RightRecord
 	var cr, up Time
 	err := sc.Scan(&r.ID, &r.Name, &r.Description, &r.BuiltIn, &cr, &up)
 	r.CreatedAt, r.UpdatedAt = cr.Time, up.Time
@@ -209,13 +210,13 @@ func scanRight(sc interface{ Scan(...any) error }) (core.RightRecord, error) {
 }
 
 // Rights lists every right by id.
-func (s *Control) Rights(ctx context.Context) ([]core.RightRecord, error) {
+func (s *Control) Rights(ctx context.Context) ([]auth.RightRecord, error) {
 	rows, err := s.DB.QueryContext(ctx, `SELECT `+rightColumns+` FROM api_key_rights ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("list rights: %w", err)
 	}
 	defer rows.Close()
-	out := []core.RightRecord{}
+	out := []auth.RightRecord{}
 	for rows.Next() {
 		r, err := scanRight(rows)
 		if err != nil {
@@ -227,8 +228,8 @@ func (s *Control) Rights(ctx context.Context) ([]core.RightRecord, error) {
 }
 
 // CreateRight inserts a right.
-func (s *Control) CreateRight(ctx context.Context, name, description string, now time.Time) (core.RightRecord, error) {
-	var r core.RightRecord
+func (s *Control) CreateRight(ctx context.Context, name, description string, now time.Time) (auth.RightRecord, error) {
+	var r auth.RightRecord
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		r, err = scanRight(tx.QueryRowContext(ctx, s.q(`INSERT INTO api_key_rights (name, description, built_in, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) RETURNING `+rightColumns),
@@ -245,8 +246,8 @@ func (s *Control) CreateRight(ctx context.Context, name, description string, now
 }
 
 // PatchRight renames or re-describes a right that is not built in.
-func (s *Control) PatchRight(ctx context.Context, id int64, name, description *string, now time.Time) (core.RightRecord, error) {
-	var r core.RightRecord
+func (s *Control) PatchRight(ctx context.Context, id int64, name, description *string, now time.Time) (auth.RightRecord, error) {
+	var r auth.RightRecord
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if r, err = scanRight(tx.QueryRowContext(ctx, s.q(`SELECT `+rightColumns+` FROM api_key_rights WHERE id = $1`), id)); err != nil {
@@ -256,7 +257,7 @@ func (s *Control) PatchRight(ctx context.Context, id int64, name, description *s
 			return fmt.Errorf("read right: %w", err)
 		}
 		if r.BuiltIn {
-			return core.ErrBuiltInRight
+			return auth.ErrBuiltInRight
 		}
 		if name != nil {
 			r.Name = *name
@@ -289,7 +290,7 @@ func (s *Control) DeleteRight(ctx context.Context, id int64) error {
 			return fmt.Errorf("read right: %w", err)
 		}
 		if builtIn {
-			return core.ErrBuiltInRight
+			return auth.ErrBuiltInRight
 		}
 		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM api_key_right_links WHERE right_id = $1`), id); err != nil {
 			return fmt.Errorf("unlink right: %w", err)
@@ -301,9 +302,9 @@ func (s *Control) DeleteRight(ctx context.Context, id int64) error {
 	})
 }
 
-// core.AuthConfigRecord reads the enforcement switch and the per-client overrides.
-func (s *Control) AuthConfig(ctx context.Context) (core.AuthConfigRecord, error) {
-	c := core.AuthConfigRecord{Clients: map[string]core.ClientEnforcementRecord{}}
+// auth.AuthConfigRecord reads the enforcement switch and the per-client overrides.
+func (s *Control) AuthConfig(ctx context.Context) (auth.AuthConfigRecord, error) {
+	c := auth.AuthConfigRecord{Clients: map[string]auth.ClientEnforcementRecord{}}
 	if err := s.DB.QueryRowContext(ctx, `SELECT enforce_api_keys FROM api_key_config WHERE id = 1`).Scan(&c.Enforce); err != nil {
 		return c, fmt.Errorf("read api key config: %w", err)
 	}
@@ -314,7 +315,7 @@ func (s *Control) AuthConfig(ctx context.Context) (core.AuthConfigRecord, error)
 	defer rows.Close()
 	for rows.Next() {
 		var name string
-		var ce core.ClientEnforcementRecord
+		var ce auth.ClientEnforcementRecord
 		var up Time
 		if err := rows.Scan(&name, &ce.Enforce, &up); err != nil {
 			return c, fmt.Errorf("scan api key client: %w", err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/auth"
 	"github.com/athena-go/athena/core/store/sqlstore"
 	"github.com/athena-go/athena/core/usage"
 	"github.com/athena-go/athena/internal/pgtest"
@@ -65,11 +66,11 @@ func TestControlTables(t *testing.T) {
 			}
 
 			// Keys: rights by name, unknown rights refused, archive hides.
-			k := core.APIKeyRecord{PublicID: "p1", Name: "k", Salt: []byte{1}, Hash: []byte{2}, IsActive: true, CreatedAt: now, ExpiresAt: now.Add(time.Hour), Rights: []string{"gateway.read", "gateway.*"}}
+			k := auth.APIKeyRecord{PublicID: "p1", Name: "k", Salt: []byte{1}, Hash: []byte{2}, IsActive: true, CreatedAt: now, ExpiresAt: now.Add(time.Hour), Rights: []string{"gateway.read", "gateway.*"}}
 			testutil.NoError(t, s.CreateAPIKey(ctx, k))
 			bad := k
 			bad.PublicID, bad.Rights = "p2", []string{"nope"}
-			if err := s.CreateAPIKey(ctx, bad); !errors.Is(err, core.ErrUnknownRight) {
+			if err := s.CreateAPIKey(ctx, bad); !errors.Is(err, auth.ErrUnknownRight) {
 				t.Fatalf("unknown right: got %v", err)
 			}
 			ks, err := s.APIKeys(ctx, false)
