@@ -9,6 +9,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the PostgreSQL control plane of the batcher benchmark
 
 	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/admin"
 	"github.com/athena-go/athena/core/backend/sqlite"
 	"github.com/athena-go/athena/core/store/sqlstore"
 	"github.com/athena-go/athena/core/usage"
@@ -47,9 +48,9 @@ func keyGatewayWith(tb testing.TB, wrap func(*sqlstore.Control) core.ControlPlan
 	})
 	testutil.NoError(tb, err)
 	tb.Cleanup(func() { _ = gw.Close() })
-	k, err := gw.CreateAPIKey(tb.Context(), []byte(`{"name":"bench","rights":["gateway.*"]}`))
+	k, err := createKey(tb, gw, `{"name":"bench","rights":["gateway.*"]}`)
 	testutil.NoError(tb, err)
-	_, err = gw.SetAuthConfig(tb.Context(), []byte(`{"enforce_api_keys":true}`))
+	err = enforceKeys(tb, gw)
 	testutil.NoError(tb, err)
 	return gw, k.APIKey
 }
@@ -114,4 +115,21 @@ func BenchmarkAdmit(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// createKey creates an API key through the admin API from a JSON body.
+func createKey(tb testing.TB, gw *core.Gateway, body string) (*admin.CreatedAPIKey, error) {
+	tb.Helper()
+	req, err := admin.ParseKeyCreate([]byte(body))
+	if err != nil {
+		return nil, err
+	}
+	return admin.New(gw).CreateAPIKey(tb.Context(), req)
+}
+
+// enforceKeys turns API-key enforcement on through the admin API.
+func enforceKeys(tb testing.TB, gw *core.Gateway) error {
+	tb.Helper()
+	_, err := admin.New(gw).SetAuthConfig(tb.Context(), admin.Enforcement{EnforceAPIKeys: true})
+	return err
 }

@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -266,27 +265,22 @@ func (ct *control) changed(ctx context.Context) {
 	}
 }
 
-// controlStore returns the control plane or a 503 when none is configured.
-func (g *Gateway) controlStore() (*control, error) {
+// ControlPlane is the control-plane store of Config.Control, nil when none
+// is configured; the admin API (core/admin) works on it.
+func (g *Gateway) ControlPlane() ControlPlane {
 	if g.ctl == nil {
-		return nil, Errorf(CodeBackendUnavailable, "no control-plane store is configured")
+		return nil
 	}
-	return g.ctl, nil
+	return g.ctl.store
 }
 
-// storeError maps control-plane errors to public ones.
-func storeError(err error, what string) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, ErrNotFound):
-		return Wrap(CodeNotFound, what+" not found", err)
-	case errors.Is(err, ErrConflict):
-		return Wrap(CodeConflict, what+" already exists", err)
-	case errors.Is(err, auth.ErrBuiltInRight):
-		return Wrap(CodeConflict, "built-in rights cannot be changed or deleted", err)
-	case errors.Is(err, auth.ErrUnknownRight):
-		return Wrap(CodeBadRequest, "field rights: "+err.Error(), err)
+// Reload reads the control plane again and applies it on this node at once
+// (keys, enforcement, the client catalog): the admin API calls it after
+// each change. Other nodes follow within their poll interval. Without a
+// control plane it does nothing.
+func (g *Gateway) Reload(ctx context.Context) error {
+	if g.ctl != nil {
+		g.ctl.changed(ctx)
 	}
-	return classify(context.Background(), err)
+	return nil
 }

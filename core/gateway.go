@@ -253,7 +253,7 @@ func (g *Gateway) run(ctx context.Context, call Call) (*Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	res, err := g.do(ctx, c, call)
-	return res, classify(ctx, err)
+	return res, vocab.Classify(ctx, err)
 }
 
 func (g *Gateway) do(ctx context.Context, c *client, call Call) (*Result, error) {
@@ -270,25 +270,6 @@ func (g *Gateway) do(ctx context.Context, c *client, call Call) (*Result, error)
 		return g.query(ctx, c, call)
 	}
 	return nil, Errorf(CodeBadRequest, "unknown operation %q", vocab.Truncate(string(call.Op), 32))
-}
-
-// classify turns a bare context error into the caller's view of it: the
-// statement deadline is a timeout, a cancelled caller is canceled.
-func classify(ctx context.Context, err error) error {
-	if err == nil {
-		return nil
-	}
-	var e *Error
-	if errors.As(err, &e) {
-		return err
-	}
-	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
-		return Wrap(CodeTimeout, "statement timeout exceeded", err)
-	case errors.Is(ctx.Err(), context.Canceled) || errors.Is(err, context.Canceled):
-		return Wrap(CodeCanceled, "request canceled", err)
-	}
-	return err
 }
 
 // client resolves the call's client, including /query/sql's db_name.
@@ -767,7 +748,7 @@ func (g *Gateway) stream(ctx context.Context, call Call) (*Cursor, error) {
 			onClose()
 		}
 		cancel()
-		return nil, classify(ctx, err)
+		return nil, vocab.Classify(ctx, err)
 	}
 	return &Cursor{ctx: ctx, rows: rows, strip: strip, cancel: cancel, camel: g.cfg.CamelCaseReplies, onClose: onClose}, nil
 }
@@ -797,7 +778,7 @@ func (cu *Cursor) AppendRow(buf []byte) []byte {
 func (cu *Cursor) Count() int64 { return cu.count }
 
 // Err reports the error that ended iteration, classified like Do's errors.
-func (cu *Cursor) Err() error { return classify(cu.ctx, cu.rows.Err()) }
+func (cu *Cursor) Err() error { return vocab.Classify(cu.ctx, cu.rows.Err()) }
 
 // Close releases the cursor and its database resources.
 func (cu *Cursor) Close() {

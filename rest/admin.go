@@ -9,11 +9,13 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/admin"
+	"github.com/athena-go/athena/core/auth"
 )
 
 // This file is the admin surface (/admin/*, /clients, /schema/clients) and
 // GET /gateway/schema. Every admin route checks the admin key with
-// core.Gateway.CheckAdmin, then calls one core method.
+// core.Gateway.CheckAdmin, then calls one core/admin method.
 
 // requestKey is the key a request carries: the Athena headers, else
 // ?api_key=.
@@ -52,14 +54,22 @@ func writeData(w http.ResponseWriter, status int, message string, data any) erro
 	return nil
 }
 
-// bodyCall adapts a core method taking the request body.
-func (h *Handler) bodyCall(status int, message string, fn func(r *http.Request, ps httprouter.Params, body []byte) (any, error)) handlerFunc {
+// bodyCall adapts an admin method taking a typed request: the body is
+// decoded by parse, once the admin API is known to be able to answer.
+func bodyCall[T any](h *Handler, status int, message string, parse func([]byte) (T, error), fn func(r *http.Request, ps httprouter.Params, req T) (any, error)) handlerFunc {
 	return h.admin(func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+		if err := h.adm.Available(); err != nil {
+			return err
+		}
 		body, err := h.readBody(w, r)
 		if err != nil {
 			return err
 		}
-		v, err := fn(r, ps, body)
+		req, err := parse(body)
+		if err != nil {
+			return err
+		}
+		v, err := fn(r, ps, req)
 		if err != nil {
 			return err
 		}
@@ -85,81 +95,81 @@ func queryBool(r *http.Request, name string) bool {
 
 // adminRoutes are the admin surface's routes.
 func (h *Handler) adminRoutes() []route {
-	gw := h.gw
+	adm := h.adm
 	return []route{
 		{method: http.MethodGet, path: "/admin/api-keys", fn: h.call("API keys", func(r *http.Request, _ httprouter.Params) (any, error) {
-			return gw.APIKeys(r.Context(), queryBool(r, "include_archived"))
+			return adm.APIKeys(r.Context(), queryBool(r, "include_archived"))
 		})},
-		{method: http.MethodPost, path: "/admin/api-keys", fn: h.bodyCall(http.StatusCreated, "API key created; the key is shown only once", func(r *http.Request, _ httprouter.Params, b []byte) (any, error) {
-			return gw.CreateAPIKey(r.Context(), b)
+		{method: http.MethodPost, path: "/admin/api-keys", fn: bodyCall(h, http.StatusCreated, "API key created; the key is shown only once", admin.ParseKeyCreate, func(r *http.Request, _ httprouter.Params, req admin.KeyCreate) (any, error) {
+			return adm.CreateAPIKey(r.Context(), req)
 		})},
-		{method: http.MethodPatch, path: "/admin/api-keys/:id", fn: h.bodyCall(http.StatusOK, "API key updated", func(r *http.Request, ps httprouter.Params, b []byte) (any, error) {
-			return gw.PatchAPIKey(r.Context(), ps.ByName("id"), b)
+		{method: http.MethodPatch, path: "/admin/api-keys/:id", fn: bodyCall(h, http.StatusOK, "API key updated", admin.ParseKeyPatch, func(r *http.Request, ps httprouter.Params, req auth.APIKeyPatch) (any, error) {
+			return adm.PatchAPIKey(r.Context(), ps.ByName("id"), req)
 		})},
 		{method: http.MethodDelete, path: "/admin/api-keys/:id", fn: h.call("API key archived", func(r *http.Request, ps httprouter.Params) (any, error) {
 			id := ps.ByName("id")
-			return map[string]any{"id": id, "archived": true}, gw.ArchiveAPIKey(r.Context(), id)
+			return map[string]any{"id": id, "archived": true}, adm.ArchiveAPIKey(r.Context(), id)
 		})},
 		{method: http.MethodGet, path: "/admin/api-key-rights", fn: h.call("API key rights", func(r *http.Request, _ httprouter.Params) (any, error) {
-			return gw.Rights(r.Context())
+			return adm.Rights(r.Context())
 		})},
-		{method: http.MethodPost, path: "/admin/api-key-rights", fn: h.bodyCall(http.StatusCreated, "right created", func(r *http.Request, _ httprouter.Params, b []byte) (any, error) {
-			return gw.CreateRight(r.Context(), b)
+		{method: http.MethodPost, path: "/admin/api-key-rights", fn: bodyCall(h, http.StatusCreated, "right created", admin.ParseRightCreate, func(r *http.Request, _ httprouter.Params, req admin.RightCreate) (any, error) {
+			return adm.CreateRight(r.Context(), req)
 		})},
-		{method: http.MethodPatch, path: "/admin/api-key-rights/:id", fn: h.bodyCall(http.StatusOK, "right updated", func(r *http.Request, ps httprouter.Params, b []byte) (any, error) {
-			return gw.PatchRight(r.Context(), ps.ByName("id"), b)
+		{method: http.MethodPatch, path: "/admin/api-key-rights/:id", fn: bodyCall(h, http.StatusOK, "right updated", admin.ParseRightPatch, func(r *http.Request, ps httprouter.Params, req admin.RightPatch) (any, error) {
+			return adm.PatchRight(r.Context(), ps.ByName("id"), req)
 		})},
 		{method: http.MethodDelete, path: "/admin/api-key-rights/:id", fn: h.call("right deleted", func(r *http.Request, ps httprouter.Params) (any, error) {
 			id := ps.ByName("id")
-			return map[string]any{"id": id, "deleted": true}, gw.DeleteRight(r.Context(), id)
+			return map[string]any{"id": id, "deleted": true}, adm.DeleteRight(r.Context(), id)
 		})},
 		{method: http.MethodGet, path: "/admin/api-key-config", fn: h.call("API key enforcement", func(r *http.Request, _ httprouter.Params) (any, error) {
-			return gw.AuthConfig(r.Context())
+			return adm.AuthConfig(r.Context())
 		})},
-		{method: http.MethodPut, path: "/admin/api-key-config", fn: h.bodyCall(http.StatusOK, "API key enforcement updated", func(r *http.Request, _ httprouter.Params, b []byte) (any, error) {
-			return gw.SetAuthConfig(r.Context(), b)
+		{method: http.MethodPut, path: "/admin/api-key-config", fn: bodyCall(h, http.StatusOK, "API key enforcement updated", admin.ParseEnforcement, func(r *http.Request, _ httprouter.Params, req admin.Enforcement) (any, error) {
+			return adm.SetAuthConfig(r.Context(), req)
 		})},
 		{method: http.MethodGet, path: "/admin/api-key-clients", fn: h.call("per-client API key enforcement", func(r *http.Request, _ httprouter.Params) (any, error) {
-			return gw.ClientEnforcement(r.Context())
+			return adm.ClientEnforcement(r.Context())
 		})},
-		{method: http.MethodPut, path: "/admin/api-key-clients/:client_name", fn: h.bodyCall(http.StatusOK, "client enforcement updated", func(r *http.Request, ps httprouter.Params, b []byte) (any, error) {
-			return gw.SetClientEnforcement(r.Context(), ps.ByName("client_name"), b)
+		{method: http.MethodPut, path: "/admin/api-key-clients/:client_name", fn: bodyCall(h, http.StatusOK, "client enforcement updated", admin.ParseEnforcement, func(r *http.Request, ps httprouter.Params, req admin.Enforcement) (any, error) {
+			return adm.SetClientEnforcement(r.Context(), ps.ByName("client_name"), req)
 		})},
 		{method: http.MethodDelete, path: "/admin/api-key-clients/:client_name", fn: h.call("client enforcement override removed", func(r *http.Request, ps httprouter.Params) (any, error) {
 			n := ps.ByName("client_name")
-			return map[string]any{"client_name": n, "deleted": true}, gw.DeleteClientEnforcement(r.Context(), n)
+			return map[string]any{"client_name": n, "deleted": true}, adm.DeleteClientEnforcement(r.Context(), n)
 		})},
 		{method: http.MethodGet, path: "/admin/clients", fn: h.call("clients", func(r *http.Request, _ httprouter.Params) (any, error) {
-			return gw.CatalogClients(r.Context())
+			return adm.CatalogClients(r.Context())
 		})},
 		{method: http.MethodGet, path: "/clients", fn: h.call("clients", func(r *http.Request, _ httprouter.Params) (any, error) {
-			return gw.CatalogClients(r.Context())
+			return adm.CatalogClients(r.Context())
 		})},
-		{method: http.MethodPost, path: "/admin/clients", fn: h.bodyCall(http.StatusCreated, "client created", func(r *http.Request, _ httprouter.Params, b []byte) (any, error) {
-			return gw.CreateClient(r.Context(), b)
+		{method: http.MethodPost, path: "/admin/clients", fn: bodyCall(h, http.StatusCreated, "client created", admin.ParseClientCreate, func(r *http.Request, _ httprouter.Params, req core.ClientRecord) (any, error) {
+			return adm.CreateClient(r.Context(), req)
 		})},
-		{method: http.MethodPatch, path: "/admin/clients/:client_name", fn: h.bodyCall(http.StatusOK, "client updated", func(r *http.Request, ps httprouter.Params, b []byte) (any, error) {
-			return gw.PatchClient(r.Context(), ps.ByName("client_name"), b)
+		{method: http.MethodPatch, path: "/admin/clients/:client_name", fn: bodyCall(h, http.StatusOK, "client updated", admin.ParseClientPatch, func(r *http.Request, ps httprouter.Params, req core.ClientPatch) (any, error) {
+			return adm.PatchClient(r.Context(), ps.ByName("client_name"), req)
 		})},
 		{method: http.MethodDelete, path: "/admin/clients/:client_name", fn: h.call("client deleted", func(r *http.Request, ps httprouter.Params) (any, error) {
 			n := ps.ByName("client_name")
-			return map[string]any{"client_name": n, "deleted": true}, gw.DeleteClient(r.Context(), n)
+			return map[string]any{"client_name": n, "deleted": true}, adm.DeleteClient(r.Context(), n)
 		})},
-		{method: http.MethodPut, path: "/admin/clients/:client_name/freeze", fn: h.bodyCall(http.StatusOK, "client freeze updated", func(r *http.Request, ps httprouter.Params, b []byte) (any, error) {
-			return gw.FreezeClient(r.Context(), ps.ByName("client_name"), b)
+		{method: http.MethodPut, path: "/admin/clients/:client_name/freeze", fn: bodyCall(h, http.StatusOK, "client freeze updated", admin.ParseFreeze, func(r *http.Request, ps httprouter.Params, req admin.Freeze) (any, error) {
+			return adm.FreezeClient(r.Context(), ps.ByName("client_name"), req)
 		})},
 		{method: http.MethodGet, path: routeStatistics, fn: h.call("client statistics", func(r *http.Request, _ httprouter.Params) (any, error) {
-			return gw.Statistics(r.Context())
+			return adm.Statistics(r.Context())
 		})},
-		{method: http.MethodPost, path: "/admin/clients/statistics/refresh", fn: h.bodyCall(http.StatusOK, "client statistics rebuilt from the logs", func(r *http.Request, _ httprouter.Params, _ []byte) (any, error) {
-			return gw.RefreshStatistics(r.Context())
+		{method: http.MethodPost, path: "/admin/clients/statistics/refresh", fn: bodyCall(h, http.StatusOK, "client statistics rebuilt from the logs", ignoreBody, func(r *http.Request, _ httprouter.Params, _ struct{}) (any, error) {
+			return adm.RefreshStatistics(r.Context())
 		})},
 		{method: http.MethodGet, path: "/admin/clients/:client_name/statistics", fn: h.call("client statistics", func(r *http.Request, ps httprouter.Params) (any, error) {
-			return gw.ClientStatistics(r.Context(), ps.ByName("client_name"))
+			return adm.ClientStatistics(r.Context(), ps.ByName("client_name"))
 		})},
 		{method: http.MethodGet, path: "/admin/clients/:client_name/statistics/drilldown", fn: h.call("operation log", func(r *http.Request, ps httprouter.Params) (any, error) {
 			q := r.URL.Query()
-			d := core.DrilldownQuery{TableName: q.Get("table_name"), Operation: q.Get("operation"), Status: q.Get("status")}
+			d := admin.DrilldownQuery{TableName: q.Get("table_name"), Operation: q.Get("operation"), Status: q.Get("status")}
 			var err error
 			if d.Limit, err = queryInt(q.Get("limit"), "limit"); err != nil {
 				return nil, err
@@ -167,14 +177,17 @@ func (h *Handler) adminRoutes() []route {
 			if d.Offset, err = queryInt(q.Get("offset"), "offset"); err != nil {
 				return nil, err
 			}
-			return gw.StatisticsDrilldown(r.Context(), ps.ByName("client_name"), d)
+			return adm.StatisticsDrilldown(r.Context(), ps.ByName("client_name"), d)
 		})},
 		{method: http.MethodGet, path: "/schema/clients", fn: h.call("clients on this node", func(_ *http.Request, _ httprouter.Params) (any, error) {
-			return gw.SchemaClients(), nil
+			return h.gw.SchemaClients(), nil
 		})},
 		{method: http.MethodGet, path: "/gateway/schema", fn: h.gatewaySchema},
 	}
 }
+
+// ignoreBody reads nothing of a body the route does not use.
+func ignoreBody([]byte) (struct{}, error) { return struct{}{}, nil }
 
 func queryInt(s, name string) (int, error) {
 	if s == "" {

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/admin"
 )
 
 // DefaultMaxBodyBytes is the request body limit when Config.MaxBodyBytes is
@@ -61,6 +62,7 @@ type Handler struct {
 	cors           *corsPolicy
 	version        string
 	metricsHandler http.Handler
+	adm            *admin.Service
 	router         *httprouter.Router
 	routes         []route
 }
@@ -109,6 +111,7 @@ func New(cfg Config) (*Handler, error) {
 	}
 	h := &Handler{
 		gw:      cfg.Gateway,
+		adm:     admin.New(cfg.Gateway),
 		maxBody: cfg.MaxBodyBytes,
 		log:     log.With(attrComponent, "rest"),
 		metrics: m,

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/admin"
 	"github.com/athena-go/athena/core/auth"
 	"github.com/athena-go/athena/core/store/sqlstore"
 	"github.com/athena-go/athena/internal/controltest"
@@ -50,11 +51,11 @@ func authEnv(t *testing.T) (*env, map[string]string) {
 	}
 	keys := map[string]string{"none": "", "bad": "ath_0123456789abcdef.nope"}
 	for name, body := range specs {
-		k, err := gw.CreateAPIKey(t.Context(), []byte(body))
+		k, err := createKey(t, gw, body)
 		tu.NoError(t, err)
 		keys[name] = k.APIKey
 	}
-	_, err = gw.SetAuthConfig(t.Context(), []byte(`{"enforce_api_keys":true}`))
+	err = enforceKeys(t, gw)
 	tu.NoError(t, err)
 
 	reg := prometheus.NewRegistry()
@@ -158,4 +159,21 @@ func TestWSRightsMatrix(t *testing.T) {
 	f := c.roundTrip(map[string]any{"request_id": "q", "action": "gateway.query", "body": map[string]any{"query": "SELECT 1 AS one"}})
 	b, _ := json.Marshal(f)
 	tu.Equal(t, "upgrade key: "+string(b), f.str("status"), "success")
+}
+
+// createKey creates an API key through the admin API from a JSON body.
+func createKey(tb testing.TB, gw *core.Gateway, body string) (*admin.CreatedAPIKey, error) {
+	tb.Helper()
+	req, err := admin.ParseKeyCreate([]byte(body))
+	if err != nil {
+		return nil, err
+	}
+	return admin.New(gw).CreateAPIKey(tb.Context(), req)
+}
+
+// enforceKeys turns API-key enforcement on through the admin API.
+func enforceKeys(tb testing.TB, gw *core.Gateway) error {
+	tb.Helper()
+	_, err := admin.New(gw).SetAuthConfig(tb.Context(), admin.Enforcement{EnforceAPIKeys: true})
+	return err
 }

@@ -200,3 +200,22 @@ func Prefixed(err error, where string) error {
 	}
 	return err
 }
+
+// Classify turns a bare context error into the caller's view of it: the
+// statement deadline is a timeout, a cancelled caller is canceled.
+func Classify(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return err
+	}
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
+		return Wrap(CodeTimeout, "statement timeout exceeded", err)
+	case errors.Is(ctx.Err(), context.Canceled) || errors.Is(err, context.Canceled):
+		return Wrap(CodeCanceled, "request canceled", err)
+	}
+	return err
+}

@@ -88,3 +88,38 @@ func keys(m map[string]string) string {
 	}
 	return strings.Join(out, ", ")
 }
+
+// CheckImporters fails tb when a package of this module other than those
+// allowed lists (import paths or prefixes, each with the reason) imports
+// pkg directly. Test files are not counted: tests may reach any layer.
+func CheckImporters(tb testing.TB, pkg string, allowed map[string]string) {
+	tb.Helper()
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}}:{{join .Imports \",\"}}", Module+"/...").Output()
+	if err != nil {
+		tb.Fatalf("go list %s/...: %v", Module, err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		importer, imports, _ := strings.Cut(line, ":")
+		if importer == pkg || !containsWord(imports, pkg) {
+			continue
+		}
+		ok := false
+		for prefix := range allowed {
+			if importer == prefix || strings.HasPrefix(importer, prefix+"/") {
+				ok = true
+			}
+		}
+		if !ok {
+			tb.Errorf("%s imports %s: only %s may", importer, pkg, keys(allowed))
+		}
+	}
+}
+
+func containsWord(list, w string) bool {
+	for _, s := range strings.Split(list, ",") {
+		if s == w {
+			return true
+		}
+	}
+	return false
+}

@@ -1,10 +1,11 @@
-package core
+package admin
 
 import (
 	"context"
 	"time"
 
 	"github.com/athena-go/athena/core/usage"
+	"github.com/athena-go/athena/core/vocab"
 )
 
 // ClientStatistics is a row of client_statistics as the admin API shows it.
@@ -74,15 +75,15 @@ func clientStats(c usage.ClientStat) ClientStatistics {
 
 // Statistics lists client_statistics. Deltas still in the batcher are
 // written first, so the answer includes every finished call.
-func (g *Gateway) Statistics(ctx context.Context) ([]ClientStatistics, error) {
-	ct, err := g.controlStore()
+func (s *Service) Statistics(ctx context.Context) ([]ClientStatistics, error) {
+	st, err := s.store()
 	if err != nil {
 		return nil, err
 	}
-	if err := g.FlushLogs(ctx); err != nil {
-		return nil, classify(ctx, err)
+	if err := s.eng.FlushLogs(ctx); err != nil {
+		return nil, vocab.Classify(ctx, err)
 	}
-	cs, err := ct.store.ClientStatistics(ctx)
+	cs, err := st.ClientStatistics(ctx)
 	if err != nil {
 		return nil, storeError(err, "statistics")
 	}
@@ -95,30 +96,30 @@ func (g *Gateway) Statistics(ctx context.Context) ([]ClientStatistics, error) {
 
 // RefreshStatistics rebuilds client_statistics and client_table_statistics
 // from the log tables (after flushing the writers) and lists the result.
-func (g *Gateway) RefreshStatistics(ctx context.Context) ([]ClientStatistics, error) {
-	ct, err := g.controlStore()
+func (s *Service) RefreshStatistics(ctx context.Context) ([]ClientStatistics, error) {
+	st, err := s.store()
 	if err != nil {
 		return nil, err
 	}
-	if err := g.FlushLogs(ctx); err != nil {
-		return nil, classify(ctx, err)
+	if err := s.eng.FlushLogs(ctx); err != nil {
+		return nil, vocab.Classify(ctx, err)
 	}
-	if err := ct.store.RefreshStatistics(ctx, time.Now()); err != nil {
+	if err := st.RefreshStatistics(ctx, time.Now()); err != nil {
 		return nil, storeError(err, "statistics")
 	}
-	return g.Statistics(ctx)
+	return s.Statistics(ctx)
 }
 
 // ClientStatistics reports one client's totals and per-table rows.
-func (g *Gateway) ClientStatistics(ctx context.Context, client string) (*ClientStatisticsReport, error) {
-	ct, err := g.controlStore()
+func (s *Service) ClientStatistics(ctx context.Context, client string) (*ClientStatisticsReport, error) {
+	st, err := s.store()
 	if err != nil {
 		return nil, err
 	}
-	if err := g.FlushLogs(ctx); err != nil {
-		return nil, classify(ctx, err)
+	if err := s.eng.FlushLogs(ctx); err != nil {
+		return nil, vocab.Classify(ctx, err)
 	}
-	c, ts, err := ct.store.ClientStatistic(ctx, client)
+	c, ts, err := st.ClientStatistic(ctx, client)
 	if err != nil {
 		return nil, storeError(err, "statistics")
 	}
@@ -131,8 +132,8 @@ func (g *Gateway) ClientStatistics(ctx context.Context, client string) (*ClientS
 }
 
 // StatisticsDrilldown pages through a client's operation log.
-func (g *Gateway) StatisticsDrilldown(ctx context.Context, client string, q DrilldownQuery) (*Drilldown, error) {
-	ct, err := g.controlStore()
+func (s *Service) StatisticsDrilldown(ctx context.Context, client string, q DrilldownQuery) (*Drilldown, error) {
+	st, err := s.store()
 	if err != nil {
 		return nil, err
 	}
@@ -140,18 +141,18 @@ func (g *Gateway) StatisticsDrilldown(ctx context.Context, client string, q Dril
 		q.Limit = 100
 	}
 	if q.Limit > 1000 {
-		return nil, Errorf(CodeBadRequest, "limit: at most 1000")
+		return nil, vocab.Errorf(vocab.CodeBadRequest, "limit: at most 1000")
 	}
 	if q.Offset < 0 {
-		return nil, Errorf(CodeBadRequest, "offset: must not be negative")
+		return nil, vocab.Errorf(vocab.CodeBadRequest, "offset: must not be negative")
 	}
 	if q.Status != "" && q.Status != "success" && q.Status != "error" {
-		return nil, Errorf(CodeBadRequest, "status: expected success or error")
+		return nil, vocab.Errorf(vocab.CodeBadRequest, "status: expected success or error")
 	}
-	if err := g.FlushLogs(ctx); err != nil {
-		return nil, classify(ctx, err)
+	if err := s.eng.FlushLogs(ctx); err != nil {
+		return nil, vocab.Classify(ctx, err)
 	}
-	ls, total, err := ct.store.OperationLogs(ctx, usage.DrilldownFilter{ClientName: client, TableName: q.TableName, Operation: q.Operation,
+	ls, total, err := st.OperationLogs(ctx, usage.DrilldownFilter{ClientName: client, TableName: q.TableName, Operation: q.Operation,
 		Status: q.Status, Limit: q.Limit, Offset: q.Offset})
 	if err != nil {
 		return nil, storeError(err, "operation log")

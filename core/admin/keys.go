@@ -1,4 +1,4 @@
-package core
+package admin
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/athena-go/athena/core/auth"
 	"github.com/athena-go/athena/core/request"
+	"github.com/athena-go/athena/core/vocab"
 )
 
 // APIKeyInfo is an API key as the admin API shows it: never the secret,
@@ -84,45 +85,61 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// CreateAPIKey creates a key from a JSON body {name, description,
-// client_name, expires_at, is_active, rights} and returns it with its
-// secret, which is never shown again.
-func (g *Gateway) CreateAPIKey(ctx context.Context, body []byte) (*CreatedAPIKey, error) {
-	ct, err := g.controlStore()
-	if err != nil {
-		return nil, err
-	}
+// KeyCreate is the body of POST /admin/api-keys.
+type KeyCreate struct {
+	Name, Description string
+	ClientName        string    // "" means any client
+	ExpiresAt         time.Time // zero means never
+	IsActive          bool
+	Rights            []string // sorted, deduplicated
+}
+
+// ParseKeyCreate decodes {name, description, client_name, expires_at,
+// is_active, rights}.
+func ParseKeyCreate(body []byte) (KeyCreate, error) {
+	k := KeyCreate{IsActive: true}
 	f, err := request.DecodeObject(body)
 	if err != nil {
-		return nil, err
+		return k, err
 	}
 	if err := f.AllowOnly("name", "description", "client_name", "expires_at", "is_active", "rights"); err != nil {
-		return nil, err
+		return k, err
 	}
-	k := auth.APIKeyRecord{IsActive: true, CreatedAt: time.Now().UTC()}
 	if k.Name, err = f.Str("name"); err != nil {
-		return nil, err
+		return k, err
 	}
 	if strings.TrimSpace(k.Name) == "" {
-		return nil, Errorf(CodeBadRequest, "field name: required")
+		return k, vocab.Errorf(vocab.CodeBadRequest, "field name: required")
 	}
 	if k.Description, err = f.Str("description"); err != nil {
-		return nil, err
+		return k, err
 	}
 	if k.ClientName, err = f.Str("client_name"); err != nil {
-		return nil, err
+		return k, err
 	}
 	if k.ExpiresAt, _, err = f.Time("expires_at"); err != nil {
-		return nil, err
+		return k, err
 	}
 	if b, err := f.Bool("is_active"); err != nil {
-		return nil, err
+		return k, err
 	} else if b != nil {
 		k.IsActive = *b
 	}
 	if k.Rights, _, err = f.RightList("rights"); err != nil {
+		return k, err
+	}
+	return k, nil
+}
+
+// CreateAPIKey creates a key and returns it with its secret, which is never
+// shown again.
+func (s *Service) CreateAPIKey(ctx context.Context, req KeyCreate) (*CreatedAPIKey, error) {
+	st, err := s.store()
+	if err != nil {
 		return nil, err
 	}
+	k := auth.APIKeyRecord{Name: req.Name, Description: req.Description, ClientName: req.ClientName, ExpiresAt: req.ExpiresAt,
+		IsActive: req.IsActive, Rights: req.Rights, CreatedAt: time.Now().UTC()}
 	k.PublicID = randomHex(8)
 	secretBytes := make([]byte, 32)
 	_, _ = rand.Read(secretBytes)
@@ -130,10 +147,10 @@ func (g *Gateway) CreateAPIKey(ctx context.Context, body []byte) (*CreatedAPIKey
 	k.Salt = make([]byte, 16)
 	_, _ = rand.Read(k.Salt)
 	k.Hash = auth.HashSecret(k.Salt, secret)
-	if err := ct.store.CreateAPIKey(ctx, k); err != nil {
+	if err := st.CreateAPIKey(ctx, k); err != nil {
 		return nil, storeError(err, "API key")
 	}
-	ct.changed(ctx)
+	s.changed(ctx)
 	k.UpdatedAt = k.CreatedAt
 	if k.Rights == nil {
 		k.Rights = []string{}
@@ -142,12 +159,12 @@ func (g *Gateway) CreateAPIKey(ctx context.Context, body []byte) (*CreatedAPIKey
 }
 
 // APIKeys lists the keys that are not archived (all of them with archived).
-func (g *Gateway) APIKeys(ctx context.Context, archived bool) ([]APIKeyInfo, error) {
-	ct, err := g.controlStore()
+func (s *Service) APIKeys(ctx context.Context, archived bool) ([]APIKeyInfo, error) {
+	st, err := s.store()
 	if err != nil {
 		return nil, err
 	}
-	ks, err := ct.store.APIKeys(ctx, archived)
+	ks, err := st.APIKeys(ctx, archived)
 	if err != nil {
 		return nil, storeError(err, "API keys")
 	}
@@ -158,74 +175,79 @@ func (g *Gateway) APIKeys(ctx context.Context, archived bool) ([]APIKeyInfo, err
 	return out, nil
 }
 
-// PatchAPIKey changes a key from a JSON body with any of name,
-// description, client_name, expires_at, is_active and rights (null clears
-// client_name and expires_at).
-func (g *Gateway) PatchAPIKey(ctx context.Context, id string, body []byte) (*APIKeyInfo, error) {
-	ct, err := g.controlStore()
-	if err != nil {
-		return nil, err
-	}
+// ParseKeyPatch decodes a PATCH /admin/api-keys/{id} body with any of
+// name, description, client_name, expires_at, is_active and rights (null
+// clears client_name and expires_at).
+func ParseKeyPatch(body []byte) (auth.APIKeyPatch, error) {
+	var p auth.APIKeyPatch
 	f, err := request.DecodeObject(body)
 	if err != nil {
-		return nil, err
+		return p, err
 	}
 	if err := f.AllowOnly("name", "description", "client_name", "expires_at", "is_active", "rights"); err != nil {
-		return nil, err
+		return p, err
 	}
-	var p auth.APIKeyPatch
-	for _, s := range []struct {
+	for _, fd := range []struct {
 		name string
 		dst  **string
 	}{{"name", &p.Name}, {"description", &p.Description}, {"client_name", &p.ClientName}} {
-		if _, ok := f[s.name]; !ok {
+		if _, ok := f[fd.name]; !ok {
 			continue
 		}
-		v, err := f.Str(s.name)
+		v, err := f.Str(fd.name)
 		if err != nil {
-			return nil, err
+			return p, err
 		}
-		*s.dst = &v
+		*fd.dst = &v
 	}
 	if p.Name != nil && strings.TrimSpace(*p.Name) == "" {
-		return nil, Errorf(CodeBadRequest, "field name: must not be empty")
+		return p, vocab.Errorf(vocab.CodeBadRequest, "field name: must not be empty")
 	}
 	if t, set, err := f.Time("expires_at"); err != nil {
-		return nil, err
+		return p, err
 	} else if set {
 		p.ExpiresAt = &t
 	}
 	if p.IsActive, err = f.Bool("is_active"); err != nil {
-		return nil, err
+		return p, err
 	}
 	if rs, set, err := f.RightList("rights"); err != nil {
-		return nil, err
+		return p, err
 	} else if set {
 		if rs == nil {
 			rs = []string{}
 		}
 		p.Rights = &rs
 	}
-	k, err := ct.store.PatchAPIKey(ctx, id, p, time.Now())
+	return p, nil
+}
+
+// PatchAPIKey changes the fields of a key that p sets.
+func (s *Service) PatchAPIKey(ctx context.Context, id string, p auth.APIKeyPatch) (*APIKeyInfo, error) {
+	st, err := s.store()
+	if err != nil {
+		return nil, err
+	}
+	k, err := st.PatchAPIKey(ctx, id, p, time.Now())
 	if err != nil {
 		return nil, storeError(err, "API key")
 	}
-	ct.changed(ctx)
+	s.changed(ctx)
 	i := keyInfo(k)
 	return &i, nil
 }
 
 // ArchiveAPIKey deactivates and archives a key; it stops working at once
 // on this node and within the poll interval on the others.
-func (g *Gateway) ArchiveAPIKey(ctx context.Context, id string) error {
-	ct, err := g.controlStore()
+func (s *Service) ArchiveAPIKey(ctx context.Context, id string) error {
+	st, err := s.store()
 	if err != nil {
 		return err
 	}
-	if err := ct.store.ArchiveAPIKey(ctx, id, time.Now()); err != nil {
+	if err := st.ArchiveAPIKey(ctx, id, time.Now()); err != nil {
 		return storeError(err, "API key")
 	}
-	ct.changed(ctx)
+	s.changed(ctx)
 	return nil
 }
 
@@ -234,12 +256,12 @@ func rightInfo(r auth.RightRecord) RightInfo {
 }
 
 // Rights lists every right.
-func (g *Gateway) Rights(ctx context.Context) ([]RightInfo, error) {
-	ct, err := g.controlStore()
+func (s *Service) Rights(ctx context.Context) ([]RightInfo, error) {
+	st, err := s.store()
 	if err != nil {
 		return nil, err
 	}
-	rs, err := ct.store.Rights(ctx)
+	rs, err := st.Rights(ctx)
 	if err != nil {
 		return nil, storeError(err, "rights")
 	}
@@ -266,35 +288,42 @@ func validRightName(s string) bool {
 	return true
 }
 
-// CreateRight creates a right from {name, description}.
-func (g *Gateway) CreateRight(ctx context.Context, body []byte) (*RightInfo, error) {
-	ct, err := g.controlStore()
-	if err != nil {
-		return nil, err
-	}
+// RightCreate is the body of POST /admin/api-key-rights.
+type RightCreate struct{ Name, Description string }
+
+// ParseRightCreate decodes {name, description}.
+func ParseRightCreate(body []byte) (RightCreate, error) {
+	var r RightCreate
 	f, err := request.DecodeObject(body)
 	if err != nil {
-		return nil, err
+		return r, err
 	}
 	if err := f.AllowOnly("name", "description"); err != nil {
-		return nil, err
+		return r, err
 	}
-	name, err := f.Str("name")
+	if r.Name, err = f.Str("name"); err != nil {
+		return r, err
+	}
+	if !validRightName(r.Name) {
+		return r, vocab.Errorf(vocab.CodeBadRequest, "field name: required; letters, digits, '.', '_', '-' and an optional trailing '*'")
+	}
+	if r.Description, err = f.Str("description"); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+// CreateRight creates a right.
+func (s *Service) CreateRight(ctx context.Context, req RightCreate) (*RightInfo, error) {
+	st, err := s.store()
 	if err != nil {
 		return nil, err
 	}
-	if !validRightName(name) {
-		return nil, Errorf(CodeBadRequest, "field name: required; letters, digits, '.', '_', '-' and an optional trailing '*'")
-	}
-	desc, err := f.Str("description")
-	if err != nil {
-		return nil, err
-	}
-	r, err := ct.store.CreateRight(ctx, name, desc, time.Now())
+	r, err := st.CreateRight(ctx, req.Name, req.Description, time.Now())
 	if err != nil {
 		return nil, storeError(err, "right")
 	}
-	ct.changed(ctx)
+	s.changed(ctx)
 	i := rightInfo(r)
 	return &i, nil
 }
@@ -302,14 +331,48 @@ func (g *Gateway) CreateRight(ctx context.Context, body []byte) (*RightInfo, err
 func parseRightID(id string) (int64, error) {
 	n, err := strconv.ParseInt(id, 10, 64)
 	if err != nil || n <= 0 {
-		return 0, Errorf(CodeNotFound, "right not found")
+		return 0, vocab.Errorf(vocab.CodeNotFound, "right not found")
 	}
 	return n, nil
 }
 
+// RightPatch is the body of PATCH /admin/api-key-rights/{id}: the fields
+// that are set change.
+type RightPatch struct{ Name, Description *string }
+
+// ParseRightPatch decodes {name, description}, each optional.
+func ParseRightPatch(body []byte) (RightPatch, error) {
+	var p RightPatch
+	f, err := request.DecodeObject(body)
+	if err != nil {
+		return p, err
+	}
+	if err := f.AllowOnly("name", "description"); err != nil {
+		return p, err
+	}
+	if _, ok := f["name"]; ok {
+		v, err := f.Str("name")
+		if err != nil {
+			return p, err
+		}
+		if !validRightName(v) {
+			return p, vocab.Errorf(vocab.CodeBadRequest, "field name: letters, digits, '.', '_', '-' and an optional trailing '*'")
+		}
+		p.Name = &v
+	}
+	if _, ok := f["description"]; ok {
+		v, err := f.Str("description")
+		if err != nil {
+			return p, err
+		}
+		p.Description = &v
+	}
+	return p, nil
+}
+
 // PatchRight renames or re-describes a right; built-in rights are fixed.
-func (g *Gateway) PatchRight(ctx context.Context, id string, body []byte) (*RightInfo, error) {
-	ct, err := g.controlStore()
+func (s *Service) PatchRight(ctx context.Context, id string, p RightPatch) (*RightInfo, error) {
+	st, err := s.store()
 	if err != nil {
 		return nil, err
 	}
@@ -317,43 +380,18 @@ func (g *Gateway) PatchRight(ctx context.Context, id string, body []byte) (*Righ
 	if err != nil {
 		return nil, err
 	}
-	f, err := request.DecodeObject(body)
-	if err != nil {
-		return nil, err
-	}
-	if err := f.AllowOnly("name", "description"); err != nil {
-		return nil, err
-	}
-	var name, desc *string
-	if _, ok := f["name"]; ok {
-		s, err := f.Str("name")
-		if err != nil {
-			return nil, err
-		}
-		if !validRightName(s) {
-			return nil, Errorf(CodeBadRequest, "field name: letters, digits, '.', '_', '-' and an optional trailing '*'")
-		}
-		name = &s
-	}
-	if _, ok := f["description"]; ok {
-		s, err := f.Str("description")
-		if err != nil {
-			return nil, err
-		}
-		desc = &s
-	}
-	r, err := ct.store.PatchRight(ctx, n, name, desc, time.Now())
+	r, err := st.PatchRight(ctx, n, p.Name, p.Description, time.Now())
 	if err != nil {
 		return nil, storeError(err, "right")
 	}
-	ct.changed(ctx)
+	s.changed(ctx)
 	i := rightInfo(r)
 	return &i, nil
 }
 
 // DeleteRight deletes a right and removes it from every key.
-func (g *Gateway) DeleteRight(ctx context.Context, id string) error {
-	ct, err := g.controlStore()
+func (s *Service) DeleteRight(ctx context.Context, id string) error {
+	st, err := s.store()
 	if err != nil {
 		return err
 	}
@@ -361,69 +399,70 @@ func (g *Gateway) DeleteRight(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if err := ct.store.DeleteRight(ctx, n); err != nil {
+	if err := st.DeleteRight(ctx, n); err != nil {
 		return storeError(err, "right")
 	}
-	ct.changed(ctx)
+	s.changed(ctx)
 	return nil
 }
 
 // AuthConfig reports the global enforcement switch.
-func (g *Gateway) AuthConfig(ctx context.Context) (*AuthConfigInfo, error) {
-	ct, err := g.controlStore()
+func (s *Service) AuthConfig(ctx context.Context) (*AuthConfigInfo, error) {
+	st, err := s.store()
 	if err != nil {
 		return nil, err
 	}
-	c, err := ct.store.AuthConfig(ctx)
+	c, err := st.AuthConfig(ctx)
 	if err != nil {
 		return nil, storeError(err, "API key config")
 	}
 	return &AuthConfigInfo{EnforceAPIKeys: c.Enforce}, nil
 }
 
-// enforceField reads the required enforce_api_keys member.
-func enforceField(body []byte) (bool, error) {
+// Enforcement is the body of PUT /admin/api-key-config and PUT
+// /admin/api-key-clients/{client}.
+type Enforcement struct{ EnforceAPIKeys bool }
+
+// ParseEnforcement decodes the required {enforce_api_keys}.
+func ParseEnforcement(body []byte) (Enforcement, error) {
 	f, err := request.DecodeObject(body)
 	if err != nil {
-		return false, err
+		return Enforcement{}, err
 	}
 	if err := f.AllowOnly("enforce_api_keys"); err != nil {
-		return false, err
+		return Enforcement{}, err
 	}
 	b, err := f.Bool("enforce_api_keys")
 	if err != nil {
-		return false, err
+		return Enforcement{}, err
 	}
 	if b == nil {
-		return false, Errorf(CodeBadRequest, "field enforce_api_keys: required")
+		return Enforcement{}, vocab.Errorf(vocab.CodeBadRequest, "field enforce_api_keys: required")
 	}
-	return *b, nil
+	return Enforcement{EnforceAPIKeys: *b}, nil
 }
 
-// SetAuthConfig sets the global switch from {enforce_api_keys}.
-func (g *Gateway) SetAuthConfig(ctx context.Context, body []byte) (*AuthConfigInfo, error) {
-	ct, err := g.controlStore()
+// SetAuthConfig sets the global enforcement switch.
+func (s *Service) SetAuthConfig(ctx context.Context, req Enforcement) (*AuthConfigInfo, error) {
+	st, err := s.store()
 	if err != nil {
 		return nil, err
 	}
-	on, err := enforceField(body)
-	if err != nil {
-		return nil, err
-	}
-	if err := ct.store.SetEnforce(ctx, on, time.Now()); err != nil {
+	on := req.EnforceAPIKeys
+	if err := st.SetEnforce(ctx, on, time.Now()); err != nil {
 		return nil, storeError(err, "API key config")
 	}
-	ct.changed(ctx)
+	s.changed(ctx)
 	return &AuthConfigInfo{EnforceAPIKeys: on}, nil
 }
 
 // ClientEnforcement lists the per-client overrides by client name.
-func (g *Gateway) ClientEnforcement(ctx context.Context) ([]ClientEnforcementInfo, error) {
-	ct, err := g.controlStore()
+func (s *Service) ClientEnforcement(ctx context.Context) ([]ClientEnforcementInfo, error) {
+	st, err := s.store()
 	if err != nil {
 		return nil, err
 	}
-	c, err := ct.store.AuthConfig(ctx)
+	c, err := st.AuthConfig(ctx)
 	if err != nil {
 		return nil, storeError(err, "API key clients")
 	}
@@ -435,34 +474,31 @@ func (g *Gateway) ClientEnforcement(ctx context.Context) ([]ClientEnforcementInf
 	return out, nil
 }
 
-// SetClientEnforcement sets one client's override from {enforce_api_keys}.
-func (g *Gateway) SetClientEnforcement(ctx context.Context, client string, body []byte) (*ClientEnforcementInfo, error) {
-	ct, err := g.controlStore()
+// SetClientEnforcement sets one client's override.
+func (s *Service) SetClientEnforcement(ctx context.Context, client string, req Enforcement) (*ClientEnforcementInfo, error) {
+	st, err := s.store()
 	if err != nil {
 		return nil, err
 	}
-	on, err := enforceField(body)
-	if err != nil {
-		return nil, err
-	}
+	on := req.EnforceAPIKeys
 	now := time.Now().UTC()
-	if err := ct.store.SetClientEnforce(ctx, client, on, now); err != nil {
+	if err := st.SetClientEnforce(ctx, client, on, now); err != nil {
 		return nil, storeError(err, "API key client")
 	}
-	ct.changed(ctx)
+	s.changed(ctx)
 	return &ClientEnforcementInfo{ClientName: client, EnforceAPIKeys: on, UpdatedAt: now}, nil
 }
 
 // DeleteClientEnforcement removes one client's override; the global switch
 // applies to it again.
-func (g *Gateway) DeleteClientEnforcement(ctx context.Context, client string) error {
-	ct, err := g.controlStore()
+func (s *Service) DeleteClientEnforcement(ctx context.Context, client string) error {
+	st, err := s.store()
 	if err != nil {
 		return err
 	}
-	if err := ct.store.DeleteClientEnforce(ctx, client); err != nil {
+	if err := st.DeleteClientEnforce(ctx, client); err != nil {
 		return storeError(err, "API key client override")
 	}
-	ct.changed(ctx)
+	s.changed(ctx)
 	return nil
 }
