@@ -7,7 +7,7 @@ import (
 // Admit runs a call's admission (API keys, registry lookup, frozen flag)
 // and its bookkeeping, without running it.
 func (g *Gateway) Admit(ctx context.Context, call Call) error {
-	_, tr, err := g.begin(ctx, &call)
+	_, tr, err := g.begin(ctx, &op{Call: call})
 	g.finish(tr, err)
 	return err
 }

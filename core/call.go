@@ -9,6 +9,30 @@ import (
 	"github.com/athena-go/athena/core/usage"
 )
 
+// op is one call as core runs it: the transport's Call and its body,
+// decoded once (DESIGN.md §1). A body that does not decode is reported
+// where a bad body always was, after the key and client checks.
+type op struct {
+	Call
+	req    any   // the decoded body (request.Decode); nil when it failed
+	reqErr error // why the body did not decode
+}
+
+func newOp(call Call) *op {
+	o := &op{Call: call}
+	o.req, o.reqErr = request.Decode(call.Op, call.Body)
+	return o
+}
+
+// clientName is the client the call names: /query/sql's db_name, else
+// Call.Client.
+func (o *op) clientName() string {
+	if q, ok := o.req.(*request.QueryRequest); ok && o.Op == OpSQL && q.DBName != "" {
+		return q.DBName
+	}
+	return o.Client
+}
+
 // callTrack follows one call from admission to its log rows.
 type callTrack struct {
 	start  time.Time
@@ -29,23 +53,13 @@ func noteTable(ctx context.Context, name string) {
 	}
 }
 
-// callClient is the client a call names, including /query/sql's db_name.
-func callClient(call *Call) string {
-	if call.Op == OpSQL {
-		if q, err := request.DecodeQuery(call.Body); err == nil && q.DBName != "" {
-			return q.DBName
-		}
-	}
-	return call.Client
-}
-
 // begin admits a call: API-key enforcement, the frozen and active flags,
 // and the in-flight count that lets a deleted client close after its
 // calls. finish must be called with the call's outcome.
-func (g *Gateway) begin(ctx context.Context, call *Call) (context.Context, *callTrack, error) {
-	tr := &callTrack{start: time.Now(), client: callClient(call), op: string(call.Op)}
+func (g *Gateway) begin(ctx context.Context, o *op) (context.Context, *callTrack, error) {
+	tr := &callTrack{start: time.Now(), client: o.clientName(), op: string(o.Op)}
 	var err error
-	if tr.keyID, err = g.authorize(tr.client, call.APIKey, auth.RightFor(call.Op)); err != nil {
+	if tr.keyID, err = g.authorize(tr.client, o.APIKey, auth.RightFor(o.Op)); err != nil {
 		_, tr.known = g.reg.get(tr.client)
 		return ctx, tr, err
 	}

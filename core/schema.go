@@ -62,12 +62,13 @@ type ClientSchema struct {
 // It needs gateway.read when API keys are enforced on the client.
 func (g *Gateway) Schema(ctx context.Context, call Call) (*ClientSchema, error) {
 	call.Op = OpFetch
-	ctx, tr, err := g.begin(ctx, &call)
+	o := &op{Call: call} // no body to decode: nothing is fetched
+	ctx, tr, err := g.begin(ctx, o)
 	defer g.finishQuiet(tr)
 	if err != nil {
 		return nil, err
 	}
-	c, err := g.client(call)
+	c, err := g.client(o)
 	if err != nil {
 		return nil, err
 	}

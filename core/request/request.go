@@ -516,3 +516,30 @@ func DecodeQuery(body []byte) (*QueryRequest, error) {
 	}
 	return r, nil
 }
+
+// Decode decodes body as op's request, once for the whole call: a
+// *FetchRequest, *InsertRequest, *UpdateRequest, *DeleteRequest, or a
+// *QueryRequest for query and sql. The error names the offending field.
+func Decode(op vocab.Operation, body []byte) (any, error) {
+	switch op {
+	case vocab.OpFetch:
+		return orNil(DecodeFetch(body))
+	case vocab.OpInsert:
+		return orNil(DecodeInsert(body))
+	case vocab.OpUpdate:
+		return orNil(DecodeUpdate(body))
+	case vocab.OpDelete:
+		return orNil(DecodeDelete(body))
+	case vocab.OpQuery, vocab.OpSQL:
+		return orNil(DecodeQuery(body))
+	}
+	return nil, vocab.Errorf(vocab.CodeBadRequest, "unknown operation %q", vocab.Truncate(string(op), 32))
+}
+
+// orNil keeps a failed decode from becoming a typed nil inside an any.
+func orNil[T any](v *T, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}

@@ -1,0 +1,136 @@
+package core
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/athena-go/athena/core/request"
+	"github.com/athena-go/athena/core/vocab"
+)
+
+func (g *Gateway) insert(ctx context.Context, c *client, o *op, r *request.InsertRequest) (*Result, error) {
+	if len(r.Rows) > g.cfg.MaxInsertRows {
+		return nil, Errorf(CodeBadRequest, "field insert_body: at most %d rows per insert, got %d", g.cfg.MaxInsertRows, len(r.Rows))
+	}
+	t, err := c.table(ctx, r.Table)
+	if err != nil {
+		return nil, err
+	}
+	if t.View {
+		return nil, Errorf(CodeBadRequest, "table %q is a view; insert into its base table", t.Name)
+	}
+	p, err := c.planInsert(ctx, t, r)
+	if err != nil {
+		return nil, err
+	}
+	rs, _, err := g.write(ctx, c, p, g.stripNulls(o, nil))
+	if err != nil {
+		return nil, err
+	}
+	g.invalidate(ctx, c, t.Name)
+	_, _ = g.shape(rs, request.PostProcessing{})
+	n := int64(len(rs.Rows))
+	return &Result{Message: fmt.Sprintf("Inserted %d %s", n, vocab.Plural(n, "row")), Data: rs}, nil
+}
+
+// write runs a write plan and collects every returned row: writes are not
+// capped, so the reply always shows what changed.
+func (g *Gateway) write(ctx context.Context, c *client, p *WritePlan, strip bool) (*RowSet, int64, error) {
+	rows, err := c.backend.Write(ctx, p)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	rs := &RowSet{Columns: rows.Columns(), Rows: [][]any{}, StripNulls: strip}
+	for rows.Next() {
+		vals := rows.Values()
+		cp := make([]any, len(vals))
+		copy(cp, vals)
+		rs.Rows = append(rs.Rows, cp)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	rows.Close()
+	affected := rows.Affected()
+	if affected < int64(len(rs.Rows)) {
+		affected = int64(len(rs.Rows))
+	}
+	return rs, affected, nil
+}
+
+func (g *Gateway) update(ctx context.Context, c *client, o *op, r *request.UpdateRequest) (*Result, error) {
+	t, err := c.table(ctx, r.Table)
+	if err != nil {
+		return nil, err
+	}
+	p := &WritePlan{Kind: WriteUpdate, Table: t}
+	if p.Set, err = c.planAssign(ctx, t, r.Set, "update_body"); err != nil {
+		return nil, err
+	}
+	if p.Where, err = c.planConds(ctx, t, r.Conditions); err != nil {
+		return nil, err
+	}
+	if p.Returning, err = c.planColumns(ctx, t, r.Returning, "columns"); err != nil {
+		return nil, err
+	}
+	if err := c.resolvePost(ctx, t, &r.Post); err != nil {
+		return nil, err
+	}
+	if r.Post.GroupBy != "" {
+		// Check before writing: a reply that cannot be grouped must not
+		// cost an update.
+		names := make([]string, len(p.Returning))
+		for i, col := range p.Returning {
+			names[i] = col.Name
+		}
+		if _, err := resolvePost(r.Post, names); err != nil {
+			return nil, err
+		}
+	}
+	rs, n, err := g.write(ctx, c, p, g.stripNulls(o, r.StripNulls))
+	if err != nil {
+		return nil, err
+	}
+	g.invalidate(ctx, c, t.Name)
+	res := &Result{Message: fmt.Sprintf("Updated %d %s", n, vocab.Plural(n, "row")), Data: &Mutation{AffectedRows: n, Rows: rs}}
+	post, err := g.shape(rs, r.Post)
+	if err != nil {
+		// The update committed; say so rather than fail the whole reply.
+		return nil, Wrap(CodeBadRequest, fmt.Sprintf("the update of %d %s committed, but its rows could not be post-processed: %s", n, vocab.Plural(n, "row"), PublicMessage(err)), err)
+	}
+	if post != nil {
+		res.PostProcessing = post
+	}
+	return res, nil
+}
+
+func (g *Gateway) delete(ctx context.Context, c *client, o *op, r *request.DeleteRequest) (*Result, error) {
+	t, err := c.table(ctx, r.Table)
+	if err != nil {
+		return nil, err
+	}
+	p := &WritePlan{Kind: WriteDelete, Table: t}
+	if r.ResourceID != nil {
+		rc, err := resourceCond(t, r.ResourceID)
+		if err != nil {
+			return nil, err
+		}
+		p.Where = append(p.Where, rc)
+	}
+	conds, err := c.planConds(ctx, t, r.Conditions)
+	if err != nil {
+		return nil, err
+	}
+	p.Where = append(p.Where, conds...)
+	if p.Returning, err = c.planColumns(ctx, t, r.Returning, "columns"); err != nil {
+		return nil, err
+	}
+	rs, n, err := g.write(ctx, c, p, g.stripNulls(o, nil))
+	if err != nil {
+		return nil, err
+	}
+	g.invalidate(ctx, c, t.Name)
+	_, _ = g.shape(rs, request.PostProcessing{})
+	return &Result{Message: fmt.Sprintf("Deleted %d %s", n, vocab.Plural(n, "row")), Data: &Mutation{AffectedRows: n, Rows: rs}}, nil
+}
