@@ -26,12 +26,7 @@ func NewAdmission(db *sql.DB, d schema.Dialect) *Admission { return &Admission{d
 var _ admission.EventStore = (*Admission)(nil)
 
 // q adapts a statement written with $N placeholders to the dialect.
-func (s *Admission) q(stmt string) string {
-	if s.dialect == schema.SQLite {
-		return placeholder.ReplaceAllString(stmt, "?$1")
-	}
-	return stmt
-}
+func (s *Admission) q(stmt string) string { return rebind(s.dialect, stmt) }
 
 // admissionBatch bounds the rows of one INSERT (SQLite allows 32766
 // parameters; ten per row).

@@ -35,12 +35,7 @@ var _ core.ControlPlane = (*Control)(nil)
 const sqliteTime = "2006-01-02T15:04:05.000000Z"
 
 // q adapts a $N statement to the store's dialect.
-func (s *Control) q(stmt string) string {
-	if s.Dialect == schema.SQLite {
-		return strings.ReplaceAll(stmt, "$", "?")
-	}
-	return stmt
-}
+func (s *Control) q(stmt string) string { return rebind(s.Dialect, stmt) }
 
 // ts adapts a time to the store's dialect; the zero time is NULL.
 func (s *Control) ts(t time.Time) any {

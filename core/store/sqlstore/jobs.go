@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 	"sync/atomic"
 	"time"
@@ -38,19 +37,8 @@ type Jobs struct {
 // NewJobs returns the queue over db, which schema.Migrate has migrated.
 func NewJobs(db *sql.DB, d schema.Dialect) *Jobs { return &Jobs{db: db, dialect: d} }
 
-var (
-	placeholder = regexp.MustCompile(`\$(\d+)`)
-	skipLocked  = regexp.MustCompile(`\s+FOR UPDATE SKIP LOCKED`)
-)
-
 // q adapts a statement written with $N placeholders to the dialect.
-func (s *Jobs) q(sql string) string {
-	if s.dialect == schema.SQLite {
-		sql = skipLocked.ReplaceAllString(sql, "")
-		return placeholder.ReplaceAllString(sql, "?$1")
-	}
-	return sql
-}
+func (s *Jobs) q(sql string) string { return rebind(s.dialect, sql) }
 
 const jobColumns = `request_id, client_name, action, request, status, attempts, max_attempts,
 	worker_id, lease_until, created_at, started_at, finished_at, error, result, result_truncated`
