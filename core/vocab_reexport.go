@@ -118,6 +118,9 @@ func AppendRow(buf []byte, cols []string, vals []any, stripNulls bool) []byte {
 	return vocab.AppendRow(buf, cols, vals, stripNulls)
 }
 
+// AppendString is vocab.AppendString.
+func AppendString(buf []byte, s string) []byte { return vocab.AppendString(buf, s) }
+
 // AppendValue is vocab.AppendValue.
 func AppendValue(buf []byte, v any) []byte { return vocab.AppendValue(buf, v) }
 

@@ -1,7 +1,6 @@
 package wss
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -26,13 +25,7 @@ func appendHead(b []byte, typ, requestID string) []byte {
 	if requestID == "" {
 		return append(b, "null"...)
 	}
-	return appendString(b, requestID)
-}
-
-// appendString appends s as a JSON string.
-func appendString(b []byte, s string) []byte {
-	q, _ := json.Marshal(s) // a string always encodes
-	return append(b, q...)
+	return core.AppendString(b, requestID)
 }
 
 // encodeReply builds a reply frame: the REST envelope of the request plus

@@ -11,9 +11,9 @@ import (
 // write success envelopes use this instead.
 func (e Envelope) AppendJSON(buf []byte) ([]byte, error) {
 	buf = append(buf, `{"status":`...)
-	buf = appendString(buf, e.Status)
+	buf = AppendString(buf, e.Status)
 	buf = append(buf, `,"message":`...)
-	buf = appendString(buf, e.Message)
+	buf = AppendString(buf, e.Message)
 	var err error
 	if e.Data != nil {
 		buf = append(buf, `,"data":`...)
@@ -23,7 +23,7 @@ func (e Envelope) AppendJSON(buf []byte) ([]byte, error) {
 	}
 	if e.CacheKey != "" {
 		buf = append(buf, `,"cache_key":`...)
-		buf = appendString(buf, e.CacheKey)
+		buf = AppendString(buf, e.CacheKey)
 	}
 	if e.Meta != nil {
 		buf = append(buf, `,"meta":`...)
@@ -39,11 +39,11 @@ func (e Envelope) AppendJSON(buf []byte) ([]byte, error) {
 	}
 	if e.Error != "" {
 		buf = append(buf, `,"error":`...)
-		buf = appendString(buf, e.Error)
+		buf = AppendString(buf, e.Error)
 	}
 	if e.Code != "" {
 		buf = append(buf, `,"code":`...)
-		buf = appendString(buf, string(e.Code))
+		buf = AppendString(buf, string(e.Code))
 	}
 	return append(buf, '}'), nil
 }

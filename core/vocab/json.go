@@ -48,7 +48,7 @@ func AppendRow(buf []byte, cols []string, vals []any, stripNulls bool) []byte {
 			buf = append(buf, ',')
 		}
 		first = false
-		buf = appendString(buf, c)
+		buf = AppendString(buf, c)
 		buf = append(buf, ':')
 		buf = AppendValue(buf, v)
 	}
@@ -61,7 +61,7 @@ func AppendValue(buf []byte, v any) []byte {
 	case nil:
 		return append(buf, "null"...)
 	case string:
-		return appendString(buf, x)
+		return AppendString(buf, x)
 	case int64:
 		return strconv.AppendInt(buf, x, 10)
 	case int:
@@ -72,21 +72,22 @@ func AppendValue(buf []byte, v any) []byte {
 		return strconv.AppendBool(buf, x)
 	case float64:
 		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return appendString(buf, strconv.FormatFloat(x, 'g', -1, 64))
+			// JSON has no NaN or infinities: they travel as strings.
+			return AppendString(buf, strconv.FormatFloat(x, 'g', -1, 64))
 		}
-		return strconv.AppendFloat(buf, x, 'g', -1, 64)
+		return appendFloat(buf, x)
 	case json.Number:
 		if !validJSONNumber(string(x)) {
-			return appendString(buf, string(x))
+			return AppendString(buf, string(x))
 		}
 		return append(buf, x...)
 	case json.RawMessage:
 		if !json.Valid(x) {
-			return appendString(buf, string(x))
+			return AppendString(buf, string(x))
 		}
 		return append(buf, x...)
 	case []byte:
-		return appendString(buf, base64.StdEncoding.EncodeToString(x))
+		return AppendString(buf, base64.StdEncoding.EncodeToString(x))
 	case []any:
 		buf = append(buf, '[')
 		for i, e := range x {
@@ -113,10 +114,31 @@ func validJSONNumber(s string) bool {
 
 const hexDigits = "0123456789abcdef"
 
-// appendString appends s as a JSON string, escaping as encoding/json does
-// (including <, > and & so replies are safe to embed in HTML) and replacing
-// invalid UTF-8 with U+FFFD.
-func appendString(buf []byte, s string) []byte {
+// appendFloat appends a finite float64 exactly as encoding/json writes it:
+// the shortest form that reads back to the same value, in plain notation
+// between 1e-6 and 1e21 and in exponent notation (e-7, e+21) outside.
+func appendFloat(buf []byte, f float64) []byte {
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	buf = strconv.AppendFloat(buf, f, format, -1, 64)
+	if format == 'e' {
+		// Clean up e-09 to e-9, as encoding/json does.
+		if n := len(buf); n >= 4 && buf[n-4] == 'e' && buf[n-3] == '-' && buf[n-2] == '0' {
+			buf[n-2] = buf[n-1]
+			buf = buf[:n-1]
+		}
+	}
+	return buf
+}
+
+// AppendString appends s as a JSON string, byte for byte as encoding/json
+// writes it: <, > and & escaped so replies are safe to embed in HTML,
+// U+2028 and U+2029 escaped, and invalid UTF-8 replaced with U+FFFD. Every
+// JSON string the gateway writes goes through it.
+func AppendString(buf []byte, s string) []byte {
 	buf = append(buf, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -135,6 +157,10 @@ func appendString(buf []byte, s string) []byte {
 				buf = append(buf, '\\', 'r')
 			case '\t':
 				buf = append(buf, '\\', 't')
+			case '\b':
+				buf = append(buf, '\\', 'b')
+			case '\f':
+				buf = append(buf, '\\', 'f')
 			default:
 				buf = append(buf, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
 			}
