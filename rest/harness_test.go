@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -209,6 +210,7 @@ type reply struct {
 	status int
 	header http.Header
 	body   []byte
+	sent   time.Time // when the request was sent, for time-dependent checks
 }
 
 // envelope decodes the reply as an envelope.
@@ -236,6 +238,7 @@ func (r reply) rows(tb testing.TB) []map[string]any {
 // do sends q and returns the reply.
 func (e *env) do(tb testing.TB, q req) reply {
 	tb.Helper()
+	sent := time.Now()
 	var body io.Reader
 	switch b := q.body.(type) {
 	case nil:
@@ -273,7 +276,7 @@ func (e *env) do(tb testing.TB, q req) reply {
 	if err != nil {
 		tb.Fatalf("read reply: %v", err)
 	}
-	return reply{status: resp.StatusCode, header: resp.Header, body: b}
+	return reply{status: resp.StatusCode, header: resp.Header, body: b, sent: sent}
 }
 
 // ok sends a gateway request for client "local" that must succeed.
