@@ -2,7 +2,6 @@ package core
 
 import (
 	"context"
-	"io"
 
 	"github.com/athena-go/athena/core/request"
 	"github.com/athena-go/athena/core/vocab"
@@ -130,32 +129,4 @@ func (cu *Cursor) Close() {
 		cu.onDone = nil
 	}
 	cu.cancel()
-}
-
-// WriteNDJSON writes every row of cu as one JSON object per line, flushing
-// through flush (which may be nil) every so often.
-func (cu *Cursor) WriteNDJSON(w io.Writer, flush func()) error {
-	buf := make([]byte, 0, 4096)
-	for cu.Next() {
-		buf = cu.AppendRow(buf)
-		buf = append(buf, '\n')
-		if len(buf) >= 32<<10 {
-			if _, err := w.Write(buf); err != nil {
-				return err
-			}
-			if flush != nil {
-				flush()
-			}
-			buf = buf[:0]
-		}
-	}
-	if len(buf) > 0 {
-		if _, err := w.Write(buf); err != nil {
-			return err
-		}
-	}
-	if flush != nil {
-		flush()
-	}
-	return cu.Err()
 }

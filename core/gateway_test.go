@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -272,9 +271,12 @@ func TestStreamCursor(t *testing.T) {
 	cu, err := g.Stream(t.Context(), core.Call{Op: core.OpFetch, Client: "local", Body: []byte(`{"table_name":"users","columns":"id","sort_by":{"field":"id"}}`)})
 	testutil.NoError(t, err)
 	defer cu.Close()
-	var sb strings.Builder
-	testutil.NoError(t, cu.WriteNDJSON(&sb, nil))
-	testutil.Equal(t, "ndjson", sb.String(), "{\"id\":1}\n{\"id\":2}\n{\"id\":3}\n{\"id\":4}\n{\"id\":5}\n")
+	var buf []byte
+	for cu.Next() {
+		buf = append(cu.AppendRow(buf), '\n')
+	}
+	testutil.NoError(t, cu.Err())
+	testutil.Equal(t, "ndjson", string(buf), "{\"id\":1}\n{\"id\":2}\n{\"id\":3}\n{\"id\":4}\n{\"id\":5}\n")
 	testutil.Equal(t, "count", cu.Count(), int64(5))
 }
 

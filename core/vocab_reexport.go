@@ -10,6 +10,8 @@ import "github.com/athena-go/athena/core/vocab"
 type (
 	CacheInfo     = vocab.CacheInfo
 	Call          = vocab.Call
+	CallSource    = vocab.CallSource
+	Endpoint      = vocab.Endpoint
 	Code          = vocab.Code
 	DeferredReply = vocab.DeferredReply
 	Envelope      = vocab.Envelope
@@ -89,6 +91,7 @@ var (
 	ErrUnauthenticated = vocab.ErrUnauthenticated
 	ErrUnavailable     = vocab.ErrUnavailable
 	Codes              = vocab.Codes
+	Endpoints          = vocab.Endpoints
 	Operations         = vocab.Operations
 )
 
@@ -118,11 +121,28 @@ func AppendRow(buf []byte, cols []string, vals []any, stripNulls bool) []byte {
 	return vocab.AppendRow(buf, cols, vals, stripNulls)
 }
 
+// Truncate is vocab.Truncate.
+func Truncate(s string, n int) string { return vocab.Truncate(s, n) }
+
+// Plural is vocab.Plural.
+func Plural(n int64, word string) string { return vocab.Plural(n, word) }
+
 // AppendString is vocab.AppendString.
 func AppendString(buf []byte, s string) []byte { return vocab.AppendString(buf, s) }
 
 // AppendValue is vocab.AppendValue.
 func AppendValue(buf []byte, v any) []byte { return vocab.AppendValue(buf, v) }
+
+// NewCall is vocab.NewCall.
+func NewCall(op Operation, body []byte, src CallSource) Call { return vocab.NewCall(op, body, src) }
+
+// EndpointOf is vocab.EndpointOf.
+func EndpointOf(op Operation) (Endpoint, bool) { return vocab.EndpointOf(op) }
+
+// APIKeyFrom is vocab.APIKeyFrom.
+func APIKeyFrom(header, query func(name string) string) string {
+	return vocab.APIKeyFrom(header, query)
+}
 
 // APIKeyFromHeader is vocab.APIKeyFromHeader.
 func APIKeyFromHeader(get func(name string) string) string { return vocab.APIKeyFromHeader(get) }

@@ -19,12 +19,7 @@ import (
 
 // requestKey is the key a request carries: the Athena headers, else
 // ?api_key=.
-func requestKey(r *http.Request) string {
-	if k := core.APIKeyFromHeader(r.Header.Get); k != "" {
-		return k
-	}
-	return r.URL.Query().Get("api_key")
-}
+func requestKey(r *http.Request) string { return core.APIKeyFrom(r.Header.Get, r.URL.Query().Get) }
 
 // admin guards fn with the admin key.
 func (h *Handler) admin(fn handlerFunc) handlerFunc {
@@ -203,11 +198,7 @@ func queryInt(s, name string) (int, error) {
 // gatewaySchema answers GET /gateway/schema: the tables of X-Athena-Client,
 // under the same API-key rules as a fetch.
 func (h *Handler) gatewaySchema(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
-	call := core.Call{}
-	call.ApplyHeader(r.Header.Get)
-	if call.APIKey == "" {
-		call.APIKey = r.URL.Query().Get("api_key")
-	}
+	call := core.NewCall(core.OpFetch, nil, core.CallSource{Header: r.Header.Get, Key: r.URL.Query().Get("api_key")})
 	s, err := h.gw.Schema(r.Context(), call)
 	if err != nil {
 		return err

@@ -121,13 +121,11 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Gatherer != nil {
 		h.metricsHandler = promHandler(cfg.Gatherer, h.log)
 	}
-	h.routes = []route{
-		{method: http.MethodPost, path: "/gateway/fetch", fn: h.operation(core.OpFetch)},
-		{method: http.MethodPut, path: "/gateway/insert", fn: h.operation(core.OpInsert)},
-		{method: http.MethodPost, path: "/gateway/update", fn: h.operation(core.OpUpdate)},
-		{method: http.MethodDelete, path: "/gateway/delete", fn: h.operation(core.OpDelete)},
-		{method: http.MethodPost, path: "/gateway/query", fn: h.operation(core.OpQuery)},
-		{method: http.MethodPost, path: "/query/sql", fn: h.operation(core.OpSQL)},
+	h.routes = make([]route, 0, 64)
+	for _, e := range core.Endpoints {
+		h.routes = append(h.routes, route{method: e.Method, path: e.Path, fn: h.operation(e)})
+	}
+	h.routes = append(h.routes, []route{
 		{method: http.MethodGet, path: "/gateway/deferred/:request_id", fn: h.deferredGet},
 		{method: http.MethodPost, path: "/gateway/deferred/:request_id/requeue", fn: h.deferredRequeue},
 		{method: http.MethodPost, path: "/gateway/deferred/:request_id/cancel", fn: h.deferredCancel},
@@ -141,7 +139,7 @@ func New(cfg Config) (*Handler, error) {
 		{method: http.MethodGet, path: "/openapi-wss.yaml", fn: serveSpec(cfg.OpenAPIWSS)},
 		{method: http.MethodGet, path: "/wss/info", fn: h.wssInfo(cfg.WebSocketInfo)},
 		h.upgradeRoute(cfg.WebSocket),
-	}
+	}...)
 	h.routes = append(h.routes, h.adminRoutes()...)
 	rt := httprouter.New()
 	rt.RedirectTrailingSlash = false

@@ -4,10 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -16,21 +14,14 @@ import (
 
 // operation is the handler of one gateway route: read the body, build the
 // core.Call, run it, encode the result.
-func (h *Handler) operation(op core.Operation) handlerFunc {
-	streams := op == core.OpFetch || op == core.OpQuery || op == core.OpSQL
+func (h *Handler) operation(e core.Endpoint) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 		body, err := h.readBody(w, r)
 		if err != nil {
 			return err
 		}
-		// Operation routes have no parameters, so the matched path is the
-		// route pattern admission control matches prefixes against.
-		call := core.Call{Op: op, Body: body, Route: r.URL.Path}
-		call.ApplyHeader(r.Header.Get)
-		if call.APIKey == "" {
-			call.APIKey = r.URL.Query().Get("api_key")
-		}
-		if streams && !call.Defer && acceptsNDJSON(r.Header.Values("Accept")) {
+		call := core.NewCall(e.Op, body, core.CallSource{Header: r.Header.Get, Key: r.URL.Query().Get("api_key")})
+		if e.Stream && !call.Defer && acceptsNDJSON(r.Header.Values("Accept")) {
 			return h.stream(w, r, call)
 		}
 		res, err := h.gw.Do(r.Context(), call)
@@ -91,83 +82,4 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 
 func (h *Handler) tooLarge() error {
 	return core.Errorf(core.CodePayloadTooLarge, "request body exceeds the limit of %d bytes", h.maxBody)
-}
-
-// acceptsNDJSON reports whether the Accept header asks for
-// application/x-ndjson (with a non-zero quality).
-func acceptsNDJSON(accept []string) bool {
-	for _, line := range accept {
-		for _, part := range strings.Split(line, ",") {
-			mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
-			if err != nil || !strings.EqualFold(mt, contentTypeNDJSON) {
-				continue
-			}
-			if q := strings.TrimSpace(params["q"]); q == "0" || q == "0.0" || q == "0.00" || q == "0.000" {
-				continue
-			}
-			return true
-		}
-	}
-	return false
-}
-
-// errClientGone marks a failed write to the client: the adapter treats it
-// like a cancelled request and logs it at debug.
-var errClientGone = errors.New("write to client failed")
-
-// stream answers with one JSON object per line, read from the database only
-// as fast as the client takes them. The status line is sent with the first
-// row, so an error before it still gets a normal error envelope; an error
-// after it becomes the stream's last line (see writeError).
-func (h *Handler) stream(w http.ResponseWriter, r *http.Request, call core.Call) error {
-	cur, err := h.gw.Stream(r.Context(), call)
-	if err != nil {
-		return err
-	}
-	defer cur.Close()
-	nw := &ndjsonWriter{w: w}
-	if err := cur.WriteNDJSON(nw, nw.flush); err != nil {
-		if nw.writeErr != nil {
-			return errors.Join(errClientGone, nw.writeErr)
-		}
-		return err
-	}
-	nw.start() // an empty result is still a 200 stream
-	return nil
-}
-
-// ndjsonWriter delays the status line until the first row.
-type ndjsonWriter struct {
-	w        http.ResponseWriter
-	started  bool
-	writeErr error
-}
-
-func (nw *ndjsonWriter) start() {
-	if nw.started {
-		return
-	}
-	nw.started = true
-	hd := nw.w.Header()
-	hd.Set("Content-Type", contentTypeNDJSON)
-	hd.Set("Cache-Control", "no-store")
-	nw.w.WriteHeader(http.StatusOK)
-}
-
-func (nw *ndjsonWriter) Write(b []byte) (int, error) {
-	nw.start()
-	n, err := nw.w.Write(b)
-	if err != nil {
-		nw.writeErr = err
-	}
-	return n, err
-}
-
-func (nw *ndjsonWriter) flush() {
-	if !nw.started {
-		return
-	}
-	if f, ok := nw.w.(http.Flusher); ok {
-		f.Flush()
-	}
 }

@@ -169,7 +169,7 @@ func (c *conn) start(req *Request) {
 	case c.draining:
 		err = core.Errorf(core.CodeBackendUnavailable, "the server is shutting down; reconnect to another node")
 	case dup:
-		err = core.Errorf(core.CodeBadRequest, "field request_id: %q is already in flight on this connection", truncate(req.RequestID, 64))
+		err = core.Errorf(core.CodeBadRequest, "field request_id: %q is already in flight on this connection", core.Truncate(req.RequestID, 64))
 	case len(c.inflight) >= c.s.cfg.MaxInFlight:
 		err = core.Errorf(core.CodeRateLimited, "too many requests in flight on this connection (at most %d); wait for replies", c.s.cfg.MaxInFlight)
 	default:
@@ -251,8 +251,10 @@ func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Req
 		}
 		return
 	}
-	op, _ := req.Action.op()
-	call := core.Call{Op: op, Client: req.ClientName, Body: req.Body, Timeout: req.Timeout, Defer: req.Defer}
+	e, _ := req.Action.endpoint()
+	call := core.NewCall(e.Op, req.Body, core.CallSource{Header: req.header, Client: req.ClientName, DefaultClient: c.client, Key: key})
+	call.Timeout = req.Timeout
+	call.Defer = call.Defer || req.Defer
 	// A deferral (asked for, or by admission control) is watched from
 	// before the job is stored, so no status change is missed.
 	var heldKey string
@@ -263,18 +265,6 @@ func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Req
 			c.dropWatch(heldKey, held) // the job was not stored, or no reply went out
 		}
 	}()
-	for _, o := range operations {
-		if o.action == req.Action {
-			call.Route = o.path // the REST route, for admission's defer prefixes
-		}
-	}
-	call.ApplyHeader(req.header)
-	if call.Client == "" {
-		call.Client = c.client
-	}
-	if call.APIKey == "" {
-		call.APIKey = key
-	}
 	var frame []byte
 	var err error
 	if req.Stream {
@@ -338,7 +328,7 @@ func (c *conn) cancelRequest(req *Request) {
 	cancel, ok := c.inflight[target]
 	c.mu.Unlock()
 	if !ok {
-		c.reject(req.RequestID, req.Action, core.Errorf(core.CodeNotFound, "no request %q is in flight on this connection", truncate(target, 64)))
+		c.reject(req.RequestID, req.Action, core.Errorf(core.CodeNotFound, "no request %q is in flight on this connection", core.Truncate(target, 64)))
 		return
 	}
 	cancel(errClientCanceled)

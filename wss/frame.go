@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -38,21 +37,6 @@ const (
 	maxClientNameLength        = 128
 )
 
-// operations maps each operation action to its core operation, its REST
-// route and method (accepted as path + method instead of action).
-var operations = []struct {
-	action       Action
-	op           core.Operation
-	path, method string
-}{
-	{ActionFetch, core.OpFetch, "/gateway/fetch", http.MethodPost},
-	{ActionInsert, core.OpInsert, "/gateway/insert", http.MethodPut},
-	{ActionUpdate, core.OpUpdate, "/gateway/update", http.MethodPost},
-	{ActionDelete, core.OpDelete, "/gateway/delete", http.MethodDelete},
-	{ActionQuery, core.OpQuery, "/gateway/query", http.MethodPost},
-	{ActionSQL, core.OpSQL, "/query/sql", http.MethodPost},
-}
-
 // Actions lists every action the server runs, in the order /wss/info
 // reports them.
 var Actions = []Action{
@@ -71,19 +55,21 @@ func (a Action) jobAction() bool {
 	return false
 }
 
-// streamable reports whether an action may set stream: true.
-func (a Action) streamable() bool {
-	return a == ActionFetch || a == ActionQuery || a == ActionSQL
-}
-
-// op returns the core operation of an operation action.
-func (a Action) op() (core.Operation, bool) {
-	for _, o := range operations {
-		if o.action == a {
-			return o.op, true
+// endpoint returns the operation an operation action runs, from the one
+// operation table both transports share (core.Endpoints).
+func (a Action) endpoint() (core.Endpoint, bool) {
+	for _, e := range core.Endpoints {
+		if Action(e.Action) == a {
+			return e, true
 		}
 	}
-	return "", false
+	return core.Endpoint{}, false
+}
+
+// streamable reports whether an action may set stream: true.
+func (a Action) streamable() bool {
+	e, ok := a.endpoint()
+	return ok && e.Stream
 }
 
 // Request is one decoded client frame.
@@ -182,7 +168,7 @@ func DecodeRequest(b []byte) (*Request, error) {
 		return nil, fail(core.CodeBadRequest, "field stream: a deferred request cannot stream; its result is stored with the job")
 	}
 	if r.Defer {
-		if _, ok := action.op(); !ok {
+		if _, ok := action.endpoint(); !ok {
 			return nil, fail(core.CodeBadRequest, "field defer: only gateway.* and query.sql requests can be deferred")
 		}
 	}
@@ -199,31 +185,31 @@ func DecodeRequest(b []byte) (*Request, error) {
 func resolveAction(action, path, method string) (Action, error) {
 	if action != "" {
 		a := Action(action)
-		if _, ok := a.op(); ok || a == ActionCancel || a == ActionAuth || a == ActionPing || a.jobAction() {
+		if _, ok := a.endpoint(); ok || a == ActionCancel || a == ActionAuth || a == ActionPing || a.jobAction() {
 			return a, nil
 		}
-		return "", fmt.Errorf("field action: unknown action %q", truncate(action, 64))
+		return "", fmt.Errorf("field action: unknown action %q", core.Truncate(action, 64))
 	}
 	if path == "" {
 		return "", errors.New("field action: required (or path and method)")
 	}
-	for _, o := range operations {
-		if o.path != path {
+	for _, e := range core.Endpoints {
+		if e.Path != path {
 			continue
 		}
-		if method != "" && !strings.EqualFold(method, o.method) {
-			return "", fmt.Errorf("field method: %s is not allowed on %s; allowed: %s", truncate(method, 16), o.path, o.method)
+		if method != "" && !strings.EqualFold(method, e.Method) {
+			return "", fmt.Errorf("field method: %s is not allowed on %s; allowed: %s", core.Truncate(method, 16), e.Path, e.Method)
 		}
-		return o.action, nil
+		return Action(e.Action), nil
 	}
-	return "", fmt.Errorf("field path: no operation at %q", truncate(path, 64))
+	return "", fmt.Errorf("field path: no operation at %q", core.Truncate(path, 64))
 }
 
 // jsonError describes a decoding failure by field where it can.
 func jsonError(err error) error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) && te.Field != "" {
-		return core.Errorf(core.CodeBadRequest, "field %s: must be %s", truncate(te.Field, 64), jsonKind(te.Field))
+		return core.Errorf(core.CodeBadRequest, "field %s: must be %s", core.Truncate(te.Field, 64), jsonKind(te.Field))
 	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
@@ -261,11 +247,4 @@ func salvageRequestID(b []byte) string {
 		return ""
 	}
 	return id
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		s = s[:n] + "…"
-	}
-	return strings.ToValidUTF8(s, "\uFFFD")
 }

@@ -145,7 +145,7 @@ func originPatterns(list []string) ([]string, error) {
 		if strings.Contains(o, "://") {
 			u, err := url.Parse(o)
 			if err != nil || u.Host == "" {
-				return nil, errors.New("wss: allowed origin " + truncate(o, 64) + " is not an origin")
+				return nil, errors.New("wss: allowed origin " + core.Truncate(o, 64) + " is not an origin")
 			}
 			o = u.Host
 		}
@@ -187,10 +187,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if client == "" {
 		client = strings.TrimSpace(q.Get("client"))
 	}
-	key := core.APIKeyFromHeader(r.Header.Get)
-	if key == "" {
-		key = strings.TrimSpace(q.Get("api_key"))
-	}
+	key := core.APIKeyFrom(r.Header.Get, q.Get)
 	c := s.newConn(r.Context(), ws, client, key, r.RemoteAddr)
 	if !s.track(c) {
 		// Shutdown began between the check above and now.

@@ -84,14 +84,7 @@ func (c *conn) stream(ctx context.Context, req *Request, call core.Call) ([]byte
 	}
 	n := cur.Count()
 	return successReply(req.RequestID, &core.Result{
-		Message: fmt.Sprintf("Streamed %d %s in %d %s", n, plural(n, "row"), seq, plural(seq, "chunk")),
+		Message: fmt.Sprintf("Streamed %d %s in %d %s", n, core.Plural(n, "row"), seq, core.Plural(seq, "chunk")),
 		Meta:    &core.Meta{RowCount: &n, Chunks: &seq},
 	})
-}
-
-func plural(n int64, word string) string {
-	if n == 1 {
-		return word
-	}
-	return word + "s"
 }

@@ -11,23 +11,20 @@ import (
 	"github.com/athena-go/athena/core/vocab"
 )
 
-// Rights a gateway operation needs (DESIGN.md §7).
+// Rights a gateway operation needs (DESIGN.md §7); vocab.Endpoints maps
+// each operation to its right.
 const (
-	RightRead   = "gateway.read"
-	RightWrite  = "gateway.write"
-	RightDelete = "gateway.delete"
-	RightQuery  = "gateway.query"
+	RightRead   = vocab.RightRead
+	RightWrite  = vocab.RightWrite
+	RightDelete = vocab.RightDelete
+	RightQuery  = vocab.RightQuery
 )
 
-// RightFor is the right op needs when API keys are enforced.
+// RightFor is the right op needs when API keys are enforced; an unknown
+// operation needs gateway.query, the broadest.
 func RightFor(op vocab.Operation) string {
-	switch op {
-	case vocab.OpFetch:
-		return RightRead
-	case vocab.OpInsert, vocab.OpUpdate:
-		return RightWrite
-	case vocab.OpDelete:
-		return RightDelete
+	if e, ok := vocab.EndpointOf(op); ok {
+		return e.Right
 	}
 	return RightQuery
 }

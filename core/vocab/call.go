@@ -84,3 +84,52 @@ func APIKeyFromHeader(get func(name string) string) string {
 	}
 	return ""
 }
+
+// CallSource is what a transport knows of a request beside its body.
+type CallSource struct {
+	// Header looks a header up: the HTTP request's, or a frame's headers.
+	Header func(name string) string
+	// Client is the client the request names outside its headers (a
+	// frame's client_name); it wins over X-Athena-Client.
+	Client string
+	// DefaultClient is used when nothing else names one (the client a
+	// socket was opened for, ?client= or X-Athena-Client at upgrade).
+	DefaultClient string
+	// Key is the API key to use when the headers carry none (?api_key=,
+	// or the key a socket was opened or authenticated with).
+	Key string
+}
+
+// NewCall is the one way both transports build the Call of an operation:
+// the body, the options of the Athena headers (ApplyHeader), the client
+// and the API key with their fallbacks, and the REST route of op, which
+// admission control matches its prefixes against.
+func NewCall(op Operation, body []byte, src CallSource) Call {
+	c := Call{Op: op, Body: body, Client: src.Client}
+	if e, ok := EndpointOf(op); ok {
+		c.Route = e.Path
+	}
+	if src.Header != nil {
+		c.ApplyHeader(src.Header)
+	}
+	if c.Client == "" {
+		c.Client = src.DefaultClient
+	}
+	if c.APIKey == "" {
+		c.APIKey = src.Key
+	}
+	return c
+}
+
+// APIKeyFrom returns a request's API key: the key headers (APIKeyFromHeader),
+// else the api_key query parameter, which browsers use because they cannot
+// set headers on a WebSocket. query may be nil.
+func APIKeyFrom(header, query func(name string) string) string {
+	if k := APIKeyFromHeader(header); k != "" {
+		return k
+	}
+	if query == nil {
+		return ""
+	}
+	return strings.TrimSpace(query("api_key"))
+}

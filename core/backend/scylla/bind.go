@@ -14,6 +14,7 @@ import (
 	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
+	"github.com/athena-go/athena/core"
 )
 
 // value is a JSON-decoded plan value bound to a CQL marker. It converts
@@ -263,7 +264,7 @@ func (jv value) marshal(info gocql.TypeInfo) ([]byte, error) {
 		}
 		for k := range m {
 			if !known[k] {
-				return nil, fmt.Errorf("type %s has no field %q", ut.Name, truncate(k, 64))
+				return nil, fmt.Errorf("type %s has no field %q", ut.Name, core.Truncate(k, 64))
 			}
 		}
 		return out, nil
@@ -490,13 +491,6 @@ func sortedKeys(m map[string]any) []string {
 	}
 	slices.Sort(keys)
 	return keys
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 // parseDuration reads CQL's duration literal: an optional "-", then number
