@@ -133,11 +133,12 @@ const streaming = (async () => {
 
 // The deferred job, followed to completion across both restarts.
 const following = (async () => {
-  const job = await client.sql('SELECT count(*)::int AS n FROM events, pg_sleep(6)').defer();
+  const job = await client.sql('SELECT count(*)::int AS n FROM events, pg_sleep(8)').defer();
   app.job.id = job.id;
   job.onStatus((i) => { app.job.statuses.push(i.status); document.getElementById('job').textContent = i.status; });
   const r = await job.result();
-  app.job.result = r.error ? { code: r.error.code } : r.data;
+  app.job.result = r.error ? { code: r.error.code, message: r.error.message } : r.data;
+  app.job.socketsBeforeResult = app.statuses.filter((x) => x === 'open').length;
 })();
 
 app.finish = async () => {
@@ -200,7 +201,7 @@ async function waitFor(tab, what, cond, timeoutMs = 180000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const state = await tab.evaluate(() => JSON.parse(JSON.stringify({
-      status: window.app.statuses.at(-1), rows: window.app.stream.rows, done: window.app.stream.done,
+      status: window.app.statuses.at(-1), opens: window.app.statuses.filter((x) => x === 'open').length, rows: window.app.stream.rows, done: window.app.stream.done,
       job: window.app.job.statuses.at(-1), writes: window.app.writer.confirmed.length, loads: window.app.loads,
     })));
     if (cond(state)) return state;
@@ -235,10 +236,10 @@ test('a dashboard on @athena-go/client survives SIGTERM and SIGKILL restarts of 
     await restart('term');
 
     // Recovered and busy again; then a crash.
-    const middle = await waitFor(tab, 'the dashboard to recover from SIGTERM', (s) => s.status === 'open' && s.writes >= before.writes + 5 && (s.done || s.rows >= before.rows + 4000));
+    const middle = await waitFor(tab, 'the dashboard to recover from SIGTERM', (s) => s.opens >= 2 && s.status === 'open' && s.writes >= before.writes + 5 && (s.done || s.rows >= before.rows + 4000));
     assert.ok(!middle.done, 'the stream ended before the second restart');
     await restart('kill');
-    await waitFor(tab, 'the dashboard to recover from SIGKILL', (s) => s.status === 'open' && s.writes >= middle.writes + 5);
+    await waitFor(tab, 'the dashboard to recover from SIGKILL', (s) => s.opens >= 3 && s.status === 'open' && s.writes >= middle.writes + 5);
 
     const r = await tab.evaluate(() => window.app.finish());
     assert.deepEqual(pageErrors, []);
@@ -272,8 +273,13 @@ test('a dashboard on @athena-go/client survives SIGTERM and SIGKILL restarts of 
 
     const longest = r.longTasks.length ? Math.max(...r.longTasks).toFixed(1) + ' ms' : 'none over 50 ms';
     console.log(`stream: 100000 rows in ${r.stream.attempts} attempts; longest decode of a 500-row chunk ${r.maxDecodeMs.toFixed(2)} ms; longest main-thread task ${longest} (${r.longTasks.length} long tasks)`);
-    console.log(`writes: ${r.writer.confirmed.length} confirmed, ${r.writer.unknown.length} unknown_outcome (${r.writer.resolved.length} of them found written); job statuses ${r.job.statuses.join(' → ')}; socket ${r.statuses.join(' → ')}`);
-    console.log(`errors seen by the page (each retried or resolved): ${r.errors.length ? r.errors.join(', ') : 'none'}`);
+    console.log(`writes: ${r.writer.confirmed.length} confirmed, ${r.writer.unknown.length} unknown_outcome (${r.writer.resolved.length} of them found written); job statuses ${r.job.statuses.join(' → ')}, result on socket ${r.job.socketsBeforeResult} of 3; socket ${r.statuses.join(' → ')}`);
+    const counts = {};
+    for (const e of r.errors) {
+      const key = e.replace(/^write \d+/, 'write');
+      counts[key] = (counts[key] || 0) + 1;
+    }
+    console.log(`errors seen by the page (each retried or resolved): ${JSON.stringify(counts)}`);
   } finally {
     await browser.close();
     srv.close();

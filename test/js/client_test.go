@@ -158,7 +158,8 @@ func TestClientBrowser(t *testing.T) {
 	}
 
 	// A short drain so a SIGTERM cuts the long stream, a short lease so the
-	// job a SIGKILL interrupts is claimed again soon, attempts for both.
+	// job a SIGKILL interrupts is claimed again soon (but longer than the
+	// job runs: leases are not renewed), attempts for both.
 	quotedDSN, err := json.Marshal(pgtest.NewDatabase(t)) // a JSON string is a valid YAML scalar
 	if err != nil {
 		t.Fatal(err)
@@ -166,7 +167,7 @@ func TestClientBrowser(t *testing.T) {
 	srv := servertest.Start(t, servertest.Build(t, raceEnabled), servertest.Options{API: "shutdown_timeout: 2s", Config: fmt.Sprintf(`postgres_clients:
   %s: %s
 gateway:
-  deferred_lease: 3s
+  deferred_lease: 15s
   deferred_max_attempts: 6
   deferred_query_worker_poll_ms: 200
 wss:
