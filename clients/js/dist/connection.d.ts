@@ -6,16 +6,22 @@ import { type ReconnectOptions } from './backoff.js';
  * `--experimental-websocket`) fit; so does any object with these members.
  */
 export interface SocketLike {
+    /** Sends one text frame. */
     send(data: string): void;
+    /** Closes the socket. */
     close(code?: number, reason?: string): void;
+    /** Called once the socket is open. */
     onopen: ((ev: unknown) => void) | null;
+    /** Called with each text frame in `ev.data`. */
     onmessage: ((ev: {
         data: unknown;
     }) => void) | null;
+    /** Called once the socket closed, with the close code. */
     onclose: ((ev: {
         code: number;
         reason?: string;
     }) => void) | null;
+    /** Called on an error; a close follows. */
     onerror: ((ev: unknown) => void) | null;
 }
 /** A WebSocket constructor: `new WebSocket(url)`. */

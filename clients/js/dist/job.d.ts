@@ -5,14 +5,23 @@ import { type CallOptions, type FrameBody, type Meta, type Result } from './requ
 export type JobStatus = 'queued' | 'running' | 'completed' | 'failed' | 'canceled';
 /** A deferred job as the server describes it (`deferred.get`, `deferred.status` events). */
 export interface JobInfo {
+    /** The job id. */
     request_id: string;
+    /** Where it is. */
     status: JobStatus;
+    /** The client it runs on. */
     client_name?: string;
+    /** The operation: fetch, insert, update, delete, query, sql. */
     action?: string;
+    /** How often it was claimed by a worker. */
     attempts?: number;
+    /** When it was submitted (RFC 3339). */
     created_at?: string;
+    /** When the current attempt started. */
     started_at?: string | null;
+    /** When it ended. */
     finished_at?: string | null;
+    /** Why it failed, for a failed job. */
     error?: string;
     /** The envelope the request produced (final states only). */
     result?: {
@@ -62,7 +71,10 @@ export declare class Job<T = unknown> implements Resumable {
     refresh(o?: CallOptions): Promise<Result<JobInfo>>;
     /** Cancels the job (`deferred.cancel`). */
     cancel(o?: CallOptions): Promise<Result<JobInfo>>;
-    /** Runs a failed or canceled job again (`deferred.requeue`), and keeps watching it. */
+    /**
+     * Runs a failed or canceled job again (`deferred.requeue`). This handle
+     * has already settled; follow the new run with `client.job(job.id)`.
+     */
     requeue(o?: CallOptions): Promise<Result<JobInfo>>;
     /** Stops watching (the job keeps running on the server); {@link Job.result} then resolves with error `canceled`. */
     unwatch(): void;

@@ -69,7 +69,10 @@ export class Job {
     cancel(o) {
         return this.control('deferred.cancel', o);
     }
-    /** Runs a failed or canceled job again (`deferred.requeue`), and keeps watching it. */
+    /**
+     * Runs a failed or canceled job again (`deferred.requeue`). This handle
+     * has already settled; follow the new run with `client.job(job.id)`.
+     */
     async requeue(o) {
         return this.control('deferred.requeue', o);
     }

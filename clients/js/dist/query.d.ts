@@ -4,8 +4,11 @@ import { LiveQuery, type LiveEvent } from './live.js';
 import { RowStream, type CallOptions, type Result, type Row } from './request.js';
 /** A filter condition as the server reads it (`conditions[]` of a request body). */
 export interface Condition {
+    /** eq, neq, gt, gte, lt, lte, like, ilike, is, in, contains, containedBy, not, or. */
     operator: string;
+    /** The column; absent for `not` and `or`, whose value is an expression. */
     column?: string;
+    /** The operand. */
     value?: unknown;
 }
 /** What the builders share with the client (internal). */
@@ -168,16 +171,18 @@ export declare class QueryBuilder<T = Row> implements PromiseLike<Result<T[]>> {
  * (`gateway.query`), awaited like a builder, or streamed, or deferred.
  */
 export type SqlQuery<T = Row> = Pick<QueryBuilder<T>, 'then' | 'stream' | 'defer' | 'abortSignal' | 'timeout'>;
+/** What SingleQuery wraps: a builder that is awaited and can take a signal. */
+interface Runnable extends PromiseLike<unknown> {
+    abortSignal(signal: AbortSignal): Runnable;
+}
 /**
  * SingleQuery is what `single()` and `maybeSingle()` return: awaited, its
  * `data` is one row (or null) instead of an array.
  */
 export declare class SingleQuery<T> implements PromiseLike<Result<T>> {
     private readonly q;
-    /** @internal */
-    constructor(q: PromiseLike<unknown> & {
-        abortSignal(s: AbortSignal): PromiseLike<unknown>;
-    });
+    /** @internal Use {@link QueryBuilder.single} or {@link QueryBuilder.maybeSingle}. */
+    constructor(q: Runnable);
     /** Cancels the call (`request.cancel`) when signal aborts. */
     abortSignal(signal: AbortSignal): SingleQuery<T>;
     /** Runs the call (once) and resolves with its {@link Result}. */

@@ -272,7 +272,7 @@ export class QueryBuilder {
  */
 export class SingleQuery {
     q;
-    /** @internal */
+    /** @internal Use {@link QueryBuilder.single} or {@link QueryBuilder.maybeSingle}. */
     constructor(q) {
         this.q = q;
     }

@@ -7,14 +7,23 @@ export type JobStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancele
 
 /** A deferred job as the server describes it (`deferred.get`, `deferred.status` events). */
 export interface JobInfo {
+  /** The job id. */
   request_id: string;
+  /** Where it is. */
   status: JobStatus;
+  /** The client it runs on. */
   client_name?: string;
+  /** The operation: fetch, insert, update, delete, query, sql. */
   action?: string;
+  /** How often it was claimed by a worker. */
   attempts?: number;
+  /** When it was submitted (RFC 3339). */
   created_at?: string;
+  /** When the current attempt started. */
   started_at?: string | null;
+  /** When it ended. */
   finished_at?: string | null;
+  /** Why it failed, for a failed job. */
   error?: string;
   /** The envelope the request produced (final states only). */
   result?: { status?: string; message?: string; data?: unknown; meta?: Meta; code?: string; error?: string };
@@ -97,7 +106,10 @@ export class Job<T = unknown> implements Resumable {
     return this.control('deferred.cancel', o);
   }
 
-  /** Runs a failed or canceled job again (`deferred.requeue`), and keeps watching it. */
+  /**
+   * Runs a failed or canceled job again (`deferred.requeue`). This handle
+   * has already settled; follow the new run with `client.job(job.id)`.
+   */
   async requeue(o?: CallOptions): Promise<Result<JobInfo>> {
     return this.control('deferred.requeue', o);
   }

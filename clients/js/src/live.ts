@@ -4,8 +4,11 @@ import { toResult, type FrameBody, type Row } from './request.js';
 
 /** One change of a live query, as `live.change` carries it. */
 export interface LiveChange<T> {
+  /** What happened to the row. */
   op: 'insert' | 'update' | 'delete';
+  /** The row as it is now (insert, update). */
   row?: T;
+  /** The row's key columns (`meta.key` of the subscription). */
   key?: Record<string, unknown>;
 }
 
@@ -17,9 +20,13 @@ export interface LiveChange<T> {
  * (`error` says why).
  */
 export interface LiveEvent<T> {
+  /** What happened. */
   type: 'snapshot' | 'change' | 'resync' | 'end';
+  /** The whole current result. */
   rows: T[];
+  /** The change applied (type `change`). */
   change?: LiveChange<T>;
+  /** Why it ended (type `end`; absent after unsubscribe). */
   error?: AthenaError;
 }
 

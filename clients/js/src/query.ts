@@ -6,8 +6,11 @@ import { call, failed, RowStream, toResult, type CallOptions, type FrameBody, ty
 
 /** A filter condition as the server reads it (`conditions[]` of a request body). */
 export interface Condition {
+  /** eq, neq, gt, gte, lt, lte, like, ilike, is, in, contains, containedBy, not, or. */
   operator: string;
+  /** The column; absent for `not` and `or`, whose value is an expression. */
   column?: string;
+  /** The operand. */
   value?: unknown;
 }
 
@@ -365,17 +368,22 @@ export class QueryBuilder<T = Row> implements PromiseLike<Result<T[]>> {
  */
 export type SqlQuery<T = Row> = Pick<QueryBuilder<T>, 'then' | 'stream' | 'defer' | 'abortSignal' | 'timeout'>;
 
+/** What SingleQuery wraps: a builder that is awaited and can take a signal. */
+interface Runnable extends PromiseLike<unknown> {
+  abortSignal(signal: AbortSignal): Runnable;
+}
+
 /**
  * SingleQuery is what `single()` and `maybeSingle()` return: awaited, its
  * `data` is one row (or null) instead of an array.
  */
 export class SingleQuery<T> implements PromiseLike<Result<T>> {
-  /** @internal */
-  constructor(private readonly q: PromiseLike<unknown> & { abortSignal(s: AbortSignal): PromiseLike<unknown> }) {}
+  /** @internal Use {@link QueryBuilder.single} or {@link QueryBuilder.maybeSingle}. */
+  constructor(private readonly q: Runnable) {}
 
   /** Cancels the call (`request.cancel`) when signal aborts. */
   abortSignal(signal: AbortSignal): SingleQuery<T> {
-    return new SingleQuery<T>(this.q.abortSignal(signal) as PromiseLike<unknown> & { abortSignal(s: AbortSignal): PromiseLike<unknown> });
+    return new SingleQuery<T>(this.q.abortSignal(signal));
   }
 
   /** Runs the call (once) and resolves with its {@link Result}. */

@@ -13,9 +13,13 @@ export type Meta = Record<string, unknown>;
  * given (0 when no server answered).
  */
 export interface Result<T> {
+  /** The rows (or one row, or what the request returns); null on failure. */
   data: T | null;
+  /** Null on success; the error, with its machine `code`, on failure. */
   error: AthenaError | null;
+  /** The reply's `http_status`; 0 when no server answered. */
   status: number;
+  /** The reply's `meta`, when it had one. */
   meta: Meta | null;
 }
 
