@@ -102,7 +102,7 @@ export declare class Connection {
     unqueue(id: string): boolean;
     /** Stops routing frames of id. */
     drop(id: string): void;
-    /** Registers something to redo on each new socket, and opens one. */
+    /** Registers something to redo on each new socket, and opens one (on a closed client it is lost at once). */
     addResumable(r: Resumable): void;
     /** Forgets a resumable. */
     removeResumable(r: Resumable): void;

@@ -80,8 +80,12 @@ export class Connection {
     drop(id) {
         this.entries.delete(id);
     }
-    /** Registers something to redo on each new socket, and opens one. */
+    /** Registers something to redo on each new socket, and opens one (on a closed client it is lost at once). */
     addResumable(r) {
+        if (this.status === 'closed') {
+            r.lost(new AthenaError('closed', 'the client is closed'));
+            return;
+        }
         this.resumables.add(r);
         this.ensureOpen();
     }

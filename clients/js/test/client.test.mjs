@@ -563,6 +563,11 @@ test('close() fails waiting calls with closed and stops reconnecting', async () 
   assert.equal((await p).error.code, 'closed');
   assert.equal(server.sockets.length, 1);
   assert.equal((await run(client.from('t'))).error.code, 'closed');
+  assert.equal((await client.job('j1').result()).error.code, 'closed', 'a job handle on a closed client settles');
+  const ended = [];
+  const live = client.from('t').subscribe((e) => ended.push(e.type));
+  await assert.rejects(live.ready, (e) => e.code === 'closed');
+  assert.deepEqual(ended, ['end']);
 });
 
 test('no WebSocket: calls fail with no_websocket', async () => {
