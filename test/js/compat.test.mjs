@@ -159,3 +159,12 @@ test('sql, stream and defer over the same socket', async () => {
   const aborted = await p;
   assert.equal(aborted.error.code, 'canceled');
 });
+
+test('subscribe() against a server without live queries ends with its error', async () => {
+  const events = [];
+  const live = ws.from(tableB).select('id').subscribe((e) => events.push(e));
+  await assert.rejects(live.ready, (e) => e.code === 'bad_request' && /live\.subscribe/.test(e.message));
+  assert.deepEqual(events.map((e) => e.type), ['end']);
+  // The socket is still usable.
+  assert.equal(ours(await ws.from(tableB).select('id').eq('id', 1)).length, 1);
+});
