@@ -243,7 +243,17 @@ test('a dashboard on @athena-go/client survives SIGTERM and SIGKILL restarts of 
     await restart('kill');
     await waitFor(tab, 'the dashboard to recover from SIGKILL', (s) => s.opens >= 3 && s.status === 'open' && s.writes >= middle.writes + 5);
 
-    const r = await tab.evaluate(() => window.app.finish());
+    // Bounded: a page that never settles fails with its state, not a hang.
+    let timer;
+    const r = await Promise.race([
+      tab.evaluate(() => window.app.finish()),
+      new Promise((_, reject) => {
+        timer = setTimeout(async () => {
+          const state = await tab.evaluate(() => JSON.stringify({ stream: window.app.stream, job: window.app.job, statuses: window.app.statuses, errors: window.app.errors.slice(-20) }));
+          reject(new Error(`the page did not settle within 180 s: ${state}`));
+        }, 180000);
+      }),
+    ]).finally(() => clearTimeout(timer));
     assert.deepEqual(pageErrors, []);
 
     // Every widget equals the database.
