@@ -184,6 +184,17 @@ export function submit(conn, frame, pollMs, o = {}) {
         const id = conn.nextId();
         let job;
         let route;
+        // Until the acknowledgement, aborting drops a queued deferral or asks
+        // the server to cancel it (the reply then says whether a job exists).
+        const onAbort = () => {
+            if (conn.unqueue(id)) {
+                reject(new AthenaError('canceled', 'canceled by the caller', 499));
+            }
+            else {
+                conn.sendNow({ request_id: conn.nextId('c'), action: 'request.cancel', body: { request_id: id } });
+            }
+        };
+        o.signal?.addEventListener('abort', onAbort, { once: true });
         const first = {
             frame(f) {
                 if (route) {
@@ -193,6 +204,7 @@ export function submit(conn, frame, pollMs, o = {}) {
                 if (f.type !== 'reply') {
                     return;
                 }
+                o.signal?.removeEventListener('abort', onAbort);
                 const r = toResult(f);
                 if (r.error || !r.data?.request_id) {
                     conn.drop(id);
@@ -209,6 +221,7 @@ export function submit(conn, frame, pollMs, o = {}) {
                     route.lost(err);
                 }
                 else {
+                    o.signal?.removeEventListener('abort', onAbort);
                     reject(err ?? lostError('write'));
                 }
             },
@@ -217,6 +230,7 @@ export function submit(conn, frame, pollMs, o = {}) {
             conn.send({ ...frame, request_id: id, defer: true, ...(o.timeoutMs ? { timeout_ms: o.timeoutMs } : {}) }, first);
         }
         catch (e) {
+            o.signal?.removeEventListener('abort', onAbort);
             reject(e);
         }
     });

@@ -178,7 +178,8 @@ export class QueryBuilder {
      * Resolves with the {@link Job} once the server acknowledged it; rejects
      * with an {@link AthenaError} if it refused (e.g. `queue_unavailable`)
      * or the acknowledgement was lost (`unknown_outcome`: it is not sent
-     * again).
+     * again). The signal cancels the deferral until it is acknowledged; then
+     * cancel the job with {@link Job.cancel}.
      */
     defer(options = {}) {
         return submit(this.ctx.conn, this.frame(), this.ctx.jobPollMs, { signal: options.signal ?? this.s.signal, timeoutMs: options.timeoutMs ?? this.s.timeoutMs });
@@ -187,10 +188,19 @@ export class QueryBuilder {
      * Subscribes to the select as a live query (`live.subscribe`, DESIGN.md
      * §4b): callback gets the first rows, then every change, with the
      * current rows kept by the client; after a reconnect it resumes from its
-     * cursor. Needs a server with live queries.
+     * cursor. Needs a server with live queries. Aborting the signal
+     * unsubscribes.
      */
-    subscribe(callback) {
-        return new LiveQuery(this.ctx.conn, this.frame(), callback);
+    subscribe(callback, options = {}) {
+        const live = new LiveQuery(this.ctx.conn, this.frame(), callback);
+        const signal = options.signal ?? this.s.signal;
+        if (signal?.aborted) {
+            live.unsubscribe();
+        }
+        else {
+            signal?.addEventListener('abort', () => live.unsubscribe(), { once: true });
+        }
+        return live;
     }
     /** The request frame (without request_id). */
     frame() {

@@ -229,6 +229,16 @@ export function submit<T>(conn: Connection, frame: FrameBody, pollMs: number, o:
     const id = conn.nextId();
     let job: Job<T> | undefined;
     let route: Route | undefined;
+    // Until the acknowledgement, aborting drops a queued deferral or asks
+    // the server to cancel it (the reply then says whether a job exists).
+    const onAbort = (): void => {
+      if (conn.unqueue(id)) {
+        reject(new AthenaError('canceled', 'canceled by the caller', 499));
+      } else {
+        conn.sendNow({ request_id: conn.nextId('c'), action: 'request.cancel', body: { request_id: id } });
+      }
+    };
+    o.signal?.addEventListener('abort', onAbort, { once: true });
     const first: Route = {
       frame(f) {
         if (route) {
@@ -238,6 +248,7 @@ export function submit<T>(conn: Connection, frame: FrameBody, pollMs: number, o:
         if (f.type !== 'reply') {
           return;
         }
+        o.signal?.removeEventListener('abort', onAbort);
         const r = toResult<JobInfo>(f);
         if (r.error || !r.data?.request_id) {
           conn.drop(id);
@@ -253,6 +264,7 @@ export function submit<T>(conn: Connection, frame: FrameBody, pollMs: number, o:
         if (route) {
           route.lost(err);
         } else {
+          o.signal?.removeEventListener('abort', onAbort);
           reject(err ?? lostError('write'));
         }
       },
@@ -260,6 +272,7 @@ export function submit<T>(conn: Connection, frame: FrameBody, pollMs: number, o:
     try {
       conn.send({ ...frame, request_id: id, defer: true, ...(o.timeoutMs ? { timeout_ms: o.timeoutMs } : {}) }, first);
     } catch (e) {
+      o.signal?.removeEventListener('abort', onAbort);
       reject(e);
     }
   });

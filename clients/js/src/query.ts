@@ -278,7 +278,8 @@ export class QueryBuilder<T = Row> implements PromiseLike<Result<T[]>> {
    * Resolves with the {@link Job} once the server acknowledged it; rejects
    * with an {@link AthenaError} if it refused (e.g. `queue_unavailable`)
    * or the acknowledgement was lost (`unknown_outcome`: it is not sent
-   * again).
+   * again). The signal cancels the deferral until it is acknowledged; then
+   * cancel the job with {@link Job.cancel}.
    */
   defer(options: CallOptions = {}): Promise<Job<T[]>> {
     return submit<T[]>(this.ctx.conn, this.frame(), this.ctx.jobPollMs, { signal: options.signal ?? this.s.signal, timeoutMs: options.timeoutMs ?? this.s.timeoutMs });
@@ -288,10 +289,18 @@ export class QueryBuilder<T = Row> implements PromiseLike<Result<T[]>> {
    * Subscribes to the select as a live query (`live.subscribe`, DESIGN.md
    * §4b): callback gets the first rows, then every change, with the
    * current rows kept by the client; after a reconnect it resumes from its
-   * cursor. Needs a server with live queries.
+   * cursor. Needs a server with live queries. Aborting the signal
+   * unsubscribes.
    */
-  subscribe(callback: (event: LiveEvent<T>) => void): LiveQuery<T> {
-    return new LiveQuery<T>(this.ctx.conn, this.frame(), callback);
+  subscribe(callback: (event: LiveEvent<T>) => void, options: { signal?: AbortSignal } = {}): LiveQuery<T> {
+    const live = new LiveQuery<T>(this.ctx.conn, this.frame(), callback);
+    const signal = options.signal ?? this.s.signal;
+    if (signal?.aborted) {
+      live.unsubscribe();
+    } else {
+      signal?.addEventListener('abort', () => live.unsubscribe(), { once: true });
+    }
+    return live;
   }
 
   /** The request frame (without request_id). */

@@ -479,6 +479,25 @@ test('defer: a lost acknowledgement is unknown_outcome and is not submitted agai
   client.close();
 });
 
+test('defer: an abort before the acknowledgement drops a queued deferral or cancels a sent one', async () => {
+  const { server, client } = setup();
+  const ac1 = new AbortController();
+  const queued = client.from('t').defer({ signal: ac1.signal });
+  ac1.abort();
+  await assert.rejects(queued, (e) => e.code === 'canceled');
+  const ws = await opened(server);
+  assert.equal(ws.requests().length, 0);
+  const ac2 = new AbortController();
+  const sent = client.sql('SELECT 1').defer({ signal: ac2.signal });
+  await until(() => ws.requests().length === 1);
+  ac2.abort();
+  const [f, cancel] = ws.requests();
+  assert.deepEqual(cancel.body, { request_id: f.request_id });
+  ws.fail(f.request_id, 499, 'canceled');
+  await assert.rejects(sent, (e) => e.code === 'canceled' && e.httpStatus === 499);
+  client.close();
+});
+
 test('client.job(id) re-attaches; a failed job resolves with its error', async () => {
   const { server, client } = setup();
   const job = client.job('job7');
@@ -525,6 +544,13 @@ test('live: snapshot, changes applied to the kept rows, resume with the cursor a
   assert.deepEqual(sub.rows.map((r) => r.id), [0, 2, 3]);
   ws2.event(g.request_id, 'live.resync', [{ id: 9, n: 9 }], { cursor: 'c6' });
   assert.deepEqual(sub.rows, [{ id: 9, n: 9 }]);
+  const ac = new AbortController();
+  const other = client.from('orders').subscribe(() => {}, { signal: ac.signal });
+  await until(() => ws2.requests().length === 2);
+  ac.abort();
+  assert.equal(ws2.requests().at(-1).action, 'live.unsubscribe', 'the signal unsubscribed');
+  assert.deepEqual(ws2.requests().at(-1).body, { request_id: ws2.requests()[1].request_id });
+  await assert.rejects(other.ready, (e) => e.code === 'canceled');
   sub.unsubscribe();
   assert.deepEqual(ws2.requests().at(-1), { request_id: ws2.requests().at(-1).request_id, action: 'live.unsubscribe', body: { request_id: g.request_id } });
   assert.deepEqual(events.map((e) => e.type), ['snapshot', 'change', 'change', 'change', 'change', 'resync']);
