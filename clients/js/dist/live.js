@@ -52,7 +52,6 @@ export class LiveQuery {
         const id = this.conn.nextId('l');
         this.routeId = id;
         const frame = { ...this.request, request_id: id, action: 'live.subscribe' };
-        delete frame.stream;
         if (this.cursor !== undefined) {
             frame.resume = { cursor: this.cursor };
         }

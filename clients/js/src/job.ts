@@ -163,7 +163,7 @@ export class Job<T = unknown> implements Resumable {
   }
 
   private async control(action: string, o?: CallOptions): Promise<Result<JobInfo>> {
-    const r = toResult<JobInfo>(await call(this.conn, { action, body: { request_id: this.id } } as FrameBody, 'write', o));
+    const r = toResult<JobInfo>(await call(this.conn, { action, body: { request_id: this.id } }, 'write', o));
     if (r.data) {
       if (action === 'deferred.requeue' && this.done) {
         return r; // a finished handle stays finished; attach a new one with client.job(id)

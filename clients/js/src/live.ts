@@ -83,7 +83,6 @@ export class LiveQuery<T = Row> implements Resumable {
     const id = this.conn.nextId('l');
     this.routeId = id;
     const frame: FrameBody = { ...this.request, request_id: id, action: 'live.subscribe' };
-    delete frame.stream;
     if (this.cursor !== undefined) {
       frame.resume = { cursor: this.cursor };
     }
