@@ -16,7 +16,7 @@ run:
 build:
 	$(GO) build -o bin/athena ./cmd/athena
 
-## deps: install the test prerequisites that are missing (PostgreSQL binaries, node, test/js/node_modules)
+## deps: install the test prerequisites that are missing (PostgreSQL binaries, node, test/js and clients/js node_modules, ...)
 deps:
 	./test/deps.sh
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # check.sh fails on drift: unformatted Go files, go vet findings, go.mod or
 # go.sum that `go mod tidy` would change, registry URLs ("resolved") in
-# test/js/package-lock.json, and alert rules promtool rejects. It modifies no
+# test/js/package-lock.json and clients/js/package-lock.json, and alert
+# rules promtool rejects. It modifies no
 # file.
 set -euo pipefail
 
@@ -37,11 +38,13 @@ if ! "$GO" mod tidy -diff; then
 	status=1
 fi
 
-echo "check: test/js/package-lock.json"
-if grep -q '"resolved"' test/js/package-lock.json; then
-	echo "check: test/js/package-lock.json contains \"resolved\" registry URLs: remove them (test/js/.npmrc sets omit-lockfile-registry-resolved)"
-	status=1
-fi
+for lock in test/js/package-lock.json clients/js/package-lock.json; do
+	echo "check: $lock"
+	if grep -q '"resolved"' "$lock"; then
+		echo "check: $lock contains \"resolved\" registry URLs: remove them (the .npmrc beside it sets omit-lockfile-registry-resolved)"
+		status=1
+	fi
+done
 
 # The alert rules users load must parse and fire as documented.
 echo "check: docs/alerts.yaml (promtool)"

@@ -3,8 +3,9 @@
 #   - PostgreSQL server binaries (initdb, pg_ctl): internal/pgtest starts a
 #     throwaway server from them when ATHENA_TEST_PG_URI is unset;
 #   - node and npm, and test/js/node_modules for the JS SDK compatibility test
-#     and the browser test (playwright-core drives the system Chromium; it
-#     never downloads a browser);
+#     and the browser tests (playwright-core drives the system Chromium; it
+#     never downloads a browser), and clients/js/node_modules (typescript and
+#     esbuild, to build and size-check the TypeScript client);
 #   - Chromium (Debian's chromium package) for the browser WebSocket test;
 #   - a JDK, Maven, and the Cassandra server jars (test/cassandra/lib, from
 #     test/cassandra/pom.xml): internal/cqltest starts a throwaway Cassandra
@@ -122,17 +123,19 @@ ensure_node() {
 	[ "$major" -ge 18 ] || die "node $(node --version) is too old: the JS SDK test needs node 18 or newer"
 }
 
-# ensure_node_modules runs npm ci in test/js when node_modules is missing or
-# older than package.json / package-lock.json. npm ci installs exactly what
-# the committed lockfile says and never rewrites it.
+# ensure_node_modules runs npm ci in a directory (relative to the root:
+# test/js, clients/js) when its node_modules is missing or older than
+# package.json / package-lock.json. npm ci installs exactly what the
+# committed lockfile says and never rewrites it.
 ensure_node_modules() {
-	local dir=$root/test/js
+	local rel=$1
+	local dir=$root/$rel
 	local stamp=$dir/node_modules/.package-lock.json
 	if [ -f "$stamp" ] && [ ! "$dir/package-lock.json" -nt "$stamp" ] && [ ! "$dir/package.json" -nt "$stamp" ]; then
-		log "test/js/node_modules up to date"
+		log "$rel/node_modules up to date"
 		return 0
 	fi
-	log "npm ci in test/js"
+	log "npm ci in $rel"
 	(cd "$dir" && npm ci --no-audit --no-fund)
 }
 
@@ -215,7 +218,8 @@ ensure_promtool() {
 
 ensure_postgres
 ensure_node
-ensure_node_modules
+ensure_node_modules test/js
+ensure_node_modules clients/js
 ensure_cassandra
 ensure_redis
 ensure_chromium

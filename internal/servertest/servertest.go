@@ -96,6 +96,9 @@ type Server struct {
 	exited chan struct{} // closed once cmd.Wait has returned
 	err    error         // cmd.Wait's result; read only after exited is closed
 	dir    string
+	// What Restart needs to start the same server again.
+	bin, cfgPath string
+	env          []string
 }
 
 // Options configure Start.
@@ -104,7 +107,10 @@ type Options struct {
 	// must not be in it. The server runs in dir (or a fresh temp dir), so
 	// ./data lands there.
 	Config string
-	Dir    string
+	// API adds lines to the api: section Start writes (which holds host
+	// and port), e.g. "shutdown_timeout: 2s"; one setting per line.
+	API string
+	Dir string
 	// Env adds environment variables. ATHENA_* and POSTGRES_ATHENA_*
 	// variables of the test's own environment are not passed on.
 	Env []string
@@ -121,25 +127,20 @@ func Start(tb testing.TB, bin string, o Options) *Server {
 		dir = tb.TempDir()
 	}
 	port := FreePort(tb)
-	cfg := fmt.Sprintf("api:\n  host: 127.0.0.1\n  port: %d\n%s", port, o.Config)
+	api := ""
+	for line := range strings.Lines(o.API) {
+		if line = strings.TrimSpace(line); line != "" {
+			api += "  " + line + "\n"
+		}
+	}
+	cfg := fmt.Sprintf("api:\n  host: 127.0.0.1\n  port: %d\n%s%s", port, api, o.Config)
 	cfgPath := filepath.Join(dir, fmt.Sprintf("config-%d.yaml", port))
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		tb.Fatal(err)
 	}
-	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), Port: port, Log: &testutil.SyncBuffer{}, exited: make(chan struct{}), dir: dir}
-	// Not CommandContext: the context ends before cleanups run, and the
-	// server must get SIGTERM, not SIGKILL, to show a graceful shutdown.
-	s.cmd = exec.Command(bin, "serve", "--config", cfgPath)
-	s.cmd.Dir = dir
-	s.cmd.Env = append(WithoutEnvPrefix(os.Environ(), "ATHENA_", "POSTGRES_ATHENA_"), o.Env...)
-	s.cmd.Stdout, s.cmd.Stderr = s.Log, s.Log
-	if err := s.cmd.Start(); err != nil {
-		tb.Fatalf("start %s: %v", bin, err)
-	}
-	go func() {
-		s.err = s.cmd.Wait()
-		close(s.exited)
-	}()
+	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), Port: port, Log: &testutil.SyncBuffer{}, dir: dir,
+		bin: bin, cfgPath: cfgPath, env: append(WithoutEnvPrefix(os.Environ(), "ATHENA_", "POSTGRES_ATHENA_"), o.Env...)}
+	s.spawn(tb)
 	tb.Cleanup(func() {
 		s.Stop(tb)
 		if tb.Failed() {
@@ -148,6 +149,41 @@ func Start(tb testing.TB, bin string, o Options) *Server {
 	})
 	s.WaitReady(tb)
 	return s
+}
+
+// spawn starts the process; Start and Restart wait for it to be ready.
+func (s *Server) spawn(tb testing.TB) {
+	tb.Helper()
+	s.exited = make(chan struct{})
+	// Not CommandContext: the context ends before cleanups run, and the
+	// server must get SIGTERM, not SIGKILL, to show a graceful shutdown.
+	s.cmd = exec.Command(s.bin, "serve", "--config", s.cfgPath)
+	s.cmd.Dir = s.dir
+	s.cmd.Env = s.env
+	s.cmd.Stdout, s.cmd.Stderr = s.Log, s.Log
+	if err := s.cmd.Start(); err != nil {
+		tb.Fatalf("start %s: %v", s.bin, err)
+	}
+	cmd, exited := s.cmd, s.exited
+	go func() {
+		s.err = cmd.Wait()
+		close(exited)
+	}()
+}
+
+// Restart starts the server again once it has exited (after Stop or
+// Kill): the same binary, config, working directory (so ./data survives)
+// and port, which clients reconnect to. It waits for /ready. Another
+// process could take the port in between; the start then fails and says
+// so. The output of every run goes to the same Log.
+func (s *Server) Restart(tb testing.TB) {
+	tb.Helper()
+	if !s.Exited() {
+		tb.Fatalf("servertest: Restart while athena serve (%s) is still running: Stop or Kill it first", s.URL)
+	}
+	fmt.Fprintf(s.Log, "--- servertest: restarting on port %d ---\n", s.Port)
+	s.spawn(tb)
+	s.WaitReady(tb)
 }
 
 // Stop sends SIGTERM and waits for a clean exit; it is a no-op once the

@@ -1,0 +1,40 @@
+/** Reconnection timing, see {@link ConnectOptions.reconnect}. */
+export interface ReconnectOptions {
+    /** First back-off step in milliseconds. Default 500. */
+    initialDelayMs?: number;
+    /** Largest back-off in milliseconds. Default 15000. */
+    maxDelayMs?: number;
+    /**
+     * Least wait after the server closed with 1008 (this client stopped
+     * reading and was dropped as a slow consumer): an immediate retry would
+     * only repeat it. Default 5000.
+     */
+    policyDelayMs?: number;
+    /** Give up (status `closed`) after this many failed attempts in a row. Default unlimited. */
+    maxAttempts?: number;
+}
+/** Close codes the server sends (GET /wss/info lists them). */
+export declare const CloseCode: {
+    /** Normal closure. */
+    readonly normal: 1000;
+    /** The server is shutting down: another node (or this one restarted) can take us at once. */
+    readonly goingAway: 1001;
+    /** No close frame: the connection dropped. */
+    readonly abnormal: 1006;
+    /** Slow consumer: the client stopped reading. */
+    readonly policy: 1008;
+    /** A frame exceeded max_frame_bytes. */
+    readonly tooBig: 1009;
+    /** Internal server error. */
+    readonly internal: 1011;
+};
+/**
+ * reconnectDelay returns how long to wait before reconnect attempt
+ * `attempt` (0 for the first after a loss) given the close code that ended
+ * the last socket: "full jitter" exponential back-off, except that a 1001
+ * (server shutting down) retries at once the first time and a 1008 (slow
+ * consumer) waits at least `policyDelayMs`. Close codes 4000-4999 are
+ * application refusals and are never retried (returns -1), like an
+ * exhausted `maxAttempts`.
+ */
+export declare function reconnectDelay(attempt: number, code: number, o?: ReconnectOptions, random?: () => number): number;
