@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"log/slog"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -31,10 +32,18 @@ type RightStore interface {
 	DeleteClientEnforce(ctx context.Context, client string) error
 }
 
-// CatalogStore is the athena_clients table.
-type CatalogStore interface {
+// CatalogSync is the part of the control plane every node follows: the
+// version that moves on every admin change, and the client catalog it
+// seeds from config.yaml and reads into its registry.
+type CatalogSync interface {
+	ControlVersion(ctx context.Context) (int64, error)
 	Clients(ctx context.Context) ([]ClientRecord, error)
 	SeedClients(ctx context.Context, cs []ClientRecord) (int, error)
+}
+
+// CatalogStore is the athena_clients table as the admin API changes it.
+type CatalogStore interface {
+	Clients(ctx context.Context) ([]ClientRecord, error)
 	CreateClient(ctx context.Context, c ClientRecord) error
 	PatchClient(ctx context.Context, name string, p ClientPatch, now time.Time) (ClientRecord, error)
 	FreezeClient(ctx context.Context, name string, frozen bool, now time.Time) (ClientRecord, error)
@@ -49,24 +58,38 @@ type StatsReader interface {
 	OperationLogs(ctx context.Context, d usage.DrilldownFilter) ([]usage.OperationLog, int64, error)
 }
 
-// ControlPlane is the control-plane store as auth, the client catalog and
-// statistics need it; *schema.Store implements it. ControlVersion moves on
-// every admin change, and nodes poll it to pick up changes made elsewhere.
+// ControlPlane is the whole control-plane store (core/store/sqlstore's
+// Control implements it), the sum of what its consumers use: every node's
+// catalog and key sync (CatalogSync, auth.Source), the log writers
+// (usage.Store), and the admin API (KeyStore, RightStore, CatalogStore,
+// StatsReader). Each consumer holds only its own part.
 type ControlPlane interface {
+	CatalogSync
+	auth.Source
+	usage.Store
 	KeyStore
 	RightStore
 	CatalogStore
-	usage.Store
 	StatsReader
-	ControlVersion(ctx context.Context) (int64, error)
+}
+
+// syncStore is what the sync loop reads: the catalog and the key tables.
+type syncStore interface {
+	CatalogSync
+	auth.Source
 }
 
 // control owns the control-plane state of a Gateway: the key snapshot, the
 // catalog sync loop and the log and statistics writers. Its goroutines stop
 // in close.
 type control struct {
-	g     *Gateway
-	store ControlPlane
+	store ControlPlane // handed to the admin API; the loop reads it as a syncStore
+	sync  syncStore
+	reg   *registry
+	// open opens a client the catalog added (Gateway.open).
+	open  func(ctx context.Context, spec ClientSpec) *client
+	seeds []ClientSpec // config.yaml's clients, seeded into the catalog
+	log   *slog.Logger
 	auth  atomic.Pointer[auth.Snapshot]
 	// version is the last ControlVersion applied; -1 forces a reload.
 	version  atomic.Int64
@@ -88,14 +111,15 @@ func newControl(ctx context.Context, g *Gateway) (*control, error) {
 	if err != nil {
 		return nil, err
 	}
-	ct := &control{g: g, store: st, rec: rec, interval: g.cfg.SyncInterval, stop: make(chan struct{})}
+	ct := &control{store: st, sync: st, reg: &g.reg, open: g.open, seeds: g.cfg.Clients, log: g.log,
+		rec: rec, interval: g.cfg.SyncInterval, stop: make(chan struct{})}
 	if ct.interval <= 0 {
 		ct.interval = 250 * time.Millisecond
 	}
 	ct.version.Store(-1)
 	ct.seed(ctx)
 	if err := ct.reload(ctx); err != nil {
-		g.log.Warn("control plane unavailable; API keys and the catalog load when it answers", "error", err)
+		ct.log.Warn("control plane unavailable; API keys and the catalog load when it answers", "error", err)
 	}
 	ct.wg.Add(1)
 	go func() {
@@ -117,8 +141,8 @@ func (ct *control) close() {
 // seed inserts the configured clients into the catalog, once per name.
 func (ct *control) seed(ctx context.Context) {
 	now := time.Now()
-	recs := make([]ClientRecord, 0, len(ct.g.cfg.Clients))
-	for _, s := range ct.g.cfg.Clients {
+	recs := make([]ClientRecord, 0, len(ct.seeds))
+	for _, s := range ct.seeds {
 		recs = append(recs, ClientRecord{
 			Name: s.Name, Kind: s.Kind, URIEnv: s.URIEnv, Path: s.Path, Hosts: s.Hosts, Keyspace: s.Keyspace,
 			MaxConns: s.MaxConns, Source: "config", IsActive: true, CreatedAt: now,
@@ -129,12 +153,12 @@ func (ct *control) seed(ctx context.Context) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	n, err := ct.store.SeedClients(ctx, recs)
+	n, err := ct.sync.SeedClients(ctx, recs)
 	if err != nil {
-		ct.g.log.Warn("could not seed the client catalog", "error", err)
+		ct.log.Warn("could not seed the client catalog", "error", err)
 		return
 	}
-	ct.g.log.Info("client catalog seeded", "inserted", n, "configured", len(recs))
+	ct.log.Info("client catalog seeded", "inserted", n, "configured", len(recs))
 }
 
 // poll reloads when ControlVersion moves. It is how a change made on
@@ -149,13 +173,13 @@ func (ct *control) poll(stop <-chan struct{}) {
 		case <-t.C:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		v, err := ct.store.ControlVersion(ctx)
+		v, err := ct.sync.ControlVersion(ctx)
 		if err == nil && v != ct.version.Load() {
 			err = ct.reload(ctx)
 		}
 		cancel()
-		if err != nil && ct.g.log.Enabled(context.Background(), -4) {
-			ct.g.log.Debug("control plane poll failed", "error", err)
+		if err != nil && ct.log.Enabled(context.Background(), -4) {
+			ct.log.Debug("control plane poll failed", "error", err)
 		}
 	}
 }
@@ -166,15 +190,15 @@ func (ct *control) poll(stop <-chan struct{}) {
 func (ct *control) reload(ctx context.Context) error {
 	ct.syncMu.Lock()
 	defer ct.syncMu.Unlock()
-	v, err := ct.store.ControlVersion(ctx)
+	v, err := ct.sync.ControlVersion(ctx)
 	if err != nil {
 		return err
 	}
-	a, err := auth.Load(ctx, ct.store)
+	a, err := auth.Load(ctx, ct.sync)
 	if err != nil {
 		return err
 	}
-	recs, err := ct.store.Clients(ctx)
+	recs, err := ct.sync.Clients(ctx)
 	if err != nil {
 		return err
 	}
@@ -202,19 +226,18 @@ func sameSpec(a, b ClientSpec) bool {
 // config whose row is missing stay until a row for them has been seen and
 // deleted, so a catalog that could not be seeded takes nothing away.
 func (ct *control) applyCatalog(ctx context.Context, recs []ClientRecord) {
-	g := ct.g
 	seen := make(map[string]bool, len(recs))
 	for _, r := range recs {
 		seen[r.Name] = true
-		c, ok := g.reg.get(r.Name)
+		c, ok := ct.reg.get(r.Name)
 		if ok && c.fromCatalog && !sameSpec(c.spec, specOf(r)) {
 			ok = false // reopen with the new connection settings
 		}
 		if !ok {
-			nc := g.open(ctx, specOf(r))
+			nc := ct.open(ctx, specOf(r))
 			nc.fromCatalog = true
 			c = nc
-			if old := g.reg.put(nc); old != nil {
+			if old := ct.reg.put(nc); old != nil {
 				ct.retire(old)
 			}
 		}
@@ -222,10 +245,10 @@ func (ct *control) applyCatalog(ctx context.Context, recs []ClientRecord) {
 		c.frozen.Store(r.IsFrozen)
 		c.inactive.Store(!r.IsActive)
 	}
-	for _, name := range g.reg.names() {
-		c, ok := g.reg.get(name)
+	for _, name := range ct.reg.names() {
+		c, ok := ct.reg.get(name)
 		if ok && c.inCatalog.Load() && !seen[name] {
-			if g.reg.remove(name, c) {
+			if ct.reg.remove(name, c) {
 				ct.retire(c)
 			}
 		}
@@ -250,10 +273,10 @@ func (ct *control) retire(c *client) {
 		}
 		if cl, ok := c.backend.(Closer); ok {
 			if err := cl.Close(); err != nil {
-				ct.g.log.Warn("closing removed client", "client", c.spec.Name, "error", err)
+				ct.log.Warn("closing removed client", "client", c.spec.Name, "error", err)
 			}
 		}
-		ct.g.log.Info("client closed", "client", c.spec.Name)
+		ct.log.Info("client closed", "client", c.spec.Name)
 	}()
 }
 
@@ -261,7 +284,7 @@ func (ct *control) retire(c *client) {
 // once; other nodes follow within their poll interval.
 func (ct *control) changed(ctx context.Context) {
 	if err := ct.reload(ctx); err != nil {
-		ct.g.log.Warn("reload after an admin change failed; the poll retries", "error", err)
+		ct.log.Warn("reload after an admin change failed; the poll retries", "error", err)
 	}
 }
 

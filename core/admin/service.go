@@ -50,8 +50,16 @@ func (s *Service) Available() error {
 	return nil
 }
 
+// Store is the part of the control plane the admin API works on.
+type Store interface {
+	core.KeyStore
+	core.RightStore
+	core.CatalogStore
+	core.StatsReader
+}
+
 // store returns the control plane or the 503.
-func (s *Service) store() (core.ControlPlane, error) {
+func (s *Service) store() (Store, error) {
 	st := s.eng.ControlPlane()
 	if st == nil {
 		return nil, errNoControlPlane
