@@ -22,6 +22,8 @@ func TestImports(t *testing.T) {
 		"github.com/athena-go/athena/wss":          "transports import core, never the reverse",
 		"github.com/athena-go/athena/cmd":          "cmd wires core, never the reverse",
 		"github.com/athena-go/athena/core/backend": "backends import core; core reaches them through the Backend interface",
+		"github.com/athena-go/athena/core/admin":   "the admin API sits above core and uses it; core never calls it",
+		"github.com/athena-go/athena/core/store":   "stores implement core's interfaces; cmd hands them in",
 		"github.com/jackc/pgx":                     "driver types stay in core/backend/postgres",
 		"github.com/gocql/gocql":                   "driver types stay in core/backend/scylla",
 		"github.com/apache/cassandra-gocql-driver": "driver types stay in core/backend/scylla",

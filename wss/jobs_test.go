@@ -147,6 +147,9 @@ func TestDeferredEveryJobPushed(t *testing.T) {
 			t.Fatalf("%d of %d completions pushed: %v", len(completed), jobs, err)
 		}
 		if f.str("type") == "reply" {
+			if f.num("http_status") != 202 {
+				t.Logf("reply: %v", f)
+			}
 			tu.Equal(t, "reply to "+f.str("request_id"), f.num("http_status"), int64(202))
 			<-window
 		}
