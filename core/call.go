@@ -14,8 +14,9 @@ import (
 // where a bad body always was, after the key and client checks.
 type op struct {
 	Call
-	req    any   // the decoded body (request.Decode); nil when it failed
-	reqErr error // why the body did not decode
+	req    any    // the decoded body (request.Decode); nil when it failed
+	reqErr error  // why the body did not decode
+	keyID  string // the public id of the API key begin checked; "" for none
 }
 
 func newOp(call Call) *op {
@@ -59,7 +60,9 @@ func noteTable(ctx context.Context, name string) {
 func (g *Gateway) begin(ctx context.Context, o *op) (context.Context, *callTrack, error) {
 	tr := &callTrack{start: time.Now(), client: o.clientName(), op: string(o.Op)}
 	var err error
-	if tr.keyID, err = g.authorize(tr.client, o.APIKey, auth.RightFor(o.Op)); err != nil {
+	tr.keyID, err = g.authorize(tr.client, o.APIKey, auth.RightFor(o.Op))
+	o.keyID = tr.keyID
+	if err != nil {
 		_, tr.known = g.reg.get(tr.client)
 		return ctx, tr, err
 	}

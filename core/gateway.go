@@ -127,6 +127,16 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		}
 		g.reg.clients[spec.Name] = g.open(ctx, spec)
 	}
+	// The control plane comes first: a worker checks a job's owner key
+	// and client against it before running the job.
+	if cfg.Control != nil {
+		ct, err := newControl(ctx, g)
+		if err != nil {
+			_ = g.Close()
+			return nil, err
+		}
+		g.ctl = ct
+	}
 	if cfg.Deferred.Store != nil {
 		dc := cfg.Deferred
 		dc.Run, dc.Logger, dc.Registerer = g.runJob, g.log, cfg.Registerer
@@ -149,14 +159,6 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 			return nil, err
 		}
 		g.adm = a
-	}
-	if cfg.Control != nil {
-		ct, err := newControl(ctx, g)
-		if err != nil {
-			_ = g.Close()
-			return nil, err
-		}
-		g.ctl = ct
 	}
 	return g, nil
 }
@@ -189,11 +191,6 @@ func (g *Gateway) open(ctx context.Context, spec ClientSpec) *client {
 // Clients returns the registered client names, sorted.
 func (g *Gateway) Clients() []string { return g.reg.names() }
 
-// Jobs is the deferred queue: get, requeue, cancel and watch jobs by id. It
-// is nil when no queue is configured, and a nil *jobs.Queue answers every
-// call with 503 queue_unavailable.
-func (g *Gateway) Jobs() *jobs.Queue { return g.jobs }
-
 // deferCall stores call as a queued job, after the same checks an inline
 // request would fail fast on (the client exists).
 func (g *Gateway) deferCall(ctx context.Context, o *op) (*Result, error) {
@@ -208,7 +205,7 @@ func (g *Gateway) deferCall(ctx context.Context, o *op) (*Result, error) {
 	if call.Op == OpSQL && call.Client == "" {
 		call.Client = c.spec.Name
 	}
-	return g.jobs.Enqueue(ctx, call, c.spec.Name)
+	return g.jobs.Enqueue(ctx, call, c.spec.Name, o.keyID)
 }
 
 // Do runs one operation and buffers its reply.
@@ -237,8 +234,15 @@ func (g *Gateway) Do(ctx context.Context, call Call) (res *Result, err error) {
 	return g.run(ctx, o)
 }
 
-// runJob runs a deferred job's call inline: the queue's workers call it.
-func (g *Gateway) runJob(ctx context.Context, call Call) (*Result, error) {
+// runJob runs a claimed deferred job inline: the queue's workers call it.
+// A job whose client was frozen or deactivated, or whose API key was
+// revoked, archived or expired since it was deferred, fails instead of
+// running (core/jobaccess.go).
+func (g *Gateway) runJob(ctx context.Context, j *Job) (*Result, error) {
+	if err := g.jobRunnable(j); err != nil {
+		return nil, err
+	}
+	call := Call{Op: j.Action, Client: j.ClientName, Body: j.Request.Body, StripNulls: j.Request.StripNulls}
 	return g.run(ctx, newOp(call))
 }
 

@@ -36,7 +36,7 @@ func TestDeferredCancelRunning(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	r := e.do(t, req{method: http.MethodPost, path: "/gateway/deferred/" + id + "/cancel"})
+	r := e.do(t, req{method: http.MethodPost, client: "local", path: "/gateway/deferred/" + id + "/cancel"})
 	tu.Equal(t, "cancel", r.status, 200)
 	tu.Equal(t, "canceled", r.envelope(t)["data"].(map[string]any)["status"], any("canceled"))
 	deadline = time.Now().Add(5 * time.Second)

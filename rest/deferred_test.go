@@ -38,7 +38,7 @@ func waitJob(t *testing.T, e *env, id, want string) map[string]any {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		r := e.do(t, req{method: http.MethodGet, path: "/gateway/deferred/" + id})
+		r := e.do(t, req{method: http.MethodGet, client: "local", path: "/gateway/deferred/" + id})
 		tu.Equal(t, "get status", r.status, 200)
 		job := r.envelope(t)["data"].(map[string]any)
 		if job["status"] == want {
@@ -82,13 +82,13 @@ func TestDeferredOverREST(t *testing.T) {
 	tu.Equal(t, "result code", job["result"].(map[string]any)["code"], any("unknown_column"))
 
 	// Requeue runs it again; requeue of an unfinished job is a conflict.
-	r := e.do(t, req{method: http.MethodPost, path: "/gateway/deferred/" + id + "/requeue"})
+	r := e.do(t, req{method: http.MethodPost, client: "local", path: "/gateway/deferred/" + id + "/requeue"})
 	tu.Equal(t, "requeue", r.status, 200)
 	waitJob(t, e, id, "failed")
 
 	// Unknown ids are 404.
-	fail(t, e.do(t, req{method: http.MethodGet, path: "/gateway/deferred/nope"}), 404, core.CodeNotFound)
-	fail(t, e.do(t, req{method: http.MethodPost, path: "/gateway/deferred/nope/cancel"}), 404, core.CodeNotFound)
+	fail(t, e.do(t, req{method: http.MethodGet, client: "local", path: "/gateway/deferred/nope"}), 404, core.CodeNotFound)
+	fail(t, e.do(t, req{method: http.MethodPost, client: "local", path: "/gateway/deferred/nope/cancel"}), 404, core.CodeNotFound)
 
 	// The queue's series exist with their labels.
 	deadline := time.Now().Add(5 * time.Second)
@@ -123,11 +123,11 @@ func TestDeferredQueuedStates(t *testing.T) {
 	e := seeded(t, sqliteBackend, envConfig{core: withQueue(t, false)}) // no workers: jobs stay queued
 	id := submit(t, e, req{method: http.MethodPost, path: "/gateway/query", body: map[string]any{"query": "SELECT 1 AS one"}})
 	waitJob(t, e, id, "queued")
-	fail(t, e.do(t, req{method: http.MethodPost, path: "/gateway/deferred/" + id + "/requeue"}), 409, core.CodeConflict)
-	r := e.do(t, req{method: http.MethodPost, path: "/gateway/deferred/" + id + "/cancel"})
+	fail(t, e.do(t, req{method: http.MethodPost, client: "local", path: "/gateway/deferred/" + id + "/requeue"}), 409, core.CodeConflict)
+	r := e.do(t, req{method: http.MethodPost, client: "local", path: "/gateway/deferred/" + id + "/cancel"})
 	tu.Equal(t, "cancel", r.status, 200)
 	tu.Equal(t, "canceled", r.envelope(t)["data"].(map[string]any)["status"], any("canceled"))
-	fail(t, e.do(t, req{method: http.MethodPost, path: "/gateway/deferred/" + id + "/cancel"}), 409, core.CodeConflict)
+	fail(t, e.do(t, req{method: http.MethodPost, client: "local", path: "/gateway/deferred/" + id + "/cancel"}), 409, core.CodeConflict)
 	// Deferral checks the client exists before storing anything.
 	r = e.do(t, req{method: http.MethodPost, path: "/gateway/fetch", client: "nope", header: deferHeader, body: map[string]any{"table_name": "users"}})
 	fail(t, r, 404, core.CodeUnknownClient)
@@ -138,5 +138,5 @@ func TestDeferredWithoutQueue(t *testing.T) {
 	e := newEnv(t, envConfig{})
 	r := e.do(t, req{method: http.MethodPost, path: "/gateway/fetch", client: "local", header: deferHeader, body: map[string]any{"table_name": "users"}})
 	fail(t, r, 503, core.CodeQueueUnavailable)
-	fail(t, e.do(t, req{method: http.MethodGet, path: "/gateway/deferred/x"}), 503, core.CodeQueueUnavailable)
+	fail(t, e.do(t, req{method: http.MethodGet, client: "local", path: "/gateway/deferred/x"}), 503, core.CodeQueueUnavailable)
 }

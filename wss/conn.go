@@ -43,6 +43,10 @@ type conn struct {
 	writers sync.WaitGroup // drain goroutines; added under qmu while !qclosed
 	pings   sync.WaitGroup // pings in progress; added under qmu while !qclosed
 
+	// headerKey is the key the upgrade request sent in a header (never
+	// ?api_key=): the only place a socket may carry the admin key.
+	headerKey string
+
 	// mu guards the fields below.
 	mu       sync.Mutex
 	apiKey   string
@@ -51,6 +55,8 @@ type conn struct {
 	draining bool
 	drained  chan struct{}        // closed when draining and active is 0
 	watches  map[string]*jobWatch // job watches by job id + "\x00" + request_id
+	// unwatched is set once the connection ended its watches; guarded by mu.
+	unwatched bool
 }
 
 // outFrame is one message for the writer. A frame with nil data is a flush
@@ -64,22 +70,23 @@ type outFrame struct {
 // errClientCanceled is the cause of a request cancelled by request.cancel.
 var errClientCanceled = errors.New("canceled by request.cancel")
 
-func (s *Server) newConn(reqCtx context.Context, ws *websocket.Conn, client, key, remote string) *conn {
+func (s *Server) newConn(reqCtx context.Context, ws *websocket.Conn, client, key, headerKey, remote string) *conn {
 	id := s.nextID.Add(1)
 	// The connection outlives the upgrade request: keep its values, not its
 	// cancellation (STYLE.md rule 9).
 	ctx, cancel := context.WithCancelCause(context.WithoutCancel(reqCtx))
 	ws.SetReadLimit(s.cfg.MaxFrameBytes)
 	return &conn{
-		s:        s,
-		ws:       ws,
-		log:      s.log.With(attrConnID, id, attrRemote, remote),
-		client:   client,
-		ctx:      ctx,
-		cancel:   cancel,
-		apiKey:   key,
-		inflight: make(map[string]context.CancelCauseFunc),
-		watches:  make(map[string]*jobWatch),
+		s:         s,
+		ws:        ws,
+		log:       s.log.With(attrConnID, id, attrRemote, remote),
+		client:    client,
+		ctx:       ctx,
+		cancel:    cancel,
+		apiKey:    key,
+		headerKey: headerKey,
+		inflight:  make(map[string]context.CancelCauseFunc),
+		watches:   make(map[string]*jobWatch),
 	}
 }
 
@@ -256,13 +263,16 @@ func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Req
 	call.Timeout = req.Timeout
 	call.Defer = call.Defer || req.Defer
 	// A deferral (asked for, or by admission control) is watched from
-	// before the job is stored, so no status change is missed.
-	var heldKey string
-	var held *jobWatch
-	call.OnDefer = func(jobID string) { heldKey, held = c.holdWatch(jobID, req.RequestID) }
+	// before the job is stored, so no status change is missed: core
+	// registers the watch and holds nothing of this connection but push.
+	held := c.newWatch(req.RequestID)
+	attached := false
+	if !req.Stream {
+		call.Watch = c.push(held)
+	}
 	defer func() {
-		if held != nil && held.held {
-			c.dropWatch(heldKey, held) // the job was not stored, or no reply went out
+		if attached && held.held {
+			c.dropWatch(held) // no reply went out
 		}
 	}()
 	var frame []byte
@@ -273,6 +283,11 @@ func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Req
 		var res *core.Result
 		if res, err = c.s.gw.Do(ctx, call); err == nil {
 			if res.Deferred != nil {
+				if res.Unwatch != nil {
+					if attached = c.attachWatch(res.Deferred.RequestID, held, res.Unwatch); !attached {
+						return // the connection ended: nobody is left to read a reply
+					}
+				}
 				// The reply first, then the job's events.
 				if frame, err = deferredReply(req.RequestID, res); err == nil {
 					release()
@@ -280,8 +295,8 @@ func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Req
 					if testHookBeforeWatch != nil {
 						testHookBeforeWatch(res.Deferred.RequestID)
 					}
-					if held != nil {
-						c.releaseWatch(heldKey, held)
+					if attached {
+						c.releaseWatch(held)
 					}
 					return
 				}

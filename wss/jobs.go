@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/athena-go/athena/core"
 )
@@ -38,40 +39,50 @@ func deferredReply(requestID string, res *core.Result) ([]byte, error) {
 // to and the last status it pushed (a status is pushed once).
 type jobWatch struct {
 	requestID string
-	last      core.JobStatus
-	unwatch   func()
+	// key files the watch in conn.watches (job id + "\x00" + request_id);
+	// set by attachWatch. Guarded by conn.mu, like every field below.
+	key     string
+	last    core.JobStatus
+	unwatch func()
 	// held watches queue their events in pending until released: a
-	// deferral's watch starts before the job is stored, and its events must
-	// follow the 202 reply.
+	// deferral's watch starts before the job is stored, a subscription's
+	// before the job is read, and their events must follow the reply.
 	held    bool
 	pending []*core.Job
 }
 
-// holdWatch starts watching a job for this connection, as events for
-// requestID, holding them until releaseWatch (once the frame's reply is
-// queued, so events follow it) or dropWatch. A deferral holds its watch
-// before the job is stored, a subscription before it reads the job, so no
-// change is missed in between. Watching ends at a terminal state, on
-// unsubscribe, or when the connection closes.
-func (c *conn) holdWatch(jobID, requestID string) (string, *jobWatch) {
-	w := &jobWatch{requestID: requestID, last: core.JobQueued, held: true}
-	key := jobID + "\x00" + requestID
+// newWatch is a held watch for the frame requestID; core registers it on
+// the job's events (Call.Watch, or Gateway.WatchJob) before the job is
+// stored or read, so no change is missed in between.
+func (c *conn) newWatch(requestID string) *jobWatch {
+	return &jobWatch{requestID: requestID, last: core.JobQueued, held: true}
+}
+
+// push is the function core calls with the job's events.
+func (c *conn) push(w *jobWatch) func(*core.Job) {
+	return func(j *core.Job) { c.pushJob(w, j) }
+}
+
+// attachWatch files w under jobID on this connection with the unwatch core
+// returned. It reports false, and ends the watch, when the connection has
+// already ended. Watching ends at a terminal state, on unsubscribe, or when
+// the connection closes.
+func (c *conn) attachWatch(jobID string, w *jobWatch, unwatch func()) bool {
+	key := jobID + "\x00" + w.requestID
 	c.mu.Lock()
+	if c.unwatched {
+		c.mu.Unlock()
+		unwatch()
+		return false
+	}
 	old := c.watches[key]
 	c.watches[key] = w
+	w.key, w.unwatch = key, unwatch
 	c.mu.Unlock()
 	if old != nil {
 		c.stopWatch(old)
 	}
-	unwatch := c.s.gw.Jobs().Watch(jobID, func(j *core.Job) { c.pushJob(key, w, j) })
-	c.mu.Lock()
-	w.unwatch = unwatch
-	removed := c.watches[key] != w // unsubscribed or closed meanwhile
-	c.mu.Unlock()
-	if removed {
-		unwatch()
-	}
-	return key, w
+	return true
 }
 
 // stopWatch ends a watch's bus registration.
@@ -86,23 +97,23 @@ func (c *conn) stopWatch(w *jobWatch) {
 
 // releaseWatch sends the events a held watch collected and lets later ones
 // through.
-func (c *conn) releaseWatch(key string, w *jobWatch) {
+func (c *conn) releaseWatch(w *jobWatch) {
 	c.mu.Lock()
 	w.held = false
 	pending := w.pending
 	w.pending = nil
 	c.mu.Unlock()
 	for _, j := range pending {
-		c.pushJob(key, w, j)
+		c.pushJob(w, j)
 	}
 }
 
-// dropWatch ends a watch before it was released (the job was never stored,
-// or it had already ended).
-func (c *conn) dropWatch(key string, w *jobWatch) {
+// dropWatch ends a watch before it was released (no reply went out, or the
+// job had already ended).
+func (c *conn) dropWatch(w *jobWatch) {
 	c.mu.Lock()
-	if c.watches[key] == w {
-		delete(c.watches, key)
+	if w.key != "" && c.watches[w.key] == w {
+		delete(c.watches, w.key)
 	}
 	c.mu.Unlock()
 	c.stopWatch(w)
@@ -110,21 +121,21 @@ func (c *conn) dropWatch(key string, w *jobWatch) {
 
 // pushJob sends one event unless its status was already sent, and stops
 // watching at a terminal state.
-func (c *conn) pushJob(key string, w *jobWatch, j *core.Job) {
+func (c *conn) pushJob(w *jobWatch, j *core.Job) {
 	c.mu.Lock()
-	if c.watches[key] != w || w.last == j.Status {
+	if w.held {
+		w.pending = append(w.pending, j)
 		c.mu.Unlock()
 		return
 	}
-	if w.held {
-		w.pending = append(w.pending, j)
+	if c.watches[w.key] != w || w.last == j.Status {
 		c.mu.Unlock()
 		return
 	}
 	w.last = j.Status
 	var stop func()
 	if j.Status.Terminal() {
-		delete(c.watches, key)
+		delete(c.watches, w.key)
 		stop = w.unwatch
 	}
 	c.mu.Unlock()
@@ -158,9 +169,11 @@ func (c *conn) unwatchJob(jobID string) int {
 	return len(stop)
 }
 
-// unwatchAll ends every watch; serve calls it when the connection ends.
+// unwatchAll ends every watch; serve calls it when the connection ends, and
+// no watch is attached after it.
 func (c *conn) unwatchAll() {
 	c.mu.Lock()
+	c.unwatched = true
 	stop := make([]func(), 0, len(c.watches))
 	for _, w := range c.watches {
 		stop = append(stop, w.unwatch)
@@ -172,6 +185,24 @@ func (c *conn) unwatchAll() {
 			f()
 		}
 	}
+}
+
+// jobCall is a deferred.* frame's request about a job, with this
+// connection's credentials: its key, the frame's client (or the socket's),
+// and the key the upgrade request sent in a header (the admin key is
+// accepted there only).
+func (c *conn) jobCall(req *Request, action core.JobAction, id string) core.JobCall {
+	client := req.ClientName
+	if client == "" {
+		client = strings.TrimSpace(req.header("X-Athena-Client"))
+	}
+	if client == "" {
+		client = c.client
+	}
+	c.mu.Lock()
+	key := c.apiKey
+	c.mu.Unlock()
+	return core.JobCall{Action: action, ID: id, APIKey: key, Client: client, AdminKey: c.headerKey}
 }
 
 // jobAction runs a deferred.* frame and returns its reply frame.
@@ -186,36 +217,44 @@ func (c *conn) jobAction(ctx context.Context, req *Request) ([]byte, error) {
 	)
 	switch req.Action {
 	case ActionDeferredGet:
-		j, err = c.s.gw.Jobs().Get(ctx, id)
+		j, err = c.s.gw.Job(ctx, c.jobCall(req, core.JobGet, id))
 		msg = "Deferred request"
 	case ActionRequeue:
-		j, err = c.s.gw.Jobs().Requeue(ctx, id)
+		j, err = c.s.gw.Job(ctx, c.jobCall(req, core.JobRequeue, id))
 		msg = "Deferred request requeued"
 	case ActionDeferCancel:
-		j, err = c.s.gw.Jobs().Cancel(ctx, id)
+		j, err = c.s.gw.Job(ctx, c.jobCall(req, core.JobCancel, id))
 		msg = "Deferred request canceled"
 	case ActionSubscribe:
 		// Watch first, then read: a change between the two is held, not
 		// missed; the reply (the state read) goes before any event.
-		key, w := c.holdWatch(id, req.RequestID)
-		if j, err = c.s.gw.Jobs().Get(ctx, id); err != nil {
-			c.dropWatch(key, w)
+		jc := c.jobCall(req, core.JobGet, id)
+		w := c.newWatch(req.RequestID)
+		unwatch, err := c.s.gw.WatchJob(ctx, jc, c.push(w))
+		if err != nil {
+			return nil, err
+		}
+		if !c.attachWatch(id, w, unwatch) {
+			return nil, errConnClosed
+		}
+		if j, err = c.s.gw.Job(ctx, jc); err != nil {
+			c.dropWatch(w)
 			return nil, err
 		}
 		frame, ferr := successReply(req.RequestID, &core.Result{Message: "Subscribed to the deferred request", Data: j})
 		if ferr != nil {
-			c.dropWatch(key, w)
+			c.dropWatch(w)
 			return nil, ferr
 		}
 		c.send(outFrame{data: frame, typ: typeReply})
 		if j.Status.Terminal() {
-			c.dropWatch(key, w)
+			c.dropWatch(w)
 			return nil, nil
 		}
 		c.mu.Lock()
 		w.last = j.Status // the reply showed it
 		c.mu.Unlock()
-		c.releaseWatch(key, w)
+		c.releaseWatch(w)
 		return nil, nil
 	case ActionUnsubscribe:
 		n := c.unwatchJob(id)

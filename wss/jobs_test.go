@@ -171,7 +171,7 @@ func TestDeferredFinishedBeforeWatch(t *testing.T) {
 	wss.SetBeforeWatch(func(id string) {
 		deadline := time.Now().Add(10 * time.Second)
 		for time.Now().Before(deadline) {
-			if j, err := e.gw.Jobs().Get(context.Background(), id); err == nil && j.Status == core.JobCompleted {
+			if j, err := e.gw.Job(context.Background(), core.JobCall{ID: id, Client: "local"}); err == nil && j.Status == core.JobCompleted {
 				return
 			}
 			time.Sleep(5 * time.Millisecond)

@@ -188,7 +188,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		client = strings.TrimSpace(q.Get("client"))
 	}
 	key := core.APIKeyFrom(r.Header.Get, q.Get)
-	c := s.newConn(r.Context(), ws, client, key, r.RemoteAddr)
+	c := s.newConn(r.Context(), ws, client, key, core.APIKeyFromHeader(r.Header.Get), r.RemoteAddr)
 	if !s.track(c) {
 		// Shutdown began between the check above and now.
 		_ = ws.Close(websocket.StatusGoingAway, closeReasonShutdown)

@@ -191,6 +191,16 @@ func CheckAdmin(adminKey vocab.Secret, key string) error {
 	return nil
 }
 
+// Usable reports whether the key with public id would pass a check now:
+// it exists (not archived), is active and has not expired.
+func (a *Snapshot) Usable(id string, now time.Time) bool {
+	if a == nil {
+		return false
+	}
+	k := a.keys[id]
+	return k != nil && k.active && (k.expires.IsZero() || now.Before(k.expires))
+}
+
 // Verify reports whether key is a valid key of the snapshot (any client,
 // any right, active or not), in constant time.
 func (a *Snapshot) Verify(key string) bool { return a.verify(key) != nil }

@@ -15,9 +15,10 @@ type Config struct {
 	// Store is the durable queue. Nil means deferral is unavailable: a
 	// deferred request gets 503 queue_unavailable.
 	Store Store
-	// Run executes a job's call inline, as the gateway runs any request
-	// (core passes its own dispatcher). Required with WorkerEnabled.
-	Run func(ctx context.Context, call vocab.Call) (*vocab.Result, error)
+	// Run executes a claimed job's request inline, as the gateway runs any
+	// request (core passes its own dispatcher, which first checks that the
+	// job may still run). Required with WorkerEnabled.
+	Run func(ctx context.Context, j *vocab.Job) (*vocab.Result, error)
 	// Logger receives the queue's logs; nil discards them.
 	Logger *slog.Logger
 	// Registerer receives the athena_gateway_deferred_* metrics; nil

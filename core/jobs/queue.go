@@ -76,10 +76,12 @@ func New(cfg Config) (*Queue, error) {
 	return q, nil
 }
 
-// Enqueue stores call as a queued job of client and returns the 202 reply's
-// Result. The job is durable when Enqueue returns. call.OnDefer, when set,
-// is called with the job id before any worker can see the job.
-func (q *Queue) Enqueue(ctx context.Context, call vocab.Call, client string) (*vocab.Result, error) {
+// Enqueue stores call as a queued job of client, owned by the API key with
+// public id owner ("" for none), and returns the 202 reply's Result. The
+// job is durable when Enqueue returns. When call.Watch is set, it is
+// registered before any worker can see the job, and Result.Unwatch ends it
+// (Enqueue ends it itself when it fails).
+func (q *Queue) Enqueue(ctx context.Context, call vocab.Call, client, owner string) (*vocab.Result, error) {
 	if q == nil {
 		return nil, ErrNoQueue
 	}
@@ -90,15 +92,19 @@ func (q *Queue) Enqueue(ctx context.Context, call vocab.Call, client string) (*v
 		Status:      vocab.JobQueued,
 		CreatedAt:   time.Now(),
 		MaxAttempts: q.cfg.MaxAttempts,
-		Request:     vocab.JobRequest{Body: call.Body, StripNulls: call.StripNulls},
+		Request:     vocab.JobRequest{Body: call.Body, StripNulls: call.StripNulls, OwnerKey: owner},
 	}
 	if len(j.Request.Body) > 0 && !json.Valid(j.Request.Body) {
 		return nil, vocab.Errorf(vocab.CodeInvalidJSON, "request body is not valid JSON")
 	}
-	if call.OnDefer != nil {
-		call.OnDefer(j.RequestID)
+	var unwatch func()
+	if call.Watch != nil {
+		unwatch = q.bus.watch(j.RequestID, call.Watch)
 	}
 	if err := q.cfg.Store.Enqueue(ctx, j); err != nil {
+		if unwatch != nil {
+			unwatch()
+		}
 		q.metrics.storageUp.Set(0)
 		return nil, vocab.Wrap(vocab.CodeQueueUnavailable, "the job queue is unavailable; retry later or send the request without deferral", err)
 	}
@@ -111,6 +117,7 @@ func (q *Queue) Enqueue(ctx context.Context, call vocab.Call, client string) (*v
 		Message:  "Request deferred",
 		Data:     vocab.DeferredReply{RequestID: j.RequestID, Status: vocab.JobQueued},
 		Deferred: j,
+		Unwatch:  unwatch,
 	}, nil
 }
 

@@ -129,8 +129,7 @@ func (q *Queue) run(ctx context.Context, cancel context.CancelCauseFunc, j *voca
 			q.finish(j, vocab.JobFailed, vocab.ErrorEnvelope(vocab.Errorf(vocab.CodeInternal, "internal error")), "internal error")
 		}
 	}()
-	call := vocab.Call{Op: j.Action, Client: j.ClientName, Body: j.Request.Body, StripNulls: j.Request.StripNulls}
-	res, err := q.cfg.Run(ctx, call)
+	res, err := q.cfg.Run(ctx, j)
 	switch {
 	case errors.Is(context.Cause(ctx), errJobCanceled):
 		// CancelJob already stored canceled; Finish would refuse anyway.

@@ -23,11 +23,11 @@ type Call struct {
 	// Defer stores the call as a deferred job instead of running it
 	// (X-Athena-Defer: true, or a WebSocket frame's defer).
 	Defer bool
-	// OnDefer, when set, is called with the job id when the call is about
-	// to be stored as a deferred job (explicitly or by admission control),
-	// before any worker can see it: a transport registers its watch here
-	// so it misses no status change.
-	OnDefer func(jobID string)
+	// Watch, when set, receives every status change of the job if the
+	// call is deferred (explicitly or by admission control). Core starts the
+	// watch before the job is stored, so no change is missed, and hands its
+	// end back in Result.Unwatch; fn must not block.
+	Watch func(*Job)
 	// Route is the REST route of the operation ("/gateway/fetch"), set by
 	// both transports; admission control matches it against
 	// AdmissionConfig.DeferRoutePrefixes.

@@ -51,4 +51,10 @@ type Job struct {
 type JobRequest struct {
 	Body       json.RawMessage `json:"body,omitempty"`
 	StripNulls *bool           `json:"strip_nulls,omitempty"`
+	// OwnerKey is the public id of the API key that deferred the call; ""
+	// when no key was checked (enforcement off), and the job then belongs
+	// to its client. Reading, watching, cancelling or requeueing the job
+	// needs this key (or the admin key); it does not run once the key is
+	// no longer valid.
+	OwnerKey string `json:"owner_key,omitempty"`
 }

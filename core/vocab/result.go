@@ -27,6 +27,9 @@ type Result struct {
 	// Deferred is the stored job when the call was deferred; transports
 	// answer 202 with Data (request_id and status).
 	Deferred *Job
+	// Unwatch ends the watch Call.Watch started (set with Deferred when
+	// Call.Watch was).
+	Unwatch func()
 }
 
 // Truncated reports whether the reply hit the row cap.

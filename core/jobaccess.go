@@ -1,0 +1,164 @@
+package core
+
+import (
+	"context"
+	"time"
+
+	"github.com/athena-go/athena/core/auth"
+)
+
+// JobAction is what a JobCall does to a deferred job.
+type JobAction string
+
+// The job actions of the /gateway/deferred routes and the deferred.* frames.
+const (
+	JobGet     JobAction = "get"
+	JobRequeue JobAction = "requeue" // completed or failed jobs only
+	JobCancel  JobAction = "cancel"  // queued or running jobs only
+)
+
+// JobCall is a request about one deferred job, with the caller's
+// credentials. A job belongs to the API key that deferred it (or, when no
+// key was checked, to its client): a job id alone is not a capability
+// (DESIGN.md §4).
+type JobCall struct {
+	Action JobAction
+	ID     string
+	// APIKey is the caller's key, as for any call (headers, ?api_key=, or
+	// the socket's key).
+	APIKey string
+	// Client is the client the caller names (X-Athena-Client, or the
+	// socket's client); it must be the job's for a job without an owner key.
+	Client string
+	// AdminKey is a key the caller sent in a header (never ?api_key=): the
+	// admin key reaches every job.
+	AdminKey string
+}
+
+// Job reads, requeues or cancels a deferred job the caller may reach. An
+// unknown job, and a job the caller's key does not own, are both 404: the
+// answer tells nothing about other keys' jobs.
+func (g *Gateway) Job(ctx context.Context, jc JobCall) (*Job, error) {
+	j, err := g.jobs.Get(ctx, jc.ID)
+	if err != nil {
+		return nil, err
+	}
+	admin, err := g.jobAllowed(j, jc)
+	if err != nil {
+		return nil, err
+	}
+	switch jc.Action {
+	case JobGet, "":
+		return j, nil
+	case JobRequeue:
+		if admin {
+			// The admin may requeue any job, but a job whose key is no
+			// longer valid would only fail again.
+			if err := g.ownerValid(j); err != nil {
+				return nil, Wrap(CodeConflict, "the API key that deferred this request is no longer valid; it cannot be requeued", err)
+			}
+		}
+		return g.jobs.Requeue(ctx, jc.ID)
+	case JobCancel:
+		return g.jobs.Cancel(ctx, jc.ID)
+	}
+	return nil, Errorf(CodeBadRequest, "unknown job action %q", Truncate(string(jc.Action), 32))
+}
+
+// WatchJob checks that the caller may reach the job, then calls fn with
+// every later status change of it, on this node, whichever node runs it,
+// until unwatch is called. fn must not block. Register before reading the
+// job's state (read it with Job afterwards) and no change is missed.
+func (g *Gateway) WatchJob(ctx context.Context, jc JobCall, fn func(*Job)) (unwatch func(), err error) {
+	j, err := g.jobs.Get(ctx, jc.ID)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := g.jobAllowed(j, jc); err != nil {
+		return nil, err
+	}
+	return g.jobs.Watch(jc.ID, fn), nil
+}
+
+// jobAllowed reports whether jc may reach j, and whether it did so with the
+// admin key.
+func (g *Gateway) jobAllowed(j *Job, jc JobCall) (admin bool, err error) {
+	if jc.AdminKey != "" && g.CheckAdmin(jc.AdminKey) == nil {
+		return true, nil
+	}
+	notYours := Errorf(CodeNotFound, "no deferred request %q", Truncate(jc.ID, 64))
+	if owner := j.Request.OwnerKey; owner != "" {
+		if jc.APIKey == "" {
+			return false, Errorf(CodeUnauthorized, "an API key is required: this deferred request belongs to the key that deferred it")
+		}
+		id, _, kerr := g.authState().Check(jc.APIKey, j.ClientName, "", time.Now())
+		if kerr != nil {
+			return false, kerr
+		}
+		if id != owner {
+			return false, notYours
+		}
+		return false, nil
+	}
+	// No key was checked when it was deferred: the job is its client's.
+	if jc.Client == "" {
+		return false, Errorf(CodeMissingClientHeader, "the client is required to reach a deferred request: send X-Athena-Client (over the socket: client_name or ?client=)")
+	}
+	if jc.Client != j.ClientName {
+		return false, notYours
+	}
+	// Keys may be enforced on the client since: then they apply here too.
+	if _, err := g.authorize(j.ClientName, jc.APIKey, auth.RightFor(j.Action)); err != nil {
+		return false, err
+	}
+	return false, nil
+}
+
+// ownerValid reports why a job's owner key no longer passes, nil when it
+// does (or the job has none).
+func (g *Gateway) ownerValid(j *Job) error {
+	owner := j.Request.OwnerKey
+	if owner == "" || g.ctl == nil {
+		return nil
+	}
+	a := g.authState()
+	if a == nil {
+		// The control plane has not been read yet: nobody knows. The
+		// worker hands the job back and it runs once this is known.
+		return errKeysUnknown
+	}
+	if !a.Usable(owner, time.Now()) {
+		return Errorf(CodeUnauthorized, "the API key that deferred this request has been revoked, deactivated or has expired")
+	}
+	return nil
+}
+
+// errKeysUnknown says the key tables have not been read yet; it is
+// retryable, so a worker hands the job back instead of failing it.
+var errKeysUnknown error = retryable{Errorf(CodeBackendUnavailable, "API keys cannot be checked yet: the control-plane store has not been read")}
+
+type retryable struct{ err *Error }
+
+func (r retryable) Error() string { return r.err.Error() }
+func (r retryable) Unwrap() error { return r.err }
+func (retryable) Retryable() bool { return true }
+
+// jobRunnable is checked before a worker runs a job: a frozen or inactive
+// client, or an owner key no longer valid, fails the job with that reason.
+func (g *Gateway) jobRunnable(j *Job) error {
+	if err := g.ownerValid(j); err != nil {
+		if IsRetryable(err) {
+			return err
+		}
+		return Wrap(CodeUnauthorized, PublicMessage(err)+"; the request was not run", err)
+	}
+	if c, ok := g.reg.get(j.ClientName); ok {
+		switch {
+		case c.inactive.Load():
+			return Errorf(CodeClientFrozen, "client %q is inactive; the deferred request was not run", j.ClientName)
+		case c.frozen.Load():
+			return Errorf(CodeClientFrozen, "client %q is frozen; the deferred request was not run", j.ClientName)
+		}
+	}
+	return nil
+}
