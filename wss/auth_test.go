@@ -25,17 +25,24 @@ import (
 
 // authEnv is a WebSocket server on a gateway with a SQLite control plane
 // and API keys enforced globally. It returns the env and keys by name.
-func authEnv(t *testing.T) (*env, map[string]string) {
+func authEnv(t *testing.T) (*env, map[string]string) { return authEnvWith(t, nil) }
+
+// authEnvWith is authEnv with the gateway's config adjusted.
+func authEnvWith(t *testing.T, adjust func(*core.Config)) (*env, map[string]string) {
 	t.Helper()
 	db := controltest.Open(t, schema.SQLite)
 	dir := t.TempDir()
-	gw, err := core.New(t.Context(), core.Config{
+	cfg := core.Config{
 		Clients: []core.ClientSpec{
 			{Name: "local", Kind: "sqlite", Path: filepath.Join(dir, "local.db")},
 			{Name: "other", Kind: "sqlite", Path: filepath.Join(dir, "other.db")},
 		},
 		Open: openBackend, Control: sqlstore.NewControl(db, schema.SQLite),
-	})
+	}
+	if adjust != nil {
+		adjust(&cfg)
+	}
+	gw, err := core.New(t.Context(), cfg)
 	tu.NoError(t, err)
 	t.Cleanup(func() { _ = gw.Close() })
 	seed(t, gw, 3)
@@ -176,4 +183,31 @@ func enforceKeys(tb testing.TB, gw *core.Gateway) error {
 	tb.Helper()
 	_, err := admin.New(gw).SetAuthConfig(tb.Context(), admin.Enforcement{EnforceAPIKeys: true})
 	return err
+}
+
+// TestDeferredJobOwnershipWS: over the socket too, a deferred job answers
+// only the key that deferred it: another key's socket gets 404 for get,
+// subscribe, requeue and cancel, as for an unknown job, and the owner's
+// socket reads it.
+func TestDeferredJobOwnershipWS(t *testing.T) {
+	t.Parallel()
+	e, keys := authEnvWith(t, func(c *core.Config) { c.Deferred = controltest.Queue(t, true) })
+	owner := e.dial(t, dialOpts{header: http.Header{"X-Athena-Client": {"local"}, "Authorization": {"Bearer " + keys["full"]}}})
+	f := owner.roundTrip(map[string]any{"request_id": "d", "action": "gateway.query", "defer": true, "body": map[string]any{"query": "SELECT 1 AS one"}})
+	tu.Equal(t, "deferred", f.num("http_status"), int64(202))
+	job := f["data"].(map[string]any)["request_id"].(string)
+	other := e.dial(t, dialOpts{header: http.Header{"X-Athena-Client": {"local"}, "Authorization": {"Bearer " + keys["read only"]}}})
+	for i, action := range []string{"deferred.get", "deferred.subscribe", "deferred.requeue", "deferred.cancel"} {
+		r := other.roundTrip(map[string]any{"request_id": fmt.Sprint("o", i), "action": action, "body": map[string]any{"request_id": job}})
+		wantError(t, r, core.CodeNotFound, "no deferred request")
+	}
+	owner.send(map[string]any{"request_id": "g", "action": "deferred.get", "body": map[string]any{"request_id": job}})
+	for {
+		r := owner.recv()
+		if r.str("type") == "reply" { // the job's own events may come first
+			tu.Equal(t, "reply to", r.str("request_id"), "g")
+			tu.Equal(t, "owner reads its job", r.str("status"), "success")
+			break
+		}
+	}
 }
