@@ -52,7 +52,3 @@ func (g *Gateway) deferOverLimit(ctx context.Context, o *op, v admission.Verdict
 func (g *Gateway) AdmissionEvents(ctx context.Context, f admission.EventFilter) ([]admission.Event, error) {
 	return g.adm.Events(ctx, f)
 }
-
-// FlushAdmissionEvents writes the admission events queued so far and
-// returns when they are stored (or ctx ends).
-func (g *Gateway) FlushAdmissionEvents(ctx context.Context) error { return g.adm.Flush(ctx) }

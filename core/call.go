@@ -103,11 +103,14 @@ func (g *Gateway) finish(tr *callTrack, err error) {
 		ErrorCode: code, DurationUS: now.Sub(tr.start).Microseconds(), APIKeyID: tr.keyID})
 }
 
-// FlushLogs writes everything the log writers and the statistics batcher
-// hold, and returns when they are done (or ctx ends).
-func (g *Gateway) FlushLogs(ctx context.Context) error {
-	if g.ctl == nil {
-		return Errorf(CodeBackendUnavailable, "no control-plane store is configured")
+// Flush writes everything the gateway batches for the control plane (the
+// request, operation and auth logs, the statistics deltas, the admission
+// events) and returns when it is stored, or ctx ends.
+func (g *Gateway) Flush(ctx context.Context) error {
+	if g.ctl != nil {
+		if err := g.ctl.rec.Flush(ctx); err != nil {
+			return err
+		}
 	}
-	return g.ctl.rec.Flush(ctx)
+	return g.adm.Flush(ctx)
 }

@@ -291,7 +291,7 @@ func TestUnavailableClientDoesNotStopOthers(t *testing.T) {
 	_, err := g.Do(t.Context(), core.Call{Op: core.OpFetch, Client: "broken", Body: []byte(`{"table_name":"t"}`)})
 	testutil.Equal(t, "broken", core.CodeOf(err), core.CodeBackendUnavailable)
 	do(t, g, core.OpFetch, `{"table_name":"users"}`)
-	rep := g.Health(t.Context())
+	rep := g.Health(t.Context(), "")
 	testutil.Equal(t, "report", rep.Status, "degraded")
 }
 

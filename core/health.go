@@ -17,8 +17,11 @@ type ClientHealth struct {
 
 // HealthReport is the body of /health.
 type HealthReport struct {
-	Status  string         `json:"status"` // "ok" or "degraded"
+	Status string `json:"status"` // "ok" or "degraded"
 	Clients []ClientHealth `json:"clients"`
+	// Restricted says Clients was left out: API keys are enforced and the
+	// caller did not send the admin key.
+	Restricted bool `json:"-"`
 }
 
 // healthTimeout bounds each client's ping.
@@ -26,7 +29,20 @@ const healthTimeout = 2 * time.Second
 
 // Health pings every client concurrently. A client that is down makes the
 // report "degraded"; the process itself is up if it can answer at all.
-func (g *Gateway) Health(ctx context.Context) HealthReport {
+//
+// The per-client details (names, kinds, errors) are for operators: while
+// API keys are enforced anywhere they are reported only to a caller holding
+// the admin key (adminKey, from a header); anyone else gets the overall
+// status alone.
+func (g *Gateway) Health(ctx context.Context, adminKey string) HealthReport {
+	rep := g.health(ctx)
+	if g.authState().AnyEnforced() && g.CheckAdmin(adminKey) != nil {
+		rep.Clients, rep.Restricted = nil, true
+	}
+	return rep
+}
+
+func (g *Gateway) health(ctx context.Context) HealthReport {
 	names := g.reg.names()
 	out := make([]ClientHealth, len(names))
 	done := make(chan struct{}, len(names))

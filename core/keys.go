@@ -63,6 +63,24 @@ func (g *Gateway) authState() *auth.Snapshot {
 	return g.ctl.auth.Load()
 }
 
+// KeysRequired reports whether calls on client need an API key (the
+// WebSocket upgrade asks it for its default client; "" asks whether keys
+// are enforced anywhere). Until the control plane has been read it answers
+// true: the gateway fails closed.
+func (g *Gateway) KeysRequired(client string) bool {
+	if g.ctl == nil {
+		return false
+	}
+	a := g.authState()
+	if a == nil {
+		return true
+	}
+	if client == "" {
+		return a.AnyEnforced()
+	}
+	return a.Enforced(client)
+}
+
 // CheckAdmin guards the admin surface with Config.AdminKey, compared in
 // constant time (auth.CheckAdmin).
 func (g *Gateway) CheckAdmin(key string) error { return auth.CheckAdmin(g.cfg.AdminKey, key) }

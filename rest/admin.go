@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -17,14 +18,19 @@ import (
 // GET /gateway/schema. Every admin route checks the admin key with
 // core.Gateway.CheckAdmin, then calls one core/admin method.
 
-// requestKey is the key a request carries: the Athena headers, else
-// ?api_key=.
-func requestKey(r *http.Request) string { return core.APIKeyFrom(r.Header.Get, r.URL.Query().Get) }
-
-// admin guards fn with the admin key.
+// admin guards fn with the admin key, taken from the key headers only: a
+// key in ?api_key= would land in proxy and access logs. Failed attempts are
+// slowed per source address (adminguard.go).
 func (h *Handler) admin(fn handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-		if err := h.gw.CheckAdmin(requestKey(r)); err != nil {
+		src, now := sourceAddr(r), time.Now()
+		if wait := h.adminGuard.wait(src, now); wait > 0 {
+			return tooManyAdminFailures{core.Errorf(core.CodeRateLimited, "too many failed admin-key attempts from this address; retry later"), wait}
+		}
+		if err := h.gw.CheckAdmin(core.APIKeyFromHeader(r.Header.Get)); err != nil {
+			if core.CodeOf(err) == core.CodeUnauthorized {
+				h.adminGuard.fail(src, now)
+			}
 			return err
 		}
 		return fn(w, r, ps)

@@ -58,7 +58,7 @@ func TestStatisticsUnderLoad(t *testing.T) {
 			}
 			wg.Wait()
 			t.Logf("%d calls in %v", total, time.Since(start).Round(time.Millisecond))
-			tu.NoError(t, e.gw.FlushLogs(t.Context()))
+			tu.NoError(t, e.gw.Flush(t.Context()))
 			tu.Equal(t, "dropped", metric(t, e, "athena_gateway_stats_dropped_total"), 0.0)
 
 			logs, err := cp.LogTotals(t.Context())

@@ -99,7 +99,7 @@ func TestAdmissionOverREST(t *testing.T) {
 			job := r.envelope(t)["data"].(map[string]any)["request_id"].(string)
 			done := waitJob(t, e, job, "completed")
 			tu.Equal(t, "job result", done["result"].(map[string]any)["message"], any("Inserted 1 row"))
-			tu.NoError(t, e.gw.FlushAdmissionEvents(t.Context())) // the deferred event precedes the next
+			tu.NoError(t, e.gw.Flush(t.Context())) // the deferred event precedes the next
 			// "/gateway/update" matches "/gateway/up", "/gateway/delete"
 			// matches nothing: 429.
 			r = e.do(t, req{method: http.MethodDelete, path: "/gateway/delete", client: "local", body: map[string]any{"table_name": "users", "resource_id": 7}})
@@ -112,7 +112,7 @@ func TestAdmissionOverREST(t *testing.T) {
 				tu.Equal(t, "other client", e.do(t, req{method: http.MethodPost, path: "/gateway/query", client: "other", body: selectOne}).status, http.StatusOK)
 			}
 
-			tu.NoError(t, e.gw.FlushAdmissionEvents(t.Context()))
+			tu.NoError(t, e.gw.Flush(t.Context()))
 			list := func(query string) []map[string]any {
 				t.Helper()
 				r := e.admin(t, http.MethodGet, "/admin/admission-events"+query, nil)

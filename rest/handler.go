@@ -63,6 +63,7 @@ type Handler struct {
 	version        string
 	metricsHandler http.Handler
 	adm            *admin.Service
+	adminGuard     *adminGuard
 	router         *httprouter.Router
 	routes         []route
 }
@@ -110,13 +111,14 @@ func New(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{
-		gw:      cfg.Gateway,
-		adm:     admin.New(cfg.Gateway),
-		maxBody: cfg.MaxBodyBytes,
-		log:     log.With(attrComponent, "rest"),
-		metrics: m,
-		cors:    cors,
-		version: cfg.Version,
+		gw:         cfg.Gateway,
+		adm:        admin.New(cfg.Gateway),
+		adminGuard: newAdminGuard(),
+		maxBody:    cfg.MaxBodyBytes,
+		log:        log.With(attrComponent, "rest"),
+		metrics:    m,
+		cors:       cors,
+		version:    cfg.Version,
 	}
 	if cfg.Gatherer != nil {
 		h.metricsHandler = promHandler(cfg.Gatherer, h.log)

@@ -51,7 +51,15 @@ type healthReply struct {
 // traffic signal.
 func (h *Handler) health(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	w.Header().Set("Cache-Control", "no-store")
-	return writeJSON(w, http.StatusOK, healthReply{Version: h.version, HealthReport: h.gw.Health(r.Context())})
+	rep := h.gw.Health(r.Context(), core.APIKeyFromHeader(r.Header.Get))
+	if rep.Restricted {
+		// Keys are enforced and no admin key came: the status alone.
+		return writeJSON(w, http.StatusOK, struct {
+			Status  string `json:"status"`
+			Version string `json:"version"`
+		}{rep.Status, h.version})
+	}
+	return writeJSON(w, http.StatusOK, healthReply{Version: h.version, HealthReport: rep})
 }
 
 // readyReply is the body of GET /ready when the node takes traffic.

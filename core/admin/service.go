@@ -19,9 +19,9 @@ type Engine interface {
 	// Reload applies an admin change on this node at once (other nodes
 	// follow within their poll interval).
 	Reload(ctx context.Context) error
-	// FlushLogs writes the batched logs and statistics, so a statistics
+	// Flush writes the batched logs and statistics, so a statistics
 	// read includes every finished call.
-	FlushLogs(ctx context.Context) error
+	Flush(ctx context.Context) error
 }
 
 // Service is the admin API (DESIGN.md §7): API keys and rights, key

@@ -80,7 +80,7 @@ func (s *Service) Statistics(ctx context.Context) ([]ClientStatistics, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.eng.FlushLogs(ctx); err != nil {
+	if err := s.eng.Flush(ctx); err != nil {
 		return nil, vocab.Classify(ctx, err)
 	}
 	cs, err := st.ClientStatistics(ctx)
@@ -101,7 +101,7 @@ func (s *Service) RefreshStatistics(ctx context.Context) ([]ClientStatistics, er
 	if err != nil {
 		return nil, err
 	}
-	if err := s.eng.FlushLogs(ctx); err != nil {
+	if err := s.eng.Flush(ctx); err != nil {
 		return nil, vocab.Classify(ctx, err)
 	}
 	if err := st.RefreshStatistics(ctx, time.Now()); err != nil {
@@ -116,7 +116,7 @@ func (s *Service) ClientStatistics(ctx context.Context, client string) (*ClientS
 	if err != nil {
 		return nil, err
 	}
-	if err := s.eng.FlushLogs(ctx); err != nil {
+	if err := s.eng.Flush(ctx); err != nil {
 		return nil, vocab.Classify(ctx, err)
 	}
 	c, ts, err := st.ClientStatistic(ctx, client)
@@ -149,7 +149,7 @@ func (s *Service) StatisticsDrilldown(ctx context.Context, client string, q Dril
 	if q.Status != "" && q.Status != "success" && q.Status != "error" {
 		return nil, vocab.Errorf(vocab.CodeBadRequest, "status: expected success or error")
 	}
-	if err := s.eng.FlushLogs(ctx); err != nil {
+	if err := s.eng.Flush(ctx); err != nil {
 		return nil, vocab.Classify(ctx, err)
 	}
 	ls, total, err := st.OperationLogs(ctx, usage.DrilldownFilter{ClientName: client, TableName: q.TableName, Operation: q.Operation,

@@ -191,6 +191,23 @@ func CheckAdmin(adminKey vocab.Secret, key string) error {
 	return nil
 }
 
+// AnyEnforced reports whether API keys are enforced globally or on any
+// client.
+func (a *Snapshot) AnyEnforced() bool {
+	if a == nil {
+		return false
+	}
+	if a.enforce {
+		return true
+	}
+	for _, on := range a.clients {
+		if on {
+			return true
+		}
+	}
+	return false
+}
+
 // Usable reports whether the key with public id would pass a check now:
 // it exists (not archived), is active and has not expired.
 func (a *Snapshot) Usable(id string, now time.Time) bool {
