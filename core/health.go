@@ -17,7 +17,7 @@ type ClientHealth struct {
 
 // HealthReport is the body of /health.
 type HealthReport struct {
-	Status string `json:"status"` // "ok" or "degraded"
+	Status  string         `json:"status"` // "ok" or "degraded"
 	Clients []ClientHealth `json:"clients"`
 	// Restricted says Clients was left out: API keys are enforced and the
 	// caller did not send the admin key.
