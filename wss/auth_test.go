@@ -66,7 +66,9 @@ func authEnvWith(t *testing.T, adjust func(*core.Config)) (*env, map[string]stri
 	tu.NoError(t, err)
 
 	reg := prometheus.NewRegistry()
-	ws, err := wss.New(wss.Config{Gateway: gw, Registerer: reg})
+	// Sockets that never authenticate are part of the tests: the auth
+	// timeout is for TestUpgradeNeedsKeyWhenEnforced to measure.
+	ws, err := wss.New(wss.Config{Gateway: gw, Registerer: reg, AuthTimeout: time.Hour})
 	tu.NoError(t, err)
 	srv := httptest.NewServer(ws)
 	t.Cleanup(func() {

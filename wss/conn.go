@@ -355,6 +355,21 @@ func (c *conn) cancelRequest(req *Request) {
 	c.send(outFrame{data: frame, typ: typeReply})
 }
 
+// requireAuth closes the connection with 1008 unless an auth frame gives it
+// a key within Config.AuthTimeout: its client needs a key and none came at
+// upgrade.
+func (c *conn) requireAuth() {
+	t := time.AfterFunc(c.s.cfg.AuthTimeout, func() {
+		c.mu.Lock()
+		has := c.apiKey != ""
+		c.mu.Unlock()
+		if !has {
+			c.closeWith(websocket.StatusPolicyViolation, closeReasonNoKey)
+		}
+	})
+	context.AfterFunc(c.ctx, func() { t.Stop() })
+}
+
 // auth checks the key of an auth frame (core.Gateway.Authenticate) and
 // records it as the connection's key; a bad key gets a 401 error reply and
 // leaves the connection's key as it was. Rights are checked per request, as
@@ -365,6 +380,13 @@ func (c *conn) auth(req *Request) {
 		err = c.s.gw.Authenticate(c.ctx, key)
 	}
 	if err != nil {
+		c.reject(req.RequestID, req.Action, err)
+		return
+	}
+	c.mu.Lock()
+	old := c.apiKey
+	c.mu.Unlock()
+	if err := c.s.rekey(old, key); err != nil {
 		c.reject(req.RequestID, req.Action, err)
 		return
 	}

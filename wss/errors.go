@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -30,6 +31,7 @@ const (
 	closeReasonShutdown     = "server shutting down"
 	closeReasonSlowConsumer = "slow consumer: outbound queue full"
 	closeReasonInternal     = "internal error"
+	closeReasonNoKey        = "an API key is required: send it at upgrade (headers or ?api_key=) or in an auth frame within auth_timeout_ms"
 )
 
 // CloseCodes lists every close status the server chooses, for /wss/info and
@@ -37,6 +39,7 @@ const (
 var CloseCodes = []CloseCode{
 	{Code: int(websocket.StatusGoingAway), Reason: closeReasonShutdown, Reconnect: true},
 	{Code: int(websocket.StatusPolicyViolation), Reason: closeReasonSlowConsumer + " (the client stopped reading)", Reconnect: true},
+	{Code: int(websocket.StatusPolicyViolation), Reason: closeReasonNoKey, Reconnect: false},
 	{Code: int(websocket.StatusMessageTooBig), Reason: "a frame exceeded max_frame_bytes", Reconnect: true},
 	{Code: int(websocket.StatusInternalError), Reason: closeReasonInternal, Reconnect: true},
 }
@@ -68,6 +71,10 @@ func writeHTTPError(w http.ResponseWriter, err error) {
 	b, _ := json.Marshal(env) // an error envelope holds only strings
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	var ra interface{ RetryAfter() time.Duration }
+	if errors.As(err, &ra) && ra.RetryAfter() > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((ra.RetryAfter()+time.Second-1)/time.Second)))
+	}
 	w.WriteHeader(env.Code.HTTPStatus())
 	_, _ = w.Write(append(b, '\n'))
 }

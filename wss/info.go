@@ -20,6 +20,12 @@ type Limits struct {
 	PingIntervalMS int64 `json:"ping_interval_ms"`
 	PingTimeoutMS  int64 `json:"ping_timeout_ms"`
 	WriteTimeoutMS int64 `json:"write_timeout_ms"`
+	// MaxConnections and MaxConnectionsPerKey cap this node's sockets, in
+	// all and per API key; AuthTimeoutMS is how long a socket that needs a
+	// key may wait for an auth frame.
+	MaxConnections       int   `json:"max_connections"`
+	MaxConnectionsPerKey int   `json:"max_connections_per_key"`
+	AuthTimeoutMS        int64 `json:"auth_timeout_ms"`
 }
 
 // Info reports the transport's endpoint and limits.
@@ -31,13 +37,16 @@ func (s *Server) Info() Info {
 		Actions:    Actions,
 		CloseCodes: CloseCodes,
 		Limits: Limits{
-			MaxFrameBytes:  s.cfg.MaxFrameBytes,
-			MaxInFlight:    s.cfg.MaxInFlight,
-			QueueFrames:    s.cfg.QueueFrames,
-			ChunkRows:      s.cfg.ChunkRows,
-			PingIntervalMS: s.cfg.PingInterval.Milliseconds(),
-			PingTimeoutMS:  s.cfg.PingTimeout.Milliseconds(),
-			WriteTimeoutMS: s.cfg.WriteTimeout.Milliseconds(),
+			MaxFrameBytes:        s.cfg.MaxFrameBytes,
+			MaxInFlight:          s.cfg.MaxInFlight,
+			QueueFrames:          s.cfg.QueueFrames,
+			ChunkRows:            s.cfg.ChunkRows,
+			PingIntervalMS:       s.cfg.PingInterval.Milliseconds(),
+			PingTimeoutMS:        s.cfg.PingTimeout.Milliseconds(),
+			WriteTimeoutMS:       s.cfg.WriteTimeout.Milliseconds(),
+			MaxConnections:       s.cfg.MaxConnections,
+			MaxConnectionsPerKey: s.cfg.MaxConnectionsPerKey,
+			AuthTimeoutMS:        s.cfg.AuthTimeout.Milliseconds(),
 		},
 	}
 }

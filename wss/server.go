@@ -26,6 +26,13 @@ const (
 	DefaultPingInterval  = 25 * time.Second
 	DefaultPingTimeout   = 15 * time.Second
 	DefaultWriteTimeout  = 10 * time.Second
+	// DefaultMaxConnections caps the sockets of one node.
+	DefaultMaxConnections = 10000
+	// DefaultMaxConnectionsPerKey caps the sockets opened with one API key.
+	DefaultMaxConnectionsPerKey = 100
+	// DefaultAuthTimeout is how long a socket that needs a key may wait for
+	// an auth frame.
+	DefaultAuthTimeout = 5 * time.Second
 )
 
 // Path is where the server is mounted.
@@ -64,6 +71,17 @@ type Config struct {
 	// "*.example.com"), optionally with a scheme, which is ignored. Empty
 	// allows same-origin pages (and non-browser clients) only.
 	AllowedOrigins []string
+	// MaxConnections caps this node's sockets; an upgrade over it gets 503
+	// with Retry-After. Default 10,000.
+	MaxConnections int
+	// MaxConnectionsPerKey caps the sockets that hold one API key (given at
+	// upgrade or in an auth frame); one more gets 429. Default 100.
+	MaxConnectionsPerKey int
+	// AuthTimeout is how long a socket whose client needs an API key (keys
+	// are enforced) may stay open without one: with no key at upgrade, an
+	// auth frame must come within it, else the socket is closed with 1008.
+	// Default 5s.
+	AuthTimeout time.Duration
 }
 
 // Server is Athena's WebSocket transport: it upgrades GET /wss/gateway and
@@ -78,8 +96,12 @@ type Server struct {
 	nextID  atomic.Uint64
 
 	// mu guards the fields below.
-	mu       sync.Mutex
-	conns    map[*conn]struct{}
+	mu    sync.Mutex
+	conns map[*conn]struct{}
+	// open counts sockets from their reservation (before the upgrade) to
+	// their end; perKey counts them by the API key they hold.
+	open     int
+	perKey   map[string]int
 	draining bool
 	// serving counts connections whose handler has not returned yet.
 	serving sync.WaitGroup
@@ -111,6 +133,15 @@ func New(cfg Config) (*Server, error) {
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = DefaultWriteTimeout
 	}
+	if cfg.MaxConnections <= 0 {
+		cfg.MaxConnections = DefaultMaxConnections
+	}
+	if cfg.MaxConnectionsPerKey <= 0 {
+		cfg.MaxConnectionsPerKey = DefaultMaxConnectionsPerKey
+	}
+	if cfg.AuthTimeout <= 0 {
+		cfg.AuthTimeout = DefaultAuthTimeout
+	}
 	origins, err := originPatterns(cfg.AllowedOrigins)
 	if err != nil {
 		return nil, err
@@ -130,6 +161,7 @@ func New(cfg Config) (*Server, error) {
 		metrics: m,
 		origins: origins,
 		conns:   make(map[*conn]struct{}),
+		perKey:  make(map[string]int),
 	}, nil
 }
 
@@ -171,6 +203,35 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer s.serving.Done()
 
+	q := r.URL.Query()
+	client := strings.TrimSpace(r.Header.Get("X-Athena-Client"))
+	if client == "" {
+		client = strings.TrimSpace(q.Get("client"))
+	}
+	key := core.APIKeyFrom(r.Header.Get, q.Get)
+	needKey := s.gw.KeysRequired(client)
+	if needKey && key != "" {
+		// A key given at upgrade is checked now: a bad one never opens a socket.
+		if err := s.gw.Authenticate(r.Context(), key); err != nil {
+			writeHTTPError(w, err)
+			return
+		}
+	}
+	if err := s.reserve(key); err != nil {
+		writeHTTPError(w, err)
+		return
+	}
+	var c *conn
+	defer func() {
+		held := key // an auth frame may have moved the slot to another key
+		if c != nil {
+			c.mu.Lock()
+			held = c.apiKey
+			c.mu.Unlock()
+		}
+		s.release(held)
+	}()
+
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		OriginPatterns: s.origins,
 		// Per-message compression keeps a 32 KiB window per direction per
@@ -182,19 +243,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.log.LogAttrs(r.Context(), slog.LevelDebug, "upgrade refused", slog.String(attrError, err.Error()))
 		return
 	}
-	q := r.URL.Query()
-	client := strings.TrimSpace(r.Header.Get("X-Athena-Client"))
-	if client == "" {
-		client = strings.TrimSpace(q.Get("client"))
-	}
-	key := core.APIKeyFrom(r.Header.Get, q.Get)
-	c := s.newConn(r.Context(), ws, client, key, core.APIKeyFromHeader(r.Header.Get), r.RemoteAddr)
+	c = s.newConn(r.Context(), ws, client, key, core.APIKeyFromHeader(r.Header.Get), r.RemoteAddr)
 	if !s.track(c) {
 		// Shutdown began between the check above and now.
 		_ = ws.Close(websocket.StatusGoingAway, closeReasonShutdown)
 		return
 	}
 	defer s.untrack(c)
+	if needKey && key == "" {
+		c.requireAuth()
+	}
 	c.serve()
 }
 
@@ -207,6 +265,69 @@ func (s *Server) track(c *conn) bool {
 	s.conns[c] = struct{}{}
 	return true
 }
+
+// reserve takes a socket slot for key ("" for none) before the upgrade:
+// 503 when the node is full, 429 when the key holds its share already.
+func (s *Server) reserve(key string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.open >= s.cfg.MaxConnections {
+		return retryAfter{core.Errorf(core.CodeBackendUnavailable, "this node holds its maximum of %d sockets; retry later or connect to another node", s.cfg.MaxConnections), 5 * time.Second}
+	}
+	if key != "" && s.perKey[key] >= s.cfg.MaxConnectionsPerKey {
+		return retryAfter{core.Errorf(core.CodeRateLimited, "this API key holds its maximum of %d sockets on this node; close one first", s.cfg.MaxConnectionsPerKey), 5 * time.Second}
+	}
+	s.open++
+	if key != "" {
+		s.perKey[key]++
+	}
+	return nil
+}
+
+// release gives back the slot reserve took.
+func (s *Server) release(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.open--
+	s.dropKeyLocked(key)
+}
+
+// rekey moves a socket's slot from one key to another (an auth frame): 429
+// when the new key holds its share already.
+func (s *Server) rekey(from, to string) error {
+	if from == to {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if to != "" && s.perKey[to] >= s.cfg.MaxConnectionsPerKey {
+		return core.Errorf(core.CodeRateLimited, "this API key holds its maximum of %d sockets on this node; close one first", s.cfg.MaxConnectionsPerKey)
+	}
+	s.dropKeyLocked(from)
+	if to != "" {
+		s.perKey[to]++
+	}
+	return nil
+}
+
+func (s *Server) dropKeyLocked(key string) {
+	if key == "" {
+		return
+	}
+	if s.perKey[key]--; s.perKey[key] <= 0 {
+		delete(s.perKey, key)
+	}
+}
+
+// retryAfter is a refusal with a Retry-After hint for the HTTP answer.
+type retryAfter struct {
+	err   *core.Error
+	retry time.Duration
+}
+
+func (e retryAfter) Error() string             { return e.err.Error() }
+func (e retryAfter) Unwrap() error             { return e.err }
+func (e retryAfter) RetryAfter() time.Duration { return e.retry }
 
 func (s *Server) untrack(c *conn) {
 	s.mu.Lock()

@@ -28,6 +28,14 @@ type WSSConfig struct {
 	// AllowedOrigins lists browser origins allowed besides the server's own
 	// (hosts or *.example.com patterns, scheme optional). Default none.
 	AllowedOrigins []string `yaml:"allowed_origins"`
+	// MaxConnections caps this node's sockets (503 over it). Default 10000.
+	MaxConnections int `yaml:"max_connections"`
+	// MaxConnectionsPerKey caps the sockets holding one API key (429 over
+	// it). Default 100.
+	MaxConnectionsPerKey int `yaml:"max_connections_per_key"`
+	// AuthTimeout is how long a socket that needs a key may wait for an
+	// auth frame before it is closed with 1008. Default 5s.
+	AuthTimeout Duration `yaml:"auth_timeout"`
 }
 
 // validate reports the section's bad values with their keys.
@@ -37,6 +45,7 @@ func (w *WSSConfig) validate(bad func(key, format string, args ...any)) {
 	}
 	for key, v := range map[string]int{
 		"wss.max_in_flight": w.MaxInFlight, "wss.outbound_queue_frames": w.OutboundQueueFrames, "wss.chunk_rows": w.ChunkRows,
+		"wss.max_connections": w.MaxConnections, "wss.max_connections_per_key": w.MaxConnectionsPerKey,
 	} {
 		if v < 0 {
 			bad(key, "must not be negative, got %d", v)
@@ -45,19 +54,23 @@ func (w *WSSConfig) validate(bad func(key, format string, args ...any)) {
 	checkDuration(bad, "wss.ping_interval", w.PingInterval)
 	checkDuration(bad, "wss.ping_timeout", w.PingTimeout)
 	checkDuration(bad, "wss.write_timeout", w.WriteTimeout)
+	checkDuration(bad, "wss.auth_timeout", w.AuthTimeout)
 }
 
 // config turns the section into the transport's Config (Gateway, Logger and
 // Registerer are the caller's).
 func (w *WSSConfig) config() wss.Config {
 	return wss.Config{
-		MaxFrameBytes:  w.MaxFrameBytes,
-		MaxInFlight:    w.MaxInFlight,
-		QueueFrames:    w.OutboundQueueFrames,
-		ChunkRows:      w.ChunkRows,
-		PingInterval:   time.Duration(w.PingInterval),
-		PingTimeout:    time.Duration(w.PingTimeout),
-		WriteTimeout:   time.Duration(w.WriteTimeout),
-		AllowedOrigins: w.AllowedOrigins,
+		MaxFrameBytes:        w.MaxFrameBytes,
+		MaxInFlight:          w.MaxInFlight,
+		QueueFrames:          w.OutboundQueueFrames,
+		ChunkRows:            w.ChunkRows,
+		PingInterval:         time.Duration(w.PingInterval),
+		PingTimeout:          time.Duration(w.PingTimeout),
+		WriteTimeout:         time.Duration(w.WriteTimeout),
+		AllowedOrigins:       w.AllowedOrigins,
+		MaxConnections:       w.MaxConnections,
+		MaxConnectionsPerKey: w.MaxConnectionsPerKey,
+		AuthTimeout:          time.Duration(w.AuthTimeout),
 	}
 }
