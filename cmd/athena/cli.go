@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"runtime/debug"
 	"strings"
 )
@@ -46,6 +47,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = cmdMigrate(ctx, rest, stdout, stderr, getenv)
 	case "bench":
 		err = cmdBench(ctx, rest, stdout, stderr, getenv)
+	case "query":
+		err = cmdQuery(ctx, rest, os.Stdin, stdout, stderr, getenv)
+	case "fetch", "insert", "update", "delete":
+		err = cmdOp(ctx, cmd, rest, os.Stdin, stdout, stderr, getenv)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "athena", version())
 	case "help", "-h", "--help":
