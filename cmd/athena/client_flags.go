@@ -183,7 +183,6 @@ func pickFormat(fs *flag.FlagSet, value string, stdout io.Writer) (outputFormat,
 	return "", errUsage
 }
 
-
 // dial opens a socket to the gateway of s.
 func dial(ctx context.Context, s settings) (*wsclient.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, dialTimeout)

@@ -251,7 +251,7 @@ func cmdOp(ctx context.Context, name string, args []string, stdin io.Reader, std
 	var table, bodyJSON, bodyFile string
 	fs := newClientFlagSet(clientCommand{
 		name: name, args: "--table T (--body-json JSON | --body-file FILE) [flags]",
-		summary: oc.summary + "\n--table sets the body's table_name. A body file \"-\" is read from stdin.",
+		summary:  oc.summary + "\n--table sets the body's table_name. A body file \"-\" is read from stdin.",
 		examples: []string{oc.example, "athena " + name + " --table notes --body-file body.json --format ndjson"},
 	}, stderr, &f, true)
 	fs.StringVar(&table, "table", "", "table (sets the body's table_name)")
