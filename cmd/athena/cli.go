@@ -47,6 +47,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = cmdMigrate(ctx, rest, stdout, stderr, getenv)
 	case "bench":
 		err = cmdBench(ctx, rest, stdout, stderr, getenv)
+	case "shell":
+		err = cmdShell(ctx, rest, os.Stdin, stdout, stderr, getenv)
 	case "query":
 		err = cmdQuery(ctx, rest, os.Stdin, stdout, stderr, getenv)
 	case "fetch", "insert", "update", "delete":

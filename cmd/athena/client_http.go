@@ -46,7 +46,7 @@ func restURL(base, route string) (string, error) {
 // restCall sends one REST request with key in the Authorization header
 // (never in the URL: the admin key is accepted in headers only) and
 // decodes the envelope. An error envelope is a *wsclient.ServerError.
-func restCall(ctx context.Context, base, method, route, key string, body any) (*envelope, error) {
+func restCall(ctx context.Context, base, method, route, key string, headers map[string]string, body any) (*envelope, error) {
 	target, err := restURL(base, route)
 	if err != nil {
 		return nil, err
@@ -70,6 +70,9 @@ func restCall(ctx context.Context, base, method, route, key string, body any) (*
 	}
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
