@@ -213,7 +213,7 @@ func (p *printer) expandedRows(rows []row) error {
 			valW = max(valW, displayWidth(vals[i]))
 		}
 		head := fmt.Sprintf("-[ RECORD %d ]", p.n)
-		b.WriteString(head + strings.Repeat("-", max(0, keyW+3+valW-len(head))) + "\n")
+		b.WriteString(head + strings.Repeat("-", max(0, min(keyW+3+valW, 79)-len(head))) + "\n")
 		for i, c := range p.cols {
 			b.WriteString(strings.TrimRight(c+strings.Repeat(" ", keyW-displayWidth(c))+" | "+vals[i], " ") + "\n")
 		}

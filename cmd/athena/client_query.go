@@ -172,8 +172,10 @@ func cmdQuery(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			`athena query --client local "SELECT id, title FROM notes ORDER BY id"`,
 			`athena query --format csv "SELECT * FROM notes" > notes.csv`,
 			`echo "SELECT 1" | athena query --client local -`,
+			`athena query --defer "SELECT count(*) FROM big_table"   # then: athena jobs watch JOB_ID`,
 		},
 	}, stderr, &f, true)
+	deferred := fs.Bool("defer", false, "store the statement as a deferred job and print its id (see athena jobs)")
 	pos, err := parseClientFlags(fs, args, 1, -1)
 	if err != nil {
 		return err
@@ -207,6 +209,13 @@ func cmdQuery(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return err
 	}
 	defer c.Close()
+	if *deferred {
+		reply, err := c.Call(ctx, wsclient.Request{Action: "gateway.query", ClientName: s.Client, Body: map[string]string{"query": sql}, Defer: true})
+		if err != nil {
+			return err
+		}
+		return printValue(stdout, format, reply.Data)
+	}
 	p := &printer{w: stdout, format: format}
 	var prog io.Writer
 	if format == formatTable && isTerminal(stderr) {
@@ -257,6 +266,7 @@ func cmdOp(ctx context.Context, name string, args []string, stdin io.Reader, std
 	fs.StringVar(&table, "table", "", "table (sets the body's table_name)")
 	fs.StringVar(&bodyJSON, "body-json", "", "the request body as JSON")
 	fs.StringVar(&bodyFile, "body-file", "", "a file holding the request body as JSON (- for stdin)")
+	deferred := fs.Bool("defer", false, "store the request as a deferred job and print its id (see athena jobs)")
 	if _, err := parseClientFlags(fs, args, 0, 0); err != nil {
 		return err
 	}
@@ -282,7 +292,7 @@ func cmdOp(ctx context.Context, name string, args []string, stdin io.Reader, std
 		return err
 	}
 	defer c.Close()
-	reply, err := c.Call(ctx, wsclient.Request{Action: oc.action, ClientName: s.Client, Body: body})
+	reply, err := c.Call(ctx, wsclient.Request{Action: oc.action, ClientName: s.Client, Body: body, Defer: *deferred})
 	if err != nil {
 		return err
 	}
