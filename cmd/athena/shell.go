@@ -161,18 +161,28 @@ func (sh *shell) script(in io.Reader) error {
 // ctrlCReader turns Ctrl-C typed at the prompt (a 0x03 byte in raw mode)
 // into Enter and remembers it, so ReadLine returns and the shell drops the
 // line and the statement being typed, as psql does. golang.org/x/term
-// itself would end the session on Ctrl-C.
+// itself would end the session on Ctrl-C. Keys typed after the Ctrl-C
+// are kept for the next read.
 type ctrlCReader struct {
 	r           io.Reader
 	interrupted atomic.Bool
+	rest        []byte // read past a Ctrl-C, not yet returned
 }
 
 func (c *ctrlCReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
+	var n int
+	var err error
+	if len(c.rest) > 0 {
+		n = copy(p, c.rest)
+		c.rest = c.rest[n:]
+	} else {
+		n, err = c.r.Read(p)
+	}
 	for i := 0; i < n; i++ {
 		if p[i] == 3 {
 			p[i] = '\r'
 			c.interrupted.Store(true)
+			c.rest = append(append([]byte{}, p[i+1:n]...), c.rest...)
 			return i + 1, err
 		}
 	}
@@ -187,7 +197,7 @@ func (sh *shell) repl(stdin *os.File) error {
 		io.Reader
 		io.Writer
 	}{in, sh.out}, "")
-	if w, h, err := term.GetSize(fd); err == nil {
+	if w, h, err := term.GetSize(fd); err == nil && w > 0 && h > 0 {
 		_ = t.SetSize(w, h)
 	}
 	histPath := ""
