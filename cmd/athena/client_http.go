@@ -38,8 +38,9 @@ func restURL(base, route string) (string, error) {
 	case "wss":
 		u.Scheme = "https"
 	}
+	route, query, _ := strings.Cut(route, "?")
 	u.Path = strings.TrimSuffix(strings.TrimSuffix(u.Path, "/wss/gateway"), "/") + route
-	u.RawQuery = ""
+	u.RawQuery = query
 	return u.String(), nil
 }
 
