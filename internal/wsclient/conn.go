@@ -33,6 +33,10 @@ type Config struct {
 	ReadLimit int64
 }
 
+// testHookSent, when a test sets it, runs once a request's frame is
+// written.
+var testHookSent func(requestID string)
+
 // ErrClosed reports a socket that closed while a request waited on it.
 var ErrClosed = errors.New("socket closed")
 
@@ -193,6 +197,9 @@ func (c *Conn) Do(ctx context.Context, req Request, each func(*Frame) (done bool
 	}()
 	if err := c.ws.Write(ctx, websocket.MessageText, payload); err != nil {
 		return fmt.Errorf("send %s: %w", req.Action, err)
+	}
+	if testHookSent != nil {
+		testHookSent(req.RequestID)
 	}
 	var (
 		ctxDone = ctx.Done()
