@@ -255,6 +255,9 @@ func (sh *shell) repl(stdin *os.File) error {
 				break
 			}
 		}
+		if sh.ctx.Err() != nil {
+			return nil // SIGTERM
+		}
 	}
 }
 
@@ -277,13 +280,19 @@ func (sh *shell) report(err error) {
 }
 
 // whileRunning returns a context that SIGINT (Ctrl-C) cancels until stop
-// is called. A SIGINT that came while nothing ran is dropped first.
+// is called. A SIGINT that came while nothing ran is dropped in a session
+// (Ctrl-C at the prompt is read as a key), and stops a script.
 func (sh *shell) whileRunning() (ctx context.Context, stop func()) {
+	interrupted := false
 	select {
 	case <-sh.sigint:
+		interrupted = true
 	default:
 	}
 	ctx, cancel := context.WithCancel(sh.ctx)
+	if interrupted && !sh.interactive {
+		cancel()
+	}
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)

@@ -29,6 +29,8 @@ type Config struct {
 	// CancelWait bounds how long Do waits for the final reply after it sent
 	// request.cancel because its context ended. Default 10s.
 	CancelWait time.Duration
+	// WriteTimeout bounds writing one frame. Default 30s.
+	WriteTimeout time.Duration
 	// ReadLimit caps one server frame in bytes. Default 64 MiB.
 	ReadLimit int64
 }
@@ -93,6 +95,9 @@ func SocketURL(base string) (string, error) {
 func Dial(ctx context.Context, cfg Config) (*Conn, error) {
 	if cfg.CancelWait <= 0 {
 		cfg.CancelWait = 10 * time.Second
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 30 * time.Second
 	}
 	if cfg.ReadLimit <= 0 {
 		cfg.ReadLimit = 64 << 20
@@ -195,7 +200,17 @@ func (c *Conn) Do(ctx context.Context, req Request, each func(*Frame) (done bool
 		c.mu.Unlock()
 		close(p.gone)
 	}()
-	if err := c.ws.Write(ctx, websocket.MessageText, payload); err != nil {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	// The write must not see the caller's cancellation: coder/websocket
+	// closes the whole socket when a write's context ends mid-frame (a
+	// Ctrl-C landing there would end the session), and the socket
+	// outlives this request. It is bounded on its own instead.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.WriteTimeout)
+	err = c.ws.Write(wctx, websocket.MessageText, payload)
+	cancel()
+	if err != nil {
 		return fmt.Errorf("send %s: %w", req.Action, err)
 	}
 	if testHookSent != nil {
