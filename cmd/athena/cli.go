@@ -115,7 +115,7 @@ func newFlagSet(name, summary string, stderr io.Writer, c *commonFlags) *flag.Fl
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.config, "config", "", "path to config.yaml (default: $ATHENA_CONFIG_PATH, then the search path)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: athena %s [flags]\n\n%s\n\nFlags:\n", name, summary)
+		fmt.Fprintf(stderr, "Usage: athena %s [flags]\n\n%s\n\nExamples:\n%s\nFlags:\n", name, summary, serverExamples[name])
 		fs.PrintDefaults()
 	}
 	return fs

@@ -155,11 +155,16 @@ func defaultClient(ctx context.Context, s *settings) error {
 		s.Client, s.From["client"] = h.Clients[0].Name, "the server's only client"
 		return nil
 	}
+	return fmt.Errorf("%w: name a client with --client or ATHENA_CLIENT; the server has %s", errNeedClient, clientNames(h))
+}
+
+// clientNames lists the clients of a health report, comma-separated.
+func clientNames(h *health) string {
 	names := make([]string, len(h.Clients))
 	for i, c := range h.Clients {
 		names[i] = c.Name
 	}
-	return fmt.Errorf("%w: name a client with --client or ATHENA_CLIENT; the server has %s", errNeedClient, strings.Join(names, ", "))
+	return strings.Join(names, ", ")
 }
 
 // errNeedClient is a command that needs a client and was given none.

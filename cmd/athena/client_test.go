@@ -128,6 +128,7 @@ func TestCLIErrorsAndExitCodes(t *testing.T) {
 		{name: "bad URL", args: []string{"query", "--url", "ftp://x", "SELECT 1"}, code: 1, stderrHas: "scheme must be"},
 		{name: "unreachable gateway", args: []string{"query", "--url", "http://127.0.0.1:1", "SELECT 1"}, code: 1, stderrHas: "127.0.0.1:1"},
 		{name: "admin without key", args: []string{"keys", "list"}, code: 1, stderrHas: "code unauthorized"},
+		{name: "shell on a missing client", args: []string{"shell", "nope"}, code: 1, stderrHas: `no client "nope" (it has lite, pg)`},
 		{name: "shell with two clients", args: []string{"shell", "a", "b"}, code: 2, stderrHas: "unexpected argument"},
 		{name: "login without url", args: []string{"login"}, code: 2, stderrHas: "--url is required"},
 		{name: "shell with empty input", args: []string{"shell", "pg"}, code: 0},
@@ -145,20 +146,28 @@ func TestCLIErrorsAndExitCodes(t *testing.T) {
 		})
 	}
 
+	t.Run("no client named on a server with two", func(t *testing.T) {
+		r := g.run(t, g.env(t), "", "query", "SELECT 1")
+		testutil.Equal(t, "exit code", r.code, 2)
+		testutil.Contains(t, "stderr", r.stderr, "the server has lite, pg")
+	})
+
 	t.Run("every command's help has an example", func(t *testing.T) {
 		cmds := [][]string{
 			{"shell"}, {"query"}, {"fetch"}, {"insert"}, {"update"}, {"delete"}, {"login"}, {"diag"},
 			{"jobs", "list"}, {"jobs", "get"}, {"jobs", "watch"}, {"jobs", "cancel"}, {"jobs", "requeue"},
 			{"keys", "list"}, {"keys", "create"}, {"keys", "revoke"},
 			{"clients", "list"}, {"clients", "add"}, {"clients", "freeze"}, {"clients", "unfreeze"},
-			{"jobs"}, {"keys"}, {"clients"},
+			{"jobs"}, {"keys"}, {"clients"}, {"serve"}, {"migrate"}, {"bench"},
 		}
 		for _, c := range cmds {
 			r := g.run(t, env, "", append(c, "--help")...)
 			name := strings.Join(c, " ")
 			testutil.Equal(t, name+" --help exit code", r.code, 0)
 			help := r.stdout + r.stderr
-			if !strings.Contains(help, "Example") || !strings.Contains(help, "athena "+c[0]) {
+			// An example is an indented command line under "Example(s):"
+			// (bench's help predates that heading and shows them inline).
+			if !strings.Contains(help, "\n  athena "+c[0]+" ") || (c[0] != "bench" && !strings.Contains(help, "Example")) {
 				t.Errorf("athena %s --help has no example:\n%s", name, help)
 			}
 		}

@@ -109,20 +109,15 @@ func cmdShell(ctx context.Context, args []string, stdin *os.File, stdout, stderr
 		return err
 	}
 	defer sh.conn.Close()
-	sh.kind = sh.lookupKind(sh.client)
+	if h, err := fetchHealth(session, s.URL); err == nil {
+		if sh.kind = h.clientKind(sh.client); sh.kind == "" {
+			return fmt.Errorf("the gateway has no client %q (it has %s)", sh.client, clientNames(h))
+		}
+	}
 	if !interactive {
 		return sh.script(stdin)
 	}
 	return sh.repl(stdin)
-}
-
-// lookupKind asks /health for a client's backend kind ("" when unknown).
-func (sh *shell) lookupKind(client string) string {
-	h, err := fetchHealth(sh.ctx, sh.s.URL)
-	if err != nil {
-		return ""
-	}
-	return h.clientKind(client)
 }
 
 // script runs the statements and backslash commands of non-terminal input

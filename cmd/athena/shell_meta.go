@@ -105,11 +105,7 @@ func (sh *shell) switchClient(name string) error {
 	}
 	kind := h.clientKind(name)
 	if kind == "" {
-		names := make([]string, len(h.Clients))
-		for i, c := range h.Clients {
-			names[i] = c.Name
-		}
-		return fmt.Errorf(`\c: the gateway has no client %q (it has %s)`, name, strings.Join(names, ", "))
+		return fmt.Errorf(`\c: the gateway has no client %q (it has %s)`, name, clientNames(h))
 	}
 	sh.client, sh.kind, sh.lastSQL = name, kind, ""
 	fmt.Fprintf(sh.out, "You are now on client %q%s.\n", name, sh.kindNote())
