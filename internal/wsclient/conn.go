@@ -35,9 +35,13 @@ type Config struct {
 	ReadLimit int64
 }
 
-// testHookSent, when a test sets it, runs once a request's frame is
-// written.
-var testHookSent func(requestID string)
+// Test hooks, set only by tests before any Conn is used: testHookSent runs
+// once a request's frame is written; testHookFrame sees every frame sent
+// ("send") and received ("recv").
+var (
+	testHookSent  func(requestID string)
+	testHookFrame func(dir string, b []byte)
+)
 
 // ErrClosed reports a socket that closed while a request waited on it.
 var ErrClosed = errors.New("socket closed")
@@ -143,6 +147,9 @@ func (c *Conn) readLoop() {
 			c.err = err
 			return
 		}
+		if testHookFrame != nil {
+			testHookFrame("recv", raw)
+		}
 		f := new(Frame)
 		if json.Unmarshal(raw, f) != nil {
 			continue // not a frame of the contract; nothing can wait for it
@@ -213,6 +220,9 @@ func (c *Conn) Do(ctx context.Context, req Request, each func(*Frame) (done bool
 	if err != nil {
 		return fmt.Errorf("send %s: %w", req.Action, err)
 	}
+	if testHookFrame != nil {
+		testHookFrame("send", payload)
+	}
 	if testHookSent != nil {
 		testHookSent(req.RequestID)
 	}
@@ -265,6 +275,9 @@ func (c *Conn) sendCancel(ctx context.Context, rid string) error {
 	}
 	if err := c.ws.Write(ctx, websocket.MessageText, b); err != nil {
 		return fmt.Errorf("send request.cancel: %w", err)
+	}
+	if testHookFrame != nil {
+		testHookFrame("send", b)
 	}
 	return nil
 }

@@ -42,8 +42,10 @@ func TestSocketURL(t *testing.T) {
 	}
 }
 
-// TestConn talks to a real gateway with a SQLite client "local".
+// TestConn talks to a real gateway with a SQLite client "local"; every
+// frame sent and received is checked against openapi-wss.yaml.
 func TestConn(t *testing.T) {
+	checkFrames(t)
 	bin := servertest.Build(t, raceEnabled)
 	dir := t.TempDir()
 	srv := servertest.Start(t, bin, servertest.Options{Dir: dir, Config: "sqlite_clients:\n  local:\n    path: " + filepath.Join(dir, "local.db") + "\n"})
