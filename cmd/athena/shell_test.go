@@ -178,6 +178,15 @@ func TestShellInteractive(t *testing.T) {
 	testutil.Contains(t, "aligned table", seen, " id | title\r\n----+------------\r\n  1 | write docs\r\n  2 | ship it\r\n")
 	sh.expect("Time: ")
 
+	// A failing statement prints the server's message and code; the
+	// session goes on.
+	sh.line("SELECT * FROM missing_table;")
+	testutil.Contains(t, "error", sh.expect("pg=> "), `ERROR: relation "missing_table" does not exist (code `)
+	sh.line("\\?")
+	testutil.Contains(t, "help", sh.expect("pg=> "), `\watch [N]`)
+	sh.line("\\conninfo")
+	testutil.Contains(t, "conninfo", sh.expect("pg=> "), `Connected to `+g.srv.URL+`, client "pg" (postgresql).`)
+
 	sh.line("\\timing off")
 	sh.expect("Timing is off.")
 	sh.line("SELECT 1 AS one;")
