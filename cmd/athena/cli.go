@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"runtime/debug"
 	"strings"
 )
@@ -21,6 +22,23 @@ Commands:
   bench     measure a gateway against direct database access ("athena bench --embedded")
   version   print the version
   help      show this help, or "athena help <command>"
+
+Client commands (they talk to a running gateway over its socket, /wss/gateway):
+  shell     interactive SQL session: "athena shell local"
+  query     run one statement: athena query --client local "SELECT * FROM notes"
+  fetch, insert, update, delete
+            one structured operation: athena fetch --table notes --body-json '{"limit":10}'
+  jobs      deferred jobs: get, watch, cancel, requeue
+  keys      API keys (admin key): list, create, revoke
+  clients   the client catalog (admin key): list, add, freeze, unfreeze
+  login     save the gateway URL and keys in a profile
+  diag      this machine, the config in use, and the gateway's latency per client
+
+Client commands read --url/--api-key/--client, then ATHENA_URL, ATHENA_API_KEY,
+ATHENA_CLIENT (ATHENA_ADMIN_KEY for admin commands), then the profile saved by
+"athena login". --format is table, json, ndjson or csv (table on a terminal,
+JSON otherwise). Exit codes: 0 ok, 1 the request failed (the server's message
+and code on stderr), 2 usage error.
 
 With no config file, "athena serve" listens on 127.0.0.1:4052 with an
 embedded SQLite control plane and a demo client "local" under ./data.
@@ -46,6 +64,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = cmdMigrate(ctx, rest, stdout, stderr, getenv)
 	case "bench":
 		err = cmdBench(ctx, rest, stdout, stderr, getenv)
+	case "shell":
+		err = cmdShell(ctx, rest, os.Stdin, stdout, stderr, getenv)
+	case "query":
+		err = cmdQuery(ctx, rest, os.Stdin, stdout, stderr, getenv)
+	case "fetch", "insert", "update", "delete":
+		err = cmdOp(ctx, cmd, rest, os.Stdin, stdout, stderr, getenv)
+	case "jobs":
+		err = cmdJobs(ctx, rest, stdout, stderr, getenv)
+	case "keys":
+		err = cmdKeys(ctx, rest, stdout, stderr, getenv)
+	case "clients":
+		err = cmdClients(ctx, rest, stdout, stderr, getenv)
+	case "login":
+		err = cmdLogin(ctx, rest, os.Stdin, stdout, stderr, getenv)
+	case "diag":
+		err = cmdDiag(ctx, rest, stdout, stderr, getenv)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "athena", version())
 	case "help", "-h", "--help":
@@ -81,7 +115,7 @@ func newFlagSet(name, summary string, stderr io.Writer, c *commonFlags) *flag.Fl
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.config, "config", "", "path to config.yaml (default: $ATHENA_CONFIG_PATH, then the search path)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: athena %s [flags]\n\n%s\n\nFlags:\n", name, summary)
+		fmt.Fprintf(stderr, "Usage: athena %s [flags]\n\n%s\n\nExamples:\n%s\nFlags:\n", name, summary, serverExamples[name])
 		fs.PrintDefaults()
 	}
 	return fs

@@ -1,0 +1,10 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/athena-go/athena/internal/pgtest"
+)
+
+// TestMain stops the throwaway PostgreSQL the CLI tests start.
+func TestMain(m *testing.M) { pgtest.Run(m) }

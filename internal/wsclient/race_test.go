@@ -1,0 +1,5 @@
+//go:build race
+
+package wsclient_test
+
+const raceEnabled = true
