@@ -87,10 +87,11 @@ type control struct {
 	sync  syncStore
 	reg   *registry
 	// open opens a client the catalog added (Gateway.open).
-	open  func(ctx context.Context, spec ClientSpec) *client
-	seeds []ClientSpec // config.yaml's clients, seeded into the catalog
-	log   *slog.Logger
-	auth  atomic.Pointer[auth.Snapshot]
+	open   func(ctx context.Context, spec ClientSpec) *client
+	seeds  []ClientSpec // config.yaml's clients, seeded into the catalog
+	policy CatalogPolicy
+	log    *slog.Logger
+	auth   atomic.Pointer[auth.Snapshot]
 	// version is the last ControlVersion applied; -1 forces a reload.
 	version  atomic.Int64
 	interval time.Duration
@@ -111,7 +112,7 @@ func newControl(ctx context.Context, g *Gateway) (*control, error) {
 	if err != nil {
 		return nil, err
 	}
-	ct := &control{store: st, sync: st, reg: &g.reg, open: g.open, seeds: g.cfg.Clients, log: g.log,
+	ct := &control{store: st, sync: st, reg: &g.reg, open: g.open, seeds: g.cfg.Clients, policy: g.cfg.Catalog, log: g.log,
 		rec: rec, interval: g.cfg.SyncInterval, stop: make(chan struct{})}
 	if ct.interval <= 0 {
 		ct.interval = 250 * time.Millisecond
@@ -234,7 +235,19 @@ func (ct *control) applyCatalog(ctx context.Context, recs []ClientRecord) {
 			ok = false // reopen with the new connection settings
 		}
 		if !ok {
-			nc := ct.open(ctx, specOf(r))
+			spec := specOf(r)
+			if r.Source != "config" {
+				// A row the admin API wrote: it opens only what the policy
+				// allows, whoever wrote it.
+				if err := ct.policy.Check(r); err != nil {
+					ct.log.Warn("catalog client refused by the catalog policy", "client", r.Name, "reason", PublicMessage(err))
+					continue
+				}
+				if r.Kind == "sqlite" {
+					spec.Path, _ = ct.policy.SQLitePath(r.Path)
+				}
+			}
+			nc := ct.open(ctx, spec)
 			nc.fromCatalog = true
 			c = nc
 			if old := ct.reg.put(nc); old != nil {
@@ -296,6 +309,10 @@ func (g *Gateway) ControlPlane() ControlPlane {
 	}
 	return g.ctl.store
 }
+
+// CatalogPolicy is what clients created through the admin API may point at
+// (Config.Catalog); the admin API checks new and changed clients with it.
+func (g *Gateway) CatalogPolicy() CatalogPolicy { return g.cfg.Catalog }
 
 // Reload reads the control plane again and applies it on this node at once
 // (keys, enforcement, the client catalog): the admin API calls it after

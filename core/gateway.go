@@ -68,6 +68,10 @@ type Config struct {
 	// Admission configures admission control (DESIGN.md §6); the zero
 	// value admits everything.
 	Admission admission.Config
+	// Catalog bounds what clients created through the admin API may point
+	// at; the zero value lets them point at nothing (config.yaml's clients
+	// are not checked).
+	Catalog CatalogPolicy
 }
 
 // Store is the control-plane store as the dispatcher needs it.

@@ -52,6 +52,8 @@ func adminEnv(tb testing.TB, cp *sqlstore.Control, adjust func(*core.Config)) *e
 			c.AdminKey = adminKey
 			c.Control = cp
 			c.SyncInterval = 50 * time.Millisecond
+			c.Catalog = core.CatalogPolicy{DataDir: dir, Protected: []string{filepath.Join(dir, "athena.db")},
+				AllowedHosts: []string{"db.example.com"}, URIEnvPrefixes: []string{"ATHENA_CLIENT_"}}
 			if adjust != nil {
 				adjust(c)
 			}

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/athena-go/athena/core"
 	tu "github.com/athena-go/athena/internal/testutil"
@@ -50,4 +51,46 @@ func TestHealthDetailsNeedAdminKey(t *testing.T) {
 	if cs, ok := full["clients"].([]any); !ok || len(cs) != 2 {
 		t.Fatalf("with the admin key, /health lists both clients: %v", full)
 	}
+}
+
+// TestCatalogPolicy: the admin API cannot point a client anywhere. SQLite
+// files stay inside data_dir (no "..", no absolute path elsewhere, never
+// the control plane's file), PostgreSQL and Scylla hosts must be allowed,
+// uri_env needs an allowed prefix; every refusal names its rule and stores
+// nothing. A file inside data_dir works.
+func TestCatalogPolicy(t *testing.T) {
+	t.Parallel()
+	e := adminEnv(t, openControl(t, "sqlite", ""), nil)
+	refused := []struct {
+		name string
+		body map[string]any
+		rule string
+	}{
+		{"dot dot", map[string]any{"kind": "sqlite", "path": "../../../../tmp/escape.db"}, `contains ".."`},
+		{"absolute elsewhere", map[string]any{"kind": "sqlite", "path": "/etc/passwd"}, "outside data_dir"},
+		{"control plane", map[string]any{"kind": "sqlite", "path": "athena.db"}, "control plane"},
+		{"control plane wal", map[string]any{"kind": "sqlite", "path": "./athena.db-wal"}, "control plane"},
+		{"postgres host", map[string]any{"kind": "postgresql", "uri": "postgres://u:p@10.9.8.7:5432/db"}, "catalog.allowed_hosts"},
+		{"postgres key=value host", map[string]any{"kind": "postgresql", "uri": "host=internal.example.org dbname=x"}, "catalog.allowed_hosts"},
+		{"postgres socket", map[string]any{"kind": "postgresql", "uri": "host=/var/run/postgresql dbname=x"}, "with a host"},
+		{"any variable", map[string]any{"kind": "postgresql", "uri_env": "HOME"}, "catalog.uri_env_prefixes"},
+		{"scylla host", map[string]any{"kind": "scylla", "hosts": []string{"10.9.8.7:9042"}, "keyspace": "k"}, "catalog.allowed_hosts"},
+	}
+	for _, tt := range refused {
+		tt.body["client_name"] = "evil"
+		fail(t, e.admin(t, http.MethodPost, "/admin/clients", tt.body), 400, core.CodeBadRequest, tt.rule)
+	}
+	cs := e.adminOK(t, http.MethodGet, "/admin/clients", nil, 200)["data"].([]any)
+	tu.Equal(t, "nothing stored", len(cs), 2)
+
+	e.adminOK(t, http.MethodPost, "/admin/clients", map[string]any{"client_name": "tenant", "kind": "sqlite", "path": "tenant.db"}, 201)
+	deadline := time.Now().Add(30 * time.Second)
+	for e.do(t, req{method: http.MethodPost, path: "/gateway/query", client: "tenant", body: map[string]any{"query": "SELECT 1"}}).status != 200 {
+		if time.Now().After(deadline) {
+			t.Fatal("the client inside data_dir never opened")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	fail(t, e.admin(t, http.MethodPatch, "/admin/clients/tenant", map[string]any{"path": "../elsewhere.db"}), 400, core.CodeBadRequest, `contains ".."`)
+	e.adminOK(t, http.MethodPost, "/admin/clients", map[string]any{"client_name": "fromenv", "kind": "postgresql", "uri_env": "ATHENA_CLIENT_FROMENV"}, 201)
 }

@@ -42,7 +42,22 @@ type Config struct {
 		// POSTGRES_ATHENA_LOGGING_URI works too. Default: an embedded
 		// SQLite file in data_dir.
 		Client string `yaml:"client"`
+		// ClientServesData also serves logging.client as a data client.
+		// Default false: the control plane is never reachable through a
+		// data client unless this says so (and the startup log warns).
+		ClientServesData bool `yaml:"client_serves_data"`
 	} `yaml:"logging"`
+	// Catalog bounds the clients the admin API may add (DESIGN.md §8a).
+	Catalog struct {
+		// AllowedHosts lists the hosts catalog PostgreSQL and Scylla
+		// clients may reach ("db.internal", "db.internal:5432",
+		// "*.example.com"), besides those config.yaml's clients use.
+		// Default none beyond config.yaml.
+		AllowedHosts []string `yaml:"allowed_hosts"`
+		// URIEnvPrefixes are the prefixes a catalog client's uri_env must
+		// have. Default [ATHENA_CLIENT_].
+		URIEnvPrefixes []string `yaml:"uri_env_prefixes"`
+	} `yaml:"catalog"`
 	// DataDir holds the embedded SQLite files. Default ./data.
 	DataDir string `yaml:"data_dir"`
 	// PostgresClients maps client names to a PostgreSQL URI, the name of an
@@ -493,6 +508,9 @@ func (c *Config) Validate(getenv func(string) string) error {
 func (c *Config) clientSpecs(getenv func(string) string) []core.ClientSpec {
 	var out []core.ClientSpec
 	for _, name := range sortedKeys(c.PostgresClients) {
+		if name == c.Logging.Client && !c.Logging.ClientServesData {
+			continue // the control plane is not a data client (DESIGN.md §8a)
+		}
 		pc := c.PostgresClients[name]
 		uri := pc.URI
 		if pc.URIEnv != "" {
@@ -511,6 +529,44 @@ func (c *Config) clientSpecs(getenv func(string) string) []core.ClientSpec {
 		})
 	}
 	out = append(out, c.scyllaSpecs(getenv)...)
+	return out
+}
+
+// catalogPolicy is what admin-created clients may point at: SQLite files in
+// data_dir but never the control plane's (cpFile, "" when it is not
+// SQLite), the hosts of catalog.allowed_hosts and of config.yaml's own
+// clients, and uri_env names with an allowed prefix.
+func (c *Config) catalogPolicy(cpFile string, getenv func(string) string) core.CatalogPolicy {
+	p := core.CatalogPolicy{DataDir: c.DataDir, URIEnvPrefixes: c.Catalog.URIEnvPrefixes}
+	if len(p.URIEnvPrefixes) == 0 {
+		p.URIEnvPrefixes = []string{"ATHENA_CLIENT_"}
+	}
+	if cpFile != "" {
+		p.Protected = []string{cpFile}
+	}
+	p.AllowedHosts = append(p.AllowedHosts, c.Catalog.AllowedHosts...)
+	for _, spec := range c.clientSpecs(getenv) {
+		switch spec.Kind {
+		case "postgresql":
+			if hs, err := core.PostgresHosts(string(spec.URI)); err == nil {
+				p.AllowedHosts = append(p.AllowedHosts, hostNames(hs)...)
+			}
+		case "scylla":
+			p.AllowedHosts = append(p.AllowedHosts, hostNames(spec.Hosts)...)
+		}
+	}
+	return p
+}
+
+// hostNames drops the ports: a host config.yaml uses is trusted on any port.
+func hostNames(hosts []string) []string {
+	out := make([]string, 0, len(hosts))
+	for _, h := range hosts {
+		if name, _, err := net.SplitHostPort(h); err == nil {
+			h = name
+		}
+		out = append(out, h)
+	}
 	return out
 }
 

@@ -268,3 +268,33 @@ func TestAdmissionConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestLoggingClientIsNotData: the PostgreSQL client that holds the control
+// plane is not served as a data client (its tables hold the API keys)
+// unless logging.client_serves_data says so; the catalog policy allows
+// config.yaml's hosts and the ATHENA_CLIENT_ prefix by default.
+func TestLoggingClientIsNotData(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		serves string
+		want   []string
+	}{{"", []string{"app"}}, {"  client_serves_data: true\n", []string{"app", "control"}}} {
+		p := writeConfig(t, "logging:\n  client: control\n"+tt.serves+`postgres_clients:
+  control: postgres://a:b@cp.internal:5432/athena
+  app: postgres://a:b@db.internal:5432/app
+`)
+		cfg, err := loadConfig(p, envOf(nil))
+		testutil.NoError(t, err)
+		var names []string
+		for _, s := range cfg.clientSpecs(envOf(nil)) {
+			names = append(names, s.Name)
+		}
+		testutil.Equal(t, "data clients", names, tt.want)
+		pol := cfg.catalogPolicy("", envOf(nil))
+		testutil.NoError(t, pol.Check(core.ClientRecord{Kind: "postgresql", URI: "postgres://x@db.internal/other"}))
+		testutil.NoError(t, pol.Check(core.ClientRecord{Kind: "postgresql", URIEnv: "ATHENA_CLIENT_NEW"}))
+		if pol.Check(core.ClientRecord{Kind: "postgresql", URI: "postgres://x@evil.example.com/x"}) == nil {
+			t.Fatal("a host config.yaml does not use is allowed")
+		}
+	}
+}

@@ -57,6 +57,13 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		configFile = "none (embedded defaults)"
 	}
 	log.Info("athena starting", "version", version(), "config", configFile, "data_dir", cfg.DataDir)
+	if lc := cfg.Logging.Client; lc != "" {
+		if cfg.Logging.ClientServesData {
+			log.Warn("the control-plane database is also a data client: raw SQL on it can read and change API keys and the catalog (logging.client_serves_data)", "client", lc)
+		} else {
+			log.Info("the control-plane client is not served as a data client (set logging.client_serves_data to serve it)", "client", lc)
+		}
+	}
 
 	cp, err := openControlPlane(ctx, cfg, getenv, log)
 	if err != nil {
@@ -92,6 +99,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		Deferred: cfg.deferred(cp.store, shared),
 		// Admission control (DESIGN.md §6): Redis counters when configured.
 		Admission: cfg.admission(cp.store, shared),
+		// What clients added through the admin API may point at.
+		Catalog: cfg.catalogPolicy(cp.sqliteFile, getenv),
 	})
 	if err != nil {
 		return err
@@ -229,8 +238,11 @@ const controlPlaneConns = 32
 // controlPlane is the opened control-plane store and its migration loop.
 type controlPlane struct {
 	store *schema.Store
-	stop  context.CancelFunc
-	wg    sync.WaitGroup
+	// sqliteFile is the control plane's file when it is the embedded
+	// SQLite store ("" on PostgreSQL): no client may open it.
+	sqliteFile string
+	stop       context.CancelFunc
+	wg         sync.WaitGroup
 }
 
 // openControlPlane opens the control-plane database and migrates it. When
@@ -277,6 +289,9 @@ func openControlPlane(ctx context.Context, cfg *Config, getenv func(string) stri
 		return nil, fmt.Errorf("open control plane (%s): %w", where, err)
 	}
 	cp := &controlPlane{store: &schema.Store{DB: db, Dialect: dialect}}
+	if dialect == schema.SQLite {
+		cp.sqliteFile = filepath.Join(cfg.DataDir, "athena.db")
+	}
 	mctx, cancel := context.WithCancel(ctx)
 	cp.stop = cancel
 	migrate := func() bool {
