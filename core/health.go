@@ -88,9 +88,6 @@ var ErrDraining = errors.New("draining")
 // Drain marks the gateway as shutting down: Ready fails from now on.
 func (g *Gateway) Drain() { g.draining.Store(true) }
 
-// Draining reports whether Drain was called.
-func (g *Gateway) Draining() bool { return g.draining.Load() }
-
 // Ready returns nil when the gateway should receive traffic: not draining
 // and the control-plane store reachable and migrated.
 func (g *Gateway) Ready(ctx context.Context) error {

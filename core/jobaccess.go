@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/athena-go/athena/core/auth"
+	"github.com/athena-go/athena/core/jobs"
 )
 
 // JobAction is what a JobCall does to a deferred job.
@@ -161,4 +162,59 @@ func (g *Gateway) jobRunnable(j *Job) error {
 		}
 	}
 	return nil
+}
+
+// JobList asks for the jobs a caller may reach, newest first.
+type JobList struct {
+	// APIKey, Client and AdminKey are the caller's credentials, as in
+	// JobCall: the admin key lists every job (of Client, when set), a key
+	// lists its own jobs, and without a key a client whose keys are not
+	// enforced lists its jobs deferred without one.
+	APIKey, Client, AdminKey string
+	Status                   JobStatus // "" for every status
+	Limit                    int       // default 50, at most 1000
+	Offset                   int
+}
+
+// Jobs lists the deferred jobs the caller owns (every job for the admin
+// key), newest first.
+func (g *Gateway) Jobs(ctx context.Context, l JobList) ([]*Job, error) {
+	switch l.Status {
+	case "", JobQueued, JobRunning, JobCompleted, JobFailed, JobCanceled:
+	default:
+		return nil, Errorf(CodeBadRequest, "status: expected queued, running, completed, failed or canceled, got %q", Truncate(string(l.Status), 32))
+	}
+	if l.Limit < 0 || l.Offset < 0 {
+		return nil, Errorf(CodeBadRequest, "limit and offset must not be negative")
+	}
+	if l.Limit == 0 {
+		l.Limit = 50
+	}
+	if l.Limit > 1000 {
+		return nil, Errorf(CodeBadRequest, "limit: at most 1000, got %d", l.Limit)
+	}
+	f := jobs.ListFilter{Client: l.Client, Status: l.Status, Limit: l.Limit, Offset: l.Offset}
+	switch {
+	case l.AdminKey != "" && g.CheckAdmin(l.AdminKey) == nil:
+	case l.APIKey != "" && g.ctl != nil:
+		id, _, err := g.authState().Check(l.APIKey, l.Client, "", time.Now())
+		if err != nil {
+			return nil, err
+		}
+		f.Owner = &id
+	default:
+		if l.Client == "" {
+			return nil, Errorf(CodeMissingClientHeader, "the client is required to list deferred requests without an API key: send X-Athena-Client")
+		}
+		if _, err := g.authorize(l.Client, "", auth.RightRead); err != nil {
+			return nil, err
+		}
+		none := ""
+		f.Owner = &none
+	}
+	out, err := g.jobs.List(ctx, f)
+	if out == nil && err == nil {
+		out = []*Job{}
+	}
+	return out, err
 }

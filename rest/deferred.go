@@ -50,3 +50,27 @@ func jobCall(r *http.Request, ps httprouter.Params, action core.JobAction) core.
 		AdminKey: core.APIKeyFromHeader(r.Header.Get),
 	}
 }
+
+// deferredList answers GET /gateway/deferred: the caller's jobs, newest
+// first (every job for the admin key), with ?status=, ?limit= and ?offset=.
+func (h *Handler) deferredList(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	q := r.URL.Query()
+	l := core.JobList{
+		APIKey:   core.APIKeyFrom(r.Header.Get, q.Get),
+		Client:   strings.TrimSpace(r.Header.Get("X-Athena-Client")),
+		AdminKey: core.APIKeyFromHeader(r.Header.Get),
+		Status:   core.JobStatus(q.Get("status")),
+	}
+	var err error
+	if l.Limit, err = queryInt(q.Get("limit"), "limit"); err != nil {
+		return err
+	}
+	if l.Offset, err = queryInt(q.Get("offset"), "offset"); err != nil {
+		return err
+	}
+	js, err := h.gw.Jobs(r.Context(), l)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, core.SuccessEnvelope(&core.Result{Message: fmt.Sprintf("%d deferred %s", len(js), core.Plural(int64(len(js)), "request")), Data: js}))
+}

@@ -128,6 +128,7 @@ func New(cfg Config) (*Handler, error) {
 		h.routes = append(h.routes, route{method: e.Method, path: e.Path, fn: h.operation(e)})
 	}
 	h.routes = append(h.routes, []route{
+		{method: http.MethodGet, path: "/gateway/deferred", fn: h.deferredList},
 		{method: http.MethodGet, path: "/gateway/deferred/:request_id", fn: h.deferredGet},
 		{method: http.MethodPost, path: "/gateway/deferred/:request_id/requeue", fn: h.deferredRequeue},
 		{method: http.MethodPost, path: "/gateway/deferred/:request_id/cancel", fn: h.deferredCancel},

@@ -142,3 +142,43 @@ func TestDeferredJobsDoNotOutliveTheirKey(t *testing.T) {
 		})
 	}
 }
+
+// TestDeferredJobList: GET /gateway/deferred lists the caller's own jobs,
+// newest first: a key sees the jobs it deferred, another key none of them,
+// the admin key every job; status and limit filter.
+func TestDeferredJobList(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range controlPlanes {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			cp := openControl(t, dialect, "")
+			e := adminEnv(t, cp, func(c *core.Config) {
+				c.Deferred = jobs.Config{Store: sqlstore.NewJobs(cp.DB, cp.Dialect), WorkerEnabled: true, PollInterval: 20 * time.Millisecond}
+			})
+			a, b, _ := ownerKeys(t, e)
+			first, second := deferWith(t, e, a, 701), deferWith(t, e, a, 702)
+			other := deferWith(t, e, b, 703)
+			for _, id := range []string{first, second, other} {
+				jobStatus(t, e, id, "completed")
+			}
+			ids := func(r reply) []string {
+				tu.Equal(t, "list status", r.status, http.StatusOK)
+				var out []string
+				for _, j := range r.envelope(t)["data"].([]any) {
+					out = append(out, j.(map[string]any)["request_id"].(string))
+				}
+				return out
+			}
+			list := func(key, query string) reply {
+				return e.do(t, req{method: http.MethodGet, client: "local", path: "/gateway/deferred" + query, header: bearer(key)})
+			}
+			tu.Equal(t, "a's jobs, newest first", ids(list(a, "")), []string{second, first})
+			tu.Equal(t, "b's jobs", ids(list(b, "")), []string{other})
+			tu.Equal(t, "limit", ids(list(a, "?limit=1")), []string{second})
+			tu.Equal(t, "status filter", len(ids(list(a, "?status=failed"))), 0)
+			tu.Equal(t, "admin sees every job", len(ids(e.admin(t, http.MethodGet, "/gateway/deferred", nil))), 3)
+			fail(t, e.do(t, req{method: http.MethodGet, client: "local", path: "/gateway/deferred"}), 401, core.CodeUnauthorized)
+			fail(t, e.do(t, req{method: http.MethodGet, client: "local", path: "/gateway/deferred?status=done", header: bearer(a), expect: specRejects}), 400, core.CodeBadRequest, "status")
+		})
+	}
+}

@@ -47,6 +47,10 @@ func TestCLIJobs(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(watch), "\n")
 	testutil.Contains(t, "last state", lines[len(lines)-1], `"status":"completed"`)
 
+	list := g.ok(t, env, "jobs", "list", "--format", "json")
+	testutil.Contains(t, "jobs list shows the client's job", list, `"request_id":"`+deferred.RequestID+`"`)
+	testutil.Equal(t, "jobs list --status failed", strings.TrimSpace(g.ok(t, env, "jobs", "list", "--status", "failed", "--format", "json")), "[]")
+
 	t.Run("a failing job makes watch exit 1", func(t *testing.T) {
 		out := g.ok(t, env, "query", "--defer", "--format", "json", "SELECT * FROM missing_table")
 		testutil.NoError(t, json.Unmarshal([]byte(out), &deferred))

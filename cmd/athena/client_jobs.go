@@ -3,22 +3,20 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/athena-go/athena/internal/wsclient"
 )
 
-// errNoJobList says why "athena jobs list" cannot work yet.
-var errNoJobList = errors.New("the gateway has no route that lists deferred jobs; " +
-	"get, watch, cancel and requeue take a job id (the request_id of a deferral's 202 reply)")
-
 // jobCommands are "athena jobs ...": deferred jobs over the socket
 // (deferred.get, deferred.subscribe, deferred.cancel, deferred.requeue).
 var jobCommands = map[string]subcommand{
-	"list":    {"(not available: the gateway has no list route)", cmdJobsList},
+	"list":    {"list your deferred jobs, newest first (every job with the admin key)", cmdJobsList},
 	"get":     {jobSummaries["get"], jobVerb("get", "deferred.get")},
 	"watch":   {"print a job's status changes until it ends (exit 1 if it failed)", cmdJobsWatch},
 	"cancel":  {jobSummaries["cancel"], jobVerb("cancel", "deferred.cancel")},
@@ -35,17 +33,48 @@ func cmdJobs(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	return runGroup(ctx, "jobs", "athena jobs watch 0845dc4b862c660528bb38af18860304", jobCommands, args, stdout, stderr, getenv)
 }
 
-func cmdJobsList(_ context.Context, args []string, _, stderr io.Writer, _ func(string) string) error {
+// cmdJobsList lists the caller's deferred jobs (GET /gateway/deferred): a
+// key's own jobs, every job with the admin key, or without a key the
+// client's jobs deferred without one.
+func cmdJobsList(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	var f clientFlags
 	fs := newClientFlagSet(clientCommand{
 		name: "jobs list", args: "[flags]",
-		summary:  "Not available: " + errNoJobList.Error() + ".",
-		examples: []string{"athena jobs get JOB_ID"},
+		summary: "List your deferred jobs, newest first: the jobs your API key deferred (every job with\n" +
+			"--admin-key), or without a key the client's jobs deferred without one.",
+		examples: []string{"athena jobs list", "athena jobs list --status failed --limit 10 --format json"},
 	}, stderr, &f, true)
+	status := fs.String("status", "", "only jobs in this state: queued, running, completed, failed or canceled")
+	limit := fs.Int("limit", 50, "at most this many jobs (up to 1000)")
 	if _, err := parseClientFlags(fs, args, 0, 0); err != nil {
 		return err
 	}
-	return errNoJobList
+	format, err := pickFormat(fs, f.format, stdout)
+	if err != nil {
+		return err
+	}
+	s, err := f.resolve(getenv)
+	if err != nil {
+		return err
+	}
+	q := url.Values{}
+	if *status != "" {
+		q.Set("status", *status)
+	}
+	q.Set("limit", strconv.Itoa(*limit))
+	headers := map[string]string{}
+	if s.Client != "" {
+		headers["X-Athena-Client"] = s.Client
+	}
+	key := s.APIKey
+	if s.AdminKey != "" {
+		key = s.AdminKey
+	}
+	env, err := restCall(ctx, s.URL, http.MethodGet, "/gateway/deferred?"+q.Encode(), key, headers, nil)
+	if err != nil {
+		return err
+	}
+	return printData(stdout, format, env.Data)
 }
 
 // jobVerb is a verb that sends one deferred.* frame and prints the job.

@@ -123,7 +123,7 @@ func TestCLIErrorsAndExitCodes(t *testing.T) {
 		{name: "body not JSON", args: []string{"fetch", "--table", "x", "--body-json", "{nope"}, code: 2, stderrHas: "not a JSON object"},
 		{name: "table and body disagree", args: []string{"fetch", "--table", "a", "--body-json", `{"table_name":"b"}`}, code: 2, stderrHas: "disagree"},
 		{name: "jobs without verb", args: []string{"jobs"}, code: 2, stderrHas: "Usage: athena jobs"},
-		{name: "jobs list is missing on the server", args: []string{"jobs", "list"}, code: 1, stderrHas: "no route that lists deferred jobs"},
+		{name: "jobs list with a bad status", args: []string{"jobs", "list", "--client", "pg", "--status", "done"}, code: 1, stderrHas: "code bad_request"},
 		{name: "unknown job", args: []string{"jobs", "get", "0123456789abcdef0123456789abcdef"}, code: 1, stderrHas: "code not_found"},
 		{name: "bad URL", args: []string{"query", "--url", "ftp://x", "SELECT 1"}, code: 1, stderrHas: "scheme must be"},
 		{name: "unreachable gateway", args: []string{"query", "--url", "http://127.0.0.1:1", "SELECT 1"}, code: 1, stderrHas: "127.0.0.1:1"},

@@ -130,6 +130,19 @@ func (q *Queue) Get(ctx context.Context, id string) (*vocab.Job, error) {
 	return j, q.storeErr(err, id)
 }
 
+// List returns the jobs f selects, newest first.
+func (q *Queue) List(ctx context.Context, f ListFilter) ([]*vocab.Job, error) {
+	if q == nil {
+		return nil, ErrNoQueue
+	}
+	js, err := q.cfg.Store.List(ctx, f)
+	if err != nil {
+		q.metrics.storageUp.Set(0)
+		return nil, vocab.Wrap(vocab.CodeQueueUnavailable, "the job queue is unavailable; retry later", err)
+	}
+	return js, nil
+}
+
 // Requeue moves a completed or failed job back to the queue.
 func (q *Queue) Requeue(ctx context.Context, id string) (*vocab.Job, error) {
 	if q == nil {

@@ -14,12 +14,25 @@ type Ledger interface {
 	Enqueue(ctx context.Context, j *vocab.Job) error
 	// Get returns a job, or an error matching vocab.ErrNotFound.
 	Get(ctx context.Context, id string) (*vocab.Job, error)
+	// List returns the jobs f selects, newest first.
+	List(ctx context.Context, f ListFilter) ([]*vocab.Job, error)
 	// Requeue moves a completed or failed job back to queued; any other
 	// state is an error with vocab.CodeConflict.
 	Requeue(ctx context.Context, id string, now time.Time) (*vocab.Job, error)
 	// Cancel moves a queued or running job to canceled and returns it with
 	// the state it had; a terminal job is an error with vocab.CodeConflict.
 	Cancel(ctx context.Context, id string, now time.Time) (job *vocab.Job, was vocab.JobStatus, err error)
+}
+
+// ListFilter selects jobs for List; a zero field matches everything.
+type ListFilter struct {
+	// Owner, when set, selects the jobs of one API key (its public id), or
+	// with "" the jobs deferred without a key.
+	Owner  *string
+	Client string
+	Status vocab.JobStatus
+	Limit  int // required: at most this many
+	Offset int
 }
 
 // Leaser is the part of the durable queue that workers use: leases on

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -88,10 +89,14 @@ func (s *Jobs) Enqueue(ctx context.Context, j *core.Job) error {
 	if err != nil {
 		return fmt.Errorf("enqueue %s: %w", j.RequestID, err)
 	}
+	var owner sql.NullString
+	if j.Request.OwnerKey != "" {
+		owner = sql.NullString{String: j.Request.OwnerKey, Valid: true}
+	}
 	_, err = s.db.ExecContext(ctx, s.q(`INSERT INTO gateway_deferred_requests
-		(request_id, client_name, action, request, status, attempts, max_attempts, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $6)`),
-		j.RequestID, j.ClientName, string(j.Action), string(req), j.MaxAttempts, ms(j.CreatedAt))
+		(request_id, client_name, action, request, status, attempts, max_attempts, created_at, updated_at, owner_key)
+		VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $6, $7)`),
+		j.RequestID, j.ClientName, string(j.Action), string(req), j.MaxAttempts, ms(j.CreatedAt), owner)
 	if err != nil {
 		return fmt.Errorf("enqueue %s: %w", j.RequestID, err)
 	}
@@ -196,6 +201,44 @@ func (s *Jobs) Get(ctx context.Context, id string) (*core.Job, error) {
 		return nil, fmt.Errorf("job %s: %w", id, core.ErrNotFound)
 	}
 	return j, err
+}
+
+// List implements jobs.Store: newest first.
+func (s *Jobs) List(ctx context.Context, f jobs.ListFilter) ([]*core.Job, error) {
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, fmt.Sprintf(cond, len(args)))
+	}
+	if f.Owner != nil {
+		if *f.Owner == "" {
+			where = append(where, "owner_key IS NULL")
+		} else {
+			add("owner_key = $%d", *f.Owner)
+		}
+	}
+	if f.Client != "" {
+		add("client_name = $%d", f.Client)
+	}
+	if f.Status != "" {
+		add("status = $%d", string(f.Status))
+	}
+	stmt := `SELECT ` + jobColumns + ` FROM gateway_deferred_requests`
+	if len(where) > 0 {
+		stmt += " WHERE " + strings.Join(where, " AND ")
+	}
+	args = append(args, f.Limit, f.Offset)
+	stmt += fmt.Sprintf(" ORDER BY created_at DESC, request_id DESC LIMIT $%d OFFSET $%d", len(args)-1, len(args))
+	rows, err := s.db.QueryContext(ctx, s.q(stmt), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	out, err := collect(rows)
+	if err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	return out, nil
 }
 
 // Requeue implements jobs.Store.
