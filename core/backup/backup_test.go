@@ -25,12 +25,18 @@ import (
 	"github.com/athena-go/athena/core/backup"
 	"github.com/athena-go/athena/core/backup/s3store"
 	"github.com/athena-go/athena/core/backup/sqlitesnap"
+	"github.com/athena-go/athena/internal/pgtest"
 	"github.com/athena-go/athena/internal/s3test"
 	"github.com/athena-go/athena/internal/tcpproxy"
 	tu "github.com/athena-go/athena/internal/testutil"
 )
 
-func TestMain(m *testing.M) { s3test.Run(m) }
+func TestMain(m *testing.M) {
+	code := m.Run()
+	s3test.Stop()
+	pgtest.Stop()
+	os.Exit(code)
+}
 
 // env is one test's gateway (one SQLite client "app"), bucket and service.
 type env struct {
@@ -146,7 +152,6 @@ func manifestIDs(ms []backup.Manifest) []string {
 	}
 	return out
 }
-
 
 func metric(t testing.TB, reg *prometheus.Registry, name string, labels map[string]string) float64 {
 	t.Helper()
@@ -550,5 +555,3 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
-
-

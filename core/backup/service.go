@@ -97,7 +97,7 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{
 		cfg: cfg, log: log.With("component", "backup"), metrics: m,
 		targets: make(map[string]Target, len(cfg.Targets)),
-		locks: make(map[string]*sync.Mutex),
+		locks:   make(map[string]*sync.Mutex),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	for _, t := range cfg.Targets {
