@@ -556,7 +556,7 @@ func (z *zstdReader) Read(p []byte) (int, error) {
 		if errors.As(err, &ce) {
 			return n, err
 		}
-		return n, core.Wrap(core.CodeConflict, fmt.Sprintf("snapshot object %s is corrupt: refused", z.key), errors.Join(ErrChecksum, err))
+		return n, core.Wrap(core.CodeConflict, fmt.Sprintf("snapshot object %s is corrupt: it does not match the checksum in its manifest: refused", z.key), errors.Join(ErrChecksum, err))
 	}
 	return n, err
 }
