@@ -25,6 +25,7 @@ import (
 	"github.com/athena-go/athena/core/backup"
 	"github.com/athena-go/athena/core/backup/s3store"
 	"github.com/athena-go/athena/core/backup/sqlitesnap"
+	"github.com/athena-go/athena/internal/leakcheck"
 	"github.com/athena-go/athena/internal/pgtest"
 	"github.com/athena-go/athena/internal/s3test"
 	"github.com/athena-go/athena/internal/tcpproxy"
@@ -33,6 +34,12 @@ import (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if code == 0 {
+		if err := leakcheck.Check(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
 	s3test.Stop()
 	pgtest.Stop()
 	os.Exit(code)

@@ -114,6 +114,7 @@ func Client(tb testing.TB, endpoint string) *minio.Client {
 		Creds:        credentials.NewStaticV4(AccessKey(), SecretKey(), ""),
 		Region:       Region,
 		BucketLookup: minio.BucketLookupPath,
+		MaxRetries:   3,
 	})
 	if err != nil {
 		tb.Fatalf("s3test: client: %v", err)
