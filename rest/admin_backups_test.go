@@ -18,6 +18,7 @@ import (
 	"github.com/athena-go/athena/core/backup/s3store"
 	"github.com/athena-go/athena/core/backup/sqlitesnap"
 	"github.com/athena-go/athena/internal/s3test"
+	"github.com/athena-go/athena/internal/tcpproxy"
 	tu "github.com/athena-go/athena/internal/testutil"
 	"github.com/athena-go/athena/rest"
 )
@@ -30,6 +31,8 @@ type backupEnv struct {
 	s3     *minio.Client
 	// hold, when set, is called while the client is paused for a restore.
 	hold func()
+	// proxy stands between the service and the object store.
+	proxy *tcpproxy.Proxy
 }
 
 func newBackupEnv(t *testing.T, withBackups bool) *backupEnv {
@@ -48,8 +51,9 @@ func newBackupEnv(t *testing.T, withBackups bool) *backupEnv {
 	if withBackups {
 		endpoint := s3test.Endpoint(t)
 		be.bucket, be.s3 = s3test.Bucket(t, endpoint), s3test.Client(t, endpoint)
+		be.proxy = tcpproxy.New(t, endpoint)
 		st, err := s3store.New(s3store.Config{
-			Endpoint: endpoint, Insecure: true, Bucket: be.bucket, Region: s3test.Region, PathStyle: true,
+			Endpoint: be.proxy.Addr, MaxRetries: 1, Insecure: true, Bucket: be.bucket, Region: s3test.Region, PathStyle: true,
 			AccessKey: s3test.AccessKey(), SecretKey: core.Secret(s3test.SecretKey()),
 		})
 		tu.NoError(t, err)
@@ -207,4 +211,21 @@ func TestBackupsNotConfigured(t *testing.T) {
 	be := newBackupEnv(t, false)
 	fail(t, be.admin(t, http.MethodGet, "/admin/backups", nil), http.StatusNotFound, core.CodeNotFound, "backups.enabled")
 	fail(t, be.admin(t, http.MethodPost, "/admin/backups/local", nil), http.StatusNotFound, core.CodeNotFound)
+}
+
+// TestBackupsStoreDown: with the object store unreachable, the backup
+// routes answer 503 naming the store, the client keeps serving, and the
+// next snapshot after the store returns succeeds.
+func TestBackupsStoreDown(t *testing.T) {
+	t.Parallel()
+	be := newBackupEnv(t, true)
+	be.insertNote(t, 1)
+	be.proxy.Cut()
+	fail(t, be.admin(t, http.MethodPost, "/admin/backups/local", nil), http.StatusServiceUnavailable, core.CodeBackendUnavailable, "object store")
+	fail(t, be.admin(t, http.MethodGet, "/admin/backups", nil), http.StatusServiceUnavailable, core.CodeBackendUnavailable, "object store")
+	be.insertNote(t, 2)
+	tu.Equal(t, "serving", be.noteIDs(t), []float64{1, 2})
+	be.proxy.Restore(t)
+	r := be.admin(t, http.MethodPost, "/admin/backups/local", nil)
+	tu.Equal(t, "after the outage", r.status, http.StatusCreated)
 }
