@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 
@@ -228,4 +232,111 @@ func TestBackupsStoreDown(t *testing.T) {
 	be.proxy.Restore(t)
 	r := be.admin(t, http.MethodPost, "/admin/backups/local", nil)
 	tu.Equal(t, "after the outage", r.status, http.StatusCreated)
+}
+
+// TestBackupsRestoreUnderLoad restores over REST while other connections
+// write and read through REST: every reply is a success or 503 restoring,
+// and every insert acknowledged after the restore returned is in the
+// client afterwards.
+func TestBackupsRestoreUnderLoad(t *testing.T) {
+	t.Parallel()
+	be := newBackupEnv(t, true)
+	be.insertNote(t, 1)
+	r := be.admin(t, http.MethodPost, "/admin/backups/local", nil)
+	tu.Equal(t, "create", r.status, http.StatusCreated)
+	for id := 2; id <= 20; id++ {
+		be.insertNote(t, id)
+	}
+	var (
+		next      atomic.Int64
+		restored  atomic.Bool
+		mu        sync.Mutex
+		acked     []int // inserts sent and acknowledged after the restore returned
+		refused   int
+		unexpects []string
+	)
+	next.Store(1000)
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	send := func(method, path string, body any) (int, string, error) {
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequestWithContext(ctx, method, be.srv.URL+path, bytes.NewReader(b))
+		req.Header.Set("X-Athena-Client", "local")
+		resp, err := be.srv.Client().Do(req)
+		if err != nil {
+			return 0, "", err
+		}
+		defer resp.Body.Close()
+		rb, _ := io.ReadAll(resp.Body)
+		var env struct{ Code string }
+		_ = json.Unmarshal(rb, &env)
+		return resp.StatusCode, env.Code, nil
+	}
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				id := int(next.Add(1))
+				after := restored.Load()
+				status, code, err := send(http.MethodPut, "/gateway/insert", map[string]any{"table_name": "notes", "insert_body": map[string]any{"id": id, "title": "load"}})
+				if err != nil {
+					return // the test is ending
+				}
+				rs, rcode, rerr := send(http.MethodPost, "/gateway/fetch", map[string]any{"table_name": "notes", "limit": 3})
+				mu.Lock()
+				switch {
+				case status == http.StatusOK && after:
+					acked = append(acked, id)
+				case status == http.StatusOK:
+				case status == http.StatusServiceUnavailable && code == string(core.CodeRestoring):
+					refused++
+				default:
+					unexpects = append(unexpects, fmt.Sprintf("insert %d: %d %s", id, status, code))
+				}
+				if rerr == nil && rs != http.StatusOK && rcode != string(core.CodeRestoring) {
+					unexpects = append(unexpects, fmt.Sprintf("fetch: %d %s", rs, rcode))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	waitUntil := func(what string, cond func() bool) {
+		t.Helper()
+		for !cond() {
+			if t.Context().Err() != nil {
+				t.Fatalf("gave up waiting for %s", what)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitUntil("load", func() bool { return next.Load() > 1010 })
+	r = be.admin(t, http.MethodPost, "/admin/backups/local/restore", nil)
+	tu.Equal(t, "restore", r.status, http.StatusOK)
+	restored.Store(true)
+	waitUntil("writes after the restore", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(acked) >= 20
+	})
+	cancel()
+	wg.Wait()
+	if len(unexpects) > 0 {
+		t.Fatalf("%d unexpected replies, first: %s", len(unexpects), unexpects[0])
+	}
+	have := map[float64]bool{}
+	for _, id := range be.noteIDs(t) {
+		have[id] = true
+	}
+	for _, id := range acked {
+		if !have[float64(id)] {
+			t.Fatalf("insert %d acknowledged after the restore returned is missing", id)
+		}
+	}
+	for id := 2; id <= 20; id++ {
+		if have[float64(id)] {
+			t.Fatalf("row %d, written after the snapshot, survived the restore", id)
+		}
+	}
+	t.Logf("%d inserts acknowledged after the restore; %d replies were 503 restoring", len(acked), refused)
 }
