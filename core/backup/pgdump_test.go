@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/minio/minio-go/v7"
 
 	"github.com/athena-go/athena/core"
 	"github.com/athena-go/athena/core/backup"
@@ -49,6 +50,13 @@ func dsnWithDB(t testing.TB, dsn, db string) string {
 
 func newPGService(t *testing.T, dsn string, drv *pgdump.Driver) *backup.Service {
 	t.Helper()
+	svc, _ := newPGServiceIn(t, dsn, drv)
+	return svc
+}
+
+// newPGServiceIn also returns the bucket's name.
+func newPGServiceIn(t *testing.T, dsn string, drv *pgdump.Driver) (*backup.Service, string) {
+	t.Helper()
 	endpoint := s3test.Endpoint(t)
 	bucket := s3test.Bucket(t, endpoint)
 	st, err := s3store.New(s3store.Config{
@@ -63,7 +71,7 @@ func newPGService(t *testing.T, dsn string, drv *pgdump.Driver) *backup.Service 
 	})
 	tu.NoError(t, err)
 	t.Cleanup(svc.Close)
-	return svc
+	return svc, bucket
 }
 
 func TestPostgresSnapshotRestoreIntoTarget(t *testing.T) {
@@ -127,4 +135,25 @@ func mustURL(t testing.TB, s string) *url.URL {
 	u, err := url.Parse(s)
 	tu.NoError(t, err)
 	return u
+}
+
+// TestPostgresDumpFailureLeavesNothing: a pg_dump that fails (here: its
+// database does not exist) fails the snapshot with pg_dump's message, and
+// the partial upload is removed.
+func TestPostgresDumpFailureLeavesNothing(t *testing.T) {
+	t.Parallel()
+	dsn := dsnWithDB(t, pgtest.ServerURI(t), "athena_no_such_database")
+	svc, bucket := newPGServiceIn(t, dsn, pgdump.New(pgdump.Config{}))
+	_, err := svc.Snapshot(t.Context(), "pg", false)
+	if err == nil {
+		t.Fatal("snapshot of a missing database succeeded")
+	}
+	tu.Contains(t, "message", core.PublicMessage(err), "pg_dump failed")
+	tu.Contains(t, "message", core.PublicMessage(err), "athena_no_such_database")
+	n := 0
+	for o := range s3test.Client(t, s3test.Endpoint(t)).ListObjects(t.Context(), bucket, minio.ListObjectsOptions{Recursive: true}) {
+		tu.NoError(t, o.Err)
+		n++
+	}
+	tu.Equal(t, "objects left", n, 0)
 }

@@ -312,20 +312,25 @@ func (s *Service) Snapshot(ctx context.Context, client string, force bool) (res 
 		body = pr
 	}
 	stored := newHashingReader(body)
-	_, err = s.cfg.Store.Put(ctx, m.Key, stored, contentTypeBytes)
+	_, putErr := s.cfg.Store.Put(ctx, m.Key, stored, contentTypeBytes)
+	var encodeErr error
 	if pr != nil {
 		pr.CloseWithError(errors.New("upload ended")) // unblocks the encoder
-		if eerr := <-encErr; err == nil && eerr != nil {
-			err = eerr
-		}
+		encodeErr = <-encErr
 	}
 	closed = true
-	if derr := dump.Close(); err == nil && derr != nil {
-		err = derr
+	// The producer's verdict comes first: a pg_dump that failed closes its
+	// output early, and the upload of that partial output "succeeds".
+	if derr := dump.Close(); derr != nil {
+		err = fmt.Errorf("snapshot %s: %w", client, derr)
+	} else if putErr != nil {
+		err = fmt.Errorf("snapshot %s: upload: %w", client, storeError(putErr))
+	} else if encodeErr != nil {
+		err = fmt.Errorf("snapshot %s: compress: %w", client, encodeErr)
 	}
 	if err != nil {
 		s.abandon(m.Key)
-		return nil, fmt.Errorf("snapshot %s: upload: %w", client, storeError(err))
+		return nil, err
 	}
 	m.Size, m.SHA256 = stored.n, stored.sum()
 	m.ContentSize, m.ContentSHA256 = raw.n, raw.sum()

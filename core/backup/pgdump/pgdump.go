@@ -162,7 +162,7 @@ func (d *Driver) Dump(ctx context.Context, t backup.Target) (*backup.Dump, error
 			err := cmd.Wait()
 			cancel()
 			if err != nil {
-				return fmt.Errorf("pg_dump failed: %s: %w", stderr.lastLine(), err)
+				return core.Wrap(core.CodeBackendUnavailable, "pg_dump failed: "+stderr.lastLine(), err)
 			}
 			return drainErr
 		},

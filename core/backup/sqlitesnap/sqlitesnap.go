@@ -73,7 +73,7 @@ func open(path string, readOnly bool) (*sql.DB, error) {
 		return nil, errors.New("sqlitesnap: path must not contain '?' or '#'")
 	}
 	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("sqlitesnap: %w", err)
+		return nil, core.Wrap(core.CodeConflict, fmt.Sprintf("the SQLite file %s cannot be read", filepath.Base(path)), err)
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
