@@ -67,7 +67,7 @@ func (b restoringBackend) Query(context.Context, string) (Rows, error) {
 func (g *Gateway) PauseClient(ctx context.Context, name string) (resume func(context.Context) error, err error) {
 	old, ok := g.reg.get(name)
 	if !ok {
-		return nil, Errorf(CodeUnknownClient, "unknown client %q", truncate(name, 128))
+		return nil, Errorf(CodeUnknownClient, "unknown client %.128q", name)
 	}
 	pc := &client{
 		spec: old.spec, timeout: old.timeout, snake: old.snake, fromCatalog: old.fromCatalog,
