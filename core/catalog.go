@@ -303,16 +303,15 @@ func (ct *control) changed(ctx context.Context) {
 
 // ControlPlane is the control-plane store of Config.Control, nil when none
 // is configured; the admin API (core/admin) works on it.
+//
+// Clients created or changed through it are checked against the catalog
+// policy (Config.Catalog) first: a refusal is a 400 naming the rule.
 func (g *Gateway) ControlPlane() ControlPlane {
 	if g.ctl == nil {
 		return nil
 	}
-	return g.ctl.store
+	return policedControl{ControlPlane: g.ctl.store, policy: g.cfg.Catalog}
 }
-
-// CatalogPolicy is what clients created through the admin API may point at
-// (Config.Catalog); the admin API checks new and changed clients with it.
-func (g *Gateway) CatalogPolicy() CatalogPolicy { return g.cfg.Catalog }
 
 // Reload reads the control plane again and applies it on this node at once
 // (keys, enforcement, the client catalog): the admin API calls it after

@@ -1,11 +1,13 @@
 package core
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/url"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // CatalogPolicy bounds what a client created through the admin API (the
@@ -65,6 +67,53 @@ func (p CatalogPolicy) Check(r ClientRecord) error {
 		}
 	}
 	return nil
+}
+
+// policedControl is the control plane as the admin API gets it: a client
+// reaches the catalog only if the policy allows where it points.
+type policedControl struct {
+	ControlPlane
+	policy CatalogPolicy
+}
+
+// CreateClient checks r against the policy, then stores it.
+func (p policedControl) CreateClient(ctx context.Context, r ClientRecord) error {
+	if err := p.policy.Check(r); err != nil {
+		return err
+	}
+	return p.ControlPlane.CreateClient(ctx, r)
+}
+
+// PatchClient checks the client as the patch would leave it, then stores
+// the patch. An unknown client is left to the store's not-found answer.
+func (p policedControl) PatchClient(ctx context.Context, name string, patch ClientPatch, now time.Time) (ClientRecord, error) {
+	if patch.URI != nil || patch.URIEnv != nil || patch.Path != nil || patch.Hosts != nil {
+		rs, err := p.ControlPlane.Clients(ctx)
+		if err != nil {
+			return ClientRecord{}, err
+		}
+		for _, r := range rs {
+			if r.Name != name {
+				continue
+			}
+			if patch.URI != nil {
+				r.URI = *patch.URI
+			}
+			if patch.URIEnv != nil {
+				r.URIEnv = *patch.URIEnv
+			}
+			if patch.Path != nil {
+				r.Path = *patch.Path
+			}
+			if patch.Hosts != nil {
+				r.Hosts = *patch.Hosts
+			}
+			if err := p.policy.Check(r); err != nil {
+				return ClientRecord{}, err
+			}
+		}
+	}
+	return p.ControlPlane.PatchClient(ctx, name, patch, now)
 }
 
 // SQLitePath resolves a catalog SQLite path: inside DataDir, no "..", not

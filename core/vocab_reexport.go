@@ -39,6 +39,7 @@ const (
 	CodeBadRequest          = vocab.CodeBadRequest
 	CodeCanceled            = vocab.CodeCanceled
 	CodeClientFrozen        = vocab.CodeClientFrozen
+	CodeRestoring           = vocab.CodeRestoring
 	CodeConflict            = vocab.CodeConflict
 	CodeForbidden           = vocab.CodeForbidden
 	CodeInternal            = vocab.CodeInternal

@@ -41,6 +41,7 @@ var defaultRetryAfter = map[core.Code]time.Duration{
 	core.CodeRateLimited:        time.Second,
 	core.CodeBackendUnavailable: 5 * time.Second,
 	core.CodeQueueUnavailable:   5 * time.Second,
+	core.CodeRestoring:          time.Second,
 }
 
 // errorReply is the status, Retry-After hint and envelope for err.

@@ -42,6 +42,7 @@ func TestErrorMappingEveryCode(t *testing.T) {
 		core.CodeBackendUnavailable:  {503, "5"},
 		core.CodeQueueUnavailable:    {503, "5"},
 		core.CodeClientFrozen:        {503, ""},
+		core.CodeRestoring:           {503, "1"},
 		core.CodeTimeout:             {504, ""},
 		core.CodeCanceled:            {499, ""},
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/athena-go/athena/core"
 	"github.com/athena-go/athena/core/admin"
+	"github.com/athena-go/athena/core/backup"
 )
 
 // DefaultMaxBodyBytes is the request body limit when Config.MaxBodyBytes is
@@ -51,6 +52,8 @@ type Config struct {
 	// WebSocketInfo returns the body of GET /wss/info. Nil makes the route
 	// a 404.
 	WebSocketInfo func() any
+	// Backups serves /admin/backups. Nil makes those routes a 404.
+	Backups *backup.Service
 }
 
 // Handler is Athena's REST transport. It is safe for concurrent use.
@@ -144,6 +147,7 @@ func New(cfg Config) (*Handler, error) {
 		h.upgradeRoute(cfg.WebSocket),
 	}...)
 	h.routes = append(h.routes, h.adminRoutes()...)
+	h.routes = append(h.routes, h.backupRoutes(cfg.Backups)...)
 	rt := httprouter.New()
 	rt.RedirectTrailingSlash = false
 	rt.RedirectFixedPath = false

@@ -27,6 +27,7 @@ import (
 	"github.com/athena-go/athena/core/backend/sqlite"
 	"github.com/athena-go/athena/internal/pgtest"
 	"github.com/athena-go/athena/internal/redistest"
+	"github.com/athena-go/athena/internal/s3test"
 	"github.com/athena-go/athena/internal/testutil"
 	"github.com/athena-go/athena/rest"
 )
@@ -39,6 +40,7 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	pgtest.Stop()
 	redistest.Stop()
+	s3test.Stop()
 	os.Exit(code)
 }
 

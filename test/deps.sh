@@ -13,7 +13,10 @@
 #   - redis-server: internal/redistest starts a throwaway Redis from it when
 #     ATHENA_TEST_REDIS_ADDR is unset;
 #   - promtool (Debian's prometheus package): check.sh validates and
-#     unit-tests docs/alerts.yaml with it.
+#     unit-tests docs/alerts.yaml with it;
+#   - moto's standalone S3 server in a virtualenv (test/s3/venv, pinned by
+#     test/s3/requirements.txt): internal/s3test starts it when
+#     ATHENA_TEST_S3_ENDPOINT is unset.
 # It is idempotent: a second run changes nothing and says so. System packages
 # come from apt (Debian/Ubuntu); elsewhere it names what to install.
 set -euo pipefail
@@ -216,6 +219,34 @@ ensure_promtool() {
 	command -v promtool >/dev/null 2>&1 || die "prometheus installed but promtool is not on PATH"
 }
 
+# ensure_moto creates test/s3/venv with the packages test/s3/requirements.txt
+# pins, when the venv is missing or was built from another requirements
+# file (a copy of the one it was built from is kept inside it).
+ensure_moto() {
+	local dir=$root/test/s3
+	local venv=$dir/venv
+	local stamp=$venv/requirements.txt
+	if [ -x "$venv/bin/moto_server" ] && cmp -s "$stamp" "$dir/requirements.txt"; then
+		log "moto S3 server present (test/s3/venv)"
+		return 0
+	fi
+	if ! command -v python3 >/dev/null 2>&1; then
+		log "python3 missing: installing"
+		apt_install python3 python3-venv
+	fi
+	if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+		log "python3 venv support missing: installing"
+		apt_install python3-venv
+	fi
+	log "creating test/s3/venv with moto (test/s3/requirements.txt)"
+	rm -rf "$venv"
+	python3 -m venv "$venv"
+	"$venv/bin/pip" install -q --disable-pip-version-check -r "$dir/requirements.txt"
+	[ -x "$venv/bin/moto_server" ] || die "moto installed but test/s3/venv/bin/moto_server is missing"
+	cp "$dir/requirements.txt" "$stamp"
+	log "moto S3 server installed (test/s3/venv)"
+}
+
 ensure_postgres
 ensure_node
 ensure_node_modules test/js
@@ -224,4 +255,5 @@ ensure_cassandra
 ensure_redis
 ensure_chromium
 ensure_promtool
+ensure_moto
 log "done"

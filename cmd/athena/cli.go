@@ -20,6 +20,7 @@ Commands:
   serve     run the gateway (REST on /gateway/*, health, metrics)
   migrate   apply the control-plane migrations and exit
   bench     measure a gateway against direct database access ("athena bench --embedded")
+  backups   list, create and restore snapshots of a running gateway's clients
   version   print the version
   help      show this help, or "athena help <command>"
 
@@ -80,6 +81,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = cmdLogin(ctx, rest, os.Stdin, stdout, stderr, getenv)
 	case "diag":
 		err = cmdDiag(ctx, rest, stdout, stderr, getenv)
+	case "backups":
+		err = cmdBackups(ctx, rest, stdout, stderr, getenv)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "athena", version())
 	case "help", "-h", "--help":

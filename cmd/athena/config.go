@@ -130,6 +130,8 @@ type Config struct {
 	Cache CacheConfig `yaml:"cache"`
 	// WSS holds the WebSocket transport's limits (see WSSConfig).
 	WSS WSSConfig `yaml:"wss"`
+	// Backups configures snapshots to S3-compatible storage. Default off.
+	Backups BackupsConfig `yaml:"backups"`
 
 	// path is the file this config came from ("" for the defaults).
 	path string
@@ -496,6 +498,7 @@ func (c *Config) Validate(getenv func(string) string) error {
 	}
 	c.validateScylla(bad, getenv)
 	c.validateCache(bad, getenv)
+	c.validateBackups(bad, getenv)
 	if c.Logging.Client != "" {
 		if _, ok := c.PostgresClients[c.Logging.Client]; !ok {
 			bad("logging.client", "names %q, which is not in postgres_clients", c.Logging.Client)

@@ -105,6 +105,13 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	if err != nil {
 		return err
 	}
+	backups, err := openBackups(cfg, getenv, gw, log, reg)
+	if err != nil {
+		return err
+	}
+	if backups != nil {
+		defer backups.Close()
+	}
 	wc := cfg.WSS.config()
 	wc.Gateway, wc.Logger, wc.Registerer = gw, log, reg
 	ws, err := wss.New(wc)
@@ -123,6 +130,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		Version:            version(),
 		WebSocket:          ws,
 		WebSocketInfo:      func() any { return ws.Info() },
+		Backups:            backups,
 	})
 	if err != nil {
 		return err

@@ -142,9 +142,6 @@ func (s *Service) CreateClient(ctx context.Context, req core.ClientRecord) (*Cli
 		return nil, err
 	}
 	r := req
-	if err := s.eng.CatalogPolicy().Check(r); err != nil {
-		return nil, err
-	}
 	if slices.Contains(s.eng.Clients(), r.Name) {
 		return nil, vocab.Errorf(vocab.CodeConflict, "client %q already exists", r.Name)
 	}
@@ -205,11 +202,6 @@ func (s *Service) PatchClient(ctx context.Context, name string, p core.ClientPat
 	st, err := s.store()
 	if err != nil {
 		return nil, err
-	}
-	if p.URI != nil || p.URIEnv != nil || p.Path != nil || p.Hosts != nil {
-		if err := s.checkPatch(ctx, st, name, p); err != nil {
-			return nil, err
-		}
 	}
 	r, err := st.PatchClient(ctx, name, p, time.Now())
 	if err != nil {
@@ -273,33 +265,5 @@ func (s *Service) DeleteClient(ctx context.Context, name string) error {
 		return storeError(err, "client")
 	}
 	s.changed(ctx)
-	return nil
-}
-
-// checkPatch checks a patch's connection fields against the catalog policy,
-// on the client's kind; an unknown client is left to the store's 404.
-func (s *Service) checkPatch(ctx context.Context, st Store, name string, p core.ClientPatch) error {
-	rs, err := st.Clients(ctx)
-	if err != nil {
-		return storeError(err, "clients")
-	}
-	for _, r := range rs {
-		if r.Name != name {
-			continue
-		}
-		if p.URI != nil {
-			r.URI = *p.URI
-		}
-		if p.URIEnv != nil {
-			r.URIEnv = *p.URIEnv
-		}
-		if p.Path != nil {
-			r.Path = *p.Path
-		}
-		if p.Hosts != nil {
-			r.Hosts = *p.Hosts
-		}
-		return s.eng.CatalogPolicy().Check(r)
-	}
 	return nil
 }

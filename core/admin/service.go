@@ -16,8 +16,6 @@ type Engine interface {
 	ControlPlane() core.ControlPlane
 	// Clients lists the clients in this node's registry.
 	Clients() []string
-	// CatalogPolicy bounds what catalog clients may point at.
-	CatalogPolicy() core.CatalogPolicy
 	// Reload applies an admin change on this node at once (other nodes
 	// follow within their poll interval).
 	Reload(ctx context.Context) error

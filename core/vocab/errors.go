@@ -28,6 +28,7 @@ const (
 	CodeBackendUnavailable  Code = "backend_unavailable"
 	CodeQueueUnavailable    Code = "queue_unavailable"
 	CodeClientFrozen        Code = "client_frozen"
+	CodeRestoring           Code = "restoring"
 	CodeTimeout             Code = "timeout"
 	CodeCanceled            Code = "canceled"
 )
@@ -38,7 +39,7 @@ var Codes = []Code{
 	CodeUnknownColumn, CodeUnauthorized, CodeForbidden, CodeNotFound,
 	CodeUnknownClient, CodeConflict, CodePayloadTooLarge, CodeRateLimited,
 	CodeInternal, CodeBackendUnavailable, CodeQueueUnavailable, CodeClientFrozen,
-	CodeTimeout, CodeCanceled,
+	CodeRestoring, CodeTimeout, CodeCanceled,
 }
 
 // HTTPStatus is the HTTP status a request failing with c gets over REST, and
@@ -60,7 +61,7 @@ func (c Code) HTTPStatus() int {
 		return 413
 	case CodeRateLimited:
 		return 429
-	case CodeBackendUnavailable, CodeQueueUnavailable, CodeClientFrozen:
+	case CodeBackendUnavailable, CodeQueueUnavailable, CodeClientFrozen, CodeRestoring:
 		return 503
 	case CodeTimeout:
 		return 504
