@@ -142,6 +142,9 @@ func (g *guard) authorize(action msqlite.AuthorizerActionCode, arg1, arg2, _, _ 
 	defer g.mu.Unlock()
 	if ok && g.readOnly {
 		if w, write := writeActions[action]; write {
+			if arg1 == "sqlite_master" || arg1 == "sqlite_temp_master" {
+				w = "a schema change"
+			}
 			ok, what = false, w+" in a statement run as a read"
 		}
 	}

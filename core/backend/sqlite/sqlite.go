@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/athena-go/athena/core"
 	"github.com/athena-go/athena/core/sqlq"
@@ -35,7 +36,9 @@ type Backend struct {
 	db  *sql.DB
 	log *slog.Logger
 	// writeSem serialises writers: a token is held for a write's duration.
-	writeSem  chan struct{}
+	writeSem chan struct{}
+	// waiting counts callers blocked on writeSem (tests wait on it).
+	waiting   atomic.Int32
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -91,6 +94,13 @@ func (b *Backend) Close() error {
 
 // lockWrite takes the write token, or fails when ctx ends first.
 func (b *Backend) lockWrite(ctx context.Context) error {
+	select {
+	case b.writeSem <- struct{}{}:
+		return nil
+	default:
+	}
+	b.waiting.Add(1)
+	defer b.waiting.Add(-1)
 	select {
 	case b.writeSem <- struct{}{}:
 		return nil
