@@ -177,7 +177,7 @@ func TestRawSQLEngineRefusesWithoutClassifier(t *testing.T) {
 func TestRawSQLTransactionLeftOpen(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name, query string
+		name, query  string
 		unclassified bool
 	}{
 		{"begin immediate", "BEGIN IMMEDIATE", false},
