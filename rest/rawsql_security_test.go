@@ -24,7 +24,9 @@ var rawRoutes = []struct {
 	path string
 }{
 	{"gateway_query", func(q string) map[string]any { return map[string]any{"query": q} }, "/gateway/query"},
-	{"query_sql", func(q string) map[string]any { return map[string]any{"query": q, "driver": "sqlite", "db_name": "local"} }, "/query/sql"},
+	{"query_sql", func(q string) map[string]any {
+		return map[string]any{"query": q, "driver": "sqlite", "db_name": "local"}
+	}, "/query/sql"},
 }
 
 // sqliteAttackEnv is a gateway with two SQLite clients, "local" (the
