@@ -209,7 +209,7 @@ func (b *Backend) run(ctx context.Context, query string) (core.Rows, error) {
 			// 'T': the script left a transaction open; 'E': it failed
 			// inside one (its error is already err).
 			if pc.TxStatus() == 'T' && err == nil {
-				err = leftOpen()
+				err = leftOpenRolledBack()
 			}
 			if _, rerr := pc.Exec(rctx, "ROLLBACK").ReadAll(); rerr != nil {
 				_ = conn.Conn().Close(rctx) // the pool drops a closed connection

@@ -38,10 +38,11 @@ func classify(script string) error {
 		case "BEGIN", "START":
 			open = true
 		case "COMMIT", "END", "ABORT":
-			open = false
+			// COMMIT AND CHAIN starts the next transaction at once.
+			open = chained(st)
 		case "ROLLBACK":
 			if len(toks) < 2 || !toks[1].Is("TO") && !(len(toks) > 2 && toks[2].Is("TO")) {
-				open = false
+				open = chained(st)
 			}
 		case "PREPARE":
 			if len(toks) > 1 && toks[1].Is("TRANSACTION") {
@@ -56,8 +57,29 @@ func classify(script string) error {
 	return nil
 }
 
-// leftOpen is the refusal of a script that ends inside a transaction.
+// chained reports whether a COMMIT or ROLLBACK statement ends with AND
+// CHAIN (not AND NO CHAIN).
+func chained(st string) bool {
+	var prev sqlq.Token
+	for t := range sqlq.Tokens(st, sqlq.SyntaxPostgres) {
+		if t.Is("CHAIN") && !prev.Is("NO") {
+			return true
+		}
+		prev = t
+	}
+	return false
+}
+
+// leftOpen is the refusal of a script that would end inside a
+// transaction, before anything runs.
 func leftOpen() error {
 	return core.Errorf(core.CodeForbiddenStatement,
-		"raw SQL refused: it leaves a transaction open (BEGIN without COMMIT or ROLLBACK); nothing was kept")
+		"raw SQL refused: it leaves a transaction open (BEGIN without COMMIT or ROLLBACK); nothing was run")
+}
+
+// leftOpenRolledBack is the refusal of a script that ended inside a
+// transaction: what it did in the transaction was rolled back.
+func leftOpenRolledBack() error {
+	return core.Errorf(core.CodeForbiddenStatement,
+		"raw SQL refused: it left a transaction open (BEGIN without COMMIT or ROLLBACK); the transaction was rolled back")
 }

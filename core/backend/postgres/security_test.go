@@ -59,6 +59,7 @@ func TestRawSQLTransactionLeftOpen(t *testing.T) {
 		{"commit then begin", "BEGIN; COMMIT; BEGIN; INSERT INTO t VALUES (100)", false},
 		{"rollback to savepoint keeps it open", "BEGIN; SAVEPOINT s; INSERT INTO t VALUES (100); ROLLBACK TO SAVEPOINT s", false},
 		{"begin inside a dollar quote does not count, the real one does", "SELECT $$COMMIT$$; BEGIN; INSERT INTO t VALUES (100)", false},
+		{"commit and chain", "BEGIN; INSERT INTO t VALUES (100); COMMIT AND CHAIN", false},
 		{"past the classifier", "BEGIN; INSERT INTO t VALUES (100)", true},
 	}
 	for _, tt := range tests {
@@ -72,7 +73,13 @@ func TestRawSQLTransactionLeftOpen(t *testing.T) {
 			} else {
 				_, err = backendtest.Collect(b.Query(t.Context(), tt.query))
 			}
-			wantRefused(t, err, "leaves a transaction open")
+			if tt.unclassified {
+				wantRefused(t, err, "left a transaction open")
+				testutil.Contains(t, "message", core.PublicMessage(err), "the transaction was rolled back")
+			} else {
+				wantRefused(t, err, "leaves a transaction open")
+				testutil.Contains(t, "message", core.PublicMessage(err), "nothing was run")
+			}
 			for i := range 3 {
 				backendtest.Exec(t, b, fmt.Sprintf("INSERT INTO t VALUES (%d)", i+1))
 			}
@@ -176,6 +183,10 @@ func TestClassify(t *testing.T) {
 		{"begin; abort", ""},
 		{"BEGIN; SAVEPOINT a; ROLLBACK TO a; COMMIT", ""},
 		{"SELECT 'BEGIN'; SELECT $x$ BEGIN; $x$", ""},
+		{"BEGIN; COMMIT AND NO CHAIN", ""},
+		{"BEGIN; ROLLBACK AND NO CHAIN", ""},
+		{"BEGIN; COMMIT AND CHAIN", core.CodeForbiddenStatement},
+		{"BEGIN; ROLLBACK AND CHAIN", core.CodeForbiddenStatement},
 		{"BEGIN", core.CodeForbiddenStatement},
 		{"begin work; select 1", core.CodeForbiddenStatement},
 		{"BEGIN; ROLLBACK TO SAVEPOINT a", core.CodeForbiddenStatement},

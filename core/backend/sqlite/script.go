@@ -32,10 +32,18 @@ func classify(script string) (write bool, err error) {
 	return write, nil
 }
 
-// leftOpen is the refusal of a script that ends inside a transaction.
+// leftOpen is the refusal of a script that would end inside a
+// transaction, before anything runs.
 func leftOpen() error {
 	return core.Errorf(core.CodeForbiddenStatement,
-		"raw SQL refused: it leaves a transaction open (BEGIN or SAVEPOINT without COMMIT, RELEASE or ROLLBACK); nothing was kept")
+		"raw SQL refused: it leaves a transaction open (BEGIN or SAVEPOINT without COMMIT, RELEASE or ROLLBACK); nothing was run")
+}
+
+// leftOpenRolledBack is the refusal of a script that ended inside a
+// transaction: what it did in the transaction was rolled back.
+func leftOpenRolledBack() error {
+	return core.Errorf(core.CodeForbiddenStatement,
+		"raw SQL refused: it left a transaction open (BEGIN or SAVEPOINT without COMMIT, RELEASE or ROLLBACK); the transaction was rolled back")
 }
 
 // classifyStmt classifies one statement and follows its effect on tx.
@@ -67,6 +75,19 @@ func classifyStmt(st string, tx *txState) (write bool, err error) {
 	if len(toks) == 0 {
 		return false, nil
 	}
+	// EXPLAIN compiles its statement without running it: the statement
+	// decides (taking the token for an explained write is harmless), and
+	// the authorizer still sees what it would do.
+	explain := toks[0].Is("EXPLAIN")
+	if explain {
+		toks = toks[1:]
+		if len(toks) >= 2 && toks[0].Is("QUERY") && toks[1].Is("PLAN") {
+			toks = toks[2:]
+		}
+		if len(toks) == 0 {
+			return false, nil
+		}
+	}
 	first := strings.ToUpper(toks[0].Name())
 	switch first {
 	case "SELECT", "VALUES":
@@ -75,19 +96,6 @@ func classifyStmt(st string, tx *txState) (write bool, err error) {
 		// The statement after the common table expressions decides; their
 		// bodies are selects, inside parentheses.
 		return dml, nil
-	case "EXPLAIN":
-		// EXPLAIN compiles its statement without running it; the
-		// authorizer still sees (and refuses) what it would do.
-		rest := toks[1:]
-		if len(rest) >= 2 && rest[0].Is("QUERY") && rest[1].Is("PLAN") {
-			rest = rest[2:]
-		}
-		if len(rest) > 0 {
-			if err := forbidden(strings.ToUpper(rest[0].Name()), rest); err != nil {
-				return false, err
-			}
-		}
-		return false, nil
 	}
 	if err := forbidden(first, toks); err != nil {
 		return false, err
@@ -95,7 +103,9 @@ func classifyStmt(st string, tx *txState) (write bool, err error) {
 	if first == "PRAGMA" {
 		return false, nil // forbidden let only the read-only ones through
 	}
-	tx.see(first, toks)
+	if !explain {
+		tx.see(first, toks)
+	}
 	return true, nil
 }
 

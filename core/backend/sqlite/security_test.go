@@ -110,6 +110,7 @@ func TestRawSQLRefused(t *testing.T) {
 		{"load_extension quoted", `SELECT "LOAD_EXTENSION"('/nonexistent/evil.so')`, "load_extension", ""},
 		{"load_extension in a later statement", "SELECT 1; SELECT 2 WHERE load_extension('x') IS NULL", "load_extension", ""},
 		{"explain attach", fmt.Sprintf("EXPLAIN ATTACH '%s' AS cp", other), "ATTACH", ""},
+		{"explain query plan pragma", "EXPLAIN QUERY PLAN PRAGMA query_only=1", "PRAGMA query_only", ""},
 	}
 	b := newBackend(t)
 	mustQuery(t, b, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)")
@@ -200,7 +201,13 @@ func TestRawSQLTransactionLeftOpen(t *testing.T) {
 			} else {
 				_, err = rawQuery(t, b, tt.query)
 			}
-			wantRefused(t, err, "leaves a transaction open")
+			if tt.unclassified {
+				wantRefused(t, err, "left a transaction open")
+				testutil.Contains(t, "message", core.PublicMessage(err), "the transaction was rolled back")
+			} else {
+				wantRefused(t, err, "leaves a transaction open")
+				testutil.Contains(t, "message", core.PublicMessage(err), "nothing was run")
+			}
 			for i := range 5 {
 				mustQuery(t, b, fmt.Sprintf("INSERT INTO t VALUES (%d)", i+1))
 				insertRow(t, b, int64(i+10))
@@ -251,6 +258,7 @@ func TestRawSQLAllowed(t *testing.T) {
 		"PRAGMA user_version",
 		"SELECT name FROM pragma_table_info('t')",
 		"EXPLAIN QUERY PLAN SELECT * FROM t WHERE v = 'a'",
+		"EXPLAIN QUERY PLAN INSERT INTO t (id, v) VALUES (50, 'explained, not run')",
 		"DELETE FROM t WHERE id = 2",
 		"DROP VIEW tv",
 	} {
@@ -324,7 +332,10 @@ func TestClassify(t *testing.T) {
 		{"VALUES (1)", false},
 		{"select 1; select 2", false},
 		{"WITH x AS (SELECT 1) SELECT * FROM x", false},
-		{"EXPLAIN DELETE FROM t", false},
+		{"EXPLAIN SELECT 1", false},
+		{"EXPLAIN QUERY PLAN WITH x AS (SELECT 1) SELECT * FROM x", false},
+		{"EXPLAIN DELETE FROM t", true},
+		{"EXPLAIN BEGIN", true},
 		{"PRAGMA table_info(t)", false},
 		{"SELECT 1; DELETE FROM t WHERE id>990", true},
 		{"SELECT 'x;'; /* ; */ UPDATE t SET a = 1", true},

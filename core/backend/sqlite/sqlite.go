@@ -269,7 +269,7 @@ func (b *Backend) settle(ctx context.Context, conn *sql.Conn, g *guard, err erro
 		// ROLLBACK succeeds only when a transaction is open.
 		if _, rberr := conn.ExecContext(ctx, "ROLLBACK"); rberr == nil {
 			if err == nil {
-				err = leftOpen()
+				err = leftOpenRolledBack()
 			}
 		} else if !strings.Contains(rberr.Error(), "no transaction is active") {
 			discard = true
