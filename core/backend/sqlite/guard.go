@@ -136,7 +136,7 @@ type guard struct {
 	temp   bool   // a temp object was created
 }
 
-func (g *guard) authorize(action msqlite.AuthorizerActionCode, arg1, arg2, _, _ string) msqlite.AuthorizerReturnCode {
+func (g *guard) authorize(action msqlite.AuthorizerActionCode, arg1, arg2, dbName, _ string) msqlite.AuthorizerReturnCode {
 	ok, what := decide(action, arg1, arg2)
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -158,6 +158,9 @@ func (g *guard) authorize(action msqlite.AuthorizerActionCode, arg1, arg2, _, _ 
 	case action == msqlite.AuthTransaction || action == msqlite.AuthSavepoint:
 		g.txn = true
 	case tempActions[action]:
+		g.temp = true
+	case dbName == "temp" && writeActions[action] != "":
+		// CREATE TABLE temp.x is a CREATE TABLE in the temp schema.
 		g.temp = true
 	}
 	return msqlite.AuthorizerOK

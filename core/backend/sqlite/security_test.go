@@ -276,6 +276,8 @@ func TestRawSQLTempObjectsDoNotLeak(t *testing.T) {
 	rows := mustQuery(t, b, "CREATE TEMP TABLE scratch (x); INSERT INTO scratch VALUES (1); SELECT count(*) FROM scratch")
 	testutil.Equal(t, "rows", fmt.Sprint(rows), "[[1]]")
 	mustQuery(t, b, "CREATE TEMP TRIGGER spy AFTER INSERT ON main.t BEGIN SELECT 1; END")
+	mustQuery(t, b, "CREATE TABLE temp.scratch2 (x)")
+	mustQuery(t, b, "CREATE VIEW temp.scratch3 AS SELECT 1")
 	for range 5 {
 		_, err := rawQuery(t, b, "SELECT * FROM temp.scratch")
 		if err == nil || !strings.Contains(core.PublicMessage(err), "no such table") {
