@@ -40,18 +40,16 @@ var objectPragmas = map[string]bool{
 	"integrity_check": true, "quick_check": true, "table_list": true,
 }
 
-// readPragmas report a setting or a fact when given no argument; with one
-// they would change it, so they are allowed bare only. Pragmas that act
-// even bare (optimize, wal_checkpoint, shrink_memory, incremental_vacuum)
-// and those that reveal the server's file layout (database_list) are not
-// here.
+// readPragmas report a fact and have no setter, so they are allowed bare
+// only. Pragmas that can be set are refused even bare: the authorizer sees
+// an empty-string value ("PRAGMA foreign_keys = ''") exactly as no value,
+// and such an assignment changes the setting. Pragmas that act even bare
+// (optimize, wal_checkpoint, shrink_memory, incremental_vacuum) and those
+// that reveal the server's file layout (database_list) are not here.
 var readPragmas = map[string]bool{
-	"application_id": true, "auto_vacuum": true, "busy_timeout": true, "cache_size": true,
-	"collation_list": true, "compile_options": true, "data_version": true, "encoding": true,
-	"foreign_keys": true, "freelist_count": true, "function_list": true, "journal_mode": true,
-	"module_list": true, "page_count": true, "page_size": true, "pragma_list": true,
-	"query_only": true, "recursive_triggers": true, "schema_version": true,
-	"synchronous": true, "user_version": true,
+	"collation_list": true, "compile_options": true, "data_version": true,
+	"freelist_count": true, "function_list": true, "module_list": true,
+	"page_count": true, "pragma_list": true,
 }
 
 // pragmaAllowed reports whether PRAGMA name (with an argument when hasArg)
