@@ -42,7 +42,7 @@ var objectPragmas = map[string]bool{
 
 // readPragmas report a fact and have no setter, so they are allowed bare
 // only. Pragmas that can be set are refused even bare: the authorizer sees
-// an empty-string value ("PRAGMA foreign_keys = ''") exactly as no value,
+// an empty-string value ("PRAGMA foreign_keys = ”") exactly as no value,
 // and such an assignment changes the setting. Pragmas that act even bare
 // (optimize, wal_checkpoint, shrink_memory, incremental_vacuum) and those
 // that reveal the server's file layout (database_list) are not here.
