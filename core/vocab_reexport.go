@@ -40,6 +40,7 @@ const (
 	CodeCanceled            = vocab.CodeCanceled
 	CodeClientFrozen        = vocab.CodeClientFrozen
 	CodeRestoring           = vocab.CodeRestoring
+	CodeForbiddenStatement  = vocab.CodeForbiddenStatement
 	CodeConflict            = vocab.CodeConflict
 	CodeForbidden           = vocab.CodeForbidden
 	CodeInternal            = vocab.CodeInternal

@@ -28,6 +28,7 @@ func TestErrorMappingEveryCode(t *testing.T) {
 	}{
 		core.CodeInvalidJSON:         {400, ""},
 		core.CodeBadRequest:          {400, ""},
+		core.CodeForbiddenStatement:  {400, ""},
 		core.CodeMissingClientHeader: {400, ""},
 		core.CodeUnknownTable:        {400, ""},
 		core.CodeUnknownColumn:       {400, ""},

@@ -12,8 +12,12 @@ type Code string
 
 // The error vocabulary of DESIGN.md §3.
 const (
-	CodeInvalidJSON         Code = "invalid_json"
-	CodeBadRequest          Code = "bad_request"
+	CodeInvalidJSON Code = "invalid_json"
+	CodeBadRequest  Code = "bad_request"
+	// CodeForbiddenStatement refuses raw SQL that would reach past the
+	// client (ATTACH, VACUUM INTO, state-changing PRAGMAs, load_extension)
+	// or leave state on a pooled connection (a transaction left open).
+	CodeForbiddenStatement  Code = "forbidden_statement"
 	CodeMissingClientHeader Code = "missing_client_header"
 	CodeUnknownTable        Code = "unknown_table"
 	CodeUnknownColumn       Code = "unknown_column"
@@ -35,7 +39,7 @@ const (
 
 // Codes lists every Code, for exhaustive table tests in the transports.
 var Codes = []Code{
-	CodeInvalidJSON, CodeBadRequest, CodeMissingClientHeader, CodeUnknownTable,
+	CodeInvalidJSON, CodeBadRequest, CodeForbiddenStatement, CodeMissingClientHeader, CodeUnknownTable,
 	CodeUnknownColumn, CodeUnauthorized, CodeForbidden, CodeNotFound,
 	CodeUnknownClient, CodeConflict, CodePayloadTooLarge, CodeRateLimited,
 	CodeInternal, CodeBackendUnavailable, CodeQueueUnavailable, CodeClientFrozen,
@@ -47,7 +51,7 @@ var Codes = []Code{
 // transport, because both transports must agree on it.
 func (c Code) HTTPStatus() int {
 	switch c {
-	case CodeInvalidJSON, CodeBadRequest, CodeMissingClientHeader, CodeUnknownTable, CodeUnknownColumn:
+	case CodeInvalidJSON, CodeBadRequest, CodeForbiddenStatement, CodeMissingClientHeader, CodeUnknownTable, CodeUnknownColumn:
 		return 400
 	case CodeUnauthorized:
 		return 401
@@ -169,6 +173,8 @@ func PublicMessage(err error) string {
 		return "the write conflicts with an existing row (unique or foreign-key constraint)"
 	case CodeBadRequest:
 		return "invalid request"
+	case CodeForbiddenStatement:
+		return "statement refused on a data client"
 	case CodeUnauthorized:
 		return "unauthorized"
 	case CodeForbidden:

@@ -238,8 +238,9 @@ func TestQuerySessionIsReset(t *testing.T) {
 	res, err := backendtest.Collect(b.Query(t.Context(), "SELECT current_setting('TimeZone') AS tz, '2024-01-01 00:00:00+00'::timestamptz AS ts"))
 	testutil.NoError(t, err)
 	testutil.Equal(t, "session", res.JSON(t), `[{"ts":"2024-01-01T00:00:00Z","tz":"UTC"}]`)
-	// A transaction left open does not poison the pool.
-	backendtest.Exec(t, b, "BEGIN; CREATE TABLE leftover (x int)")
+	// A transaction left open is refused and does not poison the pool.
+	_, err = backendtest.Collect(b.Query(t.Context(), "BEGIN; CREATE TABLE leftover (x int)"))
+	testutil.Equal(t, "code", core.CodeOf(err), core.CodeForbiddenStatement)
 	res, err = backendtest.Collect(b.Query(t.Context(), "SELECT count(*) AS n FROM pg_class WHERE relname = 'leftover'"))
 	testutil.NoError(t, err)
 	testutil.Equal(t, "rolled back", res.JSON(t), `[{"n":0}]`)

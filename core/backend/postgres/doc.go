@@ -12,7 +12,11 @@
 // the server parses each one as the type the statement needs (a numeric
 // keeps every digit; arrays and jsonb get their own literal syntax), and
 // every result in text format. Query runs raw text over the simple protocol
-// (several statements, DDL included).
+// (several statements, DDL included). A script that leaves a transaction
+// open, or PREPARE TRANSACTION, is refused with core.CodeForbiddenStatement
+// (script.go, and the session's transaction status when the query ends:
+// rolled back, nothing kept); the session is reset with DISCARD ALL before
+// its connection goes back to the pool, or the connection is closed.
 //
 // Write runs in a transaction whose RETURNING rows are streamed; the
 // transaction commits when the cursor is drained, or when it is closed early

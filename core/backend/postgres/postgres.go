@@ -181,24 +181,48 @@ func (b *Backend) Write(ctx context.Context, p *core.WritePlan) (core.Rows, erro
 
 // Query runs raw SQL text over the simple protocol, so scripts of several
 // statements (DDL included) work; see queryRows for what the cursor holds.
-// The connection's session is reset (DISCARD ALL) before it goes back to the
-// pool, so a SET in one query does not leak into the next request.
+// The script is classified statement by statement first (script.go). When
+// it is done, a transaction it left open is rolled back and the query fails
+// with CodeForbiddenStatement (nothing it did in that transaction is kept),
+// and the session is reset (DISCARD ALL: settings, temp tables, prepared
+// statements, cursors, LISTEN, advisory locks) before the connection goes
+// back to the pool, or the connection is closed; nothing reaches the next
+// caller.
 func (b *Backend) Query(ctx context.Context, query string) (core.Rows, error) {
+	if err := classify(query); err != nil {
+		return nil, err
+	}
+	return b.run(ctx, query)
+}
+
+// run runs a classified script; see Query.
+func (b *Backend) run(ctx context.Context, query string) (core.Rows, error) {
 	conn, err := b.pool.Acquire(ctx)
 	if err != nil {
 		return nil, mapError(ctx, fmt.Errorf("postgres: query: %w", err))
 	}
-	release := func() {
+	release := func(err error) error {
 		pc := conn.Conn().PgConn()
-		if !pc.IsClosed() && pc.TxStatus() == 'I' {
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-			if _, err := pc.Exec(rctx, "DISCARD ALL").ReadAll(); err != nil {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		defer cancel()
+		if !pc.IsClosed() && pc.TxStatus() != 'I' {
+			// 'T': the script left a transaction open; 'E': it failed
+			// inside one (its error is already err).
+			if pc.TxStatus() == 'T' && err == nil {
+				err = leftOpenRolledBack()
+			}
+			if _, rerr := pc.Exec(rctx, "ROLLBACK").ReadAll(); rerr != nil {
 				_ = conn.Conn().Close(rctx) // the pool drops a closed connection
 			}
-			cancel()
 		}
-		// A connection left inside a transaction is destroyed by the pool.
+		if !pc.IsClosed() && pc.TxStatus() == 'I' {
+			if _, derr := pc.Exec(rctx, "DISCARD ALL").ReadAll(); derr != nil {
+				_ = conn.Conn().Close(rctx)
+			}
+		}
+		// A connection still inside a transaction is destroyed by the pool.
 		conn.Release()
+		return err
 	}
 	q := &queryRows{ctx: ctx, mrr: conn.Conn().PgConn().Exec(ctx, query), release: release}
 	if err := q.start(); err != nil {

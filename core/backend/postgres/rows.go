@@ -122,7 +122,7 @@ type queryRows struct {
 	ctx      context.Context
 	mrr      *pgconn.MultiResultReader
 	rr       *pgconn.ResultReader // the result being read; nil when none has rows
-	release  func()
+	release  func(error) error    // returns the query's final error
 	cols     []string
 	decs     []decoder
 	vals     []any
@@ -211,8 +211,7 @@ func (q *queryRows) finishWith(err error) {
 	if cerr := q.mrr.Close(); err == nil {
 		err = cerr
 	}
-	q.release()
-	q.err = mapError(q.ctx, err)
+	q.err = mapError(q.ctx, q.release(err))
 }
 
 func writeTag(tag pgconn.CommandTag) bool {

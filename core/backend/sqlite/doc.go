@@ -5,10 +5,18 @@
 //
 // Connections: one database/sql pool. Every connection runs with WAL,
 // busy_timeout=5000 ms, foreign_keys=ON and case_sensitive_like=ON (set by DSN
-// pragmas), and transactions begin IMMEDIATE. Writes (Write, and Query text
-// that does not start with SELECT, VALUES or EXPLAIN) are serialised by a
-// context-aware semaphore inside the process, so concurrent writers queue
-// instead of failing with SQLITE_BUSY; readers run concurrently under WAL.
+// pragmas), in SQLite's defensive mode and under an authorizer (guard.go),
+// and transactions begin IMMEDIATE. Writes (Write, and raw scripts with any
+// statement that may write) are serialised by a context-aware semaphore
+// inside the process, so concurrent writers queue instead of failing with
+// SQLITE_BUSY; readers run concurrently under WAL.
+//
+// Raw SQL policy (DESIGN.md §8a): Query classifies a script statement by
+// statement (script.go) and refuses, with core.CodeForbiddenStatement,
+// ATTACH, DETACH, VACUUM, load_extension, PRAGMAs outside a read-only list
+// and a transaction left open. The authorizer and
+// sqlite3_limit(SQLITE_LIMIT_ATTACHED, 0) enforce the same rule inside the
+// engine, and a script run as a read cannot compile a write.
 // A SQLITE_BUSY that still escapes (another process holding the file past the
 // busy timeout) is CodeBackendUnavailable and retryable.
 //
@@ -33,7 +41,13 @@
 // Query runs raw SQL text; the driver executes every statement of a script
 // in turn (each in its own implicit transaction) and the cursor carries the
 // rows of the last statement that returned rows. Rows.Affected is the number
-// of rows the whole text changed (total_changes() before and after).
+// of rows the whole text changed (total_changes() before and after). When
+// the cursor closes, a transaction the script left open is rolled back (and
+// the query refused), and a connection holding temp objects is discarded.
+//
+// Errors that mean the client's file cannot serve (not a database,
+// cannot open, read-only, corrupt, full, I/O, permission) are
+// CodeBackendUnavailable with a message naming the problem.
 //
 // Errors: UNIQUE, PRIMARY KEY and FOREIGN KEY violations are CodeConflict;
 // NOT NULL and CHECK violations, datatype mismatches and SQL errors (in a raw

@@ -61,6 +61,24 @@ func mapError(ctx context.Context, err error) error {
 		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
 			return core.Wrap(core.CodeBackendUnavailable, "backend for client unavailable", &unavailableError{err})
 		}
+		if msg, ok := fileProblems[code&0xff]; ok {
+			// The client's file, not the gateway, is at fault: say which
+			// way, without its path. Not retryable: an operator must act.
+			return core.Wrap(core.CodeBackendUnavailable, msg, err)
+		}
 	}
 	return err
+}
+
+// fileProblems are the SQLite results that mean the client's database file
+// cannot serve (a wrong, damaged, unwritable or missing file), by primary
+// result code.
+var fileProblems = map[int]string{
+	sqlite3.SQLITE_NOTADB:   "the client's database file is not a SQLite database",
+	sqlite3.SQLITE_CANTOPEN: "the client's database file cannot be opened",
+	sqlite3.SQLITE_READONLY: "the client's database is read-only: writes are refused",
+	sqlite3.SQLITE_CORRUPT:  "the client's database file is corrupt",
+	sqlite3.SQLITE_FULL:     "the client's database cannot grow: the disk is full",
+	sqlite3.SQLITE_IOERR:    "the client's database file could not be read or written (I/O error)",
+	sqlite3.SQLITE_PERM:     "the client's database file is not accessible (permission denied)",
 }

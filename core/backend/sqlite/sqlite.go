@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
@@ -11,11 +12,13 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/athena-go/athena/core"
 	"github.com/athena-go/athena/core/sqlq"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	msqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Config configures a Backend.
@@ -33,7 +36,9 @@ type Backend struct {
 	db  *sql.DB
 	log *slog.Logger
 	// writeSem serialises writers: a token is held for a write's duration.
-	writeSem  chan struct{}
+	writeSem chan struct{}
+	// waiting counts callers blocked on writeSem (tests wait on it).
+	waiting   atomic.Int32
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -56,11 +61,12 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 		}
 	}
 	dsn := cfg.Path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)" +
-		"&_pragma=foreign_keys(1)&_pragma=case_sensitive_like(1)&_txlock=immediate"
-	db, err := sql.Open("sqlite", dsn)
+		"&_pragma=foreign_keys(1)&_pragma=case_sensitive_like(1)&_txlock=immediate&_defensive=1"
+	base, err := msqlite.NewConnector(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
+	db := sql.OpenDB(connector{base})
 	b := &Backend{db: db, log: cfg.Logger.With("component", "sqlite"), writeSem: make(chan struct{}, 1)}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
@@ -88,6 +94,13 @@ func (b *Backend) Close() error {
 
 // lockWrite takes the write token, or fails when ctx ends first.
 func (b *Backend) lockWrite(ctx context.Context) error {
+	select {
+	case b.writeSem <- struct{}{}:
+		return nil
+	default:
+	}
+	b.waiting.Add(1)
+	defer b.waiting.Add(-1)
 	select {
 	case b.writeSem <- struct{}{}:
 		return nil
@@ -165,38 +178,60 @@ func (b *Backend) Write(ctx context.Context, p *core.WritePlan) (_ core.Rows, er
 	return out, nil
 }
 
-// Query runs raw SQL text. Text that does not look read-only takes the write
-// token for the cursor's lifetime.
-func (b *Backend) Query(ctx context.Context, query string) (_ core.Rows, err error) {
-	locked := false
-	if !readOnly(query) {
+// Query runs raw SQL text under the data-client policy (guard.go): the
+// script is classified statement by statement (script.go) and takes the
+// write token when any statement may write; it runs on a connection of its
+// own whose authorizer refuses what the policy forbids, and a read-only
+// script's connection refuses every write. When the cursor closes, a
+// transaction the script left open is rolled back and the query fails with
+// CodeForbiddenStatement, and a connection that holds temp objects is
+// discarded rather than pooled, so nothing the script did to the session
+// reaches the next caller.
+func (b *Backend) Query(ctx context.Context, query string) (core.Rows, error) {
+	write, err := classify(query)
+	if err != nil {
+		return nil, err
+	}
+	return b.run(ctx, query, write)
+}
+
+// run runs a classified script; see Query.
+func (b *Backend) run(ctx context.Context, query string, write bool) (_ core.Rows, err error) {
+	if write {
 		if err := b.lockWrite(ctx); err != nil {
 			return nil, fmt.Errorf("sqlite: wait for write lock: %w", err)
 		}
-		locked = true
 	}
 	conn, err := b.db.Conn(ctx)
 	if err != nil {
-		if locked {
+		if write {
 			b.unlockWrite()
 		}
 		return nil, mapError(ctx, fmt.Errorf("sqlite: query: %w", err))
 	}
-	release := func() {
-		conn.Close()
-		if locked {
+	g := &guard{readOnly: !write}
+	release := func(err error) error {
+		err = b.settle(ctx, conn, g, err)
+		if write {
 			b.unlockWrite()
 		}
+		return err
+	}
+	if err := conn.Raw(func(dc any) error { return setAuthorizer(dc, g.authorize) }); err != nil {
+		return nil, release(fmt.Errorf("sqlite: query: %w", err))
+	}
+	// SQLite itself refuses to attach: the engine-level lock beside the
+	// authorizer.
+	if _, err := msqlite.Limit(conn, sqlite3.SQLITE_LIMIT_ATTACHED, 0); err != nil {
+		return nil, release(fmt.Errorf("sqlite: query: limit attached: %w", err))
 	}
 	var before int64
 	if err := conn.QueryRowContext(ctx, "SELECT total_changes()").Scan(&before); err != nil {
-		release()
-		return nil, mapError(ctx, fmt.Errorf("sqlite: query: %w", err))
+		return nil, release(mapError(ctx, fmt.Errorf("sqlite: query: %w", err)))
 	}
 	rs, err := conn.QueryContext(ctx, query)
 	if err != nil {
-		release()
-		return nil, mapError(ctx, fmt.Errorf("sqlite: query: %w", err))
+		return nil, release(mapError(ctx, fmt.Errorf("sqlite: query: %w", err)))
 	}
 	r := newRows(ctx, rs, func(r *rows) {
 		var after int64
@@ -205,23 +240,50 @@ func (b *Backend) Query(ctx context.Context, query string) (_ core.Rows, err err
 				r.affected = after - before
 			}
 		}
-		release()
+		r.err = release(r.err)
 	})
 	return r, nil
 }
 
-// readOnly reports whether query starts with a keyword that cannot write.
-func readOnly(query string) bool {
-	q := strings.TrimLeft(query, " \t\r\n(")
-	i := strings.IndexFunc(q, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') })
-	if i >= 0 {
-		q = q[:i]
+// settle ends a raw query's hold on conn and returns the query's final
+// error: what the authorizer refused replaces the driver's "not
+// authorized"; a transaction left open is rolled back, and refused when the
+// query had not failed already; conn gets the baseline authorizer back and
+// goes back to the pool, or is discarded when it holds temp objects or its
+// state is unknown.
+func (b *Backend) settle(ctx context.Context, conn *sql.Conn, g *guard, err error) error {
+	if rerr := g.refusal(); rerr != nil {
+		if err != nil {
+			err = fmt.Errorf("%w: %w", rerr, err)
+		} else {
+			err = rerr
+		}
 	}
-	switch strings.ToUpper(q) {
-	case "SELECT", "VALUES", "EXPLAIN":
-		return true
+	ctx = context.WithoutCancel(ctx)
+	discard := false
+	if aerr := conn.Raw(func(dc any) error { return setAuthorizer(dc, baseline) }); aerr != nil {
+		discard = true
 	}
-	return false
+	txn, temp := g.state()
+	if txn && !discard {
+		// ROLLBACK succeeds only when a transaction is open.
+		if _, rberr := conn.ExecContext(ctx, "ROLLBACK"); rberr == nil {
+			if err == nil {
+				err = leftOpenRolledBack()
+			}
+		} else if !strings.Contains(rberr.Error(), "no transaction is active") {
+			discard = true
+		}
+	}
+	if discard || temp {
+		// database/sql closes a connection whose Raw callback reports
+		// ErrBadConn instead of pooling it.
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	if cerr := conn.Close(); cerr != nil && !errors.Is(cerr, driver.ErrBadConn) && !errors.Is(cerr, sql.ErrConnDone) {
+		b.log.Warn("close raw query connection", "err", cerr)
+	}
+	return err
 }
 
 var (
