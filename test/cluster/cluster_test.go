@@ -36,7 +36,7 @@ func TestMain(m *testing.M) {
 // redisURL is set.
 func nodeConfig(dsn, redisURL, prefix string, worker bool, extra string) string {
 	q, _ := json.Marshal(dsn)
-	cfg := fmt.Sprintf("postgres_clients:\n  app: %s\nlogging:\n  client: app\ngateway:\n  deferred_query_worker_enabled: %v\n  deferred_query_worker_poll_ms: 20\n%s", q, worker, extra)
+	cfg := fmt.Sprintf("postgres_clients:\n  app: %s\nlogging:\n  client: app\n  client_serves_data: true\ngateway:\n  deferred_query_worker_enabled: %v\n  deferred_query_worker_poll_ms: 20\n%s", q, worker, extra)
 	if redisURL != "" {
 		cfg += fmt.Sprintf("redis:\n  url: %q\n  key_prefix: %q\n", redisURL, prefix)
 	}
