@@ -16,7 +16,7 @@ type Cursor struct {
 	cols  []string // camelCase column names, computed on the first row
 	// onClose runs once the cursor is closed (a raw query's invalidation).
 	onClose func()
-	// onDone records the stream's outcome (core/stats.go).
+	// onDone records the stream's outcome (core/call.go).
 	onDone func(error)
 	strip  bool
 	cancel context.CancelFunc

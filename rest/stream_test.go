@@ -46,7 +46,7 @@ func TestStreamErrors(t *testing.T) {
 		fail(t, r, 400, core.CodeBadRequest, "integer overflow")
 		tu.Equal(t, "content type", r.header.Get("Content-Type"), "application/json")
 	})
-	// core.Cursor.WriteNDJSON writes the rows it has buffered before it
+	// rest's NDJSON writer writes the rows it has buffered before it
 	// reports the error, so an error after the first row, even within the
 	// first 32 KiB, is a 200 stream ending in an error line.
 	for _, at := range []int{3, 4000} {

@@ -223,7 +223,7 @@ func TestOpenScyllaBackend(t *testing.T) {
 }
 
 // TestAdmissionConfig: the six gateway.admission_* keys reach core's
-// AdmissionConfig, and bad values are reported with their key.
+// admission.Config, and bad values are reported with their key.
 func TestAdmissionConfig(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

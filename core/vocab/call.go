@@ -30,7 +30,7 @@ type Call struct {
 	Watch func(*Job)
 	// Route is the REST route of the operation ("/gateway/fetch"), set by
 	// both transports; admission control matches it against
-	// AdmissionConfig.DeferRoutePrefixes.
+	// admission.Config.DeferRoutePrefixes.
 	Route string
 	// Timeout, when positive, bounds this request below the client's
 	// statement timeout (a WebSocket frame's timeout_ms). Streams get it as
