@@ -1,6 +1,8 @@
 package athena_test
 
 import (
+	"os"
+	"regexp"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -34,5 +36,28 @@ func TestSpecsLoadAndValidate(t *testing.T) {
 				t.Fatalf("validate: %v", err)
 			}
 		})
+	}
+}
+
+// TestSpecAnchorsDefinedOnce: every YAML anchor in the served specs is
+// defined once. YAML 1.2 lets a later &name shadow an earlier one, but
+// PyYAML, and so schemathesis and other tools users point at /openapi.yaml,
+// refuse a file that redefines one.
+func TestSpecAnchorsDefinedOnce(t *testing.T) {
+	t.Parallel()
+	anchor := regexp.MustCompile(`(?m)(?:^|[\s:\-\[,])&([A-Za-z0-9_-]+)`)
+	for _, name := range []string{"openapi.yaml", "openapi-wss.yaml"} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for _, m := range anchor.FindAllSubmatch(b, -1) {
+			a := string(m[1])
+			if seen[a] {
+				t.Errorf("%s defines the anchor &%s twice", name, a)
+			}
+			seen[a] = true
+		}
 	}
 }
