@@ -2,6 +2,7 @@ package rest
 
 import (
 	"errors"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -51,6 +52,10 @@ type Config struct {
 	// WebSocketInfo returns the body of GET /wss/info. Nil makes the route
 	// a 404.
 	WebSocketInfo func() any
+	// Console holds the browser console's files (console.Files), served at
+	// GET /console and GET /console/*filepath with a strict
+	// Content-Security-Policy. Nil makes both routes a 404.
+	Console fs.FS
 }
 
 // Handler is Athena's REST transport. It is safe for concurrent use.
@@ -141,6 +146,7 @@ func New(cfg Config) (*Handler, error) {
 		h.upgradeRoute(cfg.WebSocket),
 	}...)
 	h.routes = append(h.routes, h.adminRoutes()...)
+	h.routes = append(h.routes, h.consoleRoutes(cfg.Console)...)
 	rt := httprouter.New()
 	rt.RedirectTrailingSlash = false
 	rt.RedirectFixedPath = false

@@ -115,6 +115,8 @@ type Config struct {
 	Cache CacheConfig `yaml:"cache"`
 	// WSS holds the WebSocket transport's limits (see WSSConfig).
 	WSS WSSConfig `yaml:"wss"`
+	// Console is the browser console at /console (see ConsoleConfig).
+	Console ConsoleConfig `yaml:"console"`
 
 	// path is the file this config came from ("" for the defaults).
 	path string
