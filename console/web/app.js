@@ -499,7 +499,7 @@ const pages = {
           el('td', { title: info?.error || '' }, info?.error || ''),
           el('td', { class: 'actions' },
             el('button', { onclick: () => act('cancel'), disabled: st !== 'queued' && st !== 'running', 'aria-label': `Cancel job ${id}` }, 'Cancel'), ' ',
-            el('button', { onclick: () => act('requeue'), disabled: !['failed', 'canceled', 'completed'].includes(st), 'aria-label': `Requeue job ${id}` }, 'Requeue'), ' ',
+            el('button', { onclick: () => act('requeue'), disabled: st !== 'failed' && st !== 'completed', 'aria-label': `Requeue job ${id}` }, 'Requeue'), ' ',
             el('button', { onclick: showResult, disabled: st !== 'completed' && st !== 'failed', 'aria-label': `Result of job ${id}` }, 'Result'), ' ',
             el('button', { onclick: forget, 'aria-label': `Forget job ${id}` }, 'Forget')));
       };
