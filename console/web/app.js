@@ -318,14 +318,16 @@ const pages = {
       range.textContent = rows.length ? `rows ${state.page * state.size + 1}–${state.page * state.size + rows.length}` : `no rows on page ${state.page + 1}`;
       const head = el('tr', {}, cols.map((c) => el('th', { scope: 'col' },
         el('button', { onclick: () => { if (state.sort === c.name) state.asc = !state.asc; else { state.sort = c.name; state.asc = true; } sortSel.value = state.sort; dirSel.value = state.asc ? 'asc' : 'desc'; load(); }, 'aria-label': `Sort by ${c.name}` },
-          c.name, state.sort === c.name ? (state.asc ? ' ▲' : ' ▼') : ''))), el('th', { scope: 'col' }, ''));
+          c.name, state.sort === c.name ? (state.asc ? ' ▲' : ' ▼') : ''))));
+      head.prepend(el('th', { scope: 'col' }, el('span', { class: 'visually-hidden' }, 'Actions')));
       const body = el('tbody');
       if (editing === 'new') body.append(editRow(null));
+      // The actions come first, so they stay on screen on a phone.
       rows.forEach((r, i) => body.append(editing === i ? editRow(r, i) : el('tr', { 'data-row': i },
-        cols.map((c) => valueCell(r[c.name])),
         el('td', { class: 'actions' },
           el('button', { onclick: () => { editing = i; draw(); }, disabled: !editable, 'aria-label': `Edit row ${i + 1}` }, 'Edit'), ' ',
-          el('button', { class: 'danger', onclick: () => remove(r), disabled: !editable, 'aria-label': `Delete row ${i + 1}` }, 'Delete')))));
+          el('button', { class: 'danger', onclick: () => remove(r), disabled: !editable, 'aria-label': `Delete row ${i + 1}` }, 'Delete')),
+        cols.map((c) => valueCell(r[c.name])))));
       grid.replaceChildren(el('table', { class: 'data', 'data-testid': 'rows' }, el('thead', {}, head), body));
       grid.querySelector('tr.editing input')?.focus();
     }
@@ -334,9 +336,9 @@ const pages = {
       const inputs = cols.map((c) => el('input', { 'aria-label': c.name, name: c.name, value: r ? inputText(r[c.name]) : '', placeholder: r ? '' : (c.nullable ? 'NULL' : c.type) }));
       const save = () => (r ? saveEdit(r, inputs) : saveInsert(inputs));
       const tr = el('tr', { class: 'editing', onkeydown: (e) => { if (e.key === 'Enter') { e.preventDefault(); save(); } if (e.key === 'Escape') { editing = null; draw(); } } },
-        inputs.map((inp) => el('td', {}, inp)),
         el('td', { class: 'actions' }, el('button', { class: 'primary', onclick: save }, r ? 'Save' : 'Insert'), ' ',
-          el('button', { onclick: () => { editing = null; draw(); } }, 'Cancel')));
+          el('button', { onclick: () => { editing = null; draw(); } }, 'Cancel')),
+        inputs.map((inp) => el('td', {}, inp)));
       return tr;
     }
 

@@ -107,7 +107,8 @@ async function go(page, hash) {
 }
 
 const rowsOf = (page) => page.locator('table[data-testid="rows"] tbody tr');
-const cellTexts = (page, col) => page.locator(`table[data-testid="rows"] tbody tr td:nth-child(${col})`).allInnerTexts();
+// col counts the table's columns from 1; the grid's first cell holds the row's buttons.
+const cellTexts = (page, col) => page.locator(`table[data-testid="rows"] tbody tr td:nth-child(${col + 1})`).allInnerTexts();
 
 test('console', { timeout: 10 * 60_000 }, async (t) => {
   browser = await chromium.launch({
@@ -189,7 +190,7 @@ test('console', { timeout: 10 * 60_000 }, async (t) => {
     await t.test('table view: edit, insert, delete in the grid, errors as sent', async () => {
       await open(page, `#/c/${client}/t/items`);
       await waitFor('rows', async () => (await rowsOf(page).count()) === 50);
-      const row3 = rowsOf(page).filter({ has: page.locator('td:first-child', { hasText: /^3$/ }) });
+      const row3 = rowsOf(page).filter({ has: page.locator('td:nth-child(2)', { hasText: /^3$/ }) });
       await row3.getByRole('button', { name: 'Edit' }).click();
       const editing = page.locator('tr.editing');
       await editing.locator('input[name="name"]').fill('edited in the grid');
@@ -417,6 +418,9 @@ test('console', { timeout: 10 * 60_000 }, async (t) => {
       assert.match(await page.locator('table[data-testid="table-stats"]').innerText(), /items/);
     });
 
+    // The screenshots below show this session's jobs and a live key.
+    const jobIds = await page.evaluate((c) => sessionStorage.getItem(`athena.console.jobs.${c}`), client);
+    assert.equal((await adminREST('POST', '/admin/api-keys', { name: 'dashboard', client_name: client, rights: ['gateway.read', 'gateway.query'] })).status, 201);
     await page.context().close();
 
     await t.test('screenshots of every page at 1280×800 and 390×844, light and dark', async () => {
@@ -428,7 +432,10 @@ test('console', { timeout: 10 * 60_000 }, async (t) => {
       for (const [w, h, scheme] of [[1280, 800, 'light'], [390, 844, 'light'], [1280, 800, 'dark'], [390, 844, 'dark']]) {
         const p = await newPage({ width: w, height: h, colorScheme: scheme });
         await open(p, '#/keys');
-        await p.evaluate((k) => sessionStorage.setItem('athena.console.admin_key', k), adminKey);
+        await p.evaluate(([k, c, jobs]) => {
+          sessionStorage.setItem('athena.console.admin_key', k);
+          sessionStorage.setItem(`athena.console.jobs.${c}`, jobs);
+        }, [adminKey, client, jobIds]);
         for (const [name, hash] of routes) {
           await go(p, hash);
           if (name === 'sql') {
@@ -437,6 +444,11 @@ test('console', { timeout: 10 * 60_000 }, async (t) => {
             await waitFor('sql done', async () => /^done/.test(await p.getByTestId('sql-state').innerText()));
           }
           if (name === 'table') await waitFor('rows', async () => (await rowsOf(p).count()) > 0);
+          if (name === 'jobs') await waitFor('jobs', async () => (await p.getByTestId('job-status').allInnerTexts()).every((x) => x === 'completed' || x === 'canceled'));
+          if (name === 'live') {
+            await p.getByRole('button', { name: 'Subscribe' }).click();
+            await waitFor('subscription ended', async () => /^ended/.test(await p.getByTestId('live-state').innerText()));
+          }
           await p.waitForTimeout(0);
           // Nothing wider than the screen: wide tables scroll inside their box.
           const overflow = await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
