@@ -418,9 +418,36 @@ test('console', { timeout: 10 * 60_000 }, async (t) => {
       assert.match(await page.locator('table[data-testid="table-stats"]').innerText(), /items/);
     });
 
-    // The screenshots below show this session's jobs and a live key.
+    await t.test('an API key is asked for when the server requires one, and used on REST and the socket', async () => {
+      const created = await adminREST('POST', '/admin/api-keys', { name: 'dashboard', client_name: client, rights: ['gateway.read', 'gateway.query'] });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const apiKey = created.body.data.api_key;
+      const schemaStatus = async () => (await fetch(`${base}/gateway/schema`, { headers: { 'X-Athena-Client': client } })).status;
+      assert.equal((await adminREST('PUT', '/admin/api-key-config', { enforce_api_keys: true })).status, 200);
+      try {
+        await waitFor('enforcement in force', async () => (await schemaStatus()) === 401);
+        await open(page, `#/c/${client}`);
+        const input = page.getByLabel(`API key for ${client}`);
+        await input.fill(apiKey);
+        await page.getByRole('button', { name: 'Use key' }).click();
+        await page.locator('.card[data-table="items"]').waitFor();
+        await go(page, `#/c/${client}/sql`);
+        const editor = page.getByLabel('SQL', { exact: true });
+        await editor.fill('SELECT count(*)::int AS n FROM items');
+        await editor.press('Control+Enter');
+        await waitFor('query done', async () => /^done/.test(await page.getByTestId('sql-state').innerText()));
+        assert.equal(await page.getByTestId('row-count').innerText(), '1 rows');
+        const kept = await page.evaluate((c) => sessionStorage.getItem(`athena.console.api_key.${c}`), client);
+        assert.equal(kept, apiKey);
+        assert.equal(await page.evaluate(() => localStorage.length), 0);
+      } finally {
+        assert.equal((await adminREST('PUT', '/admin/api-key-config', { enforce_api_keys: false })).status, 200);
+        await waitFor('enforcement off', async () => (await schemaStatus()) === 200);
+      }
+    });
+
+    // The screenshots below show this session's jobs and the key above.
     const jobIds = await page.evaluate((c) => sessionStorage.getItem(`athena.console.jobs.${c}`), client);
-    assert.equal((await adminREST('POST', '/admin/api-keys', { name: 'dashboard', client_name: client, rights: ['gateway.read', 'gateway.query'] })).status, 201);
     await page.context().close();
 
     await t.test('screenshots of every page at 1280×800 and 390×844, light and dark', async () => {
