@@ -462,7 +462,7 @@ const pages = {
           attach, el('button', { type: 'submit' }, 'Watch')))),
     out,
     el('div', { class: 'scroll' }, el('table', { class: 'data jobs', 'data-testid': 'jobs' },
-      el('thead', {}, el('tr', {}, ['job', 'status', 'attempts', 'action', 'created', 'error', ''].map((h) => el('th', { scope: 'col' }, h)))), tbody)),
+      el('thead', {}, el('tr', {}, ['', 'job', 'status', 'attempts', 'action', 'created', 'error'].map(headCell))), tbody)),
     result);
     editor.addEventListener('keydown', (e) => { if ((e.ctrlKey || e.metaKey) && e.key === 'Enter') { e.preventDefault(); submit(); } });
     const watched = new Map();
@@ -493,17 +493,17 @@ const pages = {
       const draw = (info) => {
         const st = info?.status || job.status || '…';
         tr.replaceChildren(
+          el('td', { class: 'actions' },
+            el('button', { onclick: () => act('cancel'), disabled: st !== 'queued' && st !== 'running', 'aria-label': `Cancel job ${id}` }, 'Cancel'), ' ',
+            el('button', { onclick: () => act('requeue'), disabled: st !== 'failed' && st !== 'completed', 'aria-label': `Requeue job ${id}` }, 'Requeue'), ' ',
+            el('button', { onclick: showResult, disabled: st !== 'completed' && st !== 'failed', 'aria-label': `Result of job ${id}` }, 'Result'), ' ',
+            el('button', { onclick: forget, 'aria-label': `Forget job ${id}` }, 'Forget')),
           el('td', {}, id),
           el('td', { class: `status-${st}`, 'data-testid': 'job-status' }, st),
           el('td', {}, info?.attempts ?? ''),
           el('td', {}, info?.action ?? ''),
           el('td', {}, info?.created_at ? new Date(info.created_at).toLocaleString() : ''),
-          el('td', { title: info?.error || '' }, info?.error || ''),
-          el('td', { class: 'actions' },
-            el('button', { onclick: () => act('cancel'), disabled: st !== 'queued' && st !== 'running', 'aria-label': `Cancel job ${id}` }, 'Cancel'), ' ',
-            el('button', { onclick: () => act('requeue'), disabled: st !== 'failed' && st !== 'completed', 'aria-label': `Requeue job ${id}` }, 'Requeue'), ' ',
-            el('button', { onclick: showResult, disabled: st !== 'completed' && st !== 'failed', 'aria-label': `Result of job ${id}` }, 'Result'), ' ',
-            el('button', { onclick: forget, 'aria-label': `Forget job ${id}` }, 'Forget')));
+          el('td', { title: info?.error || '' }, info?.error || ''));
       };
       const act = async (what) => {
         const { error } = await job[what]();
@@ -553,7 +553,7 @@ const pages = {
     let filters;
     const pick = () => {
       const t = tables.find((x) => x.table_name === tableSel.value);
-      filters = filterEditor(t?.columns || [], [], () => {});
+      filters = filterEditor(t?.columns || [], [], () => subscribe());
       holder.replaceChildren(filters.node);
     };
     tableSel.addEventListener('change', pick);
@@ -649,8 +649,7 @@ const pages = {
       const tbody = el('tbody');
       for (const k of r.body.data) {
         const rightsCell = el('td', {}, (k.rights || []).join(', '));
-        const tr = el('tr', { 'data-key': k.id }, el('td', {}, k.id), el('td', {}, k.name), el('td', {}, k.client_name || 'any'), rightsCell,
-          el('td', {}, k.archived_at ? 'revoked' : k.is_active ? 'active' : 'inactive'),
+        const tr = el('tr', { 'data-key': k.id },
           el('td', { class: 'actions' },
             el('button', { disabled: !!k.archived_at, onclick: () => editRights(k, rightsCell), 'aria-label': `Edit rights of ${k.name}` }, 'Rights'), ' ',
             el('button', { class: 'danger', disabled: !!k.archived_at, 'aria-label': `Revoke ${k.name}`, onclick: async () => {
@@ -658,11 +657,13 @@ const pages = {
               const d = await admin('DELETE', `/admin/api-keys/${enc(k.id)}`);
               out.replaceChildren(d.ok ? notice('ok', `Key ${k.id} revoked.`) : notice('error', restError(d)));
               await drawList();
-            } }, 'Revoke')));
+            } }, 'Revoke')),
+          el('td', {}, k.id), el('td', {}, k.name), el('td', {}, k.client_name || 'any'), rightsCell,
+          el('td', {}, k.archived_at ? 'revoked' : k.is_active ? 'active' : 'inactive'));
         tbody.append(tr);
       }
       listBox.replaceChildren(el('div', { class: 'scroll' }, el('table', { class: 'data', 'data-testid': 'keys' },
-        el('thead', {}, el('tr', {}, ['id', 'name', 'client', 'rights', 'state', ''].map((h) => el('th', { scope: 'col' }, h)))), tbody)));
+        el('thead', {}, el('tr', {}, ['', 'id', 'name', 'client', 'rights', 'state'].map(headCell))), tbody)));
     }
 
     function editRights(k, td) {
@@ -708,17 +709,18 @@ const pages = {
       if (!r.ok) return void listBox.replaceChildren(notice('error', restError(r)), adminRetry(r));
       const tbody = el('tbody');
       for (const c of r.body.data) {
-        tbody.append(el('tr', { 'data-client': c.client_name }, el('td', {}, c.client_name), el('td', {}, c.kind), el('td', {}, c.source),
-          el('td', {}, c.is_active ? 'active' : 'inactive'), el('td', {}, c.loaded ? 'loaded' : 'not loaded'),
-          el('td', { 'data-testid': 'frozen' }, c.is_frozen ? 'frozen' : ''),
+        tbody.append(el('tr', { 'data-client': c.client_name },
           el('td', { class: 'actions' }, el('button', { 'aria-label': `${c.is_frozen ? 'Unfreeze' : 'Freeze'} ${c.client_name}`, onclick: async () => {
             const f = await admin('PUT', `/admin/clients/${enc(c.client_name)}/freeze`, { is_frozen: !c.is_frozen });
             out.replaceChildren(f.ok ? notice('ok', `${c.client_name}: ${f.body.message}`) : notice('error', restError(f)));
             await drawList();
-          } }, c.is_frozen ? 'Unfreeze' : 'Freeze'))));
+          } }, c.is_frozen ? 'Unfreeze' : 'Freeze')),
+          el('td', {}, c.client_name), el('td', {}, c.kind), el('td', {}, c.source),
+          el('td', {}, c.is_active ? 'active' : 'inactive'), el('td', {}, c.loaded ? 'loaded' : 'not loaded'),
+          el('td', { 'data-testid': 'frozen' }, c.is_frozen ? 'frozen' : '')));
       }
       listBox.replaceChildren(el('div', { class: 'scroll' }, el('table', { class: 'data', 'data-testid': 'catalog' },
-        el('thead', {}, el('tr', {}, ['client', 'kind', 'source', 'state', 'node', 'frozen', ''].map((h) => el('th', { scope: 'col' }, h)))), tbody)));
+        el('thead', {}, el('tr', {}, ['', 'client', 'kind', 'source', 'state', 'node', 'frozen'].map(headCell))), tbody)));
     }
     await drawList();
   },
@@ -774,10 +776,13 @@ function adminRetry(r) {
   return keyForm('Admin key', '', (k) => { keys.setAdmin(k); route(); });
 }
 
+/** headCell is a column head; an empty one is the (visually hidden) actions column. */
+const headCell = (h) => el('th', { scope: 'col' }, h === '' ? el('span', { class: 'visually-hidden' }, 'Actions') : h);
+
 /** table renders rows (arrays of values or nodes) under heads. */
 function table(heads, rows, testid) {
   return el('div', { class: 'scroll' }, el('table', { class: 'data', 'data-testid': testid },
-    el('thead', {}, el('tr', {}, heads.map((h) => el('th', { scope: 'col' }, h)))),
+    el('thead', {}, el('tr', {}, heads.map(headCell))),
     el('tbody', {}, rows.map((r) => el('tr', {}, r.map((v) => (v instanceof Node ? el('td', {}, v) : valueCell(v))))))));
 }
 
