@@ -239,6 +239,24 @@ test('console', { timeout: 10 * 60_000 }, async (t) => {
       await waitFor('no rows', async () => (await rowsOf(page).count()) === 0);
     });
 
+    await t.test('keyboard: skip link, Tab to a row, Enter edits, Escape cancels', async () => {
+      await open(page, `#/c/${client}/t/items`);
+      await waitFor('rows', async () => (await rowsOf(page).count()) === 50);
+      const focused = () => page.evaluate(() => {
+        const a = document.activeElement;
+        return a ? (a.getAttribute('aria-label') || a.getAttribute('name') || a.textContent.trim()) : '';
+      });
+      await page.keyboard.press('Tab');
+      assert.equal(await focused(), 'Skip to content');
+      for (let i = 0; i < 80 && (await focused()) !== 'Edit row 1'; i++) await page.keyboard.press('Tab');
+      assert.equal(await focused(), 'Edit row 1', 'the first row\'s Edit button is reachable with Tab');
+      await page.keyboard.press('Enter');
+      await page.locator('tr.editing').waitFor();
+      assert.equal(await focused(), 'id', 'editing focuses the first field');
+      await page.keyboard.press('Escape');
+      await waitFor('edit closed', async () => (await page.locator('tr.editing').count()) === 0);
+    });
+
     await t.test('SQL editor: cancel stops pg_sleep in PostgreSQL', async () => {
       await go(page, `#/c/${client}/sql`);
       const editor = page.getByLabel('SQL', { exact: true });
