@@ -320,7 +320,8 @@ test('console', { timeout: 10 * 60_000 }, async (t) => {
       const rest = await (await fetch(`${base}/gateway/deferred/${id}`, { headers: { 'X-Athena-Client': client } })).json();
       assert.equal(rest.data.status, 'completed', JSON.stringify(rest));
 
-      await editor.fill('SELECT pg_sleep(30)');
+      // Long enough to be seen running on a slow machine; the cancel ends it.
+      await editor.fill('SELECT pg_sleep(120)');
       await page.getByRole('button', { name: 'Submit as a deferred job' }).click();
       await page.getByText(/Job \S+ submitted/).filter({ hasNotText: id }).waitFor();
       const id2 = /Job (\S+) submitted/.exec(await page.locator('.notice.ok').innerText())[1];
@@ -329,7 +330,7 @@ test('console', { timeout: 10 * 60_000 }, async (t) => {
       await waitFor('job running', async () => (await row2.getByTestId('job-status').innerText()) === 'running');
       await row2.getByRole('button', { name: `Cancel job ${id2}` }).click();
       await waitFor('job canceled', async () => (await row2.getByTestId('job-status').innerText()) === 'canceled');
-      const sleeping = "SELECT pid FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' AND state = 'active' AND pid <> pg_backend_pid()";
+      const sleeping = "SELECT pid FROM pg_stat_activity WHERE query LIKE '%pg_sleep(120)%' AND state = 'active' AND pid <> pg_backend_pid()";
       await waitFor('the job\'s pg_sleep stopped', async () => (await truth(sleeping)).length === 0);
       const rest2 = await (await fetch(`${base}/gateway/deferred/${id2}`, { headers: { 'X-Athena-Client': client } })).json();
       assert.equal(rest2.data.status, 'canceled', JSON.stringify(rest2));
