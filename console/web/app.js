@@ -419,10 +419,18 @@ const pages = {
       const stream = client$.sql(text).stream({ signal: ctl.signal });
       let n = 0;
       try {
+        // Batches already received resolve at once, so the loop would run
+        // them all in one task: give the event loop back every few ms to
+        // keep the page responsive while a big result pours in.
+        let slice = performance.now();
         for await (const batch of stream) {
           grid.append(batch.rows);
           n = batch.rowCount;
           counter.textContent = `${n.toLocaleString('en')} rows`;
+          if (performance.now() - slice > 8) {
+            await yieldToBrowser();
+            slice = performance.now();
+          }
         }
         state.textContent = `done in ${((performance.now() - t0) / 1000).toFixed(2)} s`;
         if (stream.meta?.truncated) out.append(notice('warn', 'The server truncated the result.'));
@@ -774,6 +782,12 @@ function adminGate(root) {
 function adminRetry(r) {
   if (r.status !== 401) return null;
   return keyForm('Admin key', '', (k) => { keys.setAdmin(k); route(); });
+}
+
+/** yieldToBrowser resolves after the browser had a chance to handle input and paint. */
+function yieldToBrowser() {
+  if (globalThis.scheduler?.yield) return globalThis.scheduler.yield();
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
 /** headCell is a column head; an empty one is the (visually hidden) actions column. */

@@ -284,14 +284,18 @@ test('console', { timeout: 10 * 60_000 }, async (t) => {
       await editor.press('Control+Enter');
       await waitFor('stream done', async () => /^done/.test(await page.getByTestId('sql-state').innerText()), 5 * 60_000);
       assert.equal(await page.getByTestId('row-count').innerText(), '100,000 rows');
+      const t1 = await page.evaluate(() => performance.now());
       const tasks = await page.evaluate((start) => window.__longTasks.filter((x) => x.start >= start), t0);
       const longest = tasks.reduce((m, x) => Math.max(m, x.duration), 0);
-      console.log(`# longest main-thread task during the 100,000-row stream: ${longest.toFixed(0)} ms (${tasks.length} tasks over 50 ms)`);
-      await fs.writeFile(path.join(artifacts, 'stream-longtasks.json'), JSON.stringify({ longestMs: longest, tasks }, null, 2));
+      const at = tasks.map((x) => `${Math.round(x.duration)} ms at +${Math.round(x.start - t0)} ms`).join(', ');
+      // The Long Tasks API reports tasks of 50 ms or more only.
+      const figure = tasks.length ? `${longest.toFixed(0)} ms (${tasks.length} tasks of 50 ms or more: ${at})` : 'under 50 ms (no long task reported)';
+      console.log(`# longest main-thread task during the 100,000-row stream: ${figure}; the stream was seen done after ${Math.round(t1 - t0)} ms`);
+      await fs.writeFile(path.join(artifacts, 'stream-longtasks.json'), JSON.stringify({ longestMs: longest, streamMs: t1 - t0, tasks: tasks.map((x) => ({ ...x, sinceStartMs: x.start - t0 })) }, null, 2));
       // The measurement can see a long task: a 150 ms busy loop shows up.
-      const t1 = await page.evaluate(() => performance.now());
+      const tProbe = await page.evaluate(() => performance.now());
       await page.evaluate(() => { setTimeout(() => { const end = performance.now() + 150; while (performance.now() < end); }, 0); });
-      await waitFor('the probe long task', () => page.evaluate((start) => window.__longTasks.some((x) => x.start >= start && x.duration >= 150), t1));
+      await waitFor('the probe long task', () => page.evaluate((start) => window.__longTasks.some((x) => x.start >= start && x.duration >= 150), tProbe));
       // The DOM holds only the rows in view.
       const rendered = await page.locator('.vgrid .vrow').count();
       assert.ok(rendered > 0 && rendered < 200, `${rendered} rows in the DOM`);
