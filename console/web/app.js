@@ -187,11 +187,13 @@ function valueCell(v) {
 /** Pages: each renders into root and may return a cleanup function. */
 const pages = {
   // --- clients ---------------------------------------------------------
+  // /health gets the admin key when there is one: a server that enforces API
+  // keys lists its clients to the admin key only.
   async clients(root) {
     root.append(el('h1', {}, 'Clients'));
     const box = el('div', { class: 'cards', 'data-testid': 'clients' });
     root.append(box);
-    const h = await rest('GET', '/health');
+    const h = await rest('GET', '/health', { key: keys.admin() });
     if (!h.ok) return void root.append(notice('error', restError(h)));
     root.insertBefore(el('p', { class: 'muted' }, `Gateway ${h.body.version} · ${h.body.status}`), box);
     for (const c of h.body.clients || []) {
@@ -599,7 +601,7 @@ const pages = {
       el('p', { class: 'muted' }, 'Keys are kept in this tab\'s sessionStorage only: closing the tab forgets them.'));
     root.append(el('div', { class: 'panel' }, el('h2', {}, 'Admin key'),
       keyForm('Admin key (ATHENA_KEY_12)', keys.admin(), (k) => { keys.setAdmin(k); route(); })));
-    const h = await rest('GET', '/health');
+    const h = await rest('GET', '/health', { key: keys.admin() });
     for (const c of h.ok ? h.body.clients || [] : []) {
       root.append(el('div', { class: 'panel' }, el('h2', {}, `API key for ${c.name}`),
         keyForm(`API key for ${c.name}`, keys.api(c.name), (k) => { keys.setApi(c.name, k); schemas.delete(c.name); route(); })));
