@@ -6,7 +6,7 @@ GO ?= go
 # Lists the Go files of the repository, minus node_modules (gofmt . would walk it).
 FIND_GO = find . \( -name .git -o -name node_modules \) -prune -o -type f -name '*.go' -print
 
-.PHONY: run build deps check test fmt lint bench
+.PHONY: run build deps check test fmt lint bench console
 
 ## run: start the gateway on port 4052 with the embedded SQLite store (no config, no services)
 run:
@@ -15,6 +15,10 @@ run:
 ## build: compile the binary into bin/athena
 build:
 	$(GO) build -o bin/athena ./cmd/athena
+
+## console: refresh the console's copy of the TypeScript client (console/web/client from clients/js/dist)
+console:
+	./console/sync-client.sh
 
 ## deps: install the test prerequisites that are missing (PostgreSQL binaries, node, test/js and clients/js node_modules, ...)
 deps:

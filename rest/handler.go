@@ -2,6 +2,7 @@ package rest
 
 import (
 	"errors"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -54,6 +55,10 @@ type Config struct {
 	WebSocketInfo func() any
 	// Backups serves /admin/backups. Nil makes those routes a 404.
 	Backups *backup.Service
+	// Console holds the browser console's files (console.Files), served at
+	// GET /console and GET /console/*filepath with a strict
+	// Content-Security-Policy. Nil makes both routes a 404.
+	Console fs.FS
 }
 
 // Handler is Athena's REST transport. It is safe for concurrent use.
@@ -148,6 +153,7 @@ func New(cfg Config) (*Handler, error) {
 	}...)
 	h.routes = append(h.routes, h.adminRoutes()...)
 	h.routes = append(h.routes, h.backupRoutes(cfg.Backups)...)
+	h.routes = append(h.routes, h.consoleRoutes(cfg.Console)...)
 	rt := httprouter.New()
 	rt.RedirectTrailingSlash = false
 	rt.RedirectFixedPath = false

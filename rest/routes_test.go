@@ -34,7 +34,7 @@ func TestRoutesMatchSpec(t *testing.T) {
 		}
 	}
 	var registered []string
-	param := regexp.MustCompile(`:(\w+)`) // httprouter's :name is OpenAPI's {name}
+	param := regexp.MustCompile(`[:*](\w+)`) // httprouter's :name and *name are OpenAPI's {name}
 	for _, r := range newHandler(t, nil).Routes() {
 		registered = append(registered, r[0]+" "+param.ReplaceAllString(r[1], "{$1}"))
 	}

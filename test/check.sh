@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # check.sh fails on drift: unformatted Go files, go vet findings, go.mod or
 # go.sum that `go mod tidy` would change, registry URLs ("resolved") in
-# test/js/package-lock.json and clients/js/package-lock.json, and alert
+# test/js/package-lock.json and clients/js/package-lock.json, a console
+# whose copy of the client differs from clients/js/dist, and alert
 # rules promtool rejects. It modifies no
 # file.
 set -euo pipefail
@@ -45,6 +46,14 @@ for lock in test/js/package-lock.json clients/js/package-lock.json; do
 		status=1
 	fi
 done
+
+# The console embeds a copy of the TypeScript client's built ESM
+# (console/web/client = clients/js/dist/*.js): it must be the current one.
+echo "check: console/web/client matches clients/js/dist"
+if ! ./console/sync-client.sh --check; then
+	echo "check: console/web/client is stale: run make console and commit it"
+	status=1
+fi
 
 # The alert rules users load must parse and fire as documented.
 echo "check: docs/alerts.yaml (promtool)"

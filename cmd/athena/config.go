@@ -132,6 +132,8 @@ type Config struct {
 	WSS WSSConfig `yaml:"wss"`
 	// Backups configures snapshots to S3-compatible storage. Default off.
 	Backups BackupsConfig `yaml:"backups"`
+	// Console is the browser console at /console (see ConsoleConfig).
+	Console ConsoleConfig `yaml:"console"`
 
 	// path is the file this config came from ("" for the defaults).
 	path string

@@ -131,6 +131,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		WebSocket:          ws,
 		WebSocketInfo:      func() any { return ws.Info() },
 		Backups:            backups,
+		Console:            cfg.consoleFiles(),
 	})
 	if err != nil {
 		return err
@@ -147,6 +148,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("listening", "addr", "http://"+ln.Addr().String(), "websocket", "ws://"+ln.Addr().String()+wss.Path, "clients", gw.Clients())
+	if cfg.consoleEnabled() {
+		log.Info("browser console", "url", "http://"+ln.Addr().String()+"/console")
+	}
 	if ip := net.ParseIP(cfg.API.Host); cfg.API.Host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		log.Warn("listening beyond loopback without API-key enforcement: anyone who can reach this address can read and write every client's data",
 			"addr", addr)
