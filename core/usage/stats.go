@@ -30,6 +30,7 @@ type statsBatcher struct {
 	write    func(ctx context.Context, cs []ClientStat, ts []TableStat, now time.Time) error
 
 	// Owned by run.
+	failing bool // the last flush failed
 	clients map[string]*ClientStat
 	tables  map[tableKey]*TableStat
 }
@@ -77,7 +78,9 @@ func (s *statsBatcher) merge(d statDelta) {
 	if d.at.After(t.LastAt) {
 		t.LastAt = d.at
 	}
-	if len(s.clients)+len(s.tables) >= s.maxKeys {
+	// While the store fails, the ticker retries; merging only forces a
+	// flush again at the bound on the keys held.
+	if n := len(s.clients) + len(s.tables); n >= s.maxKeys && (!s.failing || n >= s.maxKeys*keptFactor) {
 		s.flush()
 	}
 }
@@ -96,17 +99,39 @@ func (s *statsBatcher) flush() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), flushTimeout)
 	defer cancel()
-	if err := s.write(ctx, cs, ts, time.Now()); err != nil {
-		var n int64
-		for _, c := range cs {
-			n += c.Total
+	err := s.write(ctx, cs, ts, time.Now())
+	if err == nil {
+		if s.failing {
+			s.failing = false
+			s.log.Info("statistics flush works again")
 		}
-		s.log.Warn("statistics flush failed; deltas dropped (POST /admin/clients/statistics/refresh rebuilds them from the logs)", "deltas", n, "error", err)
-		s.dropped.Add(float64(n))
+		clear(s.clients)
+		clear(s.tables)
+		return
 	}
+	// The write is one transaction, so nothing of it was applied: keep the
+	// deltas merged in memory and try again at the next flush. Only past a
+	// bound on the keys held are they dropped (and counted).
+	if !s.failing {
+		s.failing = true
+		s.log.Warn("statistics flush failed; the deltas are kept and retried", "error", err)
+	}
+	if len(s.clients)+len(s.tables) < s.maxKeys*keptFactor {
+		return
+	}
+	var n int64
+	for _, c := range cs {
+		n += c.Total
+	}
+	s.log.Warn("statistics deltas dropped after failed flushes (POST /admin/clients/statistics/refresh rebuilds them from the logs)", "deltas", n)
+	s.dropped.Add(float64(n))
 	clear(s.clients)
 	clear(s.tables)
 }
+
+// keptFactor bounds the deltas held while the store fails: maxKeys times
+// this many keys, then they are dropped.
+const keptFactor = 4
 
 func (s *statsBatcher) run(stop <-chan struct{}) {
 	t := time.NewTicker(s.interval)
