@@ -45,3 +45,44 @@ func TestStatsKeptWhileTheStoreFails(t *testing.T) {
 		t.Fatalf("dropped %v, want 0", got)
 	}
 }
+
+// TestBatcherKeepsRowsWhileTheStoreFails: log rows whose write failed are
+// kept and written by a later flush, in order, in batches of BatchSize; only
+// past QueueSize kept rows would any be dropped.
+func TestBatcherKeepsRowsWhileTheStoreFails(t *testing.T) {
+	t.Parallel()
+	dropped := prometheus.NewCounter(prometheus.CounterOpts{Name: "dropped"})
+	fails := 5 // more than the two retries of one flush
+	var got []int
+	b := NewBatcher(Config{QueueSize: 1000, BatchSize: 10, FlushInterval: time.Hour}, dropped, nil, "t", func(_ context.Context, rows []int) error {
+		if len(rows) > 10 {
+			t.Errorf("a batch of %d rows, want at most 10", len(rows))
+		}
+		if fails > 0 {
+			fails--
+			return errors.New("database is locked")
+		}
+		got = append(got, rows...)
+		return nil
+	})
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { defer close(done); b.Run(stop) }()
+	for i := range 95 {
+		b.Add(i)
+	}
+	if err := b.Flush(t.Context(), stop); err != nil { // the first flush fails: rows kept
+		t.Fatal(err)
+	}
+	if err := b.Flush(t.Context(), stop); err != nil { // this one works
+		t.Fatal(err)
+	}
+	close(stop)
+	<-done
+	if len(got) != 95 || got[0] != 0 || got[94] != 94 {
+		t.Fatalf("wrote %d rows (%v...), want 0..94 in order", len(got), got[:min(len(got), 5)])
+	}
+	if d := testutil.ToFloat64(dropped); d != 0 {
+		t.Fatalf("dropped %v rows, want 0", d)
+	}
+}
