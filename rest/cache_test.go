@@ -80,7 +80,10 @@ func sharedNodes(t *testing.T, n int, redisURL string) []*env {
 	prefix := redistest.Prefix(t)
 	nodes := make([]*env, n)
 	for i := range nodes {
-		kv, err := redisstore.New(redisstore.Config{URL: core.Secret(redisURL), KeyPrefix: prefix})
+		// A generous timeout: on a loaded machine the default 250 ms makes
+		// the cache skip a live Redis (a bypass), which these tests do not
+		// measure.
+		kv, err := redisstore.New(redisstore.Config{URL: core.Secret(redisURL), KeyPrefix: prefix, Timeout: 10 * time.Second})
 		tu.NoError(t, err)
 		t.Cleanup(func() { _ = kv.Close() })
 		nodes[i] = newEnv(t, envConfig{clients: clients, core: withCache(cache.Config{Enabled: true, TTL: time.Hour, Shared: kv})})
