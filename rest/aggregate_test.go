@@ -275,3 +275,55 @@ func fmtRows(rows []map[string]any) string {
 	b, _ := json.Marshal(rows)
 	return string(b)
 }
+
+// TestPostProcessingPastTheRowCap: group_by post-processing over a result
+// the row cap cut is refused, pointing to aggregate, which gives the
+// totals over every row; aggregates have their own group cap.
+func TestPostProcessingPastTheRowCap(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{maxRows: 3})
+	e.ok(t, http.MethodPost, "/gateway/query", map[string]any{"query": "CREATE TABLE sales (id INTEGER PRIMARY KEY, region TEXT, amount INTEGER)"})
+	var rows []any
+	for i := range 5 {
+		rows = append(rows, map[string]any{"id": i + 1, "region": []string{"eu", "us"}[i%2], "amount": 10 * (i + 1)})
+	}
+	e.ok(t, http.MethodPut, "/gateway/insert", map[string]any{"table_name": "sales", "insert_body": rows})
+	r := e.do(t, req{method: http.MethodPost, path: "/gateway/fetch", client: "local", body: map[string]any{
+		"table_name": "sales", "group_by": "region", "aggregation_column": "amount"}})
+	fail(t, r, http.StatusBadRequest, core.CodeBadRequest, "row cap", "aggregate")
+	// Under the cap post-processing still answers.
+	e.ok(t, http.MethodPost, "/gateway/fetch", map[string]any{"table_name": "sales", "limit": 3, "group_by": "region", "aggregation_column": "amount"})
+	got := numRows(t, e.ok(t, http.MethodPost, "/gateway/fetch", map[string]any{"table_name": "sales",
+		"aggregate": map[string]any{"group_by": []any{"region"}, "measures": map[string]any{"total": "sum(amount)"}}}))
+	tu.Equal(t, "totals over every row", fmtRows(got), `[{"region":"eu","total":90},{"region":"us","total":60}]`)
+	// Two groups, a cap of three: a third group would be cut and flagged.
+	for i := 5; i < 8; i++ {
+		e.ok(t, http.MethodPut, "/gateway/insert", map[string]any{"table_name": "sales", "insert_body": map[string]any{"id": i + 1, "region": fmt.Sprintf("r%d", i), "amount": 1}})
+	}
+	r = e.ok(t, http.MethodPost, "/gateway/fetch", map[string]any{"table_name": "sales",
+		"aggregate": map[string]any{"group_by": []any{"region"}, "measures": map[string]any{"n": "count(*)"}}})
+	tu.Equal(t, "groups past the cap are flagged", r.header.Get("X-Athena-Truncated"), "true")
+}
+
+// TestAggregateCacheKey: the read cache tells aggregates apart from each
+// other and from plain fetches of the same table.
+func TestAggregateCacheKey(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{core: func(c *core.Config) { c.Cache.Enabled = true }})
+	e.ok(t, http.MethodPost, "/gateway/query", map[string]any{"query": "CREATE TABLE sales (id INTEGER PRIMARY KEY, region TEXT, amount INTEGER)"})
+	e.ok(t, http.MethodPut, "/gateway/insert", map[string]any{"table_name": "sales", "insert_body": []any{
+		map[string]any{"id": 1, "region": "eu", "amount": 5}, map[string]any{"id": 2, "region": "us", "amount": 7}}})
+	body := func(measure string) map[string]any {
+		return map[string]any{"table_name": "sales", "aggregate": map[string]any{"measures": map[string]any{"v": measure}}}
+	}
+	key := func(r reply) string { k, _ := r.envelope(t)["cache_key"].(string); return k }
+	plain := e.ok(t, http.MethodPost, "/gateway/fetch", map[string]any{"table_name": "sales"})
+	sum := e.ok(t, http.MethodPost, "/gateway/fetch", body("sum(amount)"))
+	max := e.ok(t, http.MethodPost, "/gateway/fetch", body("max(amount)"))
+	again := e.ok(t, http.MethodPost, "/gateway/fetch", body("sum(amount)"))
+	if key(plain) == key(sum) || key(sum) == key(max) || key(sum) != key(again) {
+		t.Fatalf("cache keys: plain %s sum %s max %s sum again %s", key(plain), key(sum), key(max), key(again))
+	}
+	tu.Equal(t, "sum", fmtRows(numRows(t, again)), `[{"v":12}]`)
+	tu.Equal(t, "max", fmtRows(numRows(t, max)), `[{"v":7}]`)
+}
