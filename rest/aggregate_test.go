@@ -265,6 +265,12 @@ func TestAggregate(t *testing.T) {
 				bad(map[string]any{"group_by": []any{map[string]any{"column": "qty", "bucket": "day"}}}, nil, core.CodeBadRequest, "timestamp or date column", "qty")
 				bad(map[string]any{"measures": map[string]any{"x": "count(*)"}}, map[string]any{"sort_by": map[string]any{"field": "amount"}}, core.CodeBadRequest, "neither a group nor a measure")
 				bad(map[string]any{"measures": map[string]any{"x": "median(qty)"}}, nil, core.CodeBadRequest, "median")
+				// Malformed aggregates: the server and openapi.yaml refuse them alike.
+				for _, agg := range []string{`{}`, `{"measures":{"to tal":"count(*)"}}`, `{"group_by":[{"column":"created_at","bucket":"year"}]}`, `{"measures":{"n":"count"}}`, `{"group_by":["region"],"having":true}`} {
+					r := e.do(t, req{method: http.MethodPost, path: "/gateway/fetch", client: "local", expect: specRejects,
+						body: `{"table_name":"orders","aggregate":` + agg + `}`})
+					fail(t, r, http.StatusBadRequest, core.CodeBadRequest, "aggregate")
+				}
 			})
 		})
 	}

@@ -62,6 +62,10 @@ func TestAggregateOverWS(t *testing.T) {
 			f = c.roundTrip(map[string]any{"request_id": "b1", "action": "gateway.fetch", "body": map[string]any{"table_name": "users",
 				"aggregate": map[string]any{"measures": map[string]any{"x": "sum(name)"}}}})
 			wantError(t, f, core.CodeBadRequest, "numeric column")
+
+			// A malformed aggregate: openapi-wss.yaml and the server refuse it alike.
+			c.invalid([]byte(`{"request_id":"b2","action":"gateway.fetch","body":{"table_name":"users","aggregate":{"group_by":[{"column":"age","bucket":"year"}]}}}`))
+			wantError(t, c.reply("b2"), core.CodeBadRequest, "bucket")
 		})
 	}
 }
