@@ -37,6 +37,10 @@ func (c *client) planAggregate(ctx context.Context, t *Table, a *request.Aggrega
 	}
 	if sort != nil {
 		i, ok := names[sort.Column]
+		if sn := snakeCandidate(c.snake, sort.Column); !ok && sn != "" {
+			// A camelCase reply names output "total_amount" totalAmount.
+			i, ok = names[sn]
+		}
 		if !ok {
 			return nil, Errorf(CodeBadRequest, "field sort_by: %q is neither a group nor a measure of the aggregate; sort by an output name", vocab.Truncate(sort.Column, 64))
 		}
