@@ -135,6 +135,49 @@ type FetchPlan struct {
 	Sort    []Sort
 	Limit   int64 // 0 means no limit
 	Offset  int64
+	// Aggregate, when set, makes the select an aggregate: its reply columns
+	// are Aggregate's groups then measures, Columns and Sort are unused, and
+	// Limit and Offset count groups. Only backends implementing Aggregator
+	// receive such a plan.
+	Aggregate *AggPlan
+}
+
+// AggPlan is a validated aggregate: every column was checked against the
+// introspected schema and every name is an output name the client chose
+// (letters, digits, underscores; at most 63 bytes).
+type AggPlan struct {
+	Groups   []AggGroup
+	Measures []AggMeasure
+	// Sort orders the reply by output positions (0-based, groups first);
+	// the builder appends the remaining groups so the order is total.
+	Sort []AggSort
+}
+
+// AggGroup is one GROUP BY term.
+type AggGroup struct {
+	Column *Column
+	Bucket string // "", minute, hour, day, week or month (UTC; weeks start on Monday)
+	Name   string
+}
+
+// AggMeasure is one aggregate function.
+type AggMeasure struct {
+	Name   string
+	Func   string  // count, count_distinct, sum, avg, min, max
+	Column *Column // nil for count(*)
+}
+
+// AggSort is one ORDER BY term of an aggregate, by output position.
+type AggSort struct {
+	Index int
+	Desc  bool
+}
+
+// Aggregator is implemented by backends that compute aggregates. Check
+// reports, before the statement runs, why the backend cannot answer p (a
+// *Error with CodeBadRequest naming the reason), or nil.
+type Aggregator interface {
+	CheckAggregate(p *FetchPlan) error
 }
 
 // WriteKind says which statement a WritePlan is.

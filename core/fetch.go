@@ -17,13 +17,17 @@ func (g *Gateway) planFetch(ctx context.Context, c *client, r *request.FetchRequ
 		return nil, err
 	}
 	p := &FetchPlan{Table: t}
-	if p.Columns, err = c.planColumns(ctx, t, r.Columns, "columns"); err != nil {
+	if r.Aggregate != nil {
+		if p.Aggregate, err = c.planAggregate(ctx, t, r.Aggregate, r.Sort); err != nil {
+			return nil, err
+		}
+	} else if p.Columns, err = c.planColumns(ctx, t, r.Columns, "columns"); err != nil {
 		return nil, err
 	}
 	if p.Where, err = c.planConds(ctx, t, r.Conditions); err != nil {
 		return nil, err
 	}
-	if r.Sort != nil {
+	if r.Sort != nil && p.Aggregate == nil {
 		col, err := c.column(ctx, t, r.Sort.Column)
 		if err != nil {
 			return nil, vocab.Prefixed(err, "field sort_by: ")
@@ -41,6 +45,11 @@ func (g *Gateway) planFetch(ctx context.Context, c *client, r *request.FetchRequ
 	}
 	if err := c.resolvePost(ctx, t, &r.Post); err != nil {
 		return nil, err
+	}
+	if p.Aggregate != nil {
+		if err := c.checkAggregate(p); err != nil {
+			return nil, err
+		}
 	}
 	return p, nil
 }
@@ -83,6 +92,10 @@ func (g *Gateway) runFetch(ctx context.Context, c *client, p *FetchPlan, capped 
 		return nil, err
 	}
 	truncated = truncated && capped
+	if truncated && post.GroupBy != "" {
+		// Totals over a cut result would be wrong and look right.
+		return nil, Errorf(CodeBadRequest, "group_by post-processing needs every row, but the result has more than %d rows (the row cap); compute the totals in the database with the aggregate member, or narrow the conditions", g.cfg.MaxRows)
+	}
 	n := int64(len(rs.Rows))
 	res := &Result{Message: fmt.Sprintf("Fetched %d %s", n, vocab.Plural(n, "row")), Data: rs}
 	pp, err := g.shape(rs, post)
@@ -155,6 +168,9 @@ func cacheKey(client string, p *FetchPlan, strip bool, post request.PostProcessi
 	if post.GroupBy != "" {
 		parts = append(parts, post)
 	}
+	if p.Aggregate != nil {
+		parts = append(parts, "aggregate", aggKey(p.Aggregate))
+	}
 	if camel {
 		parts = append(parts, "camel")
 	}
@@ -178,6 +194,24 @@ func sortKey(s []Sort) []any {
 	out := make([]any, len(s))
 	for i, x := range s {
 		out[i] = []any{x.Column.Name, x.Desc}
+	}
+	return out
+}
+
+func aggKey(a *AggPlan) []any {
+	out := make([]any, 0, len(a.Groups)+len(a.Measures)+len(a.Sort))
+	for _, g := range a.Groups {
+		out = append(out, []any{"g", g.Column.Name, g.Bucket, g.Name})
+	}
+	for _, m := range a.Measures {
+		col := ""
+		if m.Column != nil {
+			col = m.Column.Name
+		}
+		out = append(out, []any{"m", m.Name, m.Func, col})
+	}
+	for _, s := range a.Sort {
+		out = append(out, []any{"s", s.Index, s.Desc})
 	}
 	return out
 }

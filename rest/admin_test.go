@@ -131,6 +131,9 @@ type opCase struct {
 
 var opCases = []opCase{
 	{"fetch", http.MethodPost, "/gateway/fetch", func(int64) any { return map[string]any{"table_name": "users"} }, auth.RightRead},
+	{"aggregate", http.MethodPost, "/gateway/fetch", func(int64) any {
+		return map[string]any{"table_name": "users", "aggregate": map[string]any{"group_by": []any{"age"}, "measures": map[string]any{"n": "count(*)"}}}
+	}, auth.RightRead},
 	{"insert", http.MethodPut, "/gateway/insert", func(n int64) any {
 		return map[string]any{"table_name": "users", "insert_body": map[string]any{"id": n, "name": "x"}}
 	}, auth.RightWrite},

@@ -84,6 +84,8 @@ func TestE2EScylla(t *testing.T) {
 			body: map[string]any{"query": "SELECT 1", "driver": "postgresql", "db_name": "local"}})
 		fail(t, r, 400, core.CodeBadRequest, "scylla")
 	})
+	t.Run("aggregate", func(t *testing.T) { scyllaAggregate(t, e) })
+
 	t.Run("unreachable cluster", func(t *testing.T) {
 		r := e.do(t, req{method: http.MethodPost, path: "/gateway/fetch", client: "down",
 			body: map[string]any{"table_name": "users"}})

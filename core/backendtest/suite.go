@@ -133,6 +133,7 @@ func Run(t *testing.T, h Harness) {
 	run("CompositeKey", testComposite)
 	run("ConcurrentWriters", testConcurrentWriters)
 	run("Canceled", testCanceled)
+	run("Aggregate", testAggregate)
 }
 
 // fixture is a backend with the schema loaded and its catalog.

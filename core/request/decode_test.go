@@ -120,6 +120,7 @@ func FuzzDecode(f *testing.F) {
 		`{"table_name":"t","insert_body":[{"a":1},{"b":"x"}],"on_conflict":["a"],"update_body":{"b":2}}`,
 		`{"table_name":"t","update_body":{"a":null},"conditions":[{"operator":"in","column":"a","value":[1,2]}]}`,
 		`{"table_name":"t","resource_id":"5"}`, `{"query":"select 1","driver":"sqlite"}`,
+		`{"table_name":"t","aggregate":{"group_by":["a",{"column":"t","bucket":"week","as":"w"}],"measures":{"n":"count(*)","s":"sum(x)"}},"sort_by":"s"}`,
 		`{"table_name":"t","current_page":9007199254740991,"page_size":9007199254740991}`,
 		"\xff\xfe", `[[[[[[[[`, `{"a":` + "\"\\ud800\"}",
 	} {

@@ -41,6 +41,9 @@ type FetchRequest struct {
 	Sort       *SortBy
 	StripNulls *bool
 	Post       PostProcessing
+	// Aggregate, when set, asks the database for groups and measures
+	// instead of rows (see aggregate.go).
+	Aggregate *Aggregate
 }
 
 // InsertRequest is a decoded /gateway/insert body.
@@ -150,6 +153,17 @@ func DecodeFetch(body []byte) (*FetchRequest, error) {
 	}
 	if r.Post, err = decodePost(f); err != nil {
 		return nil, err
+	}
+	if r.Aggregate, err = decodeAggregate(f); err != nil {
+		return nil, err
+	}
+	if r.Aggregate != nil {
+		if len(r.Columns) > 0 {
+			return nil, vocab.Errorf(vocab.CodeBadRequest, "Fields columns and aggregate: give one; an aggregate's columns are its group_by and measures")
+		}
+		if r.Post.GroupBy != "" || r.Post.AggregationColumn != "" || r.Post.TimeGranularity != "" {
+			return nil, vocab.Errorf(vocab.CodeBadRequest, "Fields group_by, time_granularity and aggregation_column post-process rows and do not combine with aggregate; put the groups in aggregate.group_by")
+		}
 	}
 	return r, nil
 }

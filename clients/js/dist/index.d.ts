@@ -16,7 +16,7 @@ export type { CallOptions, Meta, Result, Row, RowBatch } from './request.js';
 export { RowStream } from './request.js';
 export { Job, type JobInfo, type JobStatus } from './job.js';
 export { LiveQuery, type LiveChange, type LiveEvent } from './live.js';
-export { QueryBuilder, SingleQuery, type Condition, type DeleteOptions, type InsertOptions, type SqlQuery, type StreamOptions, type UpsertOptions } from './query.js';
+export { QueryBuilder, SingleQuery, type AggregateGroup, type AggregateSpec, type Bucket, type Measure, type Condition, type DeleteOptions, type InsertOptions, type SqlQuery, type StreamOptions, type UpsertOptions } from './query.js';
 /** Options of {@link connect}. */
 export interface ConnectOptions {
     /** The client (database) to use: sent as `?client=` when the socket opens. */

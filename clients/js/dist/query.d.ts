@@ -11,6 +11,31 @@ export interface Condition {
     /** The operand. */
     value?: unknown;
 }
+/** A time bucket of a group, truncated in UTC; a week starts on Monday (ISO 8601). */
+export type Bucket = 'minute' | 'hour' | 'day' | 'week' | 'month';
+/**
+ * One entry of {@link AggregateSpec.group_by}: a column name, or a column
+ * truncated to a time bucket and named with `as`.
+ */
+export type AggregateGroup = string | {
+    column: string;
+    bucket?: Bucket;
+    as?: string;
+};
+/** One measure: `count(*)`, or a function of one column. */
+export type Measure = 'count(*)' | `${'count' | 'count_distinct' | 'sum' | 'avg' | 'min' | 'max'}(${string})`;
+/**
+ * The `aggregate` member of a fetch (see {@link QueryBuilder.aggregate}):
+ * groups and named measures the database computes in one statement.
+ * Output names (measure keys, and grouped columns without `as`) use
+ * letters, digits and underscores.
+ */
+export interface AggregateSpec {
+    /** The groups, e.g. `['region', { column: 'created_at', bucket: 'day', as: 'day' }]`. */
+    group_by?: AggregateGroup[];
+    /** Output name → measure, e.g. `{ total: 'sum(amount)', orders: 'count(*)' }`. */
+    measures?: Record<string, Measure>;
+}
 /** What the builders share with the client (internal). */
 export interface Context {
     conn: Connection;
@@ -38,6 +63,7 @@ interface State {
     signal?: AbortSignal | undefined;
     timeoutMs?: number | undefined;
     query?: string | undefined;
+    aggregate?: AggregateSpec | undefined;
 }
 /** Options of {@link QueryBuilder.upsert}, as in `@xylex-group/athena`. */
 export interface UpsertOptions {
@@ -82,6 +108,23 @@ export declare class QueryBuilder<T = Row> implements PromiseLike<Result<T[]>> {
     private where;
     /** Chooses the columns to return (`"id,name"`; default all), and for reads makes the chain a select. */
     select(columns?: string): this;
+    /**
+     * Makes the select an aggregate computed by the database: one row per
+     * group holding the groups, then the measures. Filters, `order()` (on a
+     * group or measure name), `limit()`/`range()` (counting groups),
+     * `stream()` and `defer()` apply as to rows; `select()` columns do not
+     * combine with it. Sums keep every digit (JSON numbers); averages of
+     * integers are exact decimals.
+     *
+     * @example
+     * const { data } = await athena.from('orders')
+     *   .aggregate({ group_by: ['region', { column: 'created_at', bucket: 'day', as: 'day' }],
+     *                measures: { revenue: 'sum(amount)', orders: 'count(*)' } })
+     *   .gte('created_at', '2024-03-01T00:00:00Z')
+     *   .order('revenue', { ascending: false })
+     *   .limit(20);
+     */
+    aggregate(spec: AggregateSpec): this;
     /** Rows whose column equals value (`null` means IS NULL). */
     eq(column: string, value: unknown): this;
     /** Rows whose column differs from value. */

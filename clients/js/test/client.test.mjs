@@ -621,3 +621,30 @@ test('frames the client cannot use are ignored', async () => {
 });
 
 void mock;
+
+test('aggregate: the spec goes in the fetch body beside filters, sort and limit; streams and defers carry it too', async () => {
+  const { server, client } = setup();
+  const spec = { group_by: ['region', { column: 'created_at', bucket: 'week', as: 'week' }], measures: { total: 'sum(amount)', n: 'count(*)' } };
+  const q = client.from('orders').gte('created_at', '2024-03-01T00:00:00Z').aggregate(spec).order('total', { ascending: false }).limit(3);
+  const p = run(q);
+  const ws = await opened(server);
+  const [f] = ws.requests();
+  assert.equal(f.action, 'gateway.fetch');
+  assert.deepEqual(f.body, {
+    table_name: 'orders',
+    aggregate: spec,
+    limit: 3,
+    sort_by: { field: 'total', direction: 'desc' },
+    conditions: [{ operator: 'gte', column: 'created_at', value: '2024-03-01T00:00:00Z' }],
+  });
+  ws.reply(f.request_id, [{ region: 'eu', week: '2024-02-26T00:00:00Z', n: 2, total: 0.3 }]);
+  const r = await p;
+  assert.deepEqual(r.data, [{ region: 'eu', week: '2024-02-26T00:00:00Z', n: 2, total: 0.3 }]);
+  // A later builder without aggregate is a plain fetch again.
+  const plain = run(client.from('orders').limit(1));
+  const [g] = ws.requests().slice(1);
+  assert.equal(g.body.aggregate, undefined);
+  ws.reply(g.request_id, []);
+  await plain;
+  client.close();
+});

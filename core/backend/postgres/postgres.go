@@ -129,6 +129,9 @@ func (b *Backend) Close() error {
 
 // Fetch runs a select and streams its rows.
 func (b *Backend) Fetch(ctx context.Context, p *core.FetchPlan) (core.Rows, error) {
+	if p != nil && p.Aggregate != nil {
+		return b.fetchAggregate(ctx, p)
+	}
 	st, err := sqlq.Select(sqlq.Postgres, p)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: fetch: %w", err)

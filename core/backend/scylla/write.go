@@ -16,6 +16,9 @@ import (
 // Fetch runs a SELECT and pages through its rows; see selectStmt for the
 // conditions CQL accepts.
 func (b *Backend) Fetch(ctx context.Context, p *core.FetchPlan) (core.Rows, error) {
+	if p.Aggregate != nil {
+		return b.fetchAggregate(ctx, p)
+	}
 	k, err := b.keysFor(ctx, p.Table)
 	if err != nil {
 		return nil, mapError(ctx, err)

@@ -20,6 +20,7 @@ const (
 	kindPlain kind = iota
 	kindBool
 	kindJSON
+	kindDecimal // an exact aggregate's decimal text (aggregate.go)
 )
 
 func kindOf(decl string) kind {
@@ -55,6 +56,9 @@ func convert(k kind, v any) any {
 		}
 		return v
 	case string:
+		if k == kindDecimal {
+			return decimalValue(v)
+		}
 		if k == kindJSON && json.Valid([]byte(v)) {
 			return json.RawMessage(v)
 		}

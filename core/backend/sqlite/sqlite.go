@@ -113,6 +113,9 @@ func (b *Backend) unlockWrite() { <-b.writeSem }
 
 // Fetch runs a select and streams its rows.
 func (b *Backend) Fetch(ctx context.Context, p *core.FetchPlan) (core.Rows, error) {
+	if p != nil && p.Aggregate != nil {
+		return b.fetchAggregate(ctx, p)
+	}
 	st, err := sqlq.Select(sqlq.SQLite, p)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: fetch: %w", err)
