@@ -45,6 +45,25 @@ export class QueryBuilder {
     select(columns) {
         return this.with({ columns });
     }
+    /**
+     * Makes the select an aggregate computed by the database: one row per
+     * group holding the groups, then the measures. Filters, `order()` (on a
+     * group or measure name), `limit()`/`range()` (counting groups),
+     * `stream()` and `defer()` apply as to rows; `select()` columns do not
+     * combine with it. Sums keep every digit (JSON numbers); averages of
+     * integers are exact decimals.
+     *
+     * @example
+     * const { data } = await athena.from('orders')
+     *   .aggregate({ group_by: ['region', { column: 'created_at', bucket: 'day', as: 'day' }],
+     *                measures: { revenue: 'sum(amount)', orders: 'count(*)' } })
+     *   .gte('created_at', '2024-03-01T00:00:00Z')
+     *   .order('revenue', { ascending: false })
+     *   .limit(20);
+     */
+    aggregate(spec) {
+        return this.with({ op: 'select', aggregate: spec });
+    }
     /** Rows whose column equals value (`null` means IS NULL). */
     eq(column, value) {
         return this.where('eq', column, value);
@@ -213,6 +232,8 @@ export class QueryBuilder {
         const resourceId = s.resourceId ?? s.conditions.find((c) => s.op === 'delete' && c.operator === 'eq' && c.column === 'resource_id')?.value;
         switch (s.op) {
             case 'select':
+                if (s.aggregate !== undefined)
+                    body.aggregate = s.aggregate;
                 if (s.limit !== undefined)
                     body.limit = s.limit;
                 if (s.offset !== undefined)
