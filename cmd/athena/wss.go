@@ -28,7 +28,7 @@ type WSSConfig struct {
 	// AllowedOrigins lists browser origins allowed besides the server's own
 	// (hosts or *.example.com patterns, scheme optional). Default none.
 	AllowedOrigins []string `yaml:"allowed_origins"`
-	// MaxConnections caps this node's sockets (503 over it). Default 10000.
+	// MaxConnections caps this node's sockets (503 over it). Default 100000.
 	MaxConnections int `yaml:"max_connections"`
 	// MaxConnectionsPerKey caps the sockets holding one API key (429 over
 	// it). Default 100.
