@@ -65,15 +65,14 @@ func (g *Gateway) authState() *auth.Snapshot {
 
 // KeysRequired reports whether calls on client need an API key (the
 // WebSocket upgrade asks it for its default client; "" asks whether keys
-// are enforced anywhere). Until the control plane has been read it answers
-// true: the gateway fails closed.
+// are enforced anywhere). Until the control plane has been read nobody
+// knows, and it answers false: every call fails closed with 503 meanwhile
+// (authorize), so a socket is not also closed for lacking a key it may not
+// need.
 func (g *Gateway) KeysRequired(client string) bool {
-	if g.ctl == nil {
-		return false
-	}
 	a := g.authState()
 	if a == nil {
-		return true
+		return false
 	}
 	if client == "" {
 		return a.AnyEnforced()
