@@ -21,6 +21,7 @@ type (
 	JobStatus     = vocab.JobStatus
 	Meta          = vocab.Meta
 	Mutation      = vocab.Mutation
+	RetryLater    = vocab.RetryLater
 	Op            = vocab.Op
 	Operation     = vocab.Operation
 	Result        = vocab.Result

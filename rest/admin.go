@@ -25,7 +25,7 @@ func (h *Handler) admin(fn handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
 		src, now := sourceAddr(r), time.Now()
 		if wait := h.adminGuard.wait(src, now); wait > 0 {
-			return tooManyAdminFailures{core.Errorf(core.CodeRateLimited, "too many failed admin-key attempts from this address; retry later"), wait}
+			return &core.RetryLater{Err: core.Errorf(core.CodeRateLimited, "too many failed admin-key attempts from this address; retry later"), After: wait}
 		}
 		if err := h.gw.CheckAdmin(core.APIKeyFromHeader(r.Header.Get)); err != nil {
 			if core.CodeOf(err) == core.CodeUnauthorized {

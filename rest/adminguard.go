@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"sync"
 	"time"
-
-	"github.com/athena-go/athena/core"
 )
 
 // Failed admin-key attempts are slowed per source address: after
@@ -85,16 +83,6 @@ func (g *adminGuard) sweepLocked(now time.Time) {
 		delete(g.fails, oldest)
 	}
 }
-
-// tooManyAdminFailures is the refusal of a slowed source.
-type tooManyAdminFailures struct {
-	err   *core.Error
-	retry time.Duration
-}
-
-func (e tooManyAdminFailures) Error() string             { return e.err.Error() }
-func (e tooManyAdminFailures) Unwrap() error             { return e.err }
-func (e tooManyAdminFailures) RetryAfter() time.Duration { return e.retry }
 
 // sourceAddr is the address a request came from (the connection's, not a
 // header a client can set).

@@ -272,10 +272,10 @@ func (s *Server) reserve(key string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.open >= s.cfg.MaxConnections {
-		return retryAfter{core.Errorf(core.CodeBackendUnavailable, "this node holds its maximum of %d sockets; retry later or connect to another node", s.cfg.MaxConnections), 5 * time.Second}
+		return &core.RetryLater{Err: core.Errorf(core.CodeBackendUnavailable, "this node holds its maximum of %d sockets; retry later or connect to another node", s.cfg.MaxConnections), After: 5 * time.Second}
 	}
 	if key != "" && s.perKey[key] >= s.cfg.MaxConnectionsPerKey {
-		return retryAfter{core.Errorf(core.CodeRateLimited, "this API key holds its maximum of %d sockets on this node; close one first", s.cfg.MaxConnectionsPerKey), 5 * time.Second}
+		return &core.RetryLater{Err: core.Errorf(core.CodeRateLimited, "this API key holds its maximum of %d sockets on this node; close one first", s.cfg.MaxConnectionsPerKey), After: 5 * time.Second}
 	}
 	s.open++
 	if key != "" {
@@ -318,16 +318,6 @@ func (s *Server) dropKeyLocked(key string) {
 		delete(s.perKey, key)
 	}
 }
-
-// retryAfter is a refusal with a Retry-After hint for the HTTP answer.
-type retryAfter struct {
-	err   *core.Error
-	retry time.Duration
-}
-
-func (e retryAfter) Error() string             { return e.err.Error() }
-func (e retryAfter) Unwrap() error             { return e.err }
-func (e retryAfter) RetryAfter() time.Duration { return e.retry }
 
 func (s *Server) untrack(c *conn) {
 	s.mu.Lock()

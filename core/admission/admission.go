@@ -314,19 +314,6 @@ func (a *Limiter) Flush(ctx context.Context) error {
 	return a.events.Flush(ctx, a.stop)
 }
 
-// limitError is a refused call: rate_limited with the time left in the
-// window, which REST sends as Retry-After.
-type limitError struct {
-	err   *vocab.Error
-	retry time.Duration
-}
-
-func (e *limitError) Error() string { return e.err.Error() }
-func (e *limitError) Unwrap() error { return e.err }
-
-// RetryAfter is the time until the window that refused the call ends.
-func (e *limitError) RetryAfter() time.Duration { return e.retry }
-
 // Refusal is the rate_limited error of an over-limit verdict; its
 // RetryAfter is the time left in the window.
 func (a *Limiter) Refusal(v Verdict) error {
@@ -336,7 +323,7 @@ func (a *Limiter) Refusal(v Verdict) error {
 	} else {
 		msg = fmt.Sprintf("rate limited: the gateway is over its limit of %d requests per %s", v.LimitValue, a.cfg.Window)
 	}
-	return &limitError{err: vocab.Wrap(vocab.CodeRateLimited, msg, vocab.ErrRateLimited), retry: v.RetryAfter}
+	return &vocab.RetryLater{Err: vocab.Wrap(vocab.CodeRateLimited, msg, vocab.ErrRateLimited), After: v.RetryAfter}
 }
 
 // Events lists recorded admission decisions, newest first. A nil

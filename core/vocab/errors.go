@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code is a machine-readable error code sent to clients in the envelope's
@@ -226,3 +227,16 @@ func Classify(ctx context.Context, err error) error {
 	}
 	return err
 }
+
+// RetryLater is a refusal that says when to try again: transports send
+// After as Retry-After (REST) and keep the code of Err.
+type RetryLater struct {
+	Err   *Error
+	After time.Duration
+}
+
+func (e *RetryLater) Error() string { return e.Err.Error() }
+func (e *RetryLater) Unwrap() error { return e.Err }
+
+// RetryAfter is how long the caller should wait before trying again.
+func (e *RetryLater) RetryAfter() time.Duration { return e.After }
