@@ -118,9 +118,9 @@ func (h *Hub) Changed(c Change) {
 	}
 	h.mu.RUnlock()
 	if matched {
-		h.m.changes.WithLabelValues("true").Inc()
+		h.m.matched.Inc()
 	} else {
-		h.m.changes.WithLabelValues("false").Inc()
+		h.m.ignored.Inc()
 	}
 }
 
