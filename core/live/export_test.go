@@ -7,7 +7,9 @@ func DecodeCursor(s string) (epoch, inc, seq uint64, err error) {
 }
 
 // EncodeCursor exposes the cursor encoder.
-func EncodeCursor(epoch, inc, seq uint64) string { return cursor{epoch: epoch, inc: inc, seq: seq}.String() }
+func EncodeCursor(epoch, inc, seq uint64) string {
+	return cursor{epoch: epoch, inc: inc, seq: seq}.String()
+}
 
 // Idle reports that no evaluation runs or is due.
 func (h *Hub) Idle() bool {
