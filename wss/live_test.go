@@ -44,7 +44,8 @@ func recvEvent(t *testing.T, c *client, id, event string) frame {
 // leaving the filter, then unsubscribe: nothing more arrives.
 func TestLiveProtocol(t *testing.T) {
 	t.Parallel()
-	e := newLiveEnv(t, envConfig{rows: 5}, live.Config{})
+	reg := prometheus.NewRegistry()
+	e := newLiveEnv(t, envConfig{rows: 5}, live.Config{Registerer: reg})
 	c := e.dial(t, dialOpts{query: "client=local"})
 	body := map[string]any{"table_name": "users", "columns": []string{"id", "name", "age"},
 		"conditions": []any{map[string]any{"operator": "lt", "column": "age", "value": 100}},
@@ -68,6 +69,16 @@ func TestLiveProtocol(t *testing.T) {
 	tu.Equal(t, "insert", fmtJSON(i1["data"]), `{"key":{"id":6},"op":"insert","row":{"age":30,"id":6,"name":"six"}}`)
 	if i1.str("cursor") == "" || i1.str("cursor") == cur0 || d1.str("cursor") == i1.str("cursor") {
 		t.Fatalf("cursors do not advance: %s %s %s", cur0, d1.str("cursor"), i1.str("cursor"))
+	}
+
+	// The metrics count what happened so far.
+	for name, want := range map[string]float64{
+		`athena_live_subscriptions`: 1, `athena_live_queries`: 1, `athena_live_evaluations_total{outcome="ok"}`: 2,
+		`athena_live_events_total{event="change"}`: 2, `athena_live_changes_total{matched="true"}`: 1, `athena_live_lag_seconds_count`: 1,
+	} {
+		if got := metricValue(t, reg, name); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
 	}
 
 	doCall(t, e.gw, core.OpUpdate, `{"table_name":"users","update_body":{"name":"SIX"},"conditions":[{"eq_column":"id","eq_value":6}]}`)
@@ -306,4 +317,43 @@ func rewireLive(t *testing.T, e *env, hub *live.Hub) *env {
 		srv.Close()
 	})
 	return &env{srv: srv, ws: ws, gw: e.gw, reg: e.reg, url: "ws" + strings.TrimPrefix(srv.URL, "http") + wss.Path, spec: e.spec}
+}
+
+// metricValue reads one sample from reg: a name with an optional
+// {label="value"}, or a histogram's name_count.
+func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	tu.NoError(t, err)
+	base, label, _ := strings.Cut(strings.TrimSuffix(name, "}"), "{")
+	count := strings.HasSuffix(base, "_count")
+	if count {
+		base = strings.TrimSuffix(base, "_count")
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != base {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			match := label == ""
+			for _, lp := range m.GetLabel() {
+				if label == lp.GetName()+`="`+lp.GetValue()+`"` {
+					match = true
+				}
+			}
+			if !match {
+				continue
+			}
+			switch {
+			case count:
+				return float64(m.GetHistogram().GetSampleCount())
+			case m.GetGauge() != nil:
+				return m.GetGauge().GetValue()
+			default:
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
 }
