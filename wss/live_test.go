@@ -357,3 +357,18 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Fatalf("no metric %s", name)
 	return 0
 }
+
+// TestLiveTableDropped: dropping the table (raw SQL the gateway cannot
+// attribute, so every live query of the client re-evaluates) ends the
+// subscription with live.end unknown_table.
+func TestLiveTableDropped(t *testing.T) {
+	t.Parallel()
+	e := newLiveEnv(t, envConfig{rows: 2}, live.Config{})
+	doCall(t, e.gw, core.OpQuery, `{"query":"CREATE TABLE doomed (id INTEGER PRIMARY KEY)"}`)
+	waitTables(t, e.gw, "doomed")
+	c := e.dial(t, dialOpts{query: "client=local"})
+	tu.Equal(t, "subscribe", c.roundTrip(map[string]any{"request_id": "d", "action": "live.subscribe", "body": map[string]any{"table_name": "doomed"}}).str("status"), "success")
+	doCall(t, e.gw, core.OpQuery, `{"query":"DROP TABLE doomed"}`)
+	end := recvEvent(t, c, "d", "live.end")
+	tu.Equal(t, "code", end["data"].(map[string]any)["code"], any("unknown_table"))
+}

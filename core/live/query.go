@@ -36,6 +36,7 @@ type query struct {
 	dirty     bool
 	pendingAt time.Time // the earliest change not yet evaluated
 	backoff   time.Duration
+	strikes   int // permanent-looking failures in a row (see apply)
 	retry     *time.Timer
 	linger    *time.Timer
 }
@@ -105,9 +106,18 @@ func (q *query) apply(rows []Row, err error, at time.Time) bool {
 	}
 	first := q.err == nil && !isClosed(q.ready)
 	if err != nil {
-		if !first && q.h.ctx.Err() == nil && (vocab.IsRetryable(err) || isTransient(err)) {
+		transient := vocab.IsRetryable(err) || isTransient(err)
+		if !first && q.h.ctx.Err() == nil && (transient || q.strikes == 0) {
 			// The database is unreachable or slow: try again later; the
-			// subscribers keep what they have meanwhile.
+			// subscribers keep what they have meanwhile. A permanent-looking
+			// error gets one more try a second later: the schema may have
+			// changed under the gateway's cached copy (a dropped table
+			// first fails as a bad statement, then as unknown_table once
+			// the schema is read again).
+			if !transient {
+				q.strikes++
+				q.backoff = max(q.backoff, time.Second)
+			}
 			q.backoff = min(max(2*q.backoff, 250*time.Millisecond), q.h.cfg.RetryMax)
 			q.dirty = true
 			if q.pendingAt.IsZero() || (!at.IsZero() && at.Before(q.pendingAt)) {
@@ -128,7 +138,7 @@ func (q *query) apply(rows []Row, err error, at time.Time) bool {
 		q.fail(err)
 		return false
 	}
-	q.backoff = 0
+	q.backoff, q.strikes = 0, 0
 	if first {
 		q.rows = rows
 		close(q.ready)
