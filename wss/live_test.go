@@ -199,15 +199,43 @@ func TestLiveResumeMidBurst(t *testing.T) {
 	sa, f := a.subscribe("l1", body, nil)
 	tu.Equal(t, "subscribe", f.str("status"), "success")
 
+	// The writer keeps going through the cut, but after 30 more writes it
+	// waits for the resubscription, so the missed events stay within what
+	// a resume replays (at most 128) however slow the machine is.
 	const total = 300
+	cut, resumed := make(chan struct{}), make(chan struct{})
+	try := func(op core.Operation, body string) bool {
+		if _, err := e.gw.Do(t.Context(), core.Call{Op: op, Client: "local", Body: []byte(body)}); err != nil {
+			t.Errorf("%s %s: %v", op, body, err) // not Fatal: this runs on the writer goroutine
+			return false
+		}
+		return true
+	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		after := -1
 		for i := range total {
-			doCall(t, e.gw, core.OpInsert, fmt.Sprintf(`{"table_name":"users","insert_body":{"id":%d,"name":"b%d","age":%d}}`, 100+i, i, i%7))
-			if i%3 == 0 {
-				doCall(t, e.gw, core.OpUpdate, fmt.Sprintf(`{"table_name":"users","update_body":{"age":%d},"conditions":[{"eq_column":"id","eq_value":%d}]}`, 50+i, 100+i/2))
+			select {
+			case <-cut:
+				if after < 0 {
+					after = i
+				}
+				if i == after+30 {
+					select {
+					case <-resumed:
+					case <-t.Context().Done():
+						return
+					}
+				}
+			default:
+			}
+			if !try(core.OpInsert, fmt.Sprintf(`{"table_name":"users","insert_body":{"id":%d,"name":"b%d","age":%d}}`, 100+i, i, i%7)) {
+				return
+			}
+			if i%3 == 0 && !try(core.OpUpdate, fmt.Sprintf(`{"table_name":"users","update_body":{"age":%d},"conditions":[{"eq_column":"id","eq_value":%d}]}`, 50+i, 100+i/2)) {
+				return
 			}
 		}
 	}()
@@ -226,6 +254,7 @@ func TestLiveResumeMidBurst(t *testing.T) {
 		time.Sleep(5 * time.Millisecond) // polling for a condition, with a deadline
 	}
 	_ = a.c.c.CloseNow()
+	close(cut)
 	<-a.done
 	a.mu.Lock()
 	held := *sa
@@ -233,6 +262,7 @@ func TestLiveResumeMidBurst(t *testing.T) {
 
 	b := e.liveDial(t, local)
 	sb, f := b.subscribe("l2", body, &held)
+	close(resumed)
 	tu.Equal(t, "resume status", f.str("status"), "success")
 	if r, _ := f["meta"].(map[string]any)["resumed"].(bool); !r {
 		t.Fatalf("the resume was not honoured: %v", f)

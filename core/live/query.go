@@ -41,6 +41,15 @@ type query struct {
 	linger    *time.Timer
 }
 
+// maxDiffEvents and maxReplay bound the frames one evaluation or one
+// resume puts in a subscriber's socket queue at once: past them the whole
+// result goes as one live.resync (or the resumed reply's rows) instead, so
+// a burst the server produced cannot look like a slow consumer.
+const (
+	maxDiffEvents = 64
+	maxReplay     = 128
+)
+
 type ringEvent struct {
 	seq uint64
 	ev  Event
@@ -225,7 +234,7 @@ func (q *query) diff(rows []Row) []Event {
 			evs = append(evs, changeEvent("update", r.JSON, r.KeyJSON))
 		}
 	}
-	if len(evs) > len(rows)+8 {
+	if len(evs) > len(rows)+8 || len(evs) > maxDiffEvents {
 		return []Event{resyncEvent(rows)}
 	}
 	return evs
@@ -343,7 +352,7 @@ func (q *query) replayLocked(cur cursor) ([]Event, bool) {
 	if cur.seq == q.seq {
 		return []Event{}, true
 	}
-	if len(q.ring) == 0 || q.ring[0].seq > cur.seq+1 {
+	if len(q.ring) == 0 || q.ring[0].seq > cur.seq+1 || q.seq-cur.seq > maxReplay {
 		return nil, false
 	}
 	out := make([]Event, 0, q.seq-cur.seq)
