@@ -19,6 +19,8 @@ type query struct {
 	prep   *Prepared
 	inc    uint64        // incarnation, for cursors
 	ready  chan struct{} // closed after the first evaluation
+	// removed is set once the query left the hub's index; guarded by h.mu.
+	removed bool
 
 	// mu guards the fields below. Sinks run under it, so the events of one
 	// live query reach each subscriber in order.
@@ -458,8 +460,8 @@ func (q *query) expire() {
 	q.ended = true
 	q.stopTimersLocked()
 	q.mu.Unlock()
+	q.h.removeQueryLocked(q)
 	q.h.mu.Unlock()
-	q.h.removeQuery(q)
 }
 
 // Subscription is one subscriber of a live query.
