@@ -52,6 +52,12 @@ func TestRunEmbeddedEveryScenario(t *testing.T) {
 		if c.Requests == 0 || c.Throughput <= 0 || c.P50 <= 0 || c.P99 < c.P50 || c.Max < c.P99 || c.BytesPerRequest <= 0 {
 			t.Errorf("%s %s %d×%d: implausible %+v", c.Scenario, c.Via, c.Sockets, c.InFlight, c)
 		}
+		// The gateway shares this process: its CPU is not reported apart;
+		// the test PostgreSQL runs on this machine, so the database's is.
+		if c.GatewayCPU != 0 || c.DatabaseCPU <= 0 || c.ClientCPU <= 0 {
+			t.Errorf("%s %s %d×%d: CPU per request gateway %.1f, database %.1f, client %.1f µs", c.Scenario, c.Via, c.Sockets, c.InFlight,
+				c.GatewayCPU, c.DatabaseCPU, c.ClientCPU)
+		}
 		if c.Via != "pgx" && c.Scenario != "deferred" && c.VsDirect <= 0 {
 			t.Errorf("%s %s %d×%d: no ratio to pgx", c.Scenario, c.Via, c.Sockets, c.InFlight)
 		}
