@@ -30,6 +30,10 @@ type cpuMeter struct {
 type cpuTimes struct {
 	gateway, db, self       time.Duration
 	gatewayOK, dbOK, selfOK bool
+	// syscalls is the gateway's read and write system calls so far
+	// (local gateway process only).
+	syscalls   int64
+	syscallsOK bool
 }
 
 // newCPUMeter finds the database's postmaster when it runs on this
@@ -56,6 +60,7 @@ func (m *cpuMeter) read(ctx context.Context, selfFirst bool) cpuTimes {
 		if p, ok := readProcStat(m.target.GatewayPID); ok {
 			c.gateway, c.gatewayOK = p.cpu, true
 		}
+		c.syscalls, c.syscallsOK = procSyscalls(m.target.GatewayPID)
 	default:
 		if v, err := scrape(ctx, m.target, metricCPU); err == nil {
 			if s, ok := v[metricCPU]; ok {
@@ -79,6 +84,8 @@ func (m *cpuMeter) after(ctx context.Context) cpuTimes  { return m.read(ctx, tru
 type cpuUse struct {
 	gateway, db, self       time.Duration
 	gatewayOK, dbOK, selfOK bool
+	syscalls                int64
+	syscallsOK              bool
 	slices                  int
 }
 
@@ -90,6 +97,8 @@ func (u *cpuUse) add(a, b cpuTimes) {
 	u.gateway += b.gateway - a.gateway
 	u.db += b.db - a.db
 	u.self += b.self - a.self
+	u.syscalls += b.syscalls - a.syscalls
+	u.syscallsOK = (first || u.syscallsOK) && a.syscallsOK && b.syscallsOK
 	u.gatewayOK = (first || u.gatewayOK) && a.gatewayOK && b.gatewayOK
 	u.dbOK = (first || u.dbOK) && a.dbOK && b.dbOK
 	u.selfOK = (first || u.selfOK) && a.selfOK && b.selfOK
@@ -151,16 +160,15 @@ func postgresCPU(pid int) (time.Duration, bool) {
 	return total, true
 }
 
-// postgresRSS sums the resident memory of the server's live children
-// (backends and background workers) and reports the largest one. Shared
-// buffers count in every process that touched them, so the sum
-// overstates the server's real memory; the per-backend figure is the one
-// to watch for growth.
+// postgresRSS sums the private resident memory (RssAnon: what a
+// backend allocated for itself, its caches and prepared plans; not the
+// shared buffers, which count in every process that touched them) of the
+// server's live children and reports the largest one.
 func postgresRSS(pid int) (sum, largest int64, n int) {
 	for _, c := range procChildren(pid) {
-		if p, ok := readProcStat(c); ok {
-			sum += p.rss
-			largest = max(largest, p.rss)
+		if rss, ok := procAnonRSS(c); ok {
+			sum += rss
+			largest = max(largest, rss)
 			n++
 		}
 	}

@@ -101,3 +101,46 @@ func loadAverage() float64 {
 	v, _ := strconv.ParseFloat(f[0], 64)
 	return v
 }
+
+// procSyscalls is the read- and write-like system calls a process has made
+// (syscr + syscw of /proc/PID/io); ok is false when it cannot be read.
+func procSyscalls(pid int) (int64, bool) {
+	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/io")
+	if err != nil {
+		return 0, false
+	}
+	var n int64
+	found := 0
+	for _, line := range strings.Split(string(raw), "\n") {
+		k, v, ok := strings.Cut(line, ": ")
+		if ok && (k == "syscr" || k == "syscw") {
+			x, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return 0, false
+			}
+			n += x
+			found++
+		}
+	}
+	return n, found == 2
+}
+
+// procAnonRSS is a process's private resident memory: RssAnon of
+// /proc/PID/status (heap and stacks, not shared memory or mapped files).
+func procAnonRSS(pid int) (int64, bool) {
+	raw, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, "RssAnon:"); ok {
+			f := strings.Fields(v)
+			if len(f) == 0 {
+				return 0, false
+			}
+			kb, err := strconv.ParseInt(f[0], 10, 64)
+			return kb << 10, err == nil
+		}
+	}
+	return 0, false
+}

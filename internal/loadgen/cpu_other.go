@@ -21,3 +21,7 @@ func procChildren(int) []int { return nil }
 func selfCPU() (time.Duration, bool) { return 0, false }
 
 func loadAverage() float64 { return 0 }
+
+func procSyscalls(int) (int64, bool) { return 0, false }
+
+func procAnonRSS(int) (int64, bool) { return 0, false }

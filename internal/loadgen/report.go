@@ -82,6 +82,10 @@ type Cell struct {
 	GatewayCPU  float64 `json:"gateway_cpu_us_per_req,omitempty"`
 	DatabaseCPU float64 `json:"db_cpu_us_per_req,omitempty"`
 	ClientCPU   float64 `json:"client_cpu_us_per_req,omitempty"`
+	// GatewaySyscalls is the gateway process's read- and write-like
+	// system calls per request (/proc/PID/io; a local gateway process
+	// only): its sockets to the client and to the database alike.
+	GatewaySyscalls float64 `json:"gateway_syscalls_per_req,omitempty"`
 	// Load is the machine's 1-minute load average after the cell's row
 	// group ran: CPU per request is robust to other load, throughput and
 	// latency are not.
@@ -123,6 +127,7 @@ func (r *Report) add(c *cell) {
 		GatewayCPU:      perRequest(c.cpu.gateway, c.cpu.gatewayOK, c.n),
 		DatabaseCPU:     perRequest(c.cpu.db, c.cpu.dbOK, c.n),
 		ClientCPU:       perRequest(c.cpu.self, c.cpu.selfOK, c.n),
+		GatewaySyscalls: perRequest(time.Duration(c.cpu.syscalls)*time.Microsecond, c.cpu.syscallsOK, c.n),
 		Load:            c.load,
 	})
 }
@@ -179,11 +184,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintln(w, "cpu/req: user+system CPU per request of the gateway process (gw), the PostgreSQL server (db) and the load generator (client)")
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tvia\tconns\tin flight\treq/s\tp50\tp90\tp99\tmax\tvs pgx\tp99 vs pgx\tbytes/req\tgw cpu/req\tdb cpu/req\tclient cpu/req\tload\t")
+	fmt.Fprintln(tw, "scenario\tvia\tconns\tin flight\treq/s\tp50\tp90\tp99\tmax\tvs pgx\tp99 vs pgx\tbytes/req\tgw cpu/req\tdb cpu/req\tclient cpu/req\tgw syscalls/req\tload\t")
 	prev := ""
 	for _, c := range r.Cells {
 		if prev != "" && prev != c.Scenario {
-			fmt.Fprintln(tw, "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t")
+			fmt.Fprintln(tw, "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t")
 		}
 		prev = c.Scenario
 		ratio, p99r := "-", "-"
@@ -191,10 +196,10 @@ func (r *Report) WriteTable(w io.Writer) error {
 			ratio = fmt.Sprintf("%.0f%%", 100*c.VsDirect)
 			p99r = fmt.Sprintf("%.1f×", c.P99VsDirect)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t\n", c.Scenario, c.Via, c.Sockets, c.InFlight,
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t\n", c.Scenario, c.Via, c.Sockets, c.InFlight,
 			fmtRate(c.Throughput), fmtDur(time.Duration(c.P50)), fmtDur(time.Duration(c.P90)), fmtDur(time.Duration(c.P99)),
 			fmtDur(time.Duration(c.Max)), ratio, p99r, fmtBytes(c.BytesPerRequest),
-			fmtMicros(c.GatewayCPU), fmtMicros(c.DatabaseCPU), fmtMicros(c.ClientCPU), c.Load)
+			fmtMicros(c.GatewayCPU), fmtMicros(c.DatabaseCPU), fmtMicros(c.ClientCPU), fmtCount(c.GatewaySyscalls), c.Load)
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write table: %w", err)
@@ -240,6 +245,14 @@ func fmtMicros(us float64) string {
 		return fmt.Sprintf("%.0fµs", us)
 	}
 	return fmt.Sprintf("%.1fµs", us)
+}
+
+// fmtCount formats a count per request; "-" when unknown.
+func fmtCount(v float64) string {
+	if v <= 0 {
+		return "-"
+	}
+	return strconv.FormatFloat(v, 'f', 1, 64)
 }
 
 func fmtDur(d time.Duration) string {
