@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -75,6 +76,15 @@ func (h *hijackWrapper) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	h.c.Conn = conn
 	brw.Writer.Reset(h.c)
 	return h.c, brw, nil
+}
+
+// gather lets the goroutines that are about to queue frames run before
+// the writer takes its first frame, so that replies finishing together
+// leave in one write. Safe on a nil coalescer (no-op).
+func (c *coalescer) gather() {
+	if c != nil {
+		runtime.Gosched()
+	}
 }
 
 // hold says whether the next frame has another one queued behind it.

@@ -55,6 +55,7 @@ func (c *conn) send(f outFrame) bool {
 func (c *conn) drain() {
 	defer c.writers.Done()
 	defer c.out.release()
+	c.out.gather()
 	defer func() {
 		if p := recover(); p != nil {
 			c.log.LogAttrs(c.ctx, slog.LevelError, "writer panicked",
