@@ -200,8 +200,8 @@ func Soak(ctx context.Context, cfg SoakConfig) ([]Sample, error) {
 			if s.PGBackends > 0 {
 				pg = fmt.Sprintf("  pg backends %d private rss %s (largest %s)", s.PGBackends, fmtBytes(float64(s.PGBackendsRSS)), fmtBytes(float64(s.PGLargestRSS)))
 			}
-			fmt.Fprintf(cfg.Out, "%6s  %9s req/s  p99 %7s  rss %9s  heap %9s  goroutines %5.0f  ws conns %4.0f  lost events %d  load %.2f%s\n",
-				s.Elapsed.Truncate(time.Second), fmtRate(s.Throughput), fmtDur(s.P99), fmtBytes(s.RSS), fmtBytes(s.Heap),
+			fmt.Fprintf(cfg.Out, "%6s  %9s requests  %9s req/s  p99 %7s  rss %9s  heap %9s  goroutines %5.0f  ws conns %4.0f  lost events %d  load %.2f%s\n",
+				s.Elapsed.Truncate(time.Second), fmtRate(float64(s.Requests)), fmtRate(s.Throughput), fmtDur(s.P99), fmtBytes(s.RSS), fmtBytes(s.Heap),
 				s.Goroutines, s.WSConns, s.LostEvents, loadAverage(), pg)
 		}
 		return nil
