@@ -76,16 +76,17 @@ type Cell struct {
 	// pgx cell it is what the idle gateway spent meanwhile. DatabaseCPU is
 	// the same for the PostgreSQL server (every backend, the control
 	// plane's included) and ClientCPU for the load generator's process.
-	// Zero (omitted) when that process could not be seen: a remote
+	// Nil (omitted) when that process could not be seen: a remote
 	// database, or a gateway in the load generator's own process, whose
-	// ClientCPU then includes the gateway's.
-	GatewayCPU  float64 `json:"gateway_cpu_us_per_req,omitempty"`
-	DatabaseCPU float64 `json:"db_cpu_us_per_req,omitempty"`
-	ClientCPU   float64 `json:"client_cpu_us_per_req,omitempty"`
+	// ClientCPU then includes the gateway's. Processes read from /proc
+	// count in clock ticks of 10 ms, so a very short cell may show 0.
+	GatewayCPU  *float64 `json:"gateway_cpu_us_per_req,omitempty"`
+	DatabaseCPU *float64 `json:"db_cpu_us_per_req,omitempty"`
+	ClientCPU   *float64 `json:"client_cpu_us_per_req,omitempty"`
 	// GatewaySyscalls is the gateway process's read- and write-like
 	// system calls per request (/proc/PID/io; a local gateway process
 	// only): its sockets to the client and to the database alike.
-	GatewaySyscalls float64 `json:"gateway_syscalls_per_req,omitempty"`
+	GatewaySyscalls *float64 `json:"gateway_syscalls_per_req,omitempty"`
 	// Load is the machine's 1-minute load average after the cell's row
 	// group ran: CPU per request is robust to other load, throughput and
 	// latency are not.
@@ -132,12 +133,13 @@ func (r *Report) add(c *cell) {
 	})
 }
 
-// perRequest is d over n requests in microseconds, 0 when unknown.
-func perRequest(d time.Duration, ok bool, n int64) float64 {
+// perRequest is d over n requests in microseconds, nil when unknown.
+func perRequest(d time.Duration, ok bool, n int64) *float64 {
 	if !ok || n == 0 {
-		return 0
+		return nil
 	}
-	return float64(d) / 1e3 / float64(n)
+	v := float64(d) / 1e3 / float64(n)
+	return &v
 }
 
 // Concurrency is the cell's requests in flight in total.
@@ -235,10 +237,12 @@ func fmtRate(v float64) string {
 
 // fmtMicros formats a CPU time per request in microseconds; "-" when
 // unknown.
-func fmtMicros(us float64) string {
-	switch {
-	case us <= 0:
+func fmtMicros(p *float64) string {
+	if p == nil {
 		return "-"
+	}
+	us := *p
+	switch {
 	case us >= 1000:
 		return fmt.Sprintf("%.1fms", us/1e3)
 	case us >= 10:
@@ -248,11 +252,11 @@ func fmtMicros(us float64) string {
 }
 
 // fmtCount formats a count per request; "-" when unknown.
-func fmtCount(v float64) string {
-	if v <= 0 {
+func fmtCount(p *float64) string {
+	if p == nil {
 		return "-"
 	}
-	return strconv.FormatFloat(v, 'f', 1, 64)
+	return strconv.FormatFloat(*p, 'f', 1, 64)
 }
 
 func fmtDur(d time.Duration) string {
