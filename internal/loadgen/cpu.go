@@ -145,7 +145,8 @@ func localHost(h string) bool {
 }
 
 // postgresCPU is the server's CPU so far: the postmaster's own, what its
-// reaped children used (cutime, cstime), and its live children's.
+// reaped children used (cutime, cstime), and its live children's (each a
+// single-threaded process, read from the scheduler in nanoseconds).
 func postgresCPU(pid int) (time.Duration, bool) {
 	pm, ok := readProcStat(pid)
 	if !ok {
@@ -153,7 +154,9 @@ func postgresCPU(pid int) (time.Duration, bool) {
 	}
 	total := pm.cpu + pm.childCPU
 	for _, c := range procChildren(pid) {
-		if p, ok := readProcStat(c); ok {
+		if ns, ok := procRunTime(c); ok {
+			total += ns
+		} else if p, ok := readProcStat(c); ok {
 			total += p.cpu
 		}
 	}

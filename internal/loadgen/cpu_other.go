@@ -25,3 +25,5 @@ func loadAverage() float64 { return 0 }
 func procSyscalls(int) (int64, bool) { return 0, false }
 
 func procAnonRSS(int) (int64, bool) { return 0, false }
+
+func procRunTime(int) (time.Duration, bool) { return 0, false }
