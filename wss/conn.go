@@ -42,6 +42,7 @@ type conn struct {
 	qclosed bool           // the connection ended: no more frames or pings
 	writers sync.WaitGroup // drain goroutines; added under qmu while !qclosed
 	pings   sync.WaitGroup // pings in progress; added under qmu while !qclosed
+	out     *coalescer     // the hijacked connection; drain holds it during a burst (coalesce.go)
 
 	// headerKey is the key the upgrade request sent in a header (never
 	// ?api_key=): the only place a socket may carry the admin key.

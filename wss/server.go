@@ -236,7 +236,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.release(held)
 	}()
 
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	out := &coalescer{} // coalesce.go: a burst of frames, one write
+	ws, err := websocket.Accept(out.wrap(w, s.cfg.WriteTimeout), r, &websocket.AcceptOptions{
 		OriginPatterns: s.origins,
 		// Per-message compression keeps a 32 KiB window per direction per
 		// socket; idle sockets must stay small, so it is off.
@@ -248,6 +249,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c = s.newConn(r.Context(), ws, client, key, core.APIKeyFromHeader(r.Header.Get), r.RemoteAddr)
+	c.out = out
 	if !s.track(c) {
 		// Shutdown began between the check above and now.
 		_ = ws.Close(websocket.StatusGoingAway, closeReasonShutdown)

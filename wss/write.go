@@ -54,6 +54,8 @@ func (c *conn) send(f outFrame) bool {
 // connection ends. Frames left behind are released (their done closed).
 func (c *conn) drain() {
 	defer c.writers.Done()
+	defer c.out.release()
+	c.out.gather()
 	defer func() {
 		if p := recover(); p != nil {
 			c.log.LogAttrs(c.ctx, slog.LevelError, "writer panicked",
@@ -72,6 +74,7 @@ func (c *conn) drain() {
 		f := c.queue[0]
 		c.queue[0] = outFrame{}
 		c.queue = c.queue[1:]
+		c.out.hold(len(c.queue) > 0 && c.queue[0].data != nil)
 		c.qmu.Unlock()
 		if f.data == nil { // a flush marker
 			close(f.done)

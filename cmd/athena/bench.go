@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/athena-go/athena/internal/loadgen"
+	"github.com/athena-go/athena/internal/pgserver"
 )
 
 const benchSummary = `Measure a gateway against its database: the same requests over WebSocket
@@ -28,9 +29,15 @@ Against a running gateway:
   creates and fills athena_bench_items (100,000 rows) and athena_bench_writes
   there and touches no other table.
 
-With nothing set up (throwaway PostgreSQL from the installed binaries, an
-in-process gateway, and for "idle" a separate "athena serve"):
+With nothing set up (a throwaway PostgreSQL from the installed binaries and
+an "athena serve" child process on it, client "bench" and the control plane
+in that database; for "idle" a second "athena serve" on its defaults):
   athena bench --embedded
+
+CPU per request: the gateway's user+system time over each cell's requests
+(from /proc for a local process id, else process_cpu_seconds_total on its
+/metrics), PostgreSQL's when it runs on this machine (postmaster and
+backends, from /proc), and the load generator's own.
 
 Scenarios (--scenarios, comma-separated; default all):
   point       one row by primary key
@@ -95,15 +102,24 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return errUsage
 	}
 	if bf.embedded {
-		fmt.Fprintln(stderr, "starting a throwaway PostgreSQL and an in-process gateway…")
-		e, err := loadgen.StartEmbedded(ctx, loadgen.EmbeddedConfig{})
+		fmt.Fprintln(stderr, "starting a throwaway PostgreSQL and an athena serve on it…")
+		pg, err := pgserver.Start(pgserver.Config{DirPrefix: "athena-bench-pg-"})
+		if err != nil {
+			return fmt.Errorf("embedded database: %w", err)
+		}
+		defer pg.Stop()
+		dsn, err := pg.CreateDatabase(ctx, "athena_bench")
+		if err != nil {
+			return fmt.Errorf("embedded database: %w", err)
+		}
+		gw, err := startServeChild(ctx, dsn)
 		if err != nil {
 			return fmt.Errorf("embedded gateway: %w", err)
 		}
-		defer e.Close()
-		cfg.Target = e.Target()
+		defer gw.stop()
+		cfg.Target = loadgen.Target{URL: gw.url, Client: loadgen.EmbeddedClient, DirectURI: loadgen.Secret(dsn), GatewayPID: gw.pid}
 		if bf.soak == 0 && containsScenario(cfg.Scenarios, loadgen.ScenarioIdle) {
-			child, err := startServeChild(ctx)
+			child, err := startServeChild(ctx, "")
 			if err != nil {
 				return fmt.Errorf("idle scenario: %w", err)
 			}

@@ -8,25 +8,33 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/athena-go/athena/internal/loadgen"
 )
 
-// serveChild is an `athena serve` this process started, for the idle
-// scenario of --embedded: the sockets' memory must be measured in a
-// process that holds nothing else.
+// serveChild is an `athena serve` this process started for --embedded:
+// the gateway under load runs in its own process so that its CPU time is
+// its own (not the load generator's), and the idle scenario's sockets are
+// measured in a process that holds nothing else.
 type serveChild struct {
 	url  string
+	pid  int
 	dir  string
 	cmd  *exec.Cmd
 	done chan error
 }
 
-// startServeChild runs this binary's serve on a free loopback port with
-// its embedded defaults in a temp dir, and waits for /ready.
-func startServeChild(ctx context.Context) (_ *serveChild, err error) {
+// startServeChild runs this binary's serve on a free loopback port in a
+// temp dir, and waits for /ready. With a dsn, the client "bench"
+// (loadgen.EmbeddedClient) and the control plane are that PostgreSQL
+// database, as a production node would have them; without one, serve runs
+// on its embedded defaults.
+func startServeChild(ctx context.Context, dsn string) (_ *serveChild, err error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("find this binary: %w", err)
@@ -42,19 +50,34 @@ func startServeChild(ctx context.Context) (_ *serveChild, err error) {
 		return nil, fmt.Errorf("create temp dir: %w", err)
 	}
 	c := &serveChild{url: "http://127.0.0.1:" + strconv.Itoa(port), dir: dir, done: make(chan error, 1)}
-	c.cmd = exec.Command(exe, "serve", "--host", "127.0.0.1", "--port", strconv.Itoa(port))
+	args := []string{"serve", "--host", "127.0.0.1", "--port", strconv.Itoa(port)}
+	var env []string
+	if dsn != "" {
+		cfgPath := filepath.Join(dir, "config.yaml")
+		yaml := "postgres_clients:\n  " + loadgen.EmbeddedClient + ": " + strconv.Quote(dsn) + "\n"
+		if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("write the gateway's config: %w", err)
+		}
+		args = append(args, "--config", cfgPath)
+		env = append(env, "POSTGRES_ATHENA_LOGGING_URI="+dsn)
+	}
+	c.cmd = exec.Command(exe, args...)
 	c.cmd.Dir = dir
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "ATHENA_") && !strings.HasPrefix(kv, "POSTGRES_ATHENA_") && !strings.HasPrefix(kv, "HOME=") {
+		if !strings.HasPrefix(kv, "ATHENA_") && !strings.HasPrefix(kv, "POSTGRES_ATHENA_") && !strings.HasPrefix(kv, "HOME=") &&
+			!strings.HasPrefix(kv, "XDG_CONFIG_HOME=") {
 			c.cmd.Env = append(c.cmd.Env, kv)
 		}
 	}
 	c.cmd.Env = append(c.cmd.Env, "HOME="+dir)
+	c.cmd.Env = append(c.cmd.Env, env...)
 	c.cmd.SysProcAttr = childProcAttr()
 	if err := c.cmd.Start(); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("start athena serve: %w", err)
 	}
+	c.pid = c.cmd.Process.Pid
 	go func() { c.done <- c.cmd.Wait() }()
 	defer func() {
 		if err != nil {

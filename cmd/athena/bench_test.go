@@ -2,13 +2,17 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/athena-go/athena/internal/pgtest"
+	"github.com/athena-go/athena/internal/servertest"
 	"github.com/athena-go/athena/internal/testutil"
 )
 
@@ -38,35 +42,65 @@ func TestBenchUsageErrors(t *testing.T) {
 	}
 }
 
-// TestBenchEmbeddedJSONAndReport runs a tiny --embedded benchmark (its own
-// throwaway PostgreSQL) and checks the JSON and the HTML report.
+// TestBenchEmbeddedJSONAndReport runs a tiny `athena bench --embedded` (its
+// own throwaway PostgreSQL and an `athena serve` child on it) with the built
+// binary, and checks the JSON, the CPU-per-request columns and the HTML
+// report.
 func TestBenchEmbeddedJSONAndReport(t *testing.T) {
 	pgtest.ServerURI(t) // skip (fail in CI) the same way when PostgreSQL is missing
+	bin := servertest.Build(t, false)
 	report := filepath.Join(t.TempDir(), "bench.html")
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
 	var out, errOut bytes.Buffer
-	code := run(t.Context(), []string{"bench", "--embedded", "--scenarios", "point,insert", "--in-flight", "2",
-		"--sockets", "2", "--duration", "200ms", "--warmup", "50ms", "--json", "--report", report},
-		&out, &errOut, func(string) string { return "" })
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errOut.String())
+	cmd := exec.CommandContext(ctx, bin, "bench", "--embedded", "--scenarios", "point,insert", "--in-flight", "2",
+		"--sockets", "2", "--duration", "300ms", "--warmup", "50ms", "--json", "--report", report)
+	cmd.Env = servertest.WithoutEnvPrefix(os.Environ(), "ATHENA_", "POSTGRES_ATHENA_")
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("athena bench: %v\n%s", err, errOut.String())
 	}
 	var rep struct {
-		Cells []struct {
+		LoadBefore *float64 `json:"load_avg_1m_before"`
+		Cells      []struct {
 			Scenario, Via string
-			Requests      int64   `json:"requests"`
-			VsDirect      float64 `json:"vs_direct"`
+			Requests      int64    `json:"requests"`
+			VsDirect      float64  `json:"vs_direct"`
+			GatewayCPU    *float64 `json:"gateway_cpu_us_per_req"`
+			DatabaseCPU   *float64 `json:"db_cpu_us_per_req"`
+			ClientCPU     *float64 `json:"client_cpu_us_per_req"`
+			Syscalls      *float64 `json:"gateway_syscalls_per_req"`
 		} `json:"cells"`
 	}
 	testutil.NoError(t, json.Unmarshal(out.Bytes(), &rep))
 	testutil.Equal(t, "cells", len(rep.Cells), 2*2*3) // 2 scenarios × (2 in flight, 2 sockets) × ws/rest/pgx
+	if rep.LoadBefore == nil {
+		t.Error("the report has no load average")
+	}
+	var gwCPU, dbCPU, sys float64
 	for _, c := range rep.Cells {
 		if c.Requests == 0 || (c.Via != "pgx" && c.VsDirect <= 0) {
 			t.Errorf("cell %+v", c)
 		}
+		// The gateway runs as a child process and PostgreSQL on this
+		// machine: every CPU column is measured (in 10 ms ticks, so a
+		// short cell may read 0; the run as a whole cannot).
+		if c.GatewayCPU == nil || c.DatabaseCPU == nil || c.ClientCPU == nil || c.Syscalls == nil {
+			t.Errorf("%s %s: CPU per request gateway %v, database %v, client %v, syscalls %v: want all measured",
+				c.Scenario, c.Via, c.GatewayCPU, c.DatabaseCPU, c.ClientCPU, c.Syscalls)
+			continue
+		}
+		if c.Via != "pgx" {
+			gwCPU, dbCPU, sys = gwCPU+*c.GatewayCPU, dbCPU+*c.DatabaseCPU, sys+*c.Syscalls
+		}
+	}
+	if gwCPU <= 0 || dbCPU <= 0 || sys <= 0 {
+		t.Errorf("gateway cells: CPU per request gateway %.1f µs, database %.1f µs, syscalls %.1f in all: want all positive", gwCPU, dbCPU, sys)
 	}
 	html, err := os.ReadFile(report)
 	testutil.NoError(t, err)
 	testutil.Contains(t, "report", string(html), "<svg")
+	testutil.Contains(t, "report", string(html), "gw cpu/req")
 	for _, external := range []string{"<script src", "<link", "url(", "src=\"http"} {
 		if strings.Contains(string(html), external) {
 			t.Errorf("report loads an external asset (%q)", external)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/athena-go/athena/core/vocab"
 )
@@ -28,8 +29,14 @@ func DecodeObject(body []byte) (Fields, error) {
 		}
 		return nil, vocab.Errorf(vocab.CodeBadRequest, "request body must be a JSON object")
 	}
-	dec := json.NewDecoder(bytes.NewReader(trimmed))
 	var f Fields
+	// One pass for the usual, valid body; a body that fails is decoded
+	// again below only to word the error.
+	if json.Unmarshal(trimmed, &f) == nil {
+		return f, nil
+	}
+	f = nil
+	dec := json.NewDecoder(bytes.NewReader(trimmed))
 	if err := dec.Decode(&f); err != nil {
 		return nil, vocab.Errorf(vocab.CodeInvalidJSON, "request body is not valid JSON: %s", jsonProblem(err))
 	}
@@ -94,11 +101,55 @@ func (f Fields) Str(name string) (string, error) {
 	if !ok || IsNull(raw) {
 		return "", nil
 	}
+	if s, ok := plainString(raw); ok {
+		return s, nil
+	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return "", TypeError(name, "a string", raw)
 	}
 	return s, nil
+}
+
+// plainString returns a JSON string without escapes or control characters
+// as it is, which is what json.Unmarshal would make of it; ok is false for
+// anything else (escapes, invalid UTF-8, not a string), which the caller
+// then decodes the long way.
+func plainString(raw json.RawMessage) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	in := raw[1 : len(raw)-1]
+	ascii := true
+	for _, c := range in {
+		switch {
+		case c < 0x20 || c == '"' || c == '\\':
+			return "", false
+		case c >= utf8.RuneSelf:
+			ascii = false
+		}
+	}
+	if !ascii && !utf8.Valid(in) {
+		return "", false
+	}
+	return string(in), true
+}
+
+// plainInt reads a JSON integer of at most 15 digits without sign,
+// fraction or exponent (so at most maxSafeInt); ok is false for anything
+// else, which Int then decodes the long way.
+func plainInt(raw json.RawMessage) (int64, bool) {
+	if len(raw) == 0 || len(raw) > 15 || (raw[0] == '0' && len(raw) > 1) {
+		return 0, false
+	}
+	var n int64
+	for _, c := range raw {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
 }
 
 // boolean reads an optional boolean field; strings "true"/"false" are
@@ -133,6 +184,9 @@ func (f Fields) Int(name string) (*int64, error) {
 	raw, ok := f[name]
 	if !ok || IsNull(raw) {
 		return nil, nil
+	}
+	if i, ok := plainInt(raw); ok {
+		return &i, nil
 	}
 	var n json.Number
 	if err := json.Unmarshal(raw, &n); err != nil || jsonKind(raw) != "a number" {

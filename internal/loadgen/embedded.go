@@ -61,7 +61,7 @@ type Embedded struct {
 
 // Target returns the embedded gateway as a benchmark target.
 func (e *Embedded) Target() Target {
-	return Target{URL: e.URL, Client: EmbeddedClient, DirectURI: Secret(e.DirectURI)}
+	return Target{URL: e.URL, Client: EmbeddedClient, DirectURI: Secret(e.DirectURI), InProcess: true}
 }
 
 // StartEmbedded starts the database (unless given), migrates the control

@@ -24,8 +24,9 @@ func (r *Report) WriteHTML(w io.Writer) error {
 	var charts []chart
 	for _, c := range r.Cells {
 		charts = append(charts, chart{
-			Title: fmt.Sprintf("%s · %s · %d conns × %d in flight · %s req/s · p50 %s · p99 %s", c.Scenario, c.Via, c.Sockets, c.InFlight,
-				fmtRate(c.Throughput), fmtDur(time.Duration(c.P50)), fmtDur(time.Duration(c.P99))),
+			Title: fmt.Sprintf("%s · %s · %d conns × %d in flight · %s req/s · p50 %s · p99 %s · CPU per request: gateway %s, database %s, client %s · load %.2f",
+				c.Scenario, c.Via, c.Sockets, c.InFlight, fmtRate(c.Throughput), fmtDur(time.Duration(c.P50)), fmtDur(time.Duration(c.P99)),
+				fmtMicros(c.GatewayCPU), fmtMicros(c.DatabaseCPU), fmtMicros(c.ClientCPU), c.Load),
 			SVG: histogramSVG(c),
 		})
 	}
@@ -96,7 +97,9 @@ figure{margin:1em 0}figcaption{font-size:13px;margin-bottom:4px}
 <h1>athena bench</h1>
 <p>{{.R.Date.Format "2006-01-02 15:04 UTC"}} · gateway {{.R.Gateway}} · {{.R.Machine.CPUs}} CPUs · {{.R.Machine.OS}} · {{.R.Machine.Go}}.
 Throughput is requests completed per second with every reply checked; latencies come from a log-linear histogram (0.8% resolution);
-"vs pgx" is the gateway's throughput over pgx's at the same concurrency, run in alternating rounds.</p>
+"vs pgx" is the gateway's throughput over pgx's at the same concurrency, run in alternating rounds.
+CPU per request is user+system time of the gateway process, the PostgreSQL server and the load generator over the cell's requests:
+unlike throughput, it means the same on a busy machine. The load average is the machine's at the end of each cell.</p>
 <pre>{{.Table}}</pre>
 <h2>Latency histograms</h2>
 {{range .Charts}}<figure><figcaption>{{.Title}}</figcaption>{{.SVG}}</figure>

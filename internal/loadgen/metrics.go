@@ -59,4 +59,5 @@ const (
 	metricGoroutines = "go_goroutines"
 	metricHeap       = "go_memstats_heap_inuse_bytes"
 	metricWSConns    = "athena_wss_connections"
+	metricCPU        = "process_cpu_seconds_total"
 )

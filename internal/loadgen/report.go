@@ -14,14 +14,18 @@ import (
 
 // Report is what Run measured. Its JSON form is `athena bench --json`.
 type Report struct {
-	Date     time.Time   `json:"date"`
-	Machine  Machine     `json:"machine"`
-	Gateway  string      `json:"gateway"`
-	Duration Seconds     `json:"cell_duration_s"`
-	Warmup   Seconds     `json:"warmup_s"`
-	Rounds   int         `json:"rounds"`
-	Cells    []Cell      `json:"cells"`
-	Idle     *IdleResult `json:"idle,omitempty"`
+	Date     time.Time `json:"date"`
+	Machine  Machine   `json:"machine"`
+	Gateway  string    `json:"gateway"`
+	Duration Seconds   `json:"cell_duration_s"`
+	Warmup   Seconds   `json:"warmup_s"`
+	Rounds   int       `json:"rounds"`
+	// LoadBefore and LoadAfter are the machine's 1-minute load average
+	// when the run started and ended (0 where there is no /proc/loadavg).
+	LoadBefore float64     `json:"load_avg_1m_before"`
+	LoadAfter  float64     `json:"load_avg_1m_after"`
+	Cells      []Cell      `json:"cells"`
+	Idle       *IdleResult `json:"idle,omitempty"`
 }
 
 // Machine describes where the load generator ran.
@@ -67,7 +71,27 @@ type Cell struct {
 	// events never reached the socket that submitted them within the
 	// grace period; each was then read with deferred.get.
 	LostEvents int64 `json:"lost_events,omitempty"`
-	Histogram  []Bin `json:"histogram"`
+	// GatewayCPU is the gateway process's CPU time (user + system) over
+	// the measured slices divided by the requests, in microseconds; for a
+	// pgx cell it is what the idle gateway spent meanwhile. DatabaseCPU is
+	// the same for the PostgreSQL server (every backend, the control
+	// plane's included) and ClientCPU for the load generator's process.
+	// Nil (omitted) when that process could not be seen: a remote
+	// database, or a gateway in the load generator's own process, whose
+	// ClientCPU then includes the gateway's. Processes read from /proc
+	// count in clock ticks of 10 ms, so a very short cell may show 0.
+	GatewayCPU  *float64 `json:"gateway_cpu_us_per_req,omitempty"`
+	DatabaseCPU *float64 `json:"db_cpu_us_per_req,omitempty"`
+	ClientCPU   *float64 `json:"client_cpu_us_per_req,omitempty"`
+	// GatewaySyscalls is the gateway process's read- and write-like
+	// system calls per request (/proc/PID/io; a local gateway process
+	// only): its sockets to the client and to the database alike.
+	GatewaySyscalls *float64 `json:"gateway_syscalls_per_req,omitempty"`
+	// Load is the machine's 1-minute load average after the cell's row
+	// group ran: CPU per request is robust to other load, throughput and
+	// latency are not.
+	Load      float64 `json:"load_avg_1m"`
+	Histogram []Bin   `json:"histogram"`
 }
 
 // Micros is a duration that encodes as microseconds.
@@ -101,7 +125,21 @@ func (r *Report) add(c *cell) {
 		BytesPerRequest: float64(c.wireBytes) / float64(c.n),
 		Histogram:       c.hist.Bins(48),
 		LostEvents:      c.lostEvents,
+		GatewayCPU:      perRequest(c.cpu.gateway, c.cpu.gatewayOK, c.n),
+		DatabaseCPU:     perRequest(c.cpu.db, c.cpu.dbOK, c.n),
+		ClientCPU:       perRequest(c.cpu.self, c.cpu.selfOK, c.n),
+		GatewaySyscalls: perRequest(time.Duration(c.cpu.syscalls)*time.Microsecond, c.cpu.syscallsOK, c.n),
+		Load:            c.load,
 	})
+}
+
+// perRequest is d over n requests in microseconds, nil when unknown.
+func perRequest(d time.Duration, ok bool, n int64) *float64 {
+	if !ok || n == 0 {
+		return nil
+	}
+	v := float64(d) / 1e3 / float64(n)
+	return &v
 }
 
 // Concurrency is the cell's requests in flight in total.
@@ -143,14 +181,16 @@ func (r *Report) WriteJSON(w io.Writer) error {
 func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "athena bench  %s  %d CPUs, %s RAM, %s, %s\n", r.Date.Format("2006-01-02 15:04 UTC"),
 		r.Machine.CPUs, fmtBytes(float64(r.Machine.MemBytes)), r.Machine.OS, r.Machine.Go)
-	fmt.Fprintf(w, "each cell: %s warm-up, %s measured in %d alternating rounds\n\n",
-		time.Duration(r.Warmup), time.Duration(r.Duration), r.Rounds)
+	fmt.Fprintf(w, "each cell: %s warm-up, %s measured in %d alternating rounds; load average %.2f at the start, %.2f at the end\n",
+		time.Duration(r.Warmup), time.Duration(r.Duration), r.Rounds, r.LoadBefore, r.LoadAfter)
+	fmt.Fprintln(w, "cpu/req: user+system CPU per request of the gateway process (gw), the PostgreSQL server (db) and the load generator (client)")
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tvia\tconns\tin flight\treq/s\tp50\tp90\tp99\tmax\tvs pgx\tp99 vs pgx\tbytes/req\t")
+	fmt.Fprintln(tw, "scenario\tvia\tconns\tin flight\treq/s\tp50\tp90\tp99\tmax\tvs pgx\tp99 vs pgx\tbytes/req\tgw cpu/req\tdb cpu/req\tclient cpu/req\tgw syscalls/req\tload\t")
 	prev := ""
 	for _, c := range r.Cells {
 		if prev != "" && prev != c.Scenario {
-			fmt.Fprintln(tw, "\t\t\t\t\t\t\t\t\t\t\t\t")
+			fmt.Fprintln(tw, "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t")
 		}
 		prev = c.Scenario
 		ratio, p99r := "-", "-"
@@ -158,9 +198,10 @@ func (r *Report) WriteTable(w io.Writer) error {
 			ratio = fmt.Sprintf("%.0f%%", 100*c.VsDirect)
 			p99r = fmt.Sprintf("%.1f×", c.P99VsDirect)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", c.Scenario, c.Via, c.Sockets, c.InFlight,
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t\n", c.Scenario, c.Via, c.Sockets, c.InFlight,
 			fmtRate(c.Throughput), fmtDur(time.Duration(c.P50)), fmtDur(time.Duration(c.P90)), fmtDur(time.Duration(c.P99)),
-			fmtDur(time.Duration(c.Max)), ratio, p99r, fmtBytes(c.BytesPerRequest))
+			fmtDur(time.Duration(c.Max)), ratio, p99r, fmtBytes(c.BytesPerRequest),
+			fmtMicros(c.GatewayCPU), fmtMicros(c.DatabaseCPU), fmtMicros(c.ClientCPU), fmtCount(c.GatewaySyscalls), c.Load)
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write table: %w", err)
@@ -192,6 +233,30 @@ func fmtRate(v float64) string {
 		s = s[:j] + "," + s[j:]
 	}
 	return s
+}
+
+// fmtMicros formats a CPU time per request in microseconds; "-" when
+// unknown.
+func fmtMicros(p *float64) string {
+	if p == nil {
+		return "-"
+	}
+	us := *p
+	switch {
+	case us >= 1000:
+		return fmt.Sprintf("%.1fms", us/1e3)
+	case us >= 10:
+		return fmt.Sprintf("%.0fµs", us)
+	}
+	return fmt.Sprintf("%.1fµs", us)
+}
+
+// fmtCount formats a count per request; "-" when unknown.
+func fmtCount(p *float64) string {
+	if p == nil {
+		return "-"
+	}
+	return strconv.FormatFloat(*p, 'f', 1, 64)
 }
 
 func fmtDur(d time.Duration) string {

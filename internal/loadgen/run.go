@@ -141,6 +141,10 @@ type cell struct {
 	wireBytes int64
 	// lostEvents counts deferred jobs whose events never came.
 	lostEvents int64
+	// cpu is what the gateway, the database and the load generator spent
+	// over the measured slices; load the 1-minute load average after them.
+	cpu  cpuUse
+	load float64
 }
 
 func (c *cell) label() string {
@@ -170,8 +174,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	bar := startProgress(cfg.Progress, total)
 	defer bar.stop()
 	var seq atomic.Int64
+	meter := newCPUMeter(ctx, cfg.Target)
+	rep.LoadBefore = loadAverage()
+	defer func() { rep.LoadAfter = loadAverage() }()
 	for _, g := range groups {
-		err := runGroup(ctx, cfg, g, &seq, bar)
+		err := runGroup(ctx, cfg, g, &seq, bar, meter)
 		for _, c := range g {
 			if c.n > 0 {
 				rep.add(c)
@@ -240,7 +247,7 @@ func plan(cfg Config) [][]*cell {
 
 // runGroup opens the group's connections, warms every cell up, then runs
 // Rounds slices of each in rotating order.
-func runGroup(ctx context.Context, cfg Config, g []*cell, seq *atomic.Int64, bar *progress) (err error) {
+func runGroup(ctx context.Context, cfg Config, g []*cell, seq *atomic.Int64, bar *progress, meter *cpuMeter) (err error) {
 	defer func() {
 		for _, c := range g {
 			if c.c != nil {
@@ -268,7 +275,9 @@ func runGroup(ctx context.Context, cfg Config, g []*cell, seq *atomic.Int64, bar
 			c := g[(i+r)%len(g)]
 			bar.set(fmt.Sprintf("%s  round %d/%d", c.label(), r+1, cfg.Rounds))
 			before := c.c.wire.total()
+			cpu0 := meter.before(ctx)
 			h, elapsed, err := measure(ctx, c, slice, seq)
+			c.cpu.add(cpu0, meter.after(ctx))
 			c.wireBytes += c.c.wire.total() - before
 			c.hist.Merge(h)
 			c.n += int64(h.Count())
@@ -279,7 +288,9 @@ func runGroup(ctx context.Context, cfg Config, g []*cell, seq *atomic.Int64, bar
 			}
 		}
 	}
+	load := loadAverage()
 	for _, c := range g {
+		c.load = load
 		c.lostEvents = c.c.lostEvents.Load()
 		if c.via == ViaWS {
 			for _, m := range c.c.ws {

@@ -47,10 +47,20 @@ func TestRunEmbeddedEveryScenario(t *testing.T) {
 		sockets       int
 	}
 	got := map[key]loadgen.Cell{}
+	var dbCPU float64
 	for _, c := range rep.Cells {
 		got[key{c.Scenario, c.Via, c.Sockets}] = c
 		if c.Requests == 0 || c.Throughput <= 0 || c.P50 <= 0 || c.P99 < c.P50 || c.Max < c.P99 || c.BytesPerRequest <= 0 {
 			t.Errorf("%s %s %d×%d: implausible %+v", c.Scenario, c.Via, c.Sockets, c.InFlight, c)
+		}
+		// The gateway shares this process: its CPU is not reported apart;
+		// the test PostgreSQL runs on this machine, so the database's is
+		// (in 10 ms ticks: a short cell may read 0, the whole run not).
+		if c.GatewayCPU != nil || c.DatabaseCPU == nil || c.ClientCPU == nil || *c.ClientCPU <= 0 {
+			t.Errorf("%s %s %d×%d: CPU per request gateway %v, database %v, client %v", c.Scenario, c.Via, c.Sockets, c.InFlight,
+				c.GatewayCPU, c.DatabaseCPU, c.ClientCPU)
+		} else {
+			dbCPU += *c.DatabaseCPU
 		}
 		if c.Via != "pgx" && c.Scenario != "deferred" && c.VsDirect <= 0 {
 			t.Errorf("%s %s %d×%d: no ratio to pgx", c.Scenario, c.Via, c.Sockets, c.InFlight)
@@ -58,6 +68,9 @@ func TestRunEmbeddedEveryScenario(t *testing.T) {
 	}
 	// point, rows100, insert: ws/rest/pgx at 1, 4 and 3 sockets; stream:
 	// ws and pgx; deferred: ws.
+	if dbCPU <= 0 {
+		t.Error("the database spent no CPU over the whole run")
+	}
 	testutil.Equal(t, "cells", len(rep.Cells), 3*3*3+2+1)
 	for _, k := range []key{{"point", "ws", 3}, {"insert", "rest", 4}, {"stream100k", "pgx", 1}, {"deferred", "ws", 1}} {
 		if _, ok := got[k]; !ok {

@@ -33,6 +33,19 @@ type Target struct {
 	// DirectURI is the same database's DSN, for the direct baseline and
 	// for Setup.
 	DirectURI Secret
+	// GatewayPID is the gateway's process id when it runs on this
+	// machine: its CPU time is then read from /proc. Zero reads
+	// process_cpu_seconds_total from its /metrics instead (the scrape's
+	// own cost is counted too).
+	GatewayPID int
+	// InProcess says the gateway runs in this very process (the
+	// in-process Embedded): its CPU cannot be told apart from the load
+	// generator's, so no gateway CPU is reported.
+	InProcess bool
+	// DatabasePID is the PostgreSQL postmaster's process id when known.
+	// Zero finds it from a backend of DirectURI when the database runs on
+	// this machine; elsewhere no database CPU is reported.
+	DatabasePID int
 }
 
 // Transport names.

@@ -36,6 +36,12 @@ type Sample struct {
 	Goroutines float64       `json:"goroutines"`
 	WSConns    float64       `json:"ws_connections"`
 	LostEvents int64         `json:"lost_events"`
+	// PGBackends is the PostgreSQL server's live child processes (when
+	// it runs on this machine), PGBackendsRSS their private resident
+	// memory (RssAnon) in all and PGLargestRSS the largest one's.
+	PGBackends    int   `json:"pg_backends,omitempty"`
+	PGBackendsRSS int64 `json:"pg_backends_rss_bytes,omitempty"`
+	PGLargestRSS  int64 `json:"pg_largest_backend_rss_bytes,omitempty"`
 }
 
 // soakLoad is the mix Soak holds: reads, writes and deferred jobs over
@@ -73,6 +79,10 @@ func Soak(ctx context.Context, cfg SoakConfig) ([]Sample, error) {
 		}
 	}
 	all := scenarios()
+	pgPID := cfg.Target.DatabasePID
+	if pgPID == 0 {
+		pgPID = findPostmaster(ctx, string(cfg.Target.DirectURI))
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var (
@@ -180,12 +190,19 @@ func Soak(ctx context.Context, cfg SoakConfig) ([]Sample, error) {
 		}
 		s := Sample{Elapsed: now.Sub(start), Requests: n, Throughput: float64(n-lastReqs) / now.Sub(last).Seconds(), P99: p99,
 			RSS: m[metricRSS], Heap: m[metricHeap], Goroutines: m[metricGoroutines], WSConns: m[metricWSConns], LostEvents: lostN}
+		if pgPID > 0 {
+			s.PGBackendsRSS, s.PGLargestRSS, s.PGBackends = postgresRSS(pgPID)
+		}
 		lastReqs, last = n, now
 		samples = append(samples, s)
 		if cfg.Out != nil {
-			fmt.Fprintf(cfg.Out, "%6s  %9s req/s  p99 %7s  rss %9s  heap %9s  goroutines %5.0f  ws conns %4.0f  lost events %d\n",
-				s.Elapsed.Truncate(time.Second), fmtRate(s.Throughput), fmtDur(s.P99), fmtBytes(s.RSS), fmtBytes(s.Heap),
-				s.Goroutines, s.WSConns, s.LostEvents)
+			pg := ""
+			if s.PGBackends > 0 {
+				pg = fmt.Sprintf("  pg backends %d private rss %s (largest %s)", s.PGBackends, fmtBytes(float64(s.PGBackendsRSS)), fmtBytes(float64(s.PGLargestRSS)))
+			}
+			fmt.Fprintf(cfg.Out, "%6s  %9s requests  %9s req/s  p99 %7s  rss %9s  heap %9s  goroutines %5.0f  ws conns %4.0f  lost events %d  load %.2f%s\n",
+				s.Elapsed.Truncate(time.Second), fmtRate(float64(s.Requests)), fmtRate(s.Throughput), fmtDur(s.P99), fmtBytes(s.RSS), fmtBytes(s.Heap),
+				s.Goroutines, s.WSConns, s.LostEvents, loadAverage(), pg)
 		}
 		return nil
 	}
@@ -221,7 +238,9 @@ loop:
 // CheckGrowth fails when the samples show goroutines or heap growing
 // without bound: the last sample against the second (the first still
 // includes warm-up), goroutines may grow by at most half plus 50, heap in
-// use may at most double plus 32 MiB. It needs at least three samples.
+// use may at most double plus 32 MiB, and the largest PostgreSQL backend
+// (when seen) may at most double plus 32 MiB. It needs at least three
+// samples.
 func CheckGrowth(samples []Sample) error {
 	if len(samples) < 3 {
 		return fmt.Errorf("need at least 3 samples to judge growth, have %d", len(samples))
@@ -233,6 +252,9 @@ func CheckGrowth(samples []Sample) error {
 	}
 	if last.Heap > base.Heap*2+32<<20 {
 		errs = append(errs, fmt.Errorf("heap in use grew from %s to %s", fmtBytes(base.Heap), fmtBytes(last.Heap)))
+	}
+	if base.PGLargestRSS > 0 && last.PGLargestRSS > base.PGLargestRSS*2+32<<20 {
+		errs = append(errs, fmt.Errorf("the largest PostgreSQL backend grew from %s to %s", fmtBytes(float64(base.PGLargestRSS)), fmtBytes(float64(last.PGLargestRSS))))
 	}
 	if base.WSConns > 0 && last.WSConns > base.WSConns+10 {
 		errs = append(errs, fmt.Errorf("open websockets grew from %.0f to %.0f", base.WSConns, last.WSConns))

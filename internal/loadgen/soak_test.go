@@ -12,6 +12,7 @@ func TestCheckGrowth(t *testing.T) {
 	steady := func(g, heap, ws float64) loadgen.Sample {
 		return loadgen.Sample{Goroutines: g, Heap: heap, WSConns: ws}
 	}
+	pg := func(s loadgen.Sample, rss int64) loadgen.Sample { s.PGLargestRSS = rss; return s }
 	tests := []struct {
 		name    string
 		samples []loadgen.Sample
@@ -21,6 +22,7 @@ func TestCheckGrowth(t *testing.T) {
 		{"goroutine leak", []loadgen.Sample{steady(90, 20<<20, 4), steady(150, 30<<20, 4), steady(300, 30<<20, 4), steady(600, 30<<20, 4)}, "goroutines grew"},
 		{"heap leak", []loadgen.Sample{steady(90, 20<<20, 4), steady(150, 30<<20, 4), steady(150, 80<<20, 4), steady(150, 200<<20, 4)}, "heap in use grew"},
 		{"socket leak", []loadgen.Sample{steady(90, 20<<20, 4), steady(150, 30<<20, 4), steady(150, 30<<20, 40), steady(150, 30<<20, 80)}, "open websockets grew"},
+		{"postgres backend leak", []loadgen.Sample{steady(90, 20<<20, 4), pg(steady(150, 30<<20, 4), 40<<20), pg(steady(150, 30<<20, 4), 60<<20), pg(steady(150, 30<<20, 4), 200<<20)}, "PostgreSQL backend grew"},
 		{"too few samples", []loadgen.Sample{steady(1, 1, 1), steady(1, 1, 1)}, "at least 3 samples"},
 	}
 	for _, tt := range tests {

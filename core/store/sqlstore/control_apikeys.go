@@ -366,38 +366,9 @@ func (s *Control) DeleteClientEnforce(ctx context.Context, client string) error 
 // InsertAuthAttempts appends rows to api_key_auth_log in one statement per
 // chunk.
 func (s *Control) InsertAuthAttempts(ctx context.Context, as []usage.AuthAttempt) error {
-	return s.insertRows(ctx, `INSERT INTO api_key_auth_log (created_at, api_key_id, client_name, right_name, outcome, reason) VALUES `, 6, len(as), func(i int, args []any) []any {
-		a := as[i]
-		return append(args, s.ts(a.At), nullString(a.APIKeyID), nullString(a.ClientName), nullString(a.Right), a.Outcome, a.Reason)
-	})
-}
-
-// insertRows runs a multi-row insert of n rows of width columns, in chunks
-// that stay under both dialects' parameter limits.
-func (s *Control) insertRows(ctx context.Context, head string, width, n int, row func(i int, args []any) []any) error {
-	chunk := 30000 / width
-	for start := 0; start < n; start += chunk {
-		end := min(start+chunk, n)
-		var b []byte
-		b = append(b, head...)
-		args := make([]any, 0, (end-start)*width)
-		for i := start; i < end; i++ {
-			if i > start {
-				b = append(b, ',')
-			}
-			b = append(b, '(')
-			for j := range width {
-				if j > 0 {
-					b = append(b, ',')
-				}
-				b = fmt.Appendf(b, "$%d", len(args)+j+1)
-			}
-			b = append(b, ')')
-			args = row(i, args)
-		}
-		if _, err := s.DB.ExecContext(ctx, s.q(string(b)), args...); err != nil {
-			return fmt.Errorf("insert rows: %w", err)
-		}
-	}
-	return nil
+	return insertRows(ctx, s, s.DB, `INSERT INTO api_key_auth_log (created_at, api_key_id, client_name, right_name, outcome, reason)`,
+		[]string{"timestamptz", "text", "text", "text", "text", "text"}, len(as), func(i int, args []any) []any {
+			a := as[i]
+			return append(args, s.ts(a.At), nullString(a.APIKeyID), nullString(a.ClientName), nullString(a.Right), a.Outcome, a.Reason)
+		}, "")
 }

@@ -11,18 +11,20 @@ import (
 
 // InsertRequestLogs appends to gateway_request_log.
 func (s *Control) InsertRequestLogs(ctx context.Context, ls []usage.RequestLog) error {
-	return s.insertRows(ctx, `INSERT INTO gateway_request_log (created_at, client_name, operation, status_code, error_code, duration_us, api_key_id) VALUES `, 7, len(ls), func(i int, args []any) []any {
-		l := ls[i]
-		return append(args, s.ts(l.At), l.ClientName, l.Operation, l.StatusCode, l.ErrorCode, l.DurationUS, nullString(l.APIKeyID))
-	})
+	return insertRows(ctx, s, s.DB, `INSERT INTO gateway_request_log (created_at, client_name, operation, status_code, error_code, duration_us, api_key_id)`,
+		[]string{"timestamptz", "text", "text", "int4", "text", "int8", "text"}, len(ls), func(i int, args []any) []any {
+			l := ls[i]
+			return append(args, s.ts(l.At), l.ClientName, l.Operation, l.StatusCode, l.ErrorCode, l.DurationUS, nullString(l.APIKeyID))
+		}, "")
 }
 
 // InsertOperationLogs appends to gateway_operation_log.
 func (s *Control) InsertOperationLogs(ctx context.Context, ls []usage.OperationLog) error {
-	return s.insertRows(ctx, `INSERT INTO gateway_operation_log (created_at, client_name, table_name, operation, status, error_code, duration_us) VALUES `, 7, len(ls), func(i int, args []any) []any {
-		l := ls[i]
-		return append(args, s.ts(l.At), l.ClientName, l.TableName, l.Operation, l.Status, l.ErrorCode, l.DurationUS)
-	})
+	return insertRows(ctx, s, s.DB, `INSERT INTO gateway_operation_log (created_at, client_name, table_name, operation, status, error_code, duration_us)`,
+		[]string{"timestamptz", "text", "text", "text", "text", "text", "int8"}, len(ls), func(i int, args []any) []any {
+			l := ls[i]
+			return append(args, s.ts(l.At), l.ClientName, l.TableName, l.Operation, l.Status, l.ErrorCode, l.DurationUS)
+		}, "")
 }
 
 // AddStatistics adds coalesced deltas to client_statistics and
@@ -33,11 +35,11 @@ func (s *Control) AddStatistics(ctx context.Context, cs []usage.ClientStat, ts [
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	exec := &txExec{tx: tx, s: s}
-	err = exec.insertRows(ctx, `INSERT INTO client_statistics (client_name, total_requests, success_count, error_count, total_duration_us, last_request_at, updated_at) VALUES `, 7, len(cs), func(i int, args []any) []any {
-		c := cs[i]
-		return append(args, c.ClientName, c.Total, c.Success, c.Errors, c.DurationUS, s.ts(c.LastAt), s.ts(now))
-	}, ` ON CONFLICT (client_name) DO UPDATE SET
+	err = insertRows(ctx, s, tx, `INSERT INTO client_statistics (client_name, total_requests, success_count, error_count, total_duration_us, last_request_at, updated_at)`,
+		[]string{"text", "int8", "int8", "int8", "int8", "timestamptz", "timestamptz"}, len(cs), func(i int, args []any) []any {
+			c := cs[i]
+			return append(args, c.ClientName, c.Total, c.Success, c.Errors, c.DurationUS, s.ts(c.LastAt), s.ts(now))
+		}, ` ON CONFLICT (client_name) DO UPDATE SET
  total_requests = client_statistics.total_requests + excluded.total_requests,
  success_count = client_statistics.success_count + excluded.success_count,
  error_count = client_statistics.error_count + excluded.error_count,
@@ -47,10 +49,11 @@ func (s *Control) AddStatistics(ctx context.Context, cs []usage.ClientStat, ts [
 	if err != nil {
 		return fmt.Errorf("upsert client statistics: %w", err)
 	}
-	err = exec.insertRows(ctx, `INSERT INTO client_table_statistics (client_name, table_name, operation, total_operations, success_count, error_count, total_duration_us, last_operation_at, updated_at) VALUES `, 9, len(ts), func(i int, args []any) []any {
-		t := ts[i]
-		return append(args, t.ClientName, t.TableName, t.Operation, t.Total, t.Success, t.Errors, t.DurationUS, s.ts(t.LastAt), s.ts(now))
-	}, ` ON CONFLICT (client_name, table_name, operation) DO UPDATE SET
+	err = insertRows(ctx, s, tx, `INSERT INTO client_table_statistics (client_name, table_name, operation, total_operations, success_count, error_count, total_duration_us, last_operation_at, updated_at)`,
+		[]string{"text", "text", "text", "int8", "int8", "int8", "int8", "timestamptz", "timestamptz"}, len(ts), func(i int, args []any) []any {
+			t := ts[i]
+			return append(args, t.ClientName, t.TableName, t.Operation, t.Total, t.Success, t.Errors, t.DurationUS, s.ts(t.LastAt), s.ts(now))
+		}, ` ON CONFLICT (client_name, table_name, operation) DO UPDATE SET
  total_operations = client_table_statistics.total_operations + excluded.total_operations,
  success_count = client_table_statistics.success_count + excluded.success_count,
  error_count = client_table_statistics.error_count + excluded.error_count,
@@ -62,40 +65,6 @@ func (s *Control) AddStatistics(ctx context.Context, cs []usage.ClientStat, ts [
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit statistics: %w", err)
-	}
-	return nil
-}
-
-// txExec runs chunked multi-row statements in a transaction.
-type txExec struct {
-	tx *sql.Tx
-	s  *Control
-}
-
-func (e *txExec) insertRows(ctx context.Context, head string, width, n int, row func(i int, args []any) []any, tail string) error {
-	chunk := 30000 / width
-	for start := 0; start < n; start += chunk {
-		end := min(start+chunk, n)
-		b := []byte(head)
-		args := make([]any, 0, (end-start)*width)
-		for i := start; i < end; i++ {
-			if i > start {
-				b = append(b, ',')
-			}
-			b = append(b, '(')
-			for j := range width {
-				if j > 0 {
-					b = append(b, ',')
-				}
-				b = fmt.Appendf(b, "$%d", len(args)+j+1)
-			}
-			b = append(b, ')')
-			args = row(i, args)
-		}
-		b = append(b, tail...)
-		if _, err := e.tx.ExecContext(ctx, e.s.q(string(b)), args...); err != nil {
-			return err
-		}
 	}
 	return nil
 }
