@@ -32,6 +32,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// A slow consumer's close frame must wait for the test to read it,
+	// however loaded the machine.
+	wss.SetSlowCloseGrace(2 * time.Minute)
 	code := m.Run()
 	pgtest.Stop()
 	if code == 0 {
