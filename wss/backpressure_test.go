@@ -3,6 +3,7 @@ package wss_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -52,7 +53,8 @@ func TestBurstBackPressure(t *testing.T) {
 			t.Logf("%d requests written before any read, all %d replies correct, in %v", tt.n, tt.n, time.Since(start))
 			tu.Equal(t, "slow consumer closes", counter(e, "athena_wss_slow_consumer_closes_total"), 0.0)
 			// Still open and usable.
-			tu.Equal(t, "after the burst", c.roundTrip(map[string]any{"request_id": "after", "action": "ping"}).str("type"), "pong")
+			c.send(map[string]any{"request_id": "after", "action": "ping"})
+			tu.Equal(t, "after the burst", c.recv().str("type"), "pong")
 		})
 	}
 }
@@ -105,9 +107,19 @@ func burst(tb testing.TB, c *client, prefix string, n int) {
 // meanwhile.
 func TestSlowConsumer(t *testing.T) {
 	t.Parallel()
+	logs := &tu.SyncBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server log:\n%s", logs.String())
+		}
+	})
 	e := newEnv(t, envConfig{rows: 2000, wss: wssConfig(func(c *wssCfg) {
 		c.QueueBytes = 64 << 10
 		c.WriteTimeout = 500 * time.Millisecond
+		// The healthy client reads nothing until the detection, which may
+		// take long on a loaded machine: no ping may judge it meanwhile.
+		c.PingInterval = time.Hour
+		c.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})})
 	hdr := dialOpts{header: http.Header{"X-Athena-Client": {"local"}}}
 	slow := e.dial(t, hdr)
@@ -149,6 +161,9 @@ func TestSlowConsumer(t *testing.T) {
 		_, b, err := slow.c.Read(ctx)
 		if err != nil {
 			status = websocket.CloseStatus(err)
+			if status == -1 {
+				t.Logf("read ended without a close frame: %v", err)
+			}
 			break
 		}
 		slow.decode(b)

@@ -86,7 +86,6 @@ func TestInFlightLimitAndDuplicates(t *testing.T) {
 	}
 	tu.Equal(t, "replies", got, map[string]bool{"s1": true, "s2": true, "s3": true})
 	// Once replied, an id may be used again.
-	tu.Equal(t, "reuse", c.roundTrip(map[string]any{"request_id": "s1", "action": "ping"}).str("type"), "pong")
 	tu.Equal(t, "reuse", c.roundTrip(map[string]any{"request_id": "s1", "action": "gateway.query", "body": map[string]any{"query": "SELECT 1 AS one"}}).str("status"), "success")
 }
 
@@ -105,7 +104,8 @@ func TestDrainRefusesNewRequests(t *testing.T) {
 	f := c.roundTrip(map[string]any{"request_id": "late", "action": "gateway.fetch", "body": map[string]any{"table_name": "users"}})
 	wantError(t, f, core.CodeDraining, "shutting down")
 	tu.Equal(t, "http_status", f.num("http_status"), int64(503))
-	tu.Equal(t, "ping still answered", c.roundTrip(map[string]any{"request_id": "p", "action": "ping"}).str("type"), "pong")
+	c.send(map[string]any{"request_id": "p", "action": "ping"})
+	tu.Equal(t, "ping still answered", c.recv().str("type"), "pong")
 
 	done := make(chan error, 1)
 	go func() {
