@@ -138,9 +138,12 @@ var errConnClosed = errors.New("connection closed")
 // the connection.
 func (c *conn) readLoop() error {
 	for {
-		if !c.waitReadable() {
-			return errConnClosed
-		}
+		// Once the connection is ending, frames are read only to be
+		// dropped: a slow consumer's close frame waits for it to read, and
+		// closing a socket with unread input resets it (RFC 6455 §7.1.1,
+		// the server's TCP close after the close frame), losing the frames
+		// and the close frame still on their way.
+		ending := !c.waitReadable()
 		// The read context is never cancelled: cancelling a read closes the
 		// socket without a close frame. Closing the socket ends the read.
 		typ, b, err := c.ws.Read(context.Background())
@@ -150,6 +153,9 @@ func (c *conn) readLoop() error {
 				c.s.metrics.closes.WithLabelValues(closeLabel(websocket.StatusMessageTooBig)).Inc()
 			}
 			return err
+		}
+		if ending || c.ctx.Err() != nil {
+			continue
 		}
 		if typ != websocket.MessageText {
 			c.s.metrics.framesIn.WithLabelValues("binary").Inc()

@@ -153,7 +153,7 @@ func TestDeferredEveryJobPushed(t *testing.T) {
 	}()
 	completed := map[string]bool{}
 	for len(completed) < jobs {
-		f, err := c.tryRecv(30 * time.Second)
+		f, err := c.tryRecv(3 * time.Minute)
 		if err != nil {
 			t.Fatalf("%d of %d completions pushed: %v", len(completed), jobs, err)
 		}
