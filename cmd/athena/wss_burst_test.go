@@ -33,7 +33,7 @@ func TestWebSocketBurstOnStarvedServer(t *testing.T) {
 	bin := servertest.Build(t, false)
 	dir := t.TempDir()
 	srv := servertest.Start(t, bin, servertest.Options{
-		Dir:    dir,
+		Dir: dir,
 		// Correctness under load, not latency: on a starved machine a
 		// request may wait long for its turn, and no timeout may decide.
 		Config: "sqlite_clients:\n  local:\n    path: " + filepath.Join(dir, "local.db") + "\ngateway:\n  statement_timeout: 30m\n",
