@@ -41,6 +41,7 @@ const (
 	CodeCanceled            = vocab.CodeCanceled
 	CodeClientFrozen        = vocab.CodeClientFrozen
 	CodeRestoring           = vocab.CodeRestoring
+	CodeDraining            = vocab.CodeDraining
 	CodeForbiddenStatement  = vocab.CodeForbiddenStatement
 	CodeConflict            = vocab.CodeConflict
 	CodeForbidden           = vocab.CodeForbidden

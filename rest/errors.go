@@ -42,6 +42,7 @@ var defaultRetryAfter = map[core.Code]time.Duration{
 	core.CodeBackendUnavailable: 5 * time.Second,
 	core.CodeQueueUnavailable:   5 * time.Second,
 	core.CodeRestoring:          time.Second,
+	core.CodeDraining:           5 * time.Second,
 }
 
 // errorReply is the status, Retry-After hint and envelope for err.

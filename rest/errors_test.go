@@ -46,6 +46,7 @@ func TestErrorMappingEveryCode(t *testing.T) {
 		core.CodeRestoring:           {503, "1"},
 		core.CodeTimeout:             {504, ""},
 		core.CodeCanceled:            {499, ""},
+		core.CodeDraining:            {503, "5"},
 	}
 	if len(want) != len(core.Codes) {
 		t.Fatalf("table covers %d codes, core.Codes has %d", len(want), len(core.Codes))

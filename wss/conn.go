@@ -8,6 +8,7 @@ import (
 	"math"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -32,17 +33,33 @@ type conn struct {
 
 	reqs      sync.WaitGroup // request goroutines; added only by the reader
 	closeOnce sync.Once
-	slowOnce  sync.Once // counts and logs a slow consumer once
 	pingTimer *time.Timer
+
+	// The reader's back-pressure (waitReadable): paused while it waits for
+	// a request to finish or the queue to drain, woken through wake.
+	// pauses and reads count pauses and frames read, so a ping can tell a
+	// dead peer from one the server is not reading.
+	wake   chan struct{}
+	paused atomic.Bool
+	pauses atomic.Uint64
+	reads  atomic.Uint64
 
 	// qmu guards the outbound queue below (write.go).
 	qmu     sync.Mutex
 	queue   []outFrame
-	writing bool           // a drain goroutine is running
-	qclosed bool           // the connection ended: no more frames or pings
-	writers sync.WaitGroup // drain goroutines; added under qmu while !qclosed
-	pings   sync.WaitGroup // pings in progress; added under qmu while !qclosed
-	out     *coalescer     // the hijacked connection; drain holds it during a burst (coalesce.go)
+	qframes int   // data frames queued or being written
+	qbytes  int64 // their bytes
+	// overSince is when the queue last went over its bound (zero while
+	// under it); writeStart is when the write in progress (inWrite) began.
+	overSince, writeStart time.Time
+	inWrite               bool
+	slow                  bool           // closing as a slow consumer
+	stall, grace          *time.Timer    // checkStall; the slow consumer's last chance
+	writing               bool           // a drain goroutine is running
+	qclosed               bool           // the connection ended: no more frames or pings
+	writers               sync.WaitGroup // drain goroutines; added under qmu while !qclosed
+	pings                 sync.WaitGroup // pings in progress; added under qmu while !qclosed
+	out                   *coalescer     // the hijacked connection; drain holds it during a burst (coalesce.go)
 
 	// headerKey is the key the upgrade request sent in a header (never
 	// ?api_key=): the only place a socket may carry the admin key.
@@ -55,7 +72,7 @@ type conn struct {
 	active   int                                // requests whose reply is not queued yet
 	draining bool
 	drained  chan struct{}        // closed when draining and active is 0
-	watches  map[string]*jobWatch // job watches by job id + "\x00" + request_id
+	watches  map[string]*jobWatch // job watches by the request_id of their frame
 	// unwatched is set once the connection ended its watches; guarded by mu.
 	unwatched bool
 
@@ -72,6 +89,9 @@ type outFrame struct {
 
 // errClientCanceled is the cause of a request cancelled by request.cancel.
 var errClientCanceled = errors.New("canceled by request.cancel")
+
+// errSlowConsumer ends the connection of a peer that stopped reading.
+var errSlowConsumer = errors.New("slow consumer")
 
 func (s *Server) newConn(reqCtx context.Context, ws *websocket.Conn, client, key, headerKey, remote string) *conn {
 	id := s.nextID.Add(1)
@@ -90,6 +110,7 @@ func (s *Server) newConn(reqCtx context.Context, ws *websocket.Conn, client, key
 		headerKey: headerKey,
 		inflight:  make(map[string]context.CancelCauseFunc),
 		watches:   make(map[string]*jobWatch),
+		wake:      make(chan struct{}, 1),
 	}
 }
 
@@ -121,14 +142,24 @@ var errConnClosed = errors.New("connection closed")
 // the connection.
 func (c *conn) readLoop() error {
 	for {
+		// Once the connection is ending, frames are read only to be
+		// dropped: a slow consumer's close frame waits for it to read, and
+		// closing a socket with unread input resets it (RFC 6455 §7.1.1,
+		// the server's TCP close after the close frame), losing the frames
+		// and the close frame still on their way.
+		ending := !c.waitReadable()
 		// The read context is never cancelled: cancelling a read closes the
 		// socket without a close frame. Closing the socket ends the read.
 		typ, b, err := c.ws.Read(context.Background())
+		c.reads.Add(1)
 		if err != nil {
 			if websocket.CloseStatus(err) == websocket.StatusMessageTooBig {
 				c.s.metrics.closes.WithLabelValues(closeLabel(websocket.StatusMessageTooBig)).Inc()
 			}
 			return err
+		}
+		if ending || c.ctx.Err() != nil {
+			continue
 		}
 		if typ != websocket.MessageText {
 			c.s.metrics.framesIn.WithLabelValues("binary").Inc()
@@ -137,6 +168,40 @@ func (c *conn) readLoop() error {
 		}
 		c.handle(b)
 	}
+}
+
+// waitReadable is the back-pressure of DESIGN.md §4: while MaxInFlight
+// requests run, or the outbound queue is over its bound, the reader does
+// not read, so the peer's frames wait in TCP buffers and its writes block
+// instead of being refused. It returns false when the connection ends
+// meanwhile.
+func (c *conn) waitReadable() bool {
+	for !c.readable() {
+		c.pauses.Add(1)
+		c.paused.Store(true)
+		// Look again now that wakers see paused: a request that finished
+		// in between has not woken anyone.
+		if c.readable() {
+			c.paused.Store(false)
+			return true
+		}
+		select {
+		case <-c.wake:
+		case <-c.ctx.Done():
+			c.paused.Store(false)
+			return false
+		}
+		c.paused.Store(false)
+	}
+	return c.ctx.Err() == nil
+}
+
+// readable reports whether the reader may take another frame.
+func (c *conn) readable() bool {
+	c.mu.Lock()
+	n := len(c.inflight)
+	c.mu.Unlock()
+	return n < c.s.cfg.MaxInFlight && !c.queueOver()
 }
 
 // handle decodes one frame and answers it or starts its request.
@@ -176,13 +241,16 @@ func (c *conn) start(req *Request) {
 	ctx, cancel := context.WithCancelCause(c.ctx)
 	c.mu.Lock()
 	var err error
-	switch _, dup := c.inflight[req.RequestID]; {
+	_, dup := c.inflight[req.RequestID]
+	w, watched := c.watches[req.RequestID]
+	switch {
 	case c.draining:
-		err = core.Errorf(core.CodeBackendUnavailable, "the server is shutting down; reconnect to another node")
+		err = errDraining
 	case dup:
 		err = core.Errorf(core.CodeBadRequest, "field request_id: %q is already in flight on this connection", core.Truncate(req.RequestID, 64))
-	case len(c.inflight) >= c.s.cfg.MaxInFlight:
-		err = core.Errorf(core.CodeRateLimited, "too many requests in flight on this connection (at most %d); wait for replies", c.s.cfg.MaxInFlight)
+	case watched && req.Action != ActionUnsubscribe:
+		err = core.Errorf(core.CodeBadRequest, "field request_id: %q names a live watch of deferred request %q on this connection (its events carry this id); use a new request_id, or send deferred.unsubscribe first",
+			core.Truncate(req.RequestID, 64), core.Truncate(w.jobID, 64))
 	default:
 		c.inflight[req.RequestID] = cancel
 		c.active++
@@ -206,6 +274,7 @@ func (c *conn) release(requestID string, cancel context.CancelCauseFunc) {
 	c.mu.Lock()
 	delete(c.inflight, requestID)
 	c.mu.Unlock()
+	c.wakeReader()
 }
 
 // settle marks a request done once its reply is queued; Shutdown waits for
@@ -252,6 +321,7 @@ func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Req
 	if req.Action.jobAction() || req.Action.liveAction() {
 		frame, err := c.jobAction(ctx, req, key)
 		if err != nil {
+			err = forSocket(err)
 			code = string(core.CodeOf(err))
 			c.logFailure(ctx, req, err)
 			frame = errorReply(req.RequestID, err)
@@ -288,7 +358,7 @@ func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Req
 		if res, err = c.s.gw.Do(ctx, call); err == nil {
 			if res.Deferred != nil {
 				if res.Unwatch != nil {
-					if attached = c.attachWatch(res.Deferred.RequestID, held, res.Unwatch); !attached {
+					if attached = c.attachWatch(res.Deferred.RequestID, held, res.Unwatch, false) == nil; !attached {
 						return // the connection ended: nobody is left to read a reply
 					}
 				}
@@ -314,6 +384,7 @@ func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Req
 			code = string(core.CodeCanceled)
 			return // nobody is left to read a reply
 		}
+		err = forSocket(err)
 		code = string(core.CodeOf(err))
 		c.logFailure(ctx, req, err)
 		frame = errorReply(req.RequestID, err)

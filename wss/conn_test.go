@@ -191,66 +191,6 @@ func TestFrameTooBig(t *testing.T) {
 	})
 }
 
-func TestInFlightLimitAndDuplicates(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, envConfig{postgres: true, wss: wssConfig(func(c *wssCfg) { c.MaxInFlight = 2 })})
-	c := e.dial(t, dialOpts{header: http.Header{"X-Athena-Client": {"local"}}})
-	sleep := func(id string) map[string]any {
-		return map[string]any{"request_id": id, "action": "gateway.query", "body": map[string]any{"query": "SELECT pg_sleep(0.5) IS NULL AS slept"}}
-	}
-	c.send(sleep("s1"))
-	c.send(sleep("s1")) // duplicate while s1 runs
-	wantError(t, c.reply("s1"), core.CodeBadRequest, "already in flight")
-	c.send(sleep("s2"))
-	c.send(sleep("s3")) // over the limit of 2
-	wantError(t, c.reply("s3"), core.CodeRateLimited, "at most 2")
-	got := map[string]bool{}
-	for range 2 {
-		f := c.recv()
-		tu.Equal(t, "status", f.str("status"), "success")
-		got[f.str("request_id")] = true
-	}
-	tu.Equal(t, "replies", got, map[string]bool{"s1": true, "s2": true})
-	// Once replied, an id may be used again.
-	tu.Equal(t, "reuse", c.roundTrip(sleep("s1")).str("status"), "success")
-}
-
-func TestOrigin(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, envConfig{wss: wssConfig(func(c *wssCfg) { c.AllowedOrigins = []string{"https://*.example.com"} })})
-	tests := []struct {
-		origin string
-		ok     bool
-	}{
-		{"", true},
-		{"http://" + strings.TrimPrefix(e.srv.URL, "http://"), true}, // same origin
-		{"https://app.example.com", true},
-		{"https://evil.test", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.origin, func(t *testing.T) {
-			t.Parallel()
-			h := http.Header{}
-			if tt.origin != "" {
-				h.Set("Origin", tt.origin)
-			}
-			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-			defer cancel()
-			c, resp, err := websocket.Dial(ctx, e.url, &websocket.DialOptions{HTTPHeader: h})
-			if tt.ok {
-				tu.NoError(t, err)
-				_ = c.CloseNow()
-				return
-			}
-			if err == nil {
-				_ = c.CloseNow()
-				t.Fatal("upgrade from a foreign origin succeeded")
-			}
-			tu.Equal(t, "status", resp.StatusCode, http.StatusForbidden)
-		})
-	}
-}
-
 func TestInfo(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envConfig{wss: wssConfig(func(c *wssCfg) { c.ChunkRows = 7 })})

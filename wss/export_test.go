@@ -1,6 +1,10 @@
 package wss
 
-import "github.com/athena-go/athena/core"
+import (
+	"time"
+
+	"github.com/athena-go/athena/core"
+)
 
 // EncodeReply exposes the reply encoder to benchmarks.
 func EncodeReply(requestID string, res *core.Result) ([]byte, error) {
@@ -10,3 +14,9 @@ func EncodeReply(requestID string, res *core.Result) ([]byte, error) {
 // SetBeforeWatch sets the hook run between a deferral's 202 reply and its
 // watch; tests use it to let the job finish first.
 func SetBeforeWatch(f func(jobID string)) { testHookBeforeWatch = f }
+
+// SetSlowCloseGrace sets how long a slow consumer has to take its close
+// frame, so a test on a loaded machine reads it in time.
+func SetSlowCloseGrace(d time.Duration) {
+	slowCloseGrace = func(time.Duration) time.Duration { return d }
+}

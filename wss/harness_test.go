@@ -32,6 +32,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// A slow consumer's close frame must wait for the test to read it,
+	// however loaded the machine.
+	wss.SetSlowCloseGrace(2 * time.Minute)
 	code := m.Run()
 	pgtest.Stop()
 	if code == 0 {
@@ -83,7 +86,9 @@ func newEnv(tb testing.TB, cfg envConfig) *env {
 		spec = core.ClientSpec{Name: "local", Kind: "postgresql", URI: core.Secret(pgURI), MaxConns: 8}
 	}
 	reg := prometheus.NewRegistry()
-	ccfg := core.Config{Clients: []core.ClientSpec{spec}, Open: openBackend, Registerer: reg}
+	// A loaded machine may take long over a statement; tests about
+	// timeouts set their own.
+	ccfg := core.Config{Clients: []core.ClientSpec{spec}, Open: openBackend, Registerer: reg, StatementTimeout: 5 * time.Minute}
 	if cfg.core != nil {
 		cfg.core(&ccfg)
 	}

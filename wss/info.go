@@ -15,9 +15,13 @@ type Info struct {
 
 // Limits are the configured per-connection limits.
 type Limits struct {
-	MaxFrameBytes  int64 `json:"max_frame_bytes"`
-	MaxInFlight    int   `json:"max_in_flight"`
-	QueueFrames    int   `json:"outbound_queue_frames"`
+	MaxFrameBytes int64 `json:"max_frame_bytes"`
+	MaxInFlight   int   `json:"max_in_flight"`
+	QueueFrames   int   `json:"outbound_queue_frames"`
+	// QueueBytes bounds the outbound queue in bytes as QueueFrames does in
+	// frames; MaxWatches caps deferred.subscribe watches per socket.
+	QueueBytes     int64 `json:"outbound_queue_bytes"`
+	MaxWatches     int   `json:"max_watches"`
 	ChunkRows      int   `json:"chunk_rows"`
 	PingIntervalMS int64 `json:"ping_interval_ms"`
 	PingTimeoutMS  int64 `json:"ping_timeout_ms"`
@@ -50,6 +54,8 @@ func (s *Server) Info() Info {
 			MaxFrameBytes:        s.cfg.MaxFrameBytes,
 			MaxInFlight:          s.cfg.MaxInFlight,
 			QueueFrames:          s.cfg.QueueFrames,
+			QueueBytes:           s.cfg.QueueBytes,
+			MaxWatches:           s.cfg.MaxWatches,
 			ChunkRows:            s.cfg.ChunkRows,
 			PingIntervalMS:       s.cfg.PingInterval.Milliseconds(),
 			PingTimeoutMS:        s.cfg.PingTimeout.Milliseconds(),

@@ -17,15 +17,18 @@ const typeEvent = "event"
 var testHookBeforeWatch func(jobID string)
 
 // eventFrame is a job status change pushed to a watcher: the job, under the
-// request_id of the frame that deferred or subscribed to it.
+// request_id of the frame that deferred or subscribed to it, with the job's
+// id beside it (job_id).
 func eventFrame(requestID string, j *core.Job) ([]byte, error) {
 	data, err := json.Marshal(j)
 	if err != nil {
 		return nil, fmt.Errorf("encode event: %w", err)
 	}
-	b := make([]byte, 0, len(data)+96+len(requestID))
+	b := make([]byte, 0, len(data)+112+len(requestID)+len(j.RequestID))
 	b = appendHead(b, typeEvent, requestID)
-	b = append(b, `,"event":"deferred.status","data":`...)
+	b = append(b, `,"event":"deferred.status","job_id":`...)
+	b = core.AppendString(b, j.RequestID)
+	b = append(b, `,"data":`...)
 	b = append(b, data...)
 	return append(b, '}'), nil
 }
@@ -39,9 +42,11 @@ func deferredReply(requestID string, res *core.Result) ([]byte, error) {
 // to and the last status it pushed (a status is pushed once).
 type jobWatch struct {
 	requestID string
-	// key files the watch in conn.watches (job id + "\x00" + request_id);
-	// set by attachWatch. Guarded by conn.mu, like every field below.
-	key     string
+	// jobID is the watched job; set by attachWatch, which files the watch
+	// in conn.watches under requestID. Guarded by conn.mu, like every field
+	// below.
+	jobID   string
+	filed   bool
 	last    core.JobStatus
 	unwatch func()
 	// held watches queue their events in pending until released: a
@@ -63,26 +68,45 @@ func (c *conn) push(w *jobWatch) func(*core.Job) {
 	return func(j *core.Job) { c.pushJob(w, j) }
 }
 
-// attachWatch files w under jobID on this connection with the unwatch core
-// returned. It reports false, and ends the watch, when the connection has
-// already ended. Watching ends at a terminal state, on unsubscribe, or when
-// the connection closes.
-func (c *conn) attachWatch(jobID string, w *jobWatch, unwatch func()) bool {
-	key := jobID + "\x00" + w.requestID
+// attachWatch files w, a watch of jobID, on this connection with the
+// unwatch core returned. capped counts it against Config.MaxWatches (a
+// deferred.subscribe). On an error (errConnClosed when the connection has
+// already ended, or the cap's rate_limited) the watch is ended. Watching
+// ends at a terminal state, on unsubscribe, or when the connection closes.
+func (c *conn) attachWatch(jobID string, w *jobWatch, unwatch func(), capped bool) error {
 	c.mu.Lock()
-	if c.unwatched {
+	var err error
+	switch {
+	case c.unwatched:
+		err = errConnClosed
+	case capped && len(c.watches) >= c.s.cfg.MaxWatches:
+		err = errWatchCap(c.s.cfg.MaxWatches)
+	}
+	if err != nil {
 		c.mu.Unlock()
 		unwatch()
-		return false
+		return err
 	}
-	old := c.watches[key]
-	c.watches[key] = w
-	w.key, w.unwatch = key, unwatch
+	old := c.watches[w.requestID]
+	c.watches[w.requestID] = w
+	w.jobID, w.filed, w.unwatch = jobID, true, unwatch
 	c.mu.Unlock()
-	if old != nil {
+	if old != nil && old != w {
 		c.stopWatch(old)
 	}
-	return true
+	return nil
+}
+
+// errWatchCap refuses a deferred.subscribe over Config.MaxWatches.
+func errWatchCap(max int) error {
+	return core.Errorf(core.CodeRateLimited, "this socket holds its maximum of %d deferred.subscribe watches (wss.max_watches); send deferred.unsubscribe for one, or wait for a watched job to finish, first", max)
+}
+
+// watchCount is the number of live watches on this connection.
+func (c *conn) watchCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.watches)
 }
 
 // stopWatch ends a watch's bus registration.
@@ -112,8 +136,8 @@ func (c *conn) releaseWatch(w *jobWatch) {
 // job had already ended).
 func (c *conn) dropWatch(w *jobWatch) {
 	c.mu.Lock()
-	if w.key != "" && c.watches[w.key] == w {
-		delete(c.watches, w.key)
+	if w.filed && c.watches[w.requestID] == w {
+		delete(c.watches, w.requestID)
 	}
 	c.mu.Unlock()
 	c.stopWatch(w)
@@ -128,14 +152,14 @@ func (c *conn) pushJob(w *jobWatch, j *core.Job) {
 		c.mu.Unlock()
 		return
 	}
-	if c.watches[w.key] != w || w.last == j.Status {
+	if c.watches[w.requestID] != w || w.last == j.Status {
 		c.mu.Unlock()
 		return
 	}
 	w.last = j.Status
 	var stop func()
 	if j.Status.Terminal() {
-		delete(c.watches, w.key)
+		delete(c.watches, w.requestID)
 		stop = w.unwatch
 	}
 	c.mu.Unlock()
@@ -154,9 +178,9 @@ func (c *conn) pushJob(w *jobWatch, j *core.Job) {
 func (c *conn) unwatchJob(jobID string) int {
 	c.mu.Lock()
 	var stop []func()
-	for key, w := range c.watches {
-		if len(key) > len(jobID) && key[:len(jobID)] == jobID && key[len(jobID)] == 0 {
-			delete(c.watches, key)
+	for id, w := range c.watches {
+		if w.jobID == jobID {
+			delete(c.watches, id)
 			stop = append(stop, w.unwatch)
 		}
 	}
@@ -231,14 +255,17 @@ func (c *conn) jobAction(ctx context.Context, req *Request, key string) ([]byte,
 	case ActionSubscribe:
 		// Watch first, then read: a change between the two is held, not
 		// missed; the reply (the state read) goes before any event.
+		if c.watchCount() >= c.s.cfg.MaxWatches {
+			return nil, errWatchCap(c.s.cfg.MaxWatches)
+		}
 		jc := c.jobCall(req, core.JobGet, id)
 		w := c.newWatch(req.RequestID)
 		unwatch, err := c.s.gw.WatchJob(ctx, jc, c.push(w))
 		if err != nil {
 			return nil, err
 		}
-		if !c.attachWatch(id, w, unwatch) {
-			return nil, errConnClosed
+		if err := c.attachWatch(id, w, unwatch, true); err != nil {
+			return nil, err
 		}
 		if j, err = c.s.gw.Job(ctx, jc); err != nil {
 			c.dropWatch(w)

@@ -153,7 +153,7 @@ func TestDeferredEveryJobPushed(t *testing.T) {
 	}()
 	completed := map[string]bool{}
 	for len(completed) < jobs {
-		f, err := c.tryRecv(30 * time.Second)
+		f, err := c.tryRecv(3 * time.Minute)
 		if err != nil {
 			t.Fatalf("%d of %d completions pushed: %v", len(completed), jobs, err)
 		}
@@ -163,6 +163,11 @@ func TestDeferredEveryJobPushed(t *testing.T) {
 			}
 			tu.Equal(t, "reply to "+f.str("request_id"), f.num("http_status"), int64(202))
 			<-window
+		}
+		if f.str("type") == "event" {
+			if st := f["data"].(map[string]any)["status"]; st == "failed" || st == "canceled" {
+				t.Fatalf("job of %s ended %s (not lost: the job itself failed): %v", f.str("request_id"), st, f["data"])
+			}
 		}
 		if f.str("type") == "event" && f["data"].(map[string]any)["status"] == "completed" {
 			id := f.str("request_id")

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,10 +15,11 @@ import (
 	tu "github.com/athena-go/athena/internal/testutil"
 )
 
-// waitFor polls cond until it holds or 10 s pass.
+// waitFor polls cond until it holds or 3 minutes pass: generous, so a
+// heavily loaded machine only makes a test slower, never failing.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(3 * time.Minute)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
@@ -63,69 +63,25 @@ func counter(e *env, name string, labels ...string) float64 {
 	return 0
 }
 
-// TestSlowConsumer: a client that stops reading is closed with 1008 once
-// its queue fills, while another client on the same server keeps getting
-// prompt replies.
-func TestSlowConsumer(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, envConfig{rows: 2000, wss: wssConfig(func(c *wssCfg) {
-		c.QueueFrames = 8
-		c.WriteTimeout = time.Minute // only the queue decides here
-	})})
-	hdr := dialOpts{header: http.Header{"X-Athena-Client": {"local"}}}
-	slow := e.dial(t, hdr)
-	healthy := e.dial(t, hdr)
-
-	// ~70 KiB per reply, sent until the kernel's socket buffers and then
-	// the 8-frame queue are full. Writes run in their own goroutine: once
-	// the server stops reading this socket to close it, they block.
-	detected := func() bool { return counter(e, "athena_wss_slow_consumer_closes_total") == 1 }
-	var stop atomic.Bool
-	sent := make(chan int, 1)
-	go func() {
-		n := 0
-		defer func() { sent <- n }()
-		for ; n < 20000 && !stop.Load(); n++ {
-			err := slow.c.Write(context.Background(), websocket.MessageText, fmt.Appendf(nil, `{"request_id":"s%d","action":"gateway.fetch","body":{"table_name":"users"}}`, n))
-			if err != nil {
-				return
-			}
-			if n%32 == 31 {
-				time.Sleep(10 * time.Millisecond)
-			}
-		}
-	}()
-	waitFor(t, "the slow consumer to be detected", detected)
-	stop.Store(true)
-
-	// The slow socket's writer is stuck on a full TCP buffer; the other
-	// socket does not wait for it.
-	var worst time.Duration
-	for i := range 50 {
-		start := time.Now()
-		f := healthy.roundTrip(map[string]any{"request_id": fmt.Sprint("h", i), "action": "gateway.fetch",
-			"body": map[string]any{"table_name": "users", "conditions": []map[string]any{{"eq_column": "id", "eq_value": i + 1}}}})
-		tu.Equal(t, "status", f.str("status"), "success")
-		worst = max(worst, time.Since(start))
-	}
-	t.Logf("healthy client: worst of 50 round trips while the other socket was stuck: %v", worst)
-
-	// Reading again lets the close frame through.
-	tu.Equal(t, "close status", slow.closeStatus(20*time.Second), websocket.StatusPolicyViolation)
-	t.Logf("the slow client sent %d requests before the server closed it", <-sent)
-	waitFor(t, "the slow socket to be gone", func() bool { return e.ws.Connections() == 1 })
-	tu.Equal(t, "1008 closes", counter(e, "athena_wss_server_closes_total", "status", "1008"), 1.0)
-}
-
-// TestWriteTimeout: a peer that accepts nothing for WriteTimeout is dropped.
+// TestWriteTimeout: a peer that sends requests but accepts nothing is
+// closed as a slow consumer once its queue is over its bound and no frame
+// was written for WriteTimeout, and gets the 1008 close frame when it reads
+// again. It waits for the detection, however long a loaded machine takes:
+// 400 replies of ~70 KiB are more than the kernel's socket buffers (at
+// most a few MiB unread) and the 64 KiB queue hold.
 func TestWriteTimeout(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envConfig{rows: 2000, wss: wssConfig(func(c *wssCfg) { c.WriteTimeout = 300 * time.Millisecond })})
+	e := newEnv(t, envConfig{rows: 2000, wss: wssConfig(func(c *wssCfg) {
+		c.WriteTimeout = 300 * time.Millisecond
+		c.QueueBytes = 64 << 10
+	})})
 	slow := e.dial(t, dialOpts{header: http.Header{"X-Athena-Client": {"local"}}})
-	for i := range 200 {
+	for i := range 400 {
 		slow.send(map[string]any{"request_id": fmt.Sprint("s", i), "action": "gateway.fetch", "body": map[string]any{"table_name": "users"}})
 	}
-	waitFor(t, "the stuck socket to be dropped", func() bool { return e.ws.Connections() == 0 })
+	waitFor(t, "the stuck socket to be detected", func() bool { return counter(e, "athena_wss_slow_consumer_closes_total") >= 1 })
+	tu.Equal(t, "close status", slow.closeStatus(2*time.Minute), websocket.StatusPolicyViolation)
+	waitFor(t, "the stuck socket to be gone", func() bool { return e.ws.Connections() == 0 })
 	tu.Equal(t, "slow consumer closes", counter(e, "athena_wss_slow_consumer_closes_total"), 1.0)
 }
 

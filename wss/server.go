@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,7 +21,9 @@ import (
 const (
 	DefaultMaxFrameBytes = 1 << 20
 	DefaultMaxInFlight   = 64
-	DefaultQueueFrames   = 256
+	DefaultQueueFrames   = 16384
+	DefaultQueueBytes    = 8 << 20
+	DefaultMaxWatches    = 256
 	DefaultChunkRows     = 500
 	DefaultPingInterval  = 25 * time.Second
 	DefaultPingTimeout   = 15 * time.Second
@@ -52,26 +53,43 @@ type Config struct {
 	// MaxFrameBytes caps one client frame; a bigger frame closes the
 	// connection with 1009. Default 1 MiB.
 	MaxFrameBytes int64
-	// MaxInFlight caps the requests one connection runs at once; a request
-	// over it gets a rate_limited reply. Default 64.
+	// MaxInFlight caps the requests one connection runs at once. At the
+	// cap the server stops reading the socket until one finishes (TCP
+	// back-pressure): no request is refused for it. Default 64.
 	MaxInFlight int
-	// QueueFrames caps the frames waiting to be written to one connection. A
-	// client that lets it fill is closed with 1008. Default 256.
+	// QueueFrames and QueueBytes bound the frames waiting to be written to
+	// one connection (the one being written included). While the queue is
+	// over either bound the server stops reading the socket, and a peer
+	// that takes no frame for WriteTimeout meanwhile is closed with 1008.
+	// Defaults 16384 frames, 8 MiB.
 	QueueFrames int
+	QueueBytes  int64
+	// MaxWatches caps the deferred.subscribe watches one connection holds;
+	// one more gets a rate_limited reply. Default 256.
+	MaxWatches int
 	// ChunkRows caps the rows of one chunk frame of a streamed reply.
 	// Default 500.
 	ChunkRows int
 	// PingInterval is how often the server pings each connection; a peer
 	// that does not answer within PingTimeout is closed. Defaults 25s, 15s.
 	PingInterval, PingTimeout time.Duration
-	// WriteTimeout bounds writing one frame; a peer that takes longer is
-	// cut off (it stopped reading). Default 10s.
+	// WriteTimeout is how long a peer may take no frame while its outbound
+	// queue is over its bound before it is closed with 1008 (it stopped
+	// reading); it then has as long again to take the close frame before
+	// the TCP connection is dropped. Default 10s.
 	WriteTimeout time.Duration
 	// AllowedOrigins lists the browser origins allowed to connect besides
 	// the server's own: hosts or host patterns ("app.example.com",
-	// "*.example.com"), optionally with a scheme, which is ignored. Empty
-	// allows same-origin pages (and non-browser clients) only.
+	// "*.example.com", "localhost:*" for any port), optionally with a
+	// scheme, which is ignored; "null" allows pages with an opaque origin
+	// (file://). Empty allows same-origin pages (and non-browser clients)
+	// only.
 	AllowedOrigins []string
+	// AllowLoopbackOrigins also allows pages served from loopback
+	// (http://localhost:*, http://127.0.0.1:*, http://[::1]:*, any port,
+	// http or https): cmd sets it on the no-config loopback default so a
+	// local page works at once.
+	AllowLoopbackOrigins bool
 	// MaxConnections caps this node's sockets; an upgrade over it gets 503
 	// with Retry-After. Default 100,000 (an idle socket costs ~24 KiB).
 	MaxConnections int
@@ -96,7 +114,7 @@ type Server struct {
 	gw      *core.Gateway
 	log     *slog.Logger
 	metrics *metrics
-	origins []string
+	origins *originPolicy
 	nextID  atomic.Uint64
 
 	// mu guards the fields below.
@@ -125,6 +143,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.QueueFrames <= 0 {
 		cfg.QueueFrames = DefaultQueueFrames
 	}
+	if cfg.QueueBytes <= 0 {
+		cfg.QueueBytes = DefaultQueueBytes
+	}
+	if cfg.MaxWatches <= 0 {
+		cfg.MaxWatches = DefaultMaxWatches
+	}
 	if cfg.ChunkRows <= 0 {
 		cfg.ChunkRows = DefaultChunkRows
 	}
@@ -146,7 +170,12 @@ func New(cfg Config) (*Server, error) {
 	if cfg.AuthTimeout <= 0 {
 		cfg.AuthTimeout = DefaultAuthTimeout
 	}
-	origins, err := originPatterns(cfg.AllowedOrigins)
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With(attrComponent, "wss")
+	origins, err := newOriginPolicy(cfg.AllowedOrigins, cfg.AllowLoopbackOrigins, log)
 	if err != nil {
 		return nil, err
 	}
@@ -154,14 +183,10 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	return &Server{
 		cfg:     cfg,
 		gw:      cfg.Gateway,
-		log:     log.With(attrComponent, "wss"),
+		log:     log,
 		metrics: m,
 		origins: origins,
 		conns:   make(map[*conn]struct{}),
@@ -169,31 +194,24 @@ func New(cfg Config) (*Server, error) {
 	}, nil
 }
 
-// originPatterns turns configured origins into the host patterns the
-// websocket library matches the Origin header's host against.
-func originPatterns(list []string) ([]string, error) {
-	out := make([]string, 0, len(list))
-	for _, o := range list {
-		o = strings.TrimSpace(o)
-		if o == "" {
-			continue
-		}
-		if strings.Contains(o, "://") {
-			u, err := url.Parse(o)
-			if err != nil || u.Host == "" {
-				return nil, errors.New("wss: allowed origin " + core.Truncate(o, 64) + " is not an origin")
-			}
-			o = u.Host
-		}
-		out = append(out, o)
-	}
-	return out, nil
-}
-
 // ServeHTTP upgrades the request and serves the connection until it closes.
 // The client defaults from X-Athena-Client or ?client=, the API key from the
 // key headers or ?api_key=.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Requests that are no upgrade get the envelope, not the library's
+	// plain text.
+	switch {
+	case !headerHasToken(r.Header, "Connection", "upgrade"):
+		writeUpgradeRequired(w, "the request has no Connection: Upgrade header")
+		return
+	case !headerHasToken(r.Header, "Upgrade", "websocket"):
+		writeUpgradeRequired(w, "the request has no Upgrade: websocket header")
+		return
+	}
+	if err := s.origins.allow(r); err != nil {
+		writeHTTPError(w, err)
+		return
+	}
 	s.mu.Lock()
 	draining := s.draining
 	if !draining {
@@ -238,13 +256,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	out := &coalescer{} // coalesce.go: a burst of frames, one write
 	ws, err := websocket.Accept(out.wrap(w, s.cfg.WriteTimeout), r, &websocket.AcceptOptions{
-		OriginPatterns: s.origins,
+		// The origin was checked above (originPolicy), with a log line and
+		// an envelope on refusal.
+		InsecureSkipVerify: true,
 		// Per-message compression keeps a 32 KiB window per direction per
 		// socket; idle sockets must stay small, so it is off.
 		CompressionMode: websocket.CompressionDisabled,
 	})
 	if err != nil {
-		// Accept has answered the client (400/403/426); nothing to add.
+		// Accept has answered the client (400 for a malformed handshake).
 		s.log.LogAttrs(r.Context(), slog.LevelDebug, "upgrade refused", slog.String(attrError, err.Error()))
 		return
 	}
@@ -260,6 +280,39 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.requireAuth()
 	}
 	c.serve()
+}
+
+// headerHasToken reports whether a comma-separated header holds token
+// (case-insensitive), as RFC 6455 §4.2.1 reads Connection and Upgrade.
+func headerHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Drain starts the shutdown without closing anything: every socket answers
+// a new request frame with a 503 draining reply while its in-flight
+// requests finish, and new upgrades get 503. Shutdown then closes the
+// sockets; it drains first when Drain was not called. Safe to call more
+// than once.
+func (s *Server) Drain() {
+	s.mu.Lock()
+	s.draining = true
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.mu.Lock()
+		c.draining = true
+		c.mu.Unlock()
+	}
 }
 
 func (s *Server) track(c *conn) bool {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -14,33 +15,32 @@ import (
 // gone once the queue is empty, so an idle socket holds no writer goroutine
 // and no queue buffer (STYLE.md rule 9, with the idle cost kept small:
 // thousands of dashboards mostly wait).
+//
+// The queue is bounded by back-pressure, not by refusal (DESIGN.md §4
+// Limits): while it is over Config.QueueFrames or Config.QueueBytes the
+// reader stops reading the socket (waitReadable), so it grows at most by the
+// replies of the requests already running. A burst the server produced is
+// written out as the peer reads. Only a peer that takes no frame for
+// WriteTimeout while the queue is over its bound is a slow consumer: its
+// queue is dropped, and the close frame (1008) follows the frame being
+// written once the peer reads again, within another WriteTimeout.
 
-// send queues a frame without blocking. A full queue means the client
-// stopped reading: it is closed with 1008 so nothing else waits on it. It
-// reports whether the frame was queued.
+// send queues a frame without blocking. It reports whether the frame was
+// queued: false once the connection is ending.
 func (c *conn) send(f outFrame) bool {
 	c.qmu.Lock()
 	if c.qclosed || c.ctx.Err() != nil {
 		c.qmu.Unlock()
 		return false
 	}
-	if len(c.queue) >= c.s.cfg.QueueFrames {
-		queued := len(c.queue)
-		// Close in the background: the sender may be fanning a job event
-		// out to many sockets and must not wait for this one's handshake.
-		c.writers.Add(1)
-		c.qmu.Unlock()
-		c.slowOnce.Do(func() {
-			c.s.metrics.slowConsumers.Inc()
-			c.log.LogAttrs(c.ctx, slog.LevelWarn, "closing slow consumer", slog.Int("queued_frames", queued))
-		})
-		go func() {
-			defer c.writers.Done()
-			c.closeWith(websocket.StatusPolicyViolation, closeReasonSlowConsumer)
-		}()
-		return false
-	}
 	c.queue = append(c.queue, f)
+	if f.data != nil {
+		c.qframes++
+		c.qbytes += int64(len(f.data))
+		if c.overSince.IsZero() && c.overLocked() {
+			c.overSince = time.Now()
+		}
+	}
 	if !c.writing {
 		c.writing = true
 		c.writers.Add(1)
@@ -48,6 +48,19 @@ func (c *conn) send(f outFrame) bool {
 	}
 	c.qmu.Unlock()
 	return true
+}
+
+// overLocked reports whether the frames waiting to be written (the one
+// being written included) are over a bound. The caller holds qmu.
+func (c *conn) overLocked() bool {
+	return c.qframes > c.s.cfg.QueueFrames || c.qbytes > c.s.cfg.QueueBytes
+}
+
+// queueOver reports whether the queue is over a bound.
+func (c *conn) queueOver() bool {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	return c.overLocked()
 }
 
 // drain writes queued frames in order until the queue is empty or the
@@ -66,6 +79,12 @@ func (c *conn) drain() {
 	}()
 	for {
 		c.qmu.Lock()
+		if c.slow {
+			c.qmu.Unlock()
+			c.stopWriting()
+			c.closeSlow()
+			return
+		}
 		if len(c.queue) == 0 || c.ctx.Err() != nil {
 			c.qmu.Unlock()
 			c.stopWriting()
@@ -75,12 +94,27 @@ func (c *conn) drain() {
 		c.queue[0] = outFrame{}
 		c.queue = c.queue[1:]
 		c.out.hold(len(c.queue) > 0 && c.queue[0].data != nil)
+		if f.data != nil {
+			c.writeStart = time.Now()
+			c.inWrite = true
+			c.armStallLocked()
+		}
 		c.qmu.Unlock()
 		if f.data == nil { // a flush marker
 			close(f.done)
 			continue
 		}
-		if !c.write(f) {
+		ok := c.write(f)
+		c.qmu.Lock()
+		c.inWrite = false
+		c.qframes--
+		c.qbytes -= int64(len(f.data))
+		if !c.overLocked() {
+			c.overSince = time.Time{}
+		}
+		c.qmu.Unlock()
+		c.wakeReader()
+		if !ok {
 			c.stopWriting()
 			return
 		}
@@ -99,35 +133,35 @@ func (c *conn) stopWriting() {
 		go c.drain()
 		return
 	}
+	c.dropQueueLocked()
+	c.writing = false
+}
+
+// dropQueueLocked releases every queued frame. The caller holds qmu.
+func (c *conn) dropQueueLocked() {
 	for _, f := range c.queue {
 		if f.done != nil {
 			close(f.done)
 		}
+		if f.data != nil {
+			c.qframes--
+			c.qbytes -= int64(len(f.data))
+		}
 	}
 	c.queue = nil
-	c.writing = false
 }
 
-// write sends one frame. A write that cannot finish within WriteTimeout
-// means the peer stopped reading; the library then drops the socket.
+// write sends one frame. Its context has no deadline: cancelling a write
+// drops the socket without a close frame, so a stalled write is judged by
+// checkStall instead, and ended by closeNow when the peer never reads again.
 func (c *conn) write(f outFrame) bool {
-	// Not derived from c.ctx: cancelling a write drops the socket, and a
-	// close handshake in progress must still be able to follow this frame.
-	ctx, cancel := context.WithTimeout(context.Background(), c.s.cfg.WriteTimeout)
-	err := c.ws.Write(ctx, websocket.MessageText, f.data)
-	timedOut := ctx.Err() == context.DeadlineExceeded
-	cancel()
+	err := c.ws.Write(context.Background(), websocket.MessageText, f.data)
 	if f.done != nil {
 		close(f.done)
 	}
 	if err != nil {
-		if timedOut {
-			c.slowOnce.Do(func() {
-				c.s.metrics.slowConsumers.Inc()
-				c.log.LogAttrs(c.ctx, slog.LevelWarn, "closing slow consumer: write timed out", slog.Duration("write_timeout", c.s.cfg.WriteTimeout))
-			})
-			c.closeNow()
-		}
+		// The socket is gone (or being closed): stop everything on it.
+		c.cancel(errConnClosed)
 		return false
 	}
 	c.s.metrics.framesOut.WithLabelValues(f.typ).Inc()
@@ -135,21 +169,113 @@ func (c *conn) write(f outFrame) bool {
 	return true
 }
 
+// armStallLocked (re)starts the stall check for the write about to begin.
+// The caller holds qmu.
+func (c *conn) armStallLocked() {
+	if c.stall == nil {
+		c.stall = time.AfterFunc(c.s.cfg.WriteTimeout, c.checkStall)
+		return
+	}
+	c.stall.Reset(c.s.cfg.WriteTimeout)
+}
+
+// checkStall runs on the stall timer while a write is in progress: a peer
+// that has taken no frame for WriteTimeout while the queue is over its
+// bound is a slow consumer. Otherwise it looks again when that could first
+// become true.
+func (c *conn) checkStall() {
+	c.qmu.Lock()
+	if !c.inWrite || c.slow || c.qclosed {
+		c.qmu.Unlock()
+		return
+	}
+	if !c.overLocked() {
+		c.stall.Reset(c.s.cfg.WriteTimeout)
+		c.qmu.Unlock()
+		return
+	}
+	from := c.writeStart
+	if c.overSince.After(from) {
+		from = c.overSince
+	}
+	if wait := time.Until(from.Add(c.s.cfg.WriteTimeout)); wait > 0 {
+		c.stall.Reset(wait)
+		c.qmu.Unlock()
+		return
+	}
+	c.slow = true
+	frames, bytes := c.qframes, c.qbytes
+	c.dropQueueLocked()
+	c.qmu.Unlock()
+
+	c.s.metrics.slowConsumers.Inc()
+	c.log.LogAttrs(c.ctx, slog.LevelWarn, "closing slow consumer: no write progress with the outbound queue over its bound",
+		slog.Int("queued_frames", frames), slog.Int64("queued_bytes", bytes), slog.Duration("write_timeout", c.s.cfg.WriteTimeout))
+	// Requests stop and the reader lets go; the writer sends the close
+	// frame once the frame it is stuck on is taken. A peer that never reads
+	// again loses the connection after another WriteTimeout.
+	c.cancel(errSlowConsumer)
+	c.graceTimer(slowCloseGrace(c.s.cfg.WriteTimeout))
+}
+
+// graceTimer drops the connection after d unless it ended before.
+func (c *conn) graceTimer(d time.Duration) {
+	t := time.AfterFunc(d, c.closeNow)
+	c.qmu.Lock()
+	c.grace = t
+	c.qmu.Unlock()
+}
+
+// closeSlow sends a slow consumer the 1008 close frame, after the frame it
+// was stuck on.
+func (c *conn) closeSlow() {
+	c.closeWith(websocket.StatusPolicyViolation, closeReasonSlowConsumer)
+	c.qmu.Lock()
+	if c.grace != nil {
+		c.grace.Stop()
+	}
+	c.qmu.Unlock()
+}
+
+// slowCloseGrace is how long a slow consumer has to take its close frame;
+// tests lengthen it so a loaded machine reads it in time.
+var slowCloseGrace = func(writeTimeout time.Duration) time.Duration { return writeTimeout }
+
+// wakeReader lets a paused reader look again.
+func (c *conn) wakeReader() {
+	if c.paused.Load() {
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
 // closeQueue refuses further frames and pings, then waits for the writer
 // and any ping in progress. serve calls it once the connection has ended.
 func (c *conn) closeQueue() {
 	c.qmu.Lock()
 	c.qclosed = true
+	if c.stall != nil {
+		c.stall.Stop()
+	}
 	c.qmu.Unlock()
 	c.pingTimer.Stop()
 	c.writers.Wait()
 	c.pings.Wait()
+	c.qmu.Lock()
+	if c.grace != nil {
+		c.grace.Stop()
+	}
+	c.qmu.Unlock()
 	c.stopWriting() // release anything queued after the writer left
 }
 
 // ping runs every PingInterval on the timer's goroutine: it checks that the
 // peer still answers, drops one that does not within PingTimeout (it cannot
-// read a close frame either), and re-arms the timer.
+// read a close frame either), and re-arms the timer. A missing pong is no
+// sign of death while the peer is still sending frames or while the server
+// itself is not reading (the pong waits unread behind the back-pressure).
 func (c *conn) ping() {
 	c.qmu.Lock()
 	if c.qclosed {
@@ -159,14 +285,20 @@ func (c *conn) ping() {
 	c.pings.Add(1)
 	c.qmu.Unlock()
 	defer c.pings.Done()
+	reads, pauses := c.reads.Load(), c.pauses.Load()
 	ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.PingTimeout)
 	defer cancel()
 	if err := c.ws.Ping(ctx); err != nil {
-		if c.ctx.Err() == nil {
-			c.s.metrics.pingTimeouts.Inc()
-			c.log.LogAttrs(c.ctx, slog.LevelInfo, "closing dead peer: no pong", slog.Duration("ping_timeout", c.s.cfg.PingTimeout))
-			c.closeNow()
+		if c.ctx.Err() != nil {
+			return
 		}
+		if c.paused.Load() || c.pauses.Load() != pauses || c.reads.Load() != reads {
+			c.pingTimer.Reset(c.s.cfg.PingInterval)
+			return
+		}
+		c.s.metrics.pingTimeouts.Inc()
+		c.log.LogAttrs(c.ctx, slog.LevelInfo, "closing dead peer: no pong", slog.Duration("ping_timeout", c.s.cfg.PingTimeout))
+		c.closeNow()
 		return
 	}
 	c.pingTimer.Reset(c.s.cfg.PingInterval)

@@ -120,6 +120,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	}
 	wc := cfg.WSS.config()
 	wc.Gateway, wc.Logger, wc.Registerer, wc.Live = gw, log, reg, hub
+	wc.AllowLoopbackOrigins = cfg.loopbackDefault()
 	ws, err := wss.New(wc)
 	if err != nil {
 		return err
@@ -177,11 +178,12 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 // in-flight replies (http.Server.Shutdown does not touch hijacked
 // connections), close the backends. Each step logs its time.
 func shutdown(log *slog.Logger, timeout time.Duration, gw *core.Gateway, srv *http.Server, ws *wss.Server, serveErr <-chan error) error {
+	start := time.Now()
+	gw.Drain()
+	ws.Drain() // sockets start no new requests from now on
 	log.Info("shutting down", "deadline", timeout.String())
 	ctx, cancel := context.WithTimeoutCause(context.Background(), timeout, errors.New("shutdown deadline exceeded"))
 	defer cancel()
-	start := time.Now()
-	gw.Drain()
 	step := time.Now()
 	err := srv.Shutdown(ctx)
 	if err != nil {

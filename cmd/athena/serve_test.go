@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/athena-go/athena/internal/pgtest"
 	"github.com/athena-go/athena/internal/testutil"
 )
 
@@ -24,12 +25,15 @@ func freePort(t *testing.T) int {
 }
 
 // TestServeDrainsInFlightRequests starts the server in-process, cancels its
-// context (what SIGTERM does) while a slow query runs, and checks that the
-// query still gets its full answer and the server exits cleanly.
+// context (what SIGTERM does) while a query is in flight, and checks that
+// the query still gets its full answer and the server exits cleanly. The
+// query waits for an advisory lock the test holds until the shutdown has
+// begun, so no step depends on how fast the machine is.
 func TestServeDrainsInFlightRequests(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config.yaml")
-	testutil.NoError(t, os.WriteFile(cfg, []byte("data_dir: "+filepath.Join(dir, "data")+"\nsqlite_clients:\n  local:\n    path: "+filepath.Join(dir, "local.db")+"\n"), 0o600))
+	testutil.NoError(t, os.WriteFile(cfg, []byte("data_dir: "+filepath.Join(dir, "data")+"\npostgres_clients:\n  pg: "+strconv.Quote(dsn)+"\n"), 0o600))
 	port := freePort(t)
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
 	ctx, stop := context.WithCancel(t.Context())
@@ -40,31 +44,25 @@ func TestServeDrainsInFlightRequests(t *testing.T) {
 		exited <- run(ctx, []string{"serve", "--config", cfg, "--port", strconv.Itoa(port)}, io.Discard, logs, func(string) string { return "" })
 	}()
 
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	waitUntil(t, "the server to be ready", func() bool {
 		resp, err := http.Get(base + "/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server never became ready:\n%s", logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
 
 	type answer struct {
 		status int
 		body   string
 		err    error
 	}
+	lock := holdLock(t, dsn)
 	done := make(chan answer, 1)
 	go func() {
-		req, _ := http.NewRequest(http.MethodPost, base+"/gateway/query", strings.NewReader(
-			`{"query":"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 300000) SELECT count(*) AS n FROM c"}`))
-		req.Header.Set("X-Athena-Client", "local")
+		req, _ := http.NewRequest(http.MethodPost, base+"/gateway/query", strings.NewReader(`{"query":`+strconv.Quote(lock.query())+`}`))
+		req.Header.Set("X-Athena-Client", "pg")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			done <- answer{err: err}
@@ -74,22 +72,25 @@ func TestServeDrainsInFlightRequests(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		done <- answer{status: resp.StatusCode, body: string(b)}
 	}()
-	// Let the query start, then ask the server to stop.
-	time.Sleep(150 * time.Millisecond)
+	// The query is in the database; ask the server to stop, and let the
+	// query finish only once the drain has begun.
+	lock.waitWaiting(t, 1)
 	stop()
+	waitLog(t, logs, `"msg":"shutting down"`)
+	lock.release(t)
 
 	select {
 	case a := <-done:
 		testutil.NoError(t, a.err)
 		testutil.Equal(t, "status", a.status, 200)
-		testutil.Contains(t, "body", a.body, `"n":300000`)
-	case <-time.After(30 * time.Second):
+		testutil.Contains(t, "body", a.body, `"n":1`)
+	case <-time.After(2 * time.Minute):
 		t.Fatal("in-flight request never finished")
 	}
 	select {
 	case code := <-exited:
 		testutil.Equal(t, "exit code", code, 0)
-	case <-time.After(30 * time.Second):
+	case <-time.After(2 * time.Minute):
 		t.Fatal("server did not exit")
 	}
 	out := logs.String()

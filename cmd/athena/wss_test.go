@@ -16,6 +16,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/athena-go/athena/internal/pgtest"
 	"github.com/athena-go/athena/internal/testutil"
 )
 
@@ -31,9 +32,18 @@ type server struct {
 // one SQLite client "local", and waits until it is ready.
 func startServe(t *testing.T) *server {
 	t.Helper()
+	return startServeWith(t, func(dir string) string {
+		return "sqlite_clients:\n  local:\n    path: " + filepath.Join(dir, "local.db") + "\n"
+	})
+}
+
+// startServeWith is startServe with the clients section config returns
+// for the server's directory.
+func startServeWith(t *testing.T, clients func(dir string) string) *server {
+	t.Helper()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config.yaml")
-	testutil.NoError(t, os.WriteFile(cfg, []byte("data_dir: "+filepath.Join(dir, "data")+"\nsqlite_clients:\n  local:\n    path: "+filepath.Join(dir, "local.db")+"\n"), 0o600))
+	testutil.NoError(t, os.WriteFile(cfg, []byte("data_dir: "+filepath.Join(dir, "data")+"\n"+clients(dir)), 0o600))
 	port := freePort(t)
 	ctx, stop := context.WithCancel(t.Context())
 	s := &server{base: "http://127.0.0.1:" + strconv.Itoa(port), logs: &testutil.SyncBuffer{}, stop: stop, exited: make(chan int, 1)}
@@ -139,29 +149,44 @@ func decode(t *testing.T, b []byte) map[string]any {
 }
 
 // TestServeClosesWebSocketsOnShutdown: on the stop signal an in-flight WS
-// request still gets its reply, then the socket is closed with 1001.
+// request still gets its reply, a request frame sent after the drain began
+// gets a 503 draining reply, then the socket is closed with 1001. The
+// in-flight query waits for an advisory lock the test releases only once
+// the drain has begun: no step depends on the machine's speed.
 func TestServeClosesWebSocketsOnShutdown(t *testing.T) {
-	s := startServe(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	dsn := pgtest.NewDatabase(t)
+	s := startServeWith(t, func(string) string { return "postgres_clients:\n  pg: " + strconv.Quote(dsn) + "\n" })
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	ws, _, err := websocket.Dial(ctx, "ws"+s.base[len("http"):]+"/wss/gateway", &websocket.DialOptions{HTTPHeader: http.Header{"X-Athena-Client": {"local"}}})
+	ws, _, err := websocket.Dial(ctx, "ws"+s.base[len("http"):]+"/wss/gateway", &websocket.DialOptions{HTTPHeader: http.Header{"X-Athena-Client": {"pg"}}})
 	testutil.NoError(t, err)
 	defer ws.CloseNow()
-	testutil.NoError(t, ws.Write(ctx, websocket.MessageText, []byte(
-		`{"request_id":"slow","action":"gateway.query","body":{"query":"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 300000) SELECT count(*) AS n FROM c"}}`)))
-	time.Sleep(100 * time.Millisecond)
+	lock := holdLock(t, dsn)
+	testutil.NoError(t, ws.Write(ctx, websocket.MessageText, []byte(`{"request_id":"slow","action":"gateway.query","body":{"query":`+strconv.Quote(lock.query())+`}}`)))
+	lock.waitWaiting(t, 1)
 	s.stop()
+	waitLog(t, s.logs, `"msg":"shutting down"`)
 
+	testutil.NoError(t, ws.Write(ctx, websocket.MessageText, []byte(`{"request_id":"late","action":"gateway.query","body":{"query":"SELECT 1 AS one"}}`)))
 	_, reply, err := ws.Read(ctx)
 	testutil.NoError(t, err)
-	testutil.Contains(t, "reply", string(reply), `"n":300000`)
+	late := decode(t, reply)
+	testutil.Equal(t, "late request_id", late["request_id"], any("late"))
+	testutil.Equal(t, "late code", late["code"], any("draining"))
+	testutil.Equal(t, "late http_status", late["http_status"], any(json.Number("503")))
+
+	lock.release(t)
+	_, reply, err = ws.Read(ctx)
+	testutil.NoError(t, err)
+	testutil.Contains(t, "reply", string(reply), `"request_id":"slow"`)
+	testutil.Contains(t, "reply", string(reply), `"n":1`)
 	_, _, err = ws.Read(ctx)
 	testutil.Equal(t, "close status", websocket.CloseStatus(err), websocket.StatusGoingAway)
 	select {
 	case code := <-s.exited:
 		testutil.Equal(t, "exit code", code, 0)
 		s.exited <- code // for the cleanup
-	case <-time.After(30 * time.Second):
+	case <-time.After(2 * time.Minute):
 		t.Fatal("server did not exit")
 	}
 	for _, want := range []string{`"msg":"websockets closed"`, `"sockets":1`, `"websocket":"ws://127.0.0.1:`} {
@@ -176,6 +201,8 @@ wss:
   max_frame_bytes: 65536
   max_in_flight: 8
   outbound_queue_frames: 32
+  outbound_queue_bytes: 65536
+  max_watches: 16
   chunk_rows: 100
   ping_interval: 10s
   ping_timeout: 3s
@@ -189,15 +216,17 @@ wss:
 	testutil.Equal(t, "frame", wc.MaxFrameBytes, int64(65536))
 	testutil.Equal(t, "in flight", wc.MaxInFlight, 8)
 	testutil.Equal(t, "queue", wc.QueueFrames, 32)
+	testutil.Equal(t, "queue bytes", wc.QueueBytes, int64(65536))
+	testutil.Equal(t, "watches", wc.MaxWatches, 16)
 	testutil.Equal(t, "chunk", wc.ChunkRows, 100)
 	testutil.Equal(t, "ping", wc.PingInterval, 10*time.Second)
 	testutil.Equal(t, "ping timeout", wc.PingTimeout, 3*time.Second)
 	testutil.Equal(t, "write", wc.WriteTimeout, 2*time.Second)
 	testutil.Equal(t, "origins", wc.AllowedOrigins, []string{"https://*.example.com"})
 
-	p = writeConfig(t, "wss:\n  max_frame_bytes: 10\n  max_in_flight: -1\n  ping_interval: soon\n")
+	p = writeConfig(t, "wss:\n  max_frame_bytes: 10\n  max_in_flight: -1\n  ping_interval: soon\n  outbound_queue_bytes: 5\n  max_watches: -2\n")
 	_, err = loadConfig(p, envOf(nil))
-	for _, key := range []string{"wss.max_frame_bytes", "wss.max_in_flight", "wss.ping_interval"} {
+	for _, key := range []string{"wss.max_frame_bytes", "wss.max_in_flight", "wss.ping_interval", "wss.outbound_queue_bytes", "wss.max_watches"} {
 		testutil.Contains(t, "errors", fmt.Sprint(err), key)
 	}
 	_, err = loadConfig(writeConfig(t, "wss:\n  max_frames: 1\n"), envOf(nil))

@@ -36,6 +36,9 @@ const (
 	CodeRestoring           Code = "restoring"
 	CodeTimeout             Code = "timeout"
 	CodeCanceled            Code = "canceled"
+	// CodeDraining refuses a new request on a socket of a server that is
+	// shutting down (the in-flight ones finish); reconnect elsewhere.
+	CodeDraining Code = "draining"
 )
 
 // Codes lists every Code, for exhaustive table tests in the transports.
@@ -44,7 +47,7 @@ var Codes = []Code{
 	CodeUnknownColumn, CodeUnauthorized, CodeForbidden, CodeNotFound,
 	CodeUnknownClient, CodeConflict, CodePayloadTooLarge, CodeRateLimited,
 	CodeInternal, CodeBackendUnavailable, CodeQueueUnavailable, CodeClientFrozen,
-	CodeRestoring, CodeTimeout, CodeCanceled,
+	CodeRestoring, CodeTimeout, CodeCanceled, CodeDraining,
 }
 
 // HTTPStatus is the HTTP status a request failing with c gets over REST, and
@@ -66,7 +69,7 @@ func (c Code) HTTPStatus() int {
 		return 413
 	case CodeRateLimited:
 		return 429
-	case CodeBackendUnavailable, CodeQueueUnavailable, CodeClientFrozen, CodeRestoring:
+	case CodeBackendUnavailable, CodeQueueUnavailable, CodeClientFrozen, CodeRestoring, CodeDraining:
 		return 503
 	case CodeTimeout:
 		return 504

@@ -97,8 +97,9 @@ type Server struct {
 	err    error         // cmd.Wait's result; read only after exited is closed
 	dir    string
 	// What Restart needs to start the same server again.
-	bin, cfgPath string
-	env          []string
+	bin  string
+	args []string
+	env  []string
 }
 
 // Options configure Start.
@@ -114,6 +115,11 @@ type Options struct {
 	// Env adds environment variables. ATHENA_* and POSTGRES_ATHENA_*
 	// variables of the test's own environment are not passed on.
 	Env []string
+	// NoConfig starts the server with no config file at all (the embedded
+	// defaults, listening on 127.0.0.1): Config and API are ignored, the
+	// port is given with --port, and HOME and XDG_CONFIG_HOME point into
+	// the server's directory so no config file is found.
+	NoConfig bool
 }
 
 // Start writes the config, starts `athena serve` on a free port and waits
@@ -127,19 +133,27 @@ func Start(tb testing.TB, bin string, o Options) *Server {
 		dir = tb.TempDir()
 	}
 	port := FreePort(tb)
-	api := ""
-	for line := range strings.Lines(o.API) {
-		if line = strings.TrimSpace(line); line != "" {
-			api += "  " + line + "\n"
+	env := WithoutEnvPrefix(os.Environ(), "ATHENA_", "POSTGRES_ATHENA_")
+	var args []string
+	if o.NoConfig {
+		args = []string{"serve", "--port", fmt.Sprint(port)}
+		env = append(WithoutEnvPrefix(env, "HOME=", "XDG_CONFIG_HOME="), "HOME="+dir, "XDG_CONFIG_HOME="+filepath.Join(dir, "xdg"))
+	} else {
+		api := ""
+		for line := range strings.Lines(o.API) {
+			if line = strings.TrimSpace(line); line != "" {
+				api += "  " + line + "\n"
+			}
 		}
-	}
-	cfg := fmt.Sprintf("api:\n  host: 127.0.0.1\n  port: %d\n%s%s", port, api, o.Config)
-	cfgPath := filepath.Join(dir, fmt.Sprintf("config-%d.yaml", port))
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		tb.Fatal(err)
+		cfg := fmt.Sprintf("api:\n  host: 127.0.0.1\n  port: %d\n%s%s", port, api, o.Config)
+		cfgPath := filepath.Join(dir, fmt.Sprintf("config-%d.yaml", port))
+		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+			tb.Fatal(err)
+		}
+		args = []string{"serve", "--config", cfgPath}
 	}
 	s := &Server{URL: fmt.Sprintf("http://127.0.0.1:%d", port), Port: port, Log: &testutil.SyncBuffer{}, dir: dir,
-		bin: bin, cfgPath: cfgPath, env: append(WithoutEnvPrefix(os.Environ(), "ATHENA_", "POSTGRES_ATHENA_"), o.Env...)}
+		bin: bin, args: args, env: append(env, o.Env...)}
 	s.spawn(tb)
 	tb.Cleanup(func() {
 		s.Stop(tb)
@@ -157,7 +171,7 @@ func (s *Server) spawn(tb testing.TB) {
 	s.exited = make(chan struct{})
 	// Not CommandContext: the context ends before cleanups run, and the
 	// server must get SIGTERM, not SIGKILL, to show a graceful shutdown.
-	s.cmd = exec.Command(s.bin, "serve", "--config", s.cfgPath)
+	s.cmd = exec.Command(s.bin, s.args...)
 	s.cmd.Dir = s.dir
 	s.cmd.Env = s.env
 	s.cmd.Stdout, s.cmd.Stderr = s.Log, s.Log
