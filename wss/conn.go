@@ -483,6 +483,9 @@ func (c *conn) auth(req *Request) {
 func (c *conn) closeWith(code websocket.StatusCode, reason string) {
 	c.closeOnce.Do(func() {
 		c.s.metrics.closes.WithLabelValues(closeLabel(code)).Inc()
+		// The close frame must not wait in the coalescer behind a burst
+		// that will not be written any more: it flushes what is held.
+		c.out.hold(false)
 		_ = c.ws.Close(code, reason)
 		c.cancel(errConnClosed)
 	})
