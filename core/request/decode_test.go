@@ -124,6 +124,7 @@ func FuzzDecode(f *testing.F) {
 		`{"table_name":"t","aggregate":{"group_by":["a",{"column":"t","bucket":"week","as":"w"}],"measures":{"n":"count(*)","s":"sum(x)"}},"sort_by":"s"}`,
 		`{"table_name":"t","current_page":9007199254740991,"page_size":9007199254740991}`,
 		"\xff\xfe", `[[[[[[[[`, `{"a":` + "\"\\ud800\"}",
+		`{"table_name":"t","table_name":"u"}`, `{"table_name":"t","insert_body":{"a":1,"\u0061":2}}`, "{\"table_name\":\"t\xc3\"}",
 	} {
 		f.Add([]byte(s))
 	}
