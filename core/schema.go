@@ -124,15 +124,15 @@ func (c *client) storeCatalog(snap *catalogSnap) {
 	}
 }
 
-// defaultIntrospectTimeout bounds an introspection when the client has no
-// statement timeout of its own.
-const defaultIntrospectTimeout = 30 * time.Second
+// minIntrospectTimeout is the least time an introspection is given: it is
+// shared by every caller waiting for it (each of whom still waits only as
+// long as its own context allows), so one caller's short statement
+// timeout must not cut it for the others. A client whose statement
+// timeout is longer gets that.
+const minIntrospectTimeout = 30 * time.Second
 
 func (c *client) introspectTimeout() time.Duration {
-	if c.timeout > 0 {
-		return c.timeout
-	}
-	return defaultIntrospectTimeout
+	return max(c.timeout, minIntrospectTimeout)
 }
 
 // schemaChanged marks the client's cached schema stale when sql may have
