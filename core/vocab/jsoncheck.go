@@ -16,7 +16,7 @@ import (
 // returns nil, and the decoder that runs next reports them. CheckJSON is
 // safe for concurrent use.
 func CheckJSON(b []byte) error {
-	var names [32][]byte // room for the names of a typical body in one allocation
+	var names [16][]byte // room for the names of a typical body or frame in one allocation
 	c := jsonChecker{b: b, names: names[:0]}
 	c.value(0)
 	return c.err
