@@ -6,7 +6,7 @@ GO ?= go
 # Lists the Go files of the repository, minus node_modules (gofmt . would walk it).
 FIND_GO = find . \( -name .git -o -name node_modules \) -prune -o -type f -name '*.go' -print
 
-.PHONY: run build deps check test fmt lint bench console
+.PHONY: run build deps check test fmt lint bench console schemathesis
 
 ## run: start the gateway on port 4052 with the embedded SQLite store (no config, no services)
 run:
@@ -32,6 +32,10 @@ check:
 test: deps check
 	$(GO) test -race -count=1 -timeout 15m ./...
 	$(GO) test -run='^$$' -bench=. -benchtime=1x ./...
+
+## schemathesis: only the spec test (schemathesis against a real server's /openapi.yaml; make test runs it with ./...)
+schemathesis: deps
+	$(GO) test -count=1 -v -run TestSchemathesis ./test/schemathesis
 
 ## fmt: gofmt every Go file in place
 fmt:

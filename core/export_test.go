@@ -21,3 +21,6 @@ func (g *Gateway) CacheWaiting() int {
 	}
 	return g.cache.Waiting()
 }
+
+// MayChangeSchema is mayChangeSchema.
+var MayChangeSchema = mayChangeSchema

@@ -42,6 +42,7 @@ func (g *Gateway) query(ctx context.Context, c *client, o *op, q *request.QueryR
 	// of its work.
 	defer g.invalidate(ctx, c, "")
 	defer g.liveRan(c, q.Query)
+	defer c.schemaChanged(q.Query)
 	rows, err := c.backend.Query(ctx, q.Query)
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,9 +68,12 @@ type client struct {
 	// camelCase name first (Config.SnakeCaseNames).
 	snake bool
 
-	catalog     atomic.Pointer[Catalog]
+	catalog     atomic.Pointer[catalogSnap]
 	lastRefresh atomic.Int64 // unix nanos of the last introspection
-	flight      singleflight.Group
+	// schemaGen counts schema changes made through the gateway (DDL in raw
+	// SQL, core/schema.go): a catalog read at an older generation is stale.
+	schemaGen atomic.Uint64
+	flight    singleflight.Group
 
 	// Catalog state (core/catalog.go): fromCatalog marks a client opened
 	// from an athena_clients row, inCatalog one whose row has been seen;
@@ -199,28 +203,46 @@ func (c *client) column(ctx context.Context, t *Table, name string) (*Column, er
 	return nil, Errorf(CodeUnknownColumn, "unknown column %q in table %q", vocab.Truncate(name, 128), t.Name)
 }
 
+// loadCatalog returns the client's introspected schema: the cached one
+// unless refresh asks for a new read (at most once per
+// minRefreshInterval) or DDL through the gateway made it stale, in which
+// case it introspects at once. Concurrent callers share one introspection;
+// it runs on a context detached from theirs (with its own timeout), so a
+// caller that gives up does not fail the others, and each caller waits
+// only as long as its own context allows.
 func (c *client) loadCatalog(ctx context.Context, refresh bool) (*Catalog, error) {
+	gen := c.schemaGen.Load()
 	cur := c.catalog.Load()
-	if cur != nil && (!refresh || time.Since(time.Unix(0, c.lastRefresh.Load())) < minRefreshInterval) {
-		return cur, nil
+	if cur != nil && cur.gen == gen && (!refresh || time.Since(time.Unix(0, c.lastRefresh.Load())) < minRefreshInterval) {
+		return cur.cat, nil
 	}
-	v, err, _ := c.flight.Do("introspect", func() (any, error) {
-		cat, err := c.backend.Introspect(ctx)
+	// The key carries the generation: an introspection that started before
+	// a schema change is not shared with callers that must see the change.
+	ch := c.flight.DoChan("introspect:"+strconv.FormatUint(gen, 10), func() (any, error) {
+		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.introspectTimeout())
+		defer cancel()
+		cat, err := c.backend.Introspect(ictx)
 		if err != nil {
 			return nil, fmt.Errorf("introspect client %s: %w", c.spec.Name, err)
 		}
 		for _, t := range cat.Tables {
 			t.buildIndex()
 		}
-		c.catalog.Store(cat)
+		c.storeCatalog(&catalogSnap{cat: cat, gen: gen})
 		c.lastRefresh.Store(time.Now().UnixNano())
 		return cat, nil
 	})
-	if err != nil {
-		if cur != nil {
-			return cur, nil
-		}
-		return nil, err
+	var res singleflight.Result
+	select {
+	case res = <-ch:
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	return v.(*Catalog), nil
+	if res.Err != nil {
+		if cur != nil {
+			return cur.cat, nil
+		}
+		return nil, res.Err
+	}
+	return res.Val.(*Catalog), nil
 }

@@ -3,6 +3,8 @@ package core
 import (
 	"context"
 	"sort"
+	"strings"
+	"time"
 )
 
 // SchemaClient is one entry of GET /schema/clients.
@@ -98,4 +100,77 @@ func (g *Gateway) finishQuiet(tr *callTrack) {
 	if tr.c != nil {
 		tr.c.refs.Add(-1)
 	}
+}
+
+// catalogSnap is an introspected catalog and the schema generation it was
+// read at.
+type catalogSnap struct {
+	cat *Catalog
+	gen uint64
+}
+
+// storeCatalog keeps snap unless a catalog of a newer generation is
+// already stored (introspections of two generations may finish out of
+// order).
+func (c *client) storeCatalog(snap *catalogSnap) {
+	for {
+		cur := c.catalog.Load()
+		if cur != nil && cur.gen > snap.gen {
+			return
+		}
+		if c.catalog.CompareAndSwap(cur, snap) {
+			return
+		}
+	}
+}
+
+// minIntrospectTimeout is the least time an introspection is given: it is
+// shared by every caller waiting for it (each of whom still waits only as
+// long as its own context allows), so one caller's short statement
+// timeout must not cut it for the others. A client whose statement
+// timeout is longer gets that.
+const minIntrospectTimeout = 30 * time.Second
+
+func (c *client) introspectTimeout() time.Duration {
+	return max(c.timeout, minIntrospectTimeout)
+}
+
+// schemaChanged marks the client's cached schema stale when sql may have
+// changed it (DDL run through /gateway/query, /query/sql or a socket
+// query), so the very next call introspects again: a table created by one
+// request is known to the next. It runs after the statement, whether or
+// not it succeeded (a failed script may have run part of its DDL).
+func (c *client) schemaChanged(sql string) {
+	if mayChangeSchema(sql) {
+		c.schemaGen.Add(1)
+	}
+}
+
+// schemaWords are the SQL/CQL statement keywords that change a schema.
+var schemaWords = []string{"CREATE", "ALTER", "DROP", "RENAME"}
+
+// mayChangeSchema reports whether sql holds a schema-changing keyword as a
+// whole word anywhere (several statements, comments and literals included:
+// a false positive costs one introspection, a miss a stale schema).
+func mayChangeSchema(sql string) bool {
+	for i := 0; i < len(sql); i++ {
+		ch := sql[i] | 0x20 // ASCII lower case
+		if ch != 'c' && ch != 'a' && ch != 'd' && ch != 'r' {
+			continue
+		}
+		if i > 0 && isWordByte(sql[i-1]) {
+			continue
+		}
+		for _, w := range schemaWords {
+			end := i + len(w)
+			if end <= len(sql) && strings.EqualFold(sql[i:end], w) && (end == len(sql) || !isWordByte(sql[end])) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func isWordByte(b byte) bool {
+	return b == '_' || b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= 0x80
 }

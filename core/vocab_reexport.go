@@ -125,6 +125,9 @@ func AppendRow(buf []byte, cols []string, vals []any, stripNulls bool) []byte {
 	return vocab.AppendRow(buf, cols, vals, stripNulls)
 }
 
+// CheckJSON is vocab.CheckJSON.
+func CheckJSON(b []byte) error { return vocab.CheckJSON(b) }
+
 // Truncate is vocab.Truncate.
 func Truncate(s string, n int) string { return vocab.Truncate(s, n) }
 

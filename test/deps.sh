@@ -16,7 +16,10 @@
 #     unit-tests docs/alerts.yaml with it;
 #   - moto's standalone S3 server in a virtualenv (test/s3/venv, pinned by
 #     test/s3/requirements.txt): internal/s3test starts it when
-#     ATHENA_TEST_S3_ENDPOINT is unset.
+#     ATHENA_TEST_S3_ENDPOINT is unset;
+#   - schemathesis in a virtualenv (test/schemathesis/venv, pinned by
+#     test/schemathesis/requirements.txt): test/schemathesis runs it against
+#     a real server's /openapi.yaml.
 # It is idempotent: a second run changes nothing and says so. System packages
 # come from apt (Debian/Ubuntu); elsewhere it names what to install.
 set -euo pipefail
@@ -219,15 +222,17 @@ ensure_promtool() {
 	command -v promtool >/dev/null 2>&1 || die "prometheus installed but promtool is not on PATH"
 }
 
-# ensure_moto creates test/s3/venv with the packages test/s3/requirements.txt
-# pins, when the venv is missing or was built from another requirements
-# file (a copy of the one it was built from is kept inside it).
-ensure_moto() {
-	local dir=$root/test/s3
+# ensure_venv creates test/$1/venv with the packages test/$1/requirements.txt
+# pins, when the venv lacks the program $2 or was built from another
+# requirements file (a copy of the one it was built from is kept inside it).
+# $3 names what it installs, for the log.
+ensure_venv() {
+	local rel=test/$1 prog=$2 what=$3
+	local dir=$root/$rel
 	local venv=$dir/venv
 	local stamp=$venv/requirements.txt
-	if [ -x "$venv/bin/moto_server" ] && cmp -s "$stamp" "$dir/requirements.txt"; then
-		log "moto S3 server present (test/s3/venv)"
+	if [ -x "$venv/bin/$prog" ] && cmp -s "$stamp" "$dir/requirements.txt"; then
+		log "$what present ($rel/venv)"
 		return 0
 	fi
 	if ! command -v python3 >/dev/null 2>&1; then
@@ -238,14 +243,18 @@ ensure_moto() {
 		log "python3 venv support missing: installing"
 		apt_install python3-venv
 	fi
-	log "creating test/s3/venv with moto (test/s3/requirements.txt)"
+	log "creating $rel/venv with $what ($rel/requirements.txt)"
 	rm -rf "$venv"
 	python3 -m venv "$venv"
 	"$venv/bin/pip" install -q --disable-pip-version-check -r "$dir/requirements.txt"
-	[ -x "$venv/bin/moto_server" ] || die "moto installed but test/s3/venv/bin/moto_server is missing"
+	[ -x "$venv/bin/$prog" ] || die "$what installed but $rel/venv/bin/$prog is missing"
 	cp "$dir/requirements.txt" "$stamp"
-	log "moto S3 server installed (test/s3/venv)"
+	log "$what installed ($rel/venv)"
 }
+
+ensure_moto() { ensure_venv s3 moto_server "moto S3 server"; }
+
+ensure_schemathesis() { ensure_venv schemathesis schemathesis schemathesis; }
 
 ensure_postgres
 ensure_node
@@ -256,4 +265,5 @@ ensure_redis
 ensure_chromium
 ensure_promtool
 ensure_moto
+ensure_schemathesis
 log "done"

@@ -51,7 +51,6 @@ func authEnvWith(t *testing.T, adjust func(*core.Config)) (*env, map[string]stri
 		"full":         `{"name":"full","rights":` + all + `}`,
 		"wildcard":     `{"name":"w","rights":["gateway.*"]}`,
 		"star":         `{"name":"s","rights":["*"]}`,
-		"expired":      `{"name":"e","rights":` + all + `,"expires_at":"2001-01-01T00:00:00Z"}`,
 		"inactive":     `{"name":"i","rights":` + all + `,"is_active":false}`,
 		"other client": `{"name":"o","rights":` + all + `,"client_name":"other"}`,
 		"read only":    `{"name":"r","rights":["gateway.read"]}`,
@@ -62,6 +61,12 @@ func authEnvWith(t *testing.T, adjust func(*core.Config)) (*env, map[string]stri
 		tu.NoError(t, err)
 		keys[name] = k.APIKey
 	}
+	// The admin API refuses an expiry in the past, so the expired key is
+	// made through the service a step below it.
+	expired, err := admin.New(gw).CreateAPIKey(t.Context(), admin.KeyCreate{Name: "e", IsActive: true,
+		Rights: []string{"gateway.read", "gateway.write", "gateway.delete", "gateway.query"}, ExpiresAt: time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)})
+	tu.NoError(t, err)
+	keys["expired"] = expired.APIKey
 	err = enforceKeys(t, gw)
 	tu.NoError(t, err)
 

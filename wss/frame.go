@@ -132,6 +132,9 @@ func DecodeRequest(b []byte) (*Request, error) {
 	if !utf8.Valid(b) {
 		return nil, &FrameError{Err: core.Errorf(core.CodeInvalidJSON, "frame is not valid UTF-8")}
 	}
+	if err := core.CheckJSON(b); err != nil {
+		return nil, &FrameError{RequestID: salvageRequestID(b), Err: core.Errorf(core.CodeInvalidJSON, "frame is not valid JSON: %s", core.PublicMessage(err))}
+	}
 	var w wireRequest
 	if err := json.Unmarshal(b, &w); err != nil {
 		return nil, &FrameError{RequestID: salvageRequestID(b), Err: jsonError(err)}

@@ -92,6 +92,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		"{\"request_id\":\"\xff\xfe\"}",
 		`[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]`,
 		`{"request_id":1e400}`,
+		`{"request_id":"d","action":"ping","action":"gateway.fetch"}`, `{"request_id":"d","action":"gateway.fetch","body":{"a":{"b":1,"b":2}}}`,
 	} {
 		f.Add([]byte(s))
 	}

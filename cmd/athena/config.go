@@ -15,6 +15,7 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/admin"
 )
 
 // Config is config.yaml. Every key is optional; the zero value of each field
@@ -139,6 +140,9 @@ type Config struct {
 
 	// path is the file this config came from ("" for the defaults).
 	path string
+	// usesDemoClient is set when applyDefaults added the embedded "local"
+	// client because the config declares no data client.
+	usesDemoClient bool
 }
 
 // Duration is a time.Duration written as "5s" in YAML.
@@ -412,10 +416,33 @@ func (c *Config) applyDefaults() {
 		c.Gateway.MaxInsertRows = 10000
 	}
 	c.applyCacheDefaults()
-	if c.path == "" && len(c.PostgresClients) == 0 && len(c.SQLiteClients) == 0 && len(c.ScyllaClients) == 0 {
-		// No config at all: the embedded demo client.
-		c.SQLiteClients = map[string]SQLiteClient{"local": {Path: filepath.Join(c.DataDir, "local.db")}}
+	if !c.declaresDataClient() {
+		// No data client declared (no config at all, or a file that sets
+		// other keys only): the embedded demo client, as DESIGN.md §8 says.
+		// The startup log says so (defaultClientNote).
+		c.SQLiteClients = map[string]SQLiteClient{demoClient: {Path: filepath.Join(c.DataDir, "local.db")}}
+		c.usesDemoClient = true
 	}
+}
+
+// demoClient names the embedded demo client served when the config
+// declares no data client.
+const demoClient = "local"
+
+// declaresDataClient reports whether the config names a data client: any
+// sqlite or scylla client, or a postgres client other than the control
+// plane's own logging.client (which is not served unless
+// logging.client_serves_data says so).
+func (c *Config) declaresDataClient() bool {
+	if len(c.SQLiteClients) > 0 || len(c.ScyllaClients) > 0 {
+		return true
+	}
+	for name := range c.PostgresClients {
+		if name != c.Logging.Client || c.Logging.ClientServesData {
+			return true
+		}
+	}
+	return false
 }
 
 var clientName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
@@ -494,6 +521,13 @@ func (c *Config) Validate(getenv func(string) string) error {
 		checkDuration(bad, key+".statement_timeout", pc.StatementTimeout)
 		if pc.MaxConns < 0 {
 			bad(key+".max_conns", "must not be negative")
+		}
+	}
+	for section, names := range map[string][]string{"postgres_clients": sortedKeys(c.PostgresClients), "sqlite_clients": sortedKeys(c.SQLiteClients), "scylla_clients": sortedKeys(c.ScyllaClients)} {
+		for _, name := range names {
+			if admin.ReservedClientName(name) {
+				bad(section+"."+name, "the client name %q is reserved (GET /admin/clients/statistics reports every client's statistics); choose another", name)
+			}
 		}
 	}
 	for name, sc := range c.SQLiteClients {
@@ -590,4 +624,15 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// dataClientNames lists the data clients the config declares, sorted (the
+// control plane's logging.client only when it serves data).
+func (c *Config) dataClientNames() []string {
+	var names []string
+	for _, s := range c.clientSpecs(func(string) string { return "" }) {
+		names = append(names, s.Name)
+	}
+	sort.Strings(names)
+	return names
 }

@@ -57,6 +57,11 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		configFile = "none (embedded defaults)"
 	}
 	log.Info("athena starting", "version", version(), "config", configFile, "data_dir", cfg.DataDir)
+	if cfg.usesDemoClient {
+		log.Info("no data client declared in the config: serving the embedded demo client (declare postgres_clients, sqlite_clients or scylla_clients to serve those instead)", "client", demoClient, "path", cfg.SQLiteClients[demoClient].Path)
+	} else {
+		log.Info("serving the data clients the config declares", "clients", cfg.dataClientNames())
+	}
 	if lc := cfg.Logging.Client; lc != "" {
 		if cfg.Logging.ClientServesData {
 			log.Warn("the control-plane database is also a data client: raw SQL on it can read and change API keys and the catalog (logging.client_serves_data)", "client", lc)

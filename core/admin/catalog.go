@@ -57,6 +57,18 @@ func (s *Service) CatalogClients(ctx context.Context) ([]ClientInfo, error) {
 
 var kinds = map[string]string{"postgresql": "postgresql", "postgres": "postgresql", "sqlite": "sqlite", "scylla": "scylla", "cassandra": "scylla"}
 
+// ReservedClientName reports whether name may not name a client: the
+// admin API's paths under /admin/clients/ use it ("statistics" is GET
+// /admin/clients/statistics, every client's statistics), so a client of
+// that name could not be told apart there. Compared case-insensitively.
+func ReservedClientName(name string) bool {
+	return strings.EqualFold(name, "statistics")
+}
+
+func reservedName(name string) error {
+	return vocab.Errorf(vocab.CodeBadRequest, "field client_name: %q is reserved (GET /admin/clients/statistics reports every client's statistics); choose another name", name)
+}
+
 func validClientName(s string) bool {
 	if s == "" || len(s) > 64 {
 		return false
@@ -92,6 +104,9 @@ func ParseClientCreate(body []byte) (core.ClientRecord, error) {
 	if !validClientName(r.Name) {
 		return r, vocab.Errorf(vocab.CodeBadRequest, "field client_name: required; up to 64 letters, digits, '_', '-' or '.'")
 	}
+	if ReservedClientName(r.Name) {
+		return r, reservedName(r.Name)
+	}
 	kind, ok := kinds[strings.ToLower(r.Kind)]
 	if !ok {
 		return r, vocab.Errorf(vocab.CodeBadRequest, "field kind: expected postgresql, sqlite or scylla")
@@ -104,6 +119,9 @@ func ParseClientCreate(body []byte) (core.ClientRecord, error) {
 		return r, err
 	} else if n != nil {
 		r.MaxConns = int32(min(*n, 1<<20))
+	}
+	if err := f.NotNull("is_active", "is_frozen"); err != nil {
+		return r, err
 	}
 	for _, b := range []struct {
 		name string
@@ -189,6 +207,9 @@ func ParseClientPatch(body []byte) (core.ClientPatch, error) {
 		m := int32(min(*n, 1<<20))
 		p.MaxConns = &m
 	}
+	if err := f.NotNull("is_active"); err != nil {
+		return p, err
+	}
 	if p.IsActive, err = f.Bool("is_active"); err != nil {
 		return p, err
 	}
@@ -226,6 +247,9 @@ func ParseFreeze(body []byte) (Freeze, error) {
 		return fr, err
 	}
 	if err := f.AllowOnly("is_frozen"); err != nil {
+		return fr, err
+	}
+	if err := f.NotNull("is_frozen"); err != nil {
 		return fr, err
 	}
 	b, err := f.Bool("is_frozen")

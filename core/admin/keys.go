@@ -120,6 +120,12 @@ func ParseKeyCreate(body []byte) (KeyCreate, error) {
 	if k.ExpiresAt, _, err = f.Time("expires_at"); err != nil {
 		return k, err
 	}
+	if err := future("expires_at", k.ExpiresAt, time.Now()); err != nil {
+		return k, err
+	}
+	if err := f.NotNull("is_active"); err != nil {
+		return k, err
+	}
 	if b, err := f.Bool("is_active"); err != nil {
 		return k, err
 	} else if b != nil {
@@ -129,6 +135,16 @@ func ParseKeyCreate(body []byte) (KeyCreate, error) {
 		return k, err
 	}
 	return k, nil
+}
+
+// future refuses a set time t that is not after now: a key created or
+// changed to expire in the past would be dead on arrival. The zero time
+// (absent or null: never expires) passes.
+func future(field string, t, now time.Time) error {
+	if t.IsZero() || t.After(now) {
+		return nil
+	}
+	return vocab.Errorf(vocab.CodeBadRequest, "field %s: %s is not in the future; give a later time, or null for a key that never expires", field, t.Format(time.RFC3339))
 }
 
 // CreateAPIKey creates a key and returns it with its secret, which is never
@@ -206,7 +222,13 @@ func ParseKeyPatch(body []byte) (auth.APIKeyPatch, error) {
 	if t, set, err := f.Time("expires_at"); err != nil {
 		return p, err
 	} else if set {
+		if err := future("expires_at", t, time.Now()); err != nil {
+			return p, err
+		}
 		p.ExpiresAt = &t
+	}
+	if err := f.NotNull("is_active"); err != nil {
+		return p, err
 	}
 	if p.IsActive, err = f.Bool("is_active"); err != nil {
 		return p, err

@@ -326,8 +326,9 @@ func (a *Limiter) Refusal(v Verdict) error {
 	return &vocab.RetryLater{Err: vocab.Wrap(vocab.CodeRateLimited, msg, vocab.ErrRateLimited), After: v.RetryAfter}
 }
 
-// Events lists recorded admission decisions, newest first. A nil
-// Limiter (admission control off) answers 503, as does one without a store.
+// Events lists recorded admission decisions, newest first. A nil Limiter
+// (admission control off) answers an empty list; one without a store
+// answers 503, since its decisions are not recorded.
 func (a *Limiter) Events(ctx context.Context, f EventFilter) ([]Event, error) {
 	switch f.Decision {
 	case "", Deferred, Rejected:
@@ -343,10 +344,12 @@ func (a *Limiter) Events(ctx context.Context, f EventFilter) ([]Event, error) {
 	if f.Limit > 1000 {
 		return nil, vocab.Errorf(vocab.CodeBadRequest, "limit: at most 1000, got %d", f.Limit)
 	}
-	var st EventStore
-	if a != nil {
-		st = a.cfg.Events
+	if a == nil {
+		// Admission control is off: nothing is admitted or refused by it, so
+		// there are no events to list. That is an answer, not an outage.
+		return []Event{}, nil
 	}
+	st := a.cfg.Events
 	if st == nil {
 		return nil, vocab.Errorf(vocab.CodeBackendUnavailable, "admission events are not recorded: admission control or its control-plane store is not configured")
 	}

@@ -2,6 +2,7 @@ package request_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"syscall"
 	"testing"
 
@@ -124,6 +125,7 @@ func FuzzDecode(f *testing.F) {
 		`{"table_name":"t","aggregate":{"group_by":["a",{"column":"t","bucket":"week","as":"w"}],"measures":{"n":"count(*)","s":"sum(x)"}},"sort_by":"s"}`,
 		`{"table_name":"t","current_page":9007199254740991,"page_size":9007199254740991}`,
 		"\xff\xfe", `[[[[[[[[`, `{"a":` + "\"\\ud800\"}",
+		`{"table_name":"t","table_name":"u"}`, `{"table_name":"t","insert_body":{"a":1,"\u0061":2}}`, "{\"table_name\":\"t\xc3\"}",
 	} {
 		f.Add([]byte(s))
 	}
@@ -171,6 +173,26 @@ func BenchmarkEncode100Rows(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := json.Marshal(rs); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecodeInsert1000 decodes a 1,000-row insert body (~70 KB): the
+// cost of the strict scan grows with the body, so it is measured on a large one.
+func BenchmarkDecodeInsert1000(b *testing.B) {
+	body := []byte(`{"table_name":"orders","insert_body":[`)
+	for i := range 1000 {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		body = append(body, fmt.Sprintf(`{"id":%d,"customer":"customer-%d","note":"caf\u00e9 ünïcödé","amount":12.5,"paid":true,"tags":["a","b"]}`, i, i)...)
+	}
+	body = append(body, `]}`...)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := request.DecodeInsert(body); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -17,7 +17,9 @@ import (
 type Fields map[string]json.RawMessage
 
 // DecodeObject parses body as one JSON object. It rejects empty bodies,
-// non-objects and trailing data with invalid_json or bad_request.
+// non-objects and trailing data with invalid_json or bad_request, and, with
+// invalid_json, what encoding/json would accept silently: a member named
+// twice in any object at any depth, and invalid UTF-8 (vocab.CheckJSON).
 func DecodeObject(body []byte) (Fields, error) {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
@@ -28,6 +30,9 @@ func DecodeObject(body []byte) (Fields, error) {
 			return nil, vocab.Errorf(vocab.CodeInvalidJSON, "request body is not valid JSON")
 		}
 		return nil, vocab.Errorf(vocab.CodeBadRequest, "request body must be a JSON object")
+	}
+	if err := vocab.CheckJSON(trimmed); err != nil {
+		return nil, vocab.Prefixed(err, "request body is not valid JSON: ")
 	}
 	var f Fields
 	// One pass for the usual, valid body; a body that fails is decoded

@@ -2,6 +2,7 @@ package request
 
 import (
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -30,21 +31,30 @@ func (f Fields) Time(name string) (t time.Time, set bool, err error) {
 	return t.UTC(), true, nil
 }
 
-// RightList reads a rights array; set reports presence.
+// RightList reads a rights array; set reports presence. Every entry must
+// be a non-empty string: a null or empty entry is an error, not a key
+// quietly left without that right.
 func (f Fields) RightList(name string) ([]string, bool, error) {
 	raw, ok := f[name]
 	if !ok || IsNull(raw) {
 		return nil, ok, nil
 	}
-	var rs []string
-	if err := json.Unmarshal(raw, &rs); err != nil {
+	var items []json.RawMessage
+	if jsonKind(raw) != "an array" || json.Unmarshal(raw, &items) != nil {
 		return nil, true, TypeError(name, "an array of right names", raw)
 	}
-	out := make([]string, 0, len(rs))
+	out := make([]string, 0, len(items))
 	seen := map[string]bool{}
-	for _, r := range rs {
+	for i, item := range items {
+		var r string
+		if jsonKind(item) != "a string" || json.Unmarshal(item, &r) != nil {
+			return nil, true, TypeError(fmt.Sprintf("%s[%d]", name, i), "a right name (a string)", item)
+		}
 		r = strings.TrimSpace(r)
-		if r == "" || seen[r] {
+		if r == "" {
+			return nil, true, vocab.Errorf(vocab.CodeBadRequest, "field %s[%d]: a right name must not be empty", name, i)
+		}
+		if seen[r] {
 			continue
 		}
 		seen[r] = true
@@ -52,6 +62,18 @@ func (f Fields) RightList(name string) ([]string, bool, error) {
 	}
 	sort.Strings(out)
 	return out, true, nil
+}
+
+// NotNull refuses an explicit null for any of names: for fields where null
+// would otherwise read as "absent" and quietly pick the default (an
+// {"is_frozen": null} that froze a client).
+func (f Fields) NotNull(names ...string) error {
+	for _, n := range names {
+		if raw, ok := f[n]; ok && IsNull(raw) {
+			return vocab.Errorf(vocab.CodeBadRequest, "field %s: must not be null; give a value or leave the field out", n)
+		}
+	}
+	return nil
 }
 
 // AllowOnly refuses members outside names, so a typo is an error rather

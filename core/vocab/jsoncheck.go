@@ -1,0 +1,312 @@
+package vocab
+
+import (
+	"bytes"
+	"unicode/utf8"
+)
+
+// CheckJSON reports, as an invalid_json *Error, the first thing in b that
+// encoding/json would otherwise accept silently: an object that names the
+// same member twice, at any depth (encoding/json keeps the last one), and
+// text that is not valid UTF-8 — raw bytes, or a \u escape that is a lone
+// UTF-16 surrogate (encoding/json turns both into U+FFFD). It makes one pass
+// over b and allocates only for objects with many members or escaped names.
+//
+// Syntax errors are not its business: on malformed input it stops and
+// returns nil, and the decoder that runs next reports them. CheckJSON is
+// safe for concurrent use.
+func CheckJSON(b []byte) error {
+	var names [16][]byte // room for the names of a typical body or frame in one allocation
+	c := jsonChecker{b: b, names: names[:0]}
+	c.value(0)
+	return c.err
+}
+
+// maxCheckDepth matches encoding/json's nesting limit; deeper input is left
+// to the decoder, which refuses it.
+const maxCheckDepth = 10000
+
+// smallObject is how many member names an object may have before the
+// checker indexes them in a map instead of comparing each new name with
+// every earlier one.
+const smallObject = 16
+
+type jsonChecker struct {
+	b   []byte
+	i   int
+	err error
+	// names holds the member names of every object being scanned, innermost
+	// last; each object remembers where its own names start.
+	names [][]byte
+	// stop is set once the input is malformed or a problem was found.
+	stop bool
+}
+
+func (c *jsonChecker) fail(format string, args ...any) {
+	if c.err == nil {
+		c.err = Errorf(CodeInvalidJSON, format, args...)
+	}
+	c.stop = true
+}
+
+func (c *jsonChecker) skipSpace() {
+	for c.i < len(c.b) {
+		switch c.b[c.i] {
+		case ' ', '\t', '\n', '\r':
+			c.i++
+		default:
+			return
+		}
+	}
+}
+
+// value scans one JSON value starting at c.i (after optional space).
+func (c *jsonChecker) value(depth int) {
+	c.skipSpace()
+	if c.i >= len(c.b) || depth > maxCheckDepth {
+		c.stop = true
+		return
+	}
+	switch c.b[c.i] {
+	case '{':
+		c.object(depth + 1)
+	case '[':
+		c.array(depth + 1)
+	case '"':
+		c.str(false)
+	default:
+		// A number or a literal: skip to the next delimiter; its syntax is
+		// the decoder's to check.
+		start := c.i
+		for c.i < len(c.b) {
+			switch c.b[c.i] {
+			case ',', ']', '}', ' ', '\t', '\n', '\r', '"', '{', '[', ':':
+				if c.i == start {
+					c.stop = true
+				}
+				return
+			}
+			c.i++
+		}
+	}
+}
+
+func (c *jsonChecker) array(depth int) {
+	c.i++ // [
+	c.skipSpace()
+	if c.i < len(c.b) && c.b[c.i] == ']' {
+		c.i++
+		return
+	}
+	for !c.stop {
+		c.value(depth)
+		if c.stop {
+			return
+		}
+		c.skipSpace()
+		if c.i >= len(c.b) {
+			c.stop = true
+			return
+		}
+		switch c.b[c.i] {
+		case ',':
+			c.i++
+		case ']':
+			c.i++
+			return
+		default:
+			c.stop = true
+		}
+	}
+}
+
+func (c *jsonChecker) object(depth int) {
+	at := c.i
+	c.i++ // {
+	base := len(c.names)
+	var index map[string]struct{} // set once the object outgrows smallObject
+	defer func() { c.names = c.names[:base] }()
+	c.skipSpace()
+	if c.i < len(c.b) && c.b[c.i] == '}' {
+		c.i++
+		return
+	}
+	for !c.stop {
+		c.skipSpace()
+		if c.i >= len(c.b) || c.b[c.i] != '"' {
+			c.stop = true
+			return
+		}
+		name := c.str(true)
+		if c.stop {
+			return
+		}
+		if index != nil {
+			if _, dup := index[string(name)]; dup {
+				c.duplicate(name, at)
+				return
+			}
+			index[string(name)] = struct{}{}
+		} else {
+			for _, seen := range c.names[base:] {
+				if bytes.Equal(seen, name) {
+					c.duplicate(name, at)
+					return
+				}
+			}
+			c.names = append(c.names, name)
+			if len(c.names)-base > smallObject {
+				index = make(map[string]struct{}, 2*smallObject)
+				for _, n := range c.names[base:] {
+					index[string(n)] = struct{}{}
+				}
+			}
+		}
+		c.skipSpace()
+		if c.i >= len(c.b) || c.b[c.i] != ':' {
+			c.stop = true
+			return
+		}
+		c.i++
+		c.value(depth)
+		if c.stop {
+			return
+		}
+		c.skipSpace()
+		if c.i >= len(c.b) {
+			c.stop = true
+			return
+		}
+		switch c.b[c.i] {
+		case ',':
+			c.i++
+		case '}':
+			c.i++
+			return
+		default:
+			c.stop = true
+		}
+	}
+}
+
+func (c *jsonChecker) duplicate(name []byte, at int) {
+	c.fail("duplicate member %q in the object at byte %d; each name may appear once", Truncate(string(name), 64), at)
+}
+
+// str scans a string starting at its opening quote. With keep it returns
+// the content: a slice of the input when it has no escapes, else the
+// unescaped bytes. It fails on invalid UTF-8 and lone surrogate escapes.
+func (c *jsonChecker) str(keep bool) []byte {
+	c.i++ // opening quote
+	start := c.i
+	var buf []byte // unescaped content, once an escape was seen
+	for c.i < len(c.b) {
+		ch := c.b[c.i]
+		switch {
+		case ch == '"':
+			s := c.b[start:c.i]
+			c.i++
+			if buf != nil {
+				return append(buf, s...)
+			}
+			return s
+		case ch == '\\':
+			if keep {
+				buf = append(buf, c.b[start:c.i]...)
+			}
+			if !c.escape(&buf, keep) {
+				return nil
+			}
+			start = c.i
+		case ch < 0x20:
+			c.stop = true // control character: the decoder reports it
+			return nil
+		case ch < utf8.RuneSelf:
+			c.i++
+		default:
+			r, size := utf8.DecodeRune(c.b[c.i:])
+			if r == utf8.RuneError && size == 1 {
+				c.fail("invalid UTF-8 in a string at byte %d", c.i)
+				return nil
+			}
+			c.i += size
+		}
+	}
+	c.stop = true
+	return nil
+}
+
+// escape consumes one backslash escape at c.i, appending its value to buf.
+// With keep false, buf is left alone.
+func (c *jsonChecker) escape(buf *[]byte, keep bool) bool {
+	if c.i+1 >= len(c.b) {
+		c.stop = true
+		return false
+	}
+	at := c.i
+	switch e := c.b[c.i+1]; e {
+	case '"', '\\', '/':
+		if keep {
+			*buf = append(*buf, e)
+		}
+		c.i += 2
+	case 'b', 'f', 'n', 'r', 't':
+		if keep {
+			*buf = append(*buf, controlEscapes[e])
+		}
+		c.i += 2
+	case 'u':
+		r, ok := c.hex4(c.i + 2)
+		if !ok {
+			c.stop = true
+			return false
+		}
+		c.i += 6
+		switch {
+		case r >= 0xD800 && r < 0xDC00:
+			lo, ok := rune(0), false
+			if c.i+1 < len(c.b) && c.b[c.i] == '\\' && c.b[c.i+1] == 'u' {
+				lo, ok = c.hex4(c.i + 2)
+			}
+			if !ok || lo < 0xDC00 || lo > 0xDFFF {
+				c.fail("lone UTF-16 surrogate escape at byte %d (not valid Unicode)", at)
+				return false
+			}
+			c.i += 6
+			r = 0x10000 + (r-0xD800)<<10 + (lo - 0xDC00)
+		case r >= 0xDC00 && r <= 0xDFFF:
+			c.fail("lone UTF-16 surrogate escape at byte %d (not valid Unicode)", at)
+			return false
+		}
+		if keep {
+			*buf = utf8.AppendRune(*buf, r)
+		}
+	default:
+		c.stop = true
+		return false
+	}
+	return true
+}
+
+// controlEscapes maps the letter of a one-letter control escape to its byte.
+var controlEscapes = [256]byte{'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
+
+func (c *jsonChecker) hex4(at int) (rune, bool) {
+	if at+4 > len(c.b) {
+		return 0, false
+	}
+	var r rune
+	for _, h := range c.b[at : at+4] {
+		switch {
+		case h >= '0' && h <= '9':
+			r = r<<4 | rune(h-'0')
+		case h >= 'a' && h <= 'f':
+			r = r<<4 | rune(h-'a'+10)
+		case h >= 'A' && h <= 'F':
+			r = r<<4 | rune(h-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
