@@ -221,3 +221,12 @@ type Assign struct {
 	Column *Column
 	Value  any
 }
+
+// BoundedQuerier is implemented by backends that can refuse, before reading
+// it, a single value of a raw query's result that is longer than maxValue
+// bytes (SQLite's length limit). core uses it for non-streamed queries, so
+// a value too large for the reply byte cap is never materialised; such a
+// value fails the query with CodeReplyTooLarge.
+type BoundedQuerier interface {
+	QueryBounded(ctx context.Context, query string, maxValue int) (Rows, error)
+}

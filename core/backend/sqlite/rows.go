@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/athena-go/athena/core/sqlq"
@@ -76,8 +77,11 @@ func convert(k kind, v any) any {
 	return fmt.Sprint(v)
 }
 
-// rows streams a *sql.Rows. onClose, when set, runs once at Close.
+// rows streams a *sql.Rows. onClose, when set, runs once at Close. Close
+// may run from another goroutine (watch) while the owner calls Next.
 type rows struct {
+	// mu serialises Next and finish.
+	mu       sync.Mutex
 	ctx      context.Context
 	rs       *sql.Rows
 	cols     []string
@@ -89,6 +93,25 @@ type rows struct {
 	affected int64
 	onClose  func(*rows)
 	closed   bool
+	drained  bool        // the driver reported the end of the rows
+	stop     func() bool // ends watch's callback; nil when not watching
+}
+
+// watch closes the cursor when ctx ends, even if its owner is blocked and
+// never calls Next or Close again; see run.
+func (r *rows) watch(ctx context.Context) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.closed {
+		r.stop = context.AfterFunc(ctx, r.Close)
+	}
+}
+
+// stopWatch ends watch; onClose calls it, under mu.
+func (r *rows) stopWatch() {
+	if r.stop != nil {
+		r.stop()
+	}
 }
 
 func newRows(ctx context.Context, rs *sql.Rows, onClose func(*rows)) *rows {
@@ -114,12 +137,16 @@ func newRows(ctx context.Context, rs *sql.Rows, onClose func(*rows)) *rows {
 func (r *rows) Columns() []string { return r.cols }
 
 func (r *rows) Next() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.err != nil || r.closed {
 		return false
 	}
 	if !r.rs.Next() {
 		if err := r.rs.Err(); err != nil {
 			r.err = mapError(r.ctx, fmt.Errorf("sqlite: read rows: %w", err))
+		} else {
+			r.drained = true
 		}
 		r.finish()
 		return false
@@ -135,12 +162,29 @@ func (r *rows) Next() bool {
 	return true
 }
 
-func (r *rows) Values() []any   { return r.vals }
-func (r *rows) Err() error      { return r.err }
-func (r *rows) Affected() int64 { return r.affected }
-func (r *rows) Close()          { r.finish() }
+func (r *rows) Values() []any { return r.vals }
 
-// finish closes the driver rows and runs onClose, once.
+func (r *rows) Err() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.err
+}
+
+func (r *rows) Affected() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.affected
+}
+
+func (r *rows) Close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.finish()
+}
+
+// finish closes the driver rows and runs onClose, once; the caller holds
+// mu. Rows cut short by ctx's end report that end (timeout or canceled),
+// never a clean but partial result.
 func (r *rows) finish() {
 	if r.closed {
 		return
@@ -148,6 +192,9 @@ func (r *rows) finish() {
 	r.closed = true
 	if err := r.rs.Close(); err != nil && r.err == nil {
 		r.err = mapError(r.ctx, fmt.Errorf("sqlite: close rows: %w", err))
+	}
+	if r.err == nil && !r.drained && r.ctx.Err() != nil {
+		r.err = mapError(r.ctx, fmt.Errorf("sqlite: read rows: %w", context.Cause(r.ctx)))
 	}
 	if r.onClose != nil {
 		r.onClose(r)
