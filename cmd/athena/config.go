@@ -32,6 +32,10 @@ type Config struct {
 		CORSAllowedOrigins []string `yaml:"cors_allowed_origins"`
 		// ShutdownTimeout bounds the graceful drain. Default 30s.
 		ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+		// WriteTimeout bounds each write of a REST reply: a client that
+		// takes no part of a reply for this long is cut; an NDJSON stream
+		// that keeps flowing is not. Default 30s.
+		WriteTimeout Duration `yaml:"write_timeout"`
 	} `yaml:"api"`
 	Logging struct {
 		// Level is debug, info, warn or error. Default info.
@@ -71,10 +75,17 @@ type Config struct {
 	// connect_timeout, statement_timeout, allow_filtering}.
 	ScyllaClients map[string]ScyllaClient `yaml:"scylla_clients"`
 	Gateway       struct {
-		// StatementTimeout bounds each non-streamed request. Default 30s.
+		// StatementTimeout bounds each request, streams included. Default
+		// 30s.
 		StatementTimeout Duration `yaml:"statement_timeout"`
+		// MaxStatementTimeout is the longest timeout a request may ask for
+		// (timeout_ms, X-Athena-Timeout-Ms). Default 10m.
+		MaxStatementTimeout Duration `yaml:"max_statement_timeout"`
 		// MaxRows caps rows in a non-streamed reply. Default 10000.
 		MaxRows int `yaml:"max_rows"`
+		// MaxReplyBytes caps the encoded rows of a non-streamed reply.
+		// Default 16777216 (16 MiB).
+		MaxReplyBytes int `yaml:"max_reply_bytes"`
 		// MaxInsertRows caps rows in one insert. Default 10000.
 		MaxInsertRows int `yaml:"max_insert_rows"`
 		// ForceCamelCaseToSnakeCase resolves camelCase table and column
@@ -174,6 +185,7 @@ type PostgresClient struct {
 	URIEnv           string      `yaml:"uri_env"`
 	StatementTimeout Duration    `yaml:"statement_timeout"`
 	MaxConns         int32       `yaml:"max_conns"`
+	MaxReplyBytes    int         `yaml:"max_reply_bytes"`
 }
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -206,6 +218,7 @@ func (p *PostgresClient) UnmarshalYAML(b []byte) error {
 type SQLiteClient struct {
 	Path             string   `yaml:"path"`
 	StatementTimeout Duration `yaml:"statement_timeout"`
+	MaxReplyBytes    int      `yaml:"max_reply_bytes"`
 }
 
 // ScyllaClient is one scylla_clients entry. Credentials come from the
@@ -227,6 +240,8 @@ type ScyllaClient struct {
 	// AllowFiltering lets fetches filter on non-key columns (ALLOW
 	// FILTERING, a scan). Default false: they are refused with a 400.
 	AllowFiltering bool `yaml:"allow_filtering"`
+	// MaxReplyBytes overrides gateway.max_reply_bytes for this client.
+	MaxReplyBytes int `yaml:"max_reply_bytes"`
 }
 
 var scyllaConsistencies = map[string]bool{
@@ -287,7 +302,7 @@ func (c *Config) scyllaSpecs(getenv func(string) string) []core.ClientSpec {
 		spec := core.ClientSpec{
 			Name: name, Kind: "scylla", Hosts: sc.Hosts, Keyspace: sc.Keyspace, Consistency: sc.Consistency,
 			ConnectTimeout: time.Duration(sc.ConnectTimeout), StatementTimeout: time.Duration(sc.StatementTimeout),
-			AllowFiltering: sc.AllowFiltering,
+			AllowFiltering: sc.AllowFiltering, MaxReplyBytes: sc.MaxReplyBytes,
 		}
 		if sc.UsernameEnv != "" {
 			spec.Username, spec.Password = getenv(sc.UsernameEnv), core.Secret(getenv(sc.PasswordEnv))
@@ -406,6 +421,7 @@ func (c *Config) applyDefaults() {
 		c.Gateway.MaxInsertRows = 10000
 	}
 	c.applyCacheDefaults()
+	c.applyLimitDefaults()
 	if c.path == "" && len(c.PostgresClients) == 0 && len(c.SQLiteClients) == 0 && len(c.ScyllaClients) == 0 {
 		// No config at all: the embedded demo client.
 		c.SQLiteClients = map[string]SQLiteClient{"local": {Path: filepath.Join(c.DataDir, "local.db")}}
@@ -499,6 +515,7 @@ func (c *Config) Validate(getenv func(string) string) error {
 		}
 	}
 	c.validateScylla(bad, getenv)
+	c.validateLimits(bad)
 	c.validateCache(bad, getenv)
 	c.validateBackups(bad, getenv)
 	if c.Logging.Client != "" {
@@ -524,6 +541,7 @@ func (c *Config) clientSpecs(getenv func(string) string) []core.ClientSpec {
 		out = append(out, core.ClientSpec{
 			Name: name, Kind: "postgresql", URI: uri, URIEnv: pc.URIEnv,
 			StatementTimeout: time.Duration(pc.StatementTimeout), MaxConns: pc.MaxConns,
+			MaxReplyBytes: pc.MaxReplyBytes,
 		})
 	}
 	for _, name := range sortedKeys(c.SQLiteClients) {
@@ -531,6 +549,7 @@ func (c *Config) clientSpecs(getenv func(string) string) []core.ClientSpec {
 		out = append(out, core.ClientSpec{
 			Name: name, Kind: "sqlite", Path: sc.Path,
 			StatementTimeout: time.Duration(sc.StatementTimeout),
+			MaxReplyBytes:    sc.MaxReplyBytes,
 		})
 	}
 	out = append(out, c.scyllaSpecs(getenv)...)

@@ -101,6 +101,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		Admission: cfg.admission(cp.store, shared),
 		// What clients added through the admin API may point at.
 		Catalog: cfg.catalogPolicy(cp.sqliteFile, getenv),
+		// The reply and time bounds of DESIGN.md §8a.
+		MaxStatementTimeout: time.Duration(cfg.Gateway.MaxStatementTimeout),
+		MaxReplyBytes:       cfg.Gateway.MaxReplyBytes,
 	})
 	if err != nil {
 		return err
@@ -121,6 +124,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	handler, err := rest.New(rest.Config{
 		Gateway:            gw,
 		MaxBodyBytes:       cfg.API.MaxBodyBytes,
+		WriteTimeout:       time.Duration(cfg.API.WriteTimeout),
 		Logger:             log,
 		Registerer:         reg,
 		Gatherer:           reg,
