@@ -189,7 +189,7 @@ func TestStatementTimeoutBounds(t *testing.T) {
 		fail(t, r, http.StatusBadRequest, core.CodeBadRequest, "timeout_ms", "60000 ms", "gateway.max_statement_timeout")
 	}
 	for _, v := range []string{"abc", "0", "-5", "1.5"} {
-		r := e.do(t, req{method: http.MethodPost, path: "/gateway/fetch", client: "local",
+		r := e.do(t, req{method: http.MethodPost, path: "/gateway/fetch", client: "local", expect: specRejects,
 			header: map[string]string{"X-Athena-Timeout-Ms": v}, body: map[string]any{"table_name": "x"}})
 		fail(t, r, http.StatusBadRequest, core.CodeBadRequest, "X-Athena-Timeout-Ms")
 	}
