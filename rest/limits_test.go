@@ -70,6 +70,34 @@ func TestReplyTooLargeNeverMaterialised(t *testing.T) {
 	}
 }
 
+// TestReplyTooLargeNeverMaterialisedPostgres: on PostgreSQL a 64 MB value
+// is refused before its message is read (the driver would read it whole),
+// and the client keeps serving.
+func TestReplyTooLargeNeverMaterialisedPostgres(t *testing.T) {
+	// Not parallel: the heap delta must be this request's alone.
+	pgtest.ServerURI(t)
+	e := newEnv(t, envConfig{clients: postgresBackend.clients(t), core: func(c *core.Config) { c.MaxReplyBytes = 1 << 20 }})
+	e.ok(t, http.MethodPost, "/gateway/query", map[string]any{"query": "SELECT 1"})
+	const value = 64_000_000
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	r := plainQuery(t, e, fmt.Sprintf("SELECT repeat('x', %d) AS v", value))
+	runtime.ReadMemStats(&after)
+	fail(t, r, http.StatusRequestEntityTooLarge, core.CodeReplyTooLarge, "1048576", "stream")
+	allocated := after.TotalAlloc - before.TotalAlloc
+	t.Logf("allocated %d bytes while refusing a %d-byte value", allocated, value)
+	if allocated > value/4 {
+		t.Fatalf("the request allocated %d bytes: the %d-byte value was read", allocated, value)
+	}
+	// A row between the byte cap and the wire bound is read, then refused
+	// by the cap; the client keeps serving.
+	r = plainQuery(t, e, "SELECT repeat('x', 1500000) AS v")
+	fail(t, r, http.StatusRequestEntityTooLarge, core.CodeReplyTooLarge, "1048576")
+	r = e.ok(t, http.MethodPost, "/gateway/query", map[string]any{"query": "SELECT 2 AS two"})
+	tu.Equal(t, "after", r.rows(t)[0]["two"], any(2.0))
+}
+
 // plainQuery posts a query without the spec check, whose decoding of the
 // reply would count in the heap measurements.
 func plainQuery(tb testing.TB, e *env, q string) reply {
