@@ -214,6 +214,20 @@ type WritePlan struct {
 	Where []Cond
 	// Returning lists the columns the statement returns.
 	Returning []*Column
+	// ReturnRows and ReturnBytes, when positive, bound the RETURNING rows a
+	// backend that buffers them keeps: at most ReturnRows rows, whose JSON
+	// (AppendRow) adds up to at most ReturnBytes. The rows past them are
+	// not kept (nor read, where the database allows) but still count in
+	// Affected, and the cursor implements Cutter. Backends that stream
+	// their rows may ignore them.
+	ReturnRows, ReturnBytes int
+}
+
+// Cutter is implemented by write cursors that can leave out RETURNING rows
+// past WritePlan.ReturnRows or ReturnBytes; Cut reports that they did, and
+// core reports the reply as truncated.
+type Cutter interface {
+	Cut() bool
 }
 
 // Assign is one SET column = value.

@@ -41,17 +41,24 @@ func (g *Gateway) insert(ctx context.Context, c *client, o *op, r *request.Inser
 // statement still runs to its end and commits), and the reply says so with
 // meta.truncated. affected counts every row the statement changed.
 func (g *Gateway) write(ctx context.Context, c *client, p *WritePlan, strip bool) (rs *RowSet, affected int64, meta *Meta, err error) {
+	cp := g.capOf(c)
+	p.ReturnRows, p.ReturnBytes = cp.rows, cp.bytes
 	rows, err := c.backend.Write(ctx, p)
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	got, err := collect(rows, g.capOf(c), strip, false)
+	got, err := collect(rows, cp, strip, false)
 	if err != nil {
 		return nil, 0, nil, err
 	}
 	affected = rows.Affected()
 	if affected < int64(len(got.rs.Rows)) {
 		affected = int64(len(got.rs.Rows))
+	}
+	// A backend that buffers its rows may have kept fewer than it wrote
+	// (WritePlan.ReturnRows): that is a cut too.
+	if cu, ok := rows.(Cutter); ok && cu.Cut() {
+		got.truncated = true
 	}
 	if got.truncated {
 		n := int64(len(got.rs.Rows))

@@ -60,6 +60,24 @@ func TestReplyTooLargeNeverMaterialised(t *testing.T) {
 	if allocated > 16<<20 {
 		t.Fatalf("the request allocated %d bytes: rows past the byte cap were read", allocated)
 	}
+	// An update of 40 MB of rows returns about the cap's worth, and reads
+	// no more of them from SQLite than that.
+	e.ok(t, http.MethodPost, "/gateway/query", map[string]any{"query": "CREATE TABLE wide (id INTEGER PRIMARY KEY, n INTEGER, pad TEXT)"})
+	e.ok(t, http.MethodPost, "/gateway/query", map[string]any{"query": "INSERT INTO wide (n, pad) WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 40000) SELECT x, printf('%01000d', x) FROM c"})
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	r = plainDo(t, e, http.MethodPost, "/gateway/update", map[string]any{"table_name": "wide",
+		"update_body": map[string]any{"n": 0}, "conditions": []any{map[string]any{"operator": "gt", "column": "id", "value": 0}}})
+	runtime.ReadMemStats(&after)
+	tu.Equal(t, "update status", r.status, http.StatusOK)
+	tu.Equal(t, "update header", r.header.Get("X-Athena-Truncated"), "true")
+	tu.Equal(t, "affected", r.envelope(t)["data"].(map[string]any)["affected_rows"], any(40000.0))
+	allocated = after.TotalAlloc - before.TotalAlloc
+	t.Logf("allocated %d bytes updating 40 MB of rows", allocated)
+	if allocated > 32<<20 {
+		t.Fatalf("the update allocated %d bytes: its returned rows were all read", allocated)
+	}
+
 	// The cap is per reply: the same client still answers, and a stream
 	// (which has no byte cap) can carry a value over it.
 	r = e.do(t, req{method: http.MethodPost, path: "/gateway/query", client: "local",
@@ -102,17 +120,23 @@ func TestReplyTooLargeNeverMaterialisedPostgres(t *testing.T) {
 // reply would count in the heap measurements.
 func plainQuery(tb testing.TB, e *env, q string) reply {
 	tb.Helper()
-	b, err := json.Marshal(map[string]string{"query": q})
+	return plainDo(tb, e, http.MethodPost, "/gateway/query", map[string]any{"query": q})
+}
+
+// plainDo is e.do without the spec check, for client "local".
+func plainDo(tb testing.TB, e *env, method, path string, body any) reply {
+	tb.Helper()
+	b, err := json.Marshal(body)
 	tu.NoError(tb, err)
-	rq, err := http.NewRequestWithContext(tb.Context(), http.MethodPost, e.srv.URL+"/gateway/query", bytes.NewReader(b))
+	rq, err := http.NewRequestWithContext(tb.Context(), method, e.srv.URL+path, bytes.NewReader(b))
 	tu.NoError(tb, err)
 	rq.Header.Set("X-Athena-Client", "local")
 	resp, err := e.srv.Client().Do(rq)
 	tu.NoError(tb, err)
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	got, err := io.ReadAll(resp.Body)
 	tu.NoError(tb, err)
-	return reply{status: resp.StatusCode, header: resp.Header, body: body}
+	return reply{status: resp.StatusCode, header: resp.Header, body: got}
 }
 
 // TestReplyByteCap: a fetch, query, update and delete over a small byte cap
@@ -224,6 +248,21 @@ func TestReplyByteCap(t *testing.T) {
 		}
 		q := e.ok(t, http.MethodPost, "/gateway/query", map[string]any{"query": "SELECT count(*) AS n FROM items"})
 		tu.Equal(t, "left", q.rows(t)[0]["n"], any(100.0))
+	})
+	t.Run("insert over the byte cap", func(t *testing.T) {
+		rows := make([]map[string]any, 40)
+		for i := range rows {
+			rows[i] = map[string]any{"id": 1000 + i, "pad": strings.Repeat("p", 200)}
+		}
+		r := e.ok(t, http.MethodPut, "/gateway/insert", map[string]any{"table_name": "items", "insert_body": rows})
+		tu.Equal(t, "header", r.header.Get("X-Athena-Truncated"), "true")
+		m := meta(r)
+		tu.Equal(t, "affected", m["rows_affected"], any(40.0))
+		if n := len(r.rows(t)); n == 0 || n >= 40 || float64(n) != m["returned_row_count"] {
+			t.Fatalf("insert returned %d rows, meta %v", n, m)
+		}
+		q := e.ok(t, http.MethodPost, "/gateway/query", map[string]any{"query": "SELECT count(*) AS n FROM items WHERE id >= 1000"})
+		tu.Equal(t, "inserted", q.rows(t)[0]["n"], any(40.0))
 	})
 	t.Run("small update is whole", func(t *testing.T) {
 		r := e.ok(t, http.MethodPost, "/gateway/update", map[string]any{"table_name": "items",

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/athena-go/athena/core"
 	"github.com/athena-go/athena/core/sqlq"
 )
 
@@ -202,14 +203,24 @@ func (r *rows) finish() {
 }
 
 // bufRows is a cursor over rows already read (a write's RETURNING rows).
+// It keeps at most keepRows rows whose JSON adds up to at most keepBytes
+// (WritePlan.ReturnRows, ReturnBytes; zero means no bound) and stops
+// reading there: SQLite makes every change of a RETURNING statement at its
+// first step, so the rows left unread are written all the same, and
+// changes() counts them.
 type bufRows struct {
-	cols     []string
-	data     [][]any
-	i        int
-	affected int64
+	cols      []string
+	data      [][]any
+	i         int
+	affected  int64
+	keepRows  int
+	keepBytes int
+	size      int    // JSON bytes of data
+	scratch   []byte // measures a row
+	cut       bool   // rows were left out
 }
 
-// collect runs st in tx and appends its rows.
+// collect runs st in tx and appends its rows, within the bounds.
 func (b *bufRows) collect(ctx context.Context, tx *sql.Tx, st sqlq.Stmt) error {
 	rs, err := tx.QueryContext(ctx, st.SQL, st.Args...)
 	if err != nil {
@@ -220,12 +231,43 @@ func (b *bufRows) collect(ctx context.Context, tx *sql.Tx, st sqlq.Stmt) error {
 	if b.cols == nil {
 		b.cols = r.cols
 	}
+	var kept int64
+	// Next runs at least once: the first step makes the changes.
 	for r.Next() {
+		if b.cut || (b.keepRows > 0 && len(b.data) >= b.keepRows) {
+			b.cut = true
+			break
+		}
+		if b.keepBytes > 0 {
+			b.scratch = core.AppendRow(b.scratch[:0], r.cols, r.vals, false)
+			if b.size+len(b.scratch)+1 > b.keepBytes {
+				b.cut = true
+				break
+			}
+			b.size += len(b.scratch) + 1
+		}
 		b.data = append(b.data, append([]any(nil), r.vals...))
-		b.affected++
+		kept++
 	}
-	return r.Err()
+	r.Close()
+	if err := r.Err(); err != nil {
+		return err
+	}
+	if !b.cut {
+		b.affected += kept
+		return nil
+	}
+	// The statement is reset: changes() counts all it wrote.
+	var n int64
+	if err := tx.QueryRowContext(ctx, "SELECT changes()").Scan(&n); err != nil {
+		return err
+	}
+	b.affected += n
+	return nil
 }
+
+// Cut reports that rows were left out (core.Cutter).
+func (b *bufRows) Cut() bool { return b.cut }
 
 func (b *bufRows) Columns() []string { return b.cols }
 

@@ -155,7 +155,7 @@ func (b *Backend) Write(ctx context.Context, p *core.WritePlan) (_ core.Rows, er
 			_ = tx.Rollback() // the write already failed; its error is the one to report
 		}
 	}()
-	out := &bufRows{}
+	out := &bufRows{keepRows: p.ReturnRows, keepBytes: p.ReturnBytes}
 	for _, st := range stmts {
 		if len(p.Returning) == 0 {
 			res, err := tx.ExecContext(ctx, st.SQL, st.Args...)
@@ -334,4 +334,5 @@ var (
 	_ core.Closer  = (*Backend)(nil)
 
 	_ core.BoundedQuerier = (*Backend)(nil)
+	_ core.Cutter         = (*bufRows)(nil)
 )
