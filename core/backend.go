@@ -214,10 +214,33 @@ type WritePlan struct {
 	Where []Cond
 	// Returning lists the columns the statement returns.
 	Returning []*Column
+	// ReturnRows and ReturnBytes, when positive, bound the RETURNING rows a
+	// backend that buffers them keeps: at most ReturnRows rows, whose JSON
+	// (AppendRow) adds up to at most ReturnBytes. The rows past them are
+	// not kept (nor read, where the database allows) but still count in
+	// Affected, and the cursor implements Cutter. Backends that stream
+	// their rows may ignore them.
+	ReturnRows, ReturnBytes int
+}
+
+// Cutter is implemented by write cursors that can leave out RETURNING rows
+// past WritePlan.ReturnRows or ReturnBytes; Cut reports that they did, and
+// core reports the reply as truncated.
+type Cutter interface {
+	Cut() bool
 }
 
 // Assign is one SET column = value.
 type Assign struct {
 	Column *Column
 	Value  any
+}
+
+// BoundedQuerier is implemented by backends that can refuse, before reading
+// it, a single value of a raw query's result that is longer than maxValue
+// bytes (SQLite's length limit). core uses it for non-streamed queries, so
+// a value too large for the reply byte cap is never materialised; such a
+// value fails the query with CodeReplyTooLarge.
+type BoundedQuerier interface {
+	QueryBounded(ctx context.Context, query string, maxValue int) (Rows, error)
 }

@@ -24,9 +24,12 @@ type Cursor struct {
 }
 
 // Stream runs a fetch or query and returns a cursor over its rows, read from
-// the database only as fast as the caller consumes them. Streams have no
-// statement timeout and no row cap: the caller's context (and Call.Timeout,
-// when set) bounds them.
+// the database only as fast as the caller consumes them. Streams have no row
+// or byte cap, but the statement timeout bounds them like any request (the
+// client's, or Call.Timeout up to Config.MaxStatementTimeout): when it ends,
+// the statement is cancelled and its connection (on SQLite, the write
+// token) released even while the caller is blocked, and Err reports
+// timeout.
 func (g *Gateway) Stream(ctx context.Context, call Call) (*Cursor, error) {
 	o := newOp(call)
 	ctx, tr, err := g.begin(ctx, o)
@@ -51,12 +54,11 @@ func (g *Gateway) stream(ctx context.Context, o *op) (*Cursor, error) {
 	if err != nil {
 		return nil, err
 	}
-	var cancel context.CancelFunc
-	if o.Timeout > 0 {
-		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
-	} else {
-		ctx, cancel = context.WithCancel(ctx)
+	timeout, err := g.timeout(c, o)
+	if err != nil {
+		return nil, err
 	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	var rows Rows
 	var onClose func()
 	strip := g.stripNulls(o, nil)

@@ -87,14 +87,21 @@ func (g *Gateway) runFetch(ctx context.Context, c *client, p *FetchPlan, capped 
 	if err != nil {
 		return nil, err
 	}
-	rs, truncated, err := collect(rows, g.cfg.MaxRows, strip)
+	cp := g.capOf(c)
+	got, err := collect(rows, cp, strip, true)
 	if err != nil {
 		return nil, err
 	}
-	truncated = truncated && capped
+	rs := got.rs
+	// A limit within the row cap is not a cut; the byte cap always is.
+	truncated := got.overBytes || (got.truncated && capped)
 	if truncated && post.GroupBy != "" {
 		// Totals over a cut result would be wrong and look right.
-		return nil, Errorf(CodeBadRequest, "group_by post-processing needs every row, but the result has more than %d rows (the row cap); compute the totals in the database with the aggregate member, or narrow the conditions", g.cfg.MaxRows)
+		code := CodeBadRequest
+		if got.overBytes {
+			code = CodeReplyTooLarge
+		}
+		return nil, Errorf(code, "group_by post-processing needs every row, but the result is larger than %s; compute the totals in the database with the aggregate member, or narrow the conditions", cp.why(got))
 	}
 	n := int64(len(rs.Rows))
 	res := &Result{Message: fmt.Sprintf("Fetched %d %s", n, vocab.Plural(n, "row")), Data: rs}
@@ -131,28 +138,6 @@ func (g *Gateway) shape(rs *RowSet, post request.PostProcessing) (*PostProcessed
 		spec.aggName = rs.Columns[spec.agg]
 	}
 	return postProcess(rs, spec)
-}
-
-// collect drains rows into a RowSet, keeping at most max rows; truncated
-// reports that more rows were available.
-func collect(rows Rows, max int, strip bool) (*RowSet, bool, error) {
-	defer rows.Close()
-	rs := &RowSet{Columns: rows.Columns(), Rows: [][]any{}, StripNulls: strip}
-	truncated := false
-	for rows.Next() {
-		if len(rs.Rows) >= max {
-			truncated = true
-			break
-		}
-		vals := rows.Values()
-		cp := make([]any, len(vals))
-		copy(cp, vals)
-		rs.Rows = append(rs.Rows, cp)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, err
-	}
-	return rs, truncated, nil
 }
 
 // cacheKey identifies a fetch by everything that changes its reply.

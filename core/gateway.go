@@ -30,10 +30,21 @@ type Config struct {
 	// Store is the control-plane store; Ready reports it. Nil means no store
 	// (ready as soon as the gateway is built).
 	Store Store
-	// StatementTimeout bounds each non-streamed request. Default 30s.
+	// StatementTimeout bounds each request, streams included. Default 30s.
 	StatementTimeout time.Duration
+	// MaxStatementTimeout is the longest timeout a request may ask for
+	// (Call.Timeout: a frame's timeout_ms, X-Athena-Timeout-Ms); a request
+	// asking for more is refused with bad_request. Default 10m, and never
+	// below a client's own statement timeout.
+	MaxStatementTimeout time.Duration
 	// MaxRows caps the rows a non-streamed reply carries. Default 10,000.
 	MaxRows int
+	// MaxReplyBytes caps the encoded rows of a non-streamed reply (fetch,
+	// query, and the rows insert, update and delete return), counted while
+	// they are read: the rows past it are not read (meta.truncated), and a
+	// reply that cannot be cut is refused with reply_too_large. Default
+	// 16 MiB; ClientSpec.MaxReplyBytes overrides it per client.
+	MaxReplyBytes int
 	// MaxInsertRows caps the rows of one insert. Default 10,000.
 	MaxInsertRows int
 	// Logger receives lifecycle and error logs; nil discards them.
@@ -114,6 +125,12 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	if cfg.MaxRows <= 0 {
 		cfg.MaxRows = 10000
 	}
+	if cfg.MaxStatementTimeout <= 0 {
+		cfg.MaxStatementTimeout = DefaultMaxStatementTimeout
+	}
+	if cfg.MaxReplyBytes <= 0 {
+		cfg.MaxReplyBytes = DefaultMaxReplyBytes
+	}
 	if cfg.MaxInsertRows <= 0 {
 		cfg.MaxInsertRows = 10000
 	}
@@ -177,9 +194,12 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 }
 
 func (g *Gateway) open(ctx context.Context, spec ClientSpec) *client {
-	c := &client{spec: spec, timeout: spec.StatementTimeout, snake: g.cfg.SnakeCaseNames}
+	c := &client{spec: spec, timeout: spec.StatementTimeout, maxBytes: spec.MaxReplyBytes, snake: g.cfg.SnakeCaseNames}
 	if c.timeout <= 0 {
 		c.timeout = g.cfg.StatementTimeout
+	}
+	if c.maxBytes <= 0 {
+		c.maxBytes = g.cfg.MaxReplyBytes
 	}
 	b, err := g.cfg.Open(ctx, spec)
 	if err != nil {
@@ -259,15 +279,15 @@ func (g *Gateway) runJob(ctx context.Context, j *Job) (*Result, error) {
 	return g.run(ctx, newOp(call))
 }
 
-// run executes a call inline, under the client's statement timeout.
+// run executes a call inline, under its statement timeout (core/limits.go).
 func (g *Gateway) run(ctx context.Context, o *op) (*Result, error) {
 	c, err := g.client(o)
 	if err != nil {
 		return nil, err
 	}
-	timeout := c.timeout
-	if o.Timeout > 0 && o.Timeout < timeout {
-		timeout = o.Timeout
+	timeout, err := g.timeout(c, o)
+	if err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

@@ -190,11 +190,15 @@ func (g *Gateway) liveFetch(ctx context.Context, c *client, lp *livePlan) ([]liv
 		}
 		return nil, err
 	}
-	set, truncated, err := collect(rs, g.cfg.MaxRows, lp.strip)
+	got, err := collect(rs, g.capOf(c), lp.strip, false)
 	if err != nil {
 		return nil, err
 	}
-	if truncated && capped {
+	set := got.rs
+	if got.overBytes {
+		return nil, Errorf(CodeReplyTooLarge, "the live query's rows are over the reply byte cap (gateway.max_reply_bytes); subscribe with a limit, fewer columns or narrower conditions")
+	}
+	if got.truncated && capped {
 		return nil, Errorf(CodePayloadTooLarge, "the live query matches more than %d rows (gateway.max_rows); subscribe with a limit or narrower conditions", g.cfg.MaxRows)
 	}
 	var keyAt []int

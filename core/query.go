@@ -43,20 +43,28 @@ func (g *Gateway) query(ctx context.Context, c *client, o *op, q *request.QueryR
 	defer g.invalidate(ctx, c, "")
 	defer g.liveRan(c, q.Query)
 	defer c.schemaChanged(q.Query)
-	rows, err := c.backend.Query(ctx, q.Query)
+	cp := g.capOf(c)
+	var rows Rows
+	var err error
+	if bq, ok := c.backend.(BoundedQuerier); ok {
+		rows, err = bq.QueryBounded(ctx, q.Query, cp.bytes)
+	} else {
+		rows, err = c.backend.Query(ctx, q.Query)
+	}
 	if err != nil {
 		return nil, err
 	}
-	rs, truncated, err := collect(rows, g.cfg.MaxRows, g.stripNulls(o, nil))
+	got, err := collect(rows, cp, g.stripNulls(o, nil), true)
 	if err != nil {
 		return nil, err
 	}
+	rs := got.rs
 	_, _ = g.shape(rs, request.PostProcessing{})
 	n := int64(len(rs.Rows))
 	affected := rows.Affected()
 	return &Result{
 		Message: fmt.Sprintf("Query returned %d %s", n, vocab.Plural(n, "row")),
 		Data:    rs,
-		Meta:    &Meta{ReturnedRowCount: &n, RowsAffected: &affected, Truncated: truncated},
+		Meta:    &Meta{ReturnedRowCount: &n, RowsAffected: &affected, Truncated: got.truncated},
 	}, nil
 }

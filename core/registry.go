@@ -25,9 +25,12 @@ type ClientSpec struct {
 	URIEnv string
 	// Path is the SQLite database file.
 	Path string
-	// StatementTimeout bounds each non-streamed request on this client;
-	// zero means Config.StatementTimeout.
+	// StatementTimeout bounds each request on this client, streams
+	// included; zero means Config.StatementTimeout.
 	StatementTimeout time.Duration
+	// MaxReplyBytes caps a non-streamed reply's encoded rows on this
+	// client; zero means Config.MaxReplyBytes.
+	MaxReplyBytes int
 	// MaxConns caps the client's connection pool; zero means the backend's
 	// default.
 	MaxConns int32
@@ -64,6 +67,8 @@ type client struct {
 	backend Backend // nil when Open failed
 	openErr error
 	timeout time.Duration
+	// maxBytes is the client's reply byte cap (Config.MaxReplyBytes).
+	maxBytes int
 	// snake makes table and column lookups try the snake_case form of a
 	// camelCase name first (Config.SnakeCaseNames).
 	snake bool

@@ -51,6 +51,7 @@ const (
 	CodeNotFound            = vocab.CodeNotFound
 	CodePayloadTooLarge     = vocab.CodePayloadTooLarge
 	CodeQueueUnavailable    = vocab.CodeQueueUnavailable
+	CodeReplyTooLarge       = vocab.CodeReplyTooLarge
 	CodeRateLimited         = vocab.CodeRateLimited
 	CodeTimeout             = vocab.CodeTimeout
 	CodeUnauthorized        = vocab.CodeUnauthorized

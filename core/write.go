@@ -23,7 +23,7 @@ func (g *Gateway) insert(ctx context.Context, c *client, o *op, r *request.Inser
 	if err != nil {
 		return nil, err
 	}
-	rs, _, err := g.write(ctx, c, p, g.stripNulls(o, nil))
+	rs, affected, meta, err := g.write(ctx, c, p, g.stripNulls(o, nil))
 	if err != nil {
 		return nil, err
 	}
@@ -31,33 +31,41 @@ func (g *Gateway) insert(ctx context.Context, c *client, o *op, r *request.Inser
 	g.liveWrote(c, t.Name)
 	_, _ = g.shape(rs, request.PostProcessing{})
 	n := int64(len(rs.Rows))
-	return &Result{Message: fmt.Sprintf("Inserted %d %s", n, vocab.Plural(n, "row")), Data: rs}, nil
+	if meta != nil {
+		n = affected
+	}
+	return &Result{Message: fmt.Sprintf("Inserted %d %s", n, vocab.Plural(n, "row")), Data: rs, Meta: meta}, nil
 }
 
-// write runs a write plan and collects every returned row: writes are not
-// capped, so the reply always shows what changed.
-func (g *Gateway) write(ctx context.Context, c *client, p *WritePlan, strip bool) (*RowSet, int64, error) {
+// write runs a write plan and collects the rows it returns within the
+// reply caps of c (core/limits.go): the rows past a cap are not kept (the
+// statement still runs to its end and commits), and the reply says so with
+// meta.truncated. affected counts every row the statement changed.
+func (g *Gateway) write(ctx context.Context, c *client, p *WritePlan, strip bool) (rs *RowSet, affected int64, meta *Meta, err error) {
+	cp := g.capOf(c)
+	p.ReturnRows, p.ReturnBytes = cp.rows, cp.bytes
 	rows, err := c.backend.Write(ctx, p)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
-	defer rows.Close()
-	rs := &RowSet{Columns: rows.Columns(), Rows: [][]any{}, StripNulls: strip}
-	for rows.Next() {
-		vals := rows.Values()
-		cp := make([]any, len(vals))
-		copy(cp, vals)
-		rs.Rows = append(rs.Rows, cp)
+	got, err := collect(rows, cp, strip, false)
+	if err != nil {
+		return nil, 0, nil, err
 	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, err
+	affected = rows.Affected()
+	if affected < int64(len(got.rs.Rows)) {
+		affected = int64(len(got.rs.Rows))
 	}
-	rows.Close()
-	affected := rows.Affected()
-	if affected < int64(len(rs.Rows)) {
-		affected = int64(len(rs.Rows))
+	// A backend that buffers its rows may have kept fewer than it wrote
+	// (WritePlan.ReturnRows): that is a cut too.
+	if cu, ok := rows.(Cutter); ok && cu.Cut() {
+		got.truncated = true
 	}
-	return rs, affected, nil
+	if got.truncated {
+		n := int64(len(got.rs.Rows))
+		meta = &Meta{Truncated: true, ReturnedRowCount: &n, RowsAffected: &affected}
+	}
+	return got.rs, affected, meta, nil
 }
 
 func (g *Gateway) update(ctx context.Context, c *client, o *op, r *request.UpdateRequest) (*Result, error) {
@@ -89,13 +97,17 @@ func (g *Gateway) update(ctx context.Context, c *client, o *op, r *request.Updat
 			return nil, err
 		}
 	}
-	rs, n, err := g.write(ctx, c, p, g.stripNulls(o, r.StripNulls))
+	rs, n, meta, err := g.write(ctx, c, p, g.stripNulls(o, r.StripNulls))
 	if err != nil {
 		return nil, err
 	}
 	g.invalidate(ctx, c, t.Name)
 	g.liveWrote(c, t.Name)
-	res := &Result{Message: fmt.Sprintf("Updated %d %s", n, vocab.Plural(n, "row")), Data: &Mutation{AffectedRows: n, Rows: rs}}
+	res := &Result{Message: fmt.Sprintf("Updated %d %s", n, vocab.Plural(n, "row")), Data: &Mutation{AffectedRows: n, Rows: rs}, Meta: meta}
+	if meta != nil && r.Post.GroupBy != "" {
+		// Groups of a cut reply would be wrong and look right.
+		return nil, Errorf(CodeReplyTooLarge, "the update of %d %s committed, but its rows are over the reply caps and cannot be post-processed; fetch them with the aggregate member", n, vocab.Plural(n, "row"))
+	}
 	post, err := g.shape(rs, r.Post)
 	if err != nil {
 		// The update committed; say so rather than fail the whole reply.
@@ -128,12 +140,12 @@ func (g *Gateway) delete(ctx context.Context, c *client, o *op, r *request.Delet
 	if p.Returning, err = c.planColumns(ctx, t, r.Returning, "columns"); err != nil {
 		return nil, err
 	}
-	rs, n, err := g.write(ctx, c, p, g.stripNulls(o, nil))
+	rs, n, meta, err := g.write(ctx, c, p, g.stripNulls(o, nil))
 	if err != nil {
 		return nil, err
 	}
 	g.invalidate(ctx, c, t.Name)
 	g.liveWrote(c, t.Name)
 	_, _ = g.shape(rs, request.PostProcessing{})
-	return &Result{Message: fmt.Sprintf("Deleted %d %s", n, vocab.Plural(n, "row")), Data: &Mutation{AffectedRows: n, Rows: rs}}, nil
+	return &Result{Message: fmt.Sprintf("Deleted %d %s", n, vocab.Plural(n, "row")), Data: &Mutation{AffectedRows: n, Rows: rs}, Meta: meta}, nil
 }

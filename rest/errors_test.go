@@ -38,6 +38,7 @@ func TestErrorMappingEveryCode(t *testing.T) {
 		core.CodeUnknownClient:       {404, ""},
 		core.CodeConflict:            {409, ""},
 		core.CodePayloadTooLarge:     {413, ""},
+		core.CodeReplyTooLarge:       {413, ""},
 		core.CodeRateLimited:         {429, "1"},
 		core.CodeInternal:            {500, ""},
 		core.CodeBackendUnavailable:  {503, "5"},

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/julienschmidt/httprouter"
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,6 +28,11 @@ type Config struct {
 	// MaxBodyBytes caps a request body; a larger one gets 413
 	// payload_too_large. Default DefaultMaxBodyBytes (1 MiB).
 	MaxBodyBytes int64
+	// WriteTimeout bounds each write of a reply to the client: a plain
+	// reply must be taken within it, an NDJSON stream's next chunk too
+	// (a stream that keeps flowing is never cut by it). Zero means no
+	// bound; cmd sets api.write_timeout (default 30s).
+	WriteTimeout time.Duration
 	// Logger receives one info line per request and error lines for
 	// internal failures. Nil discards logs.
 	Logger *slog.Logger
@@ -65,6 +71,7 @@ type Config struct {
 type Handler struct {
 	gw             *core.Gateway
 	maxBody        int64
+	writeTimeout   time.Duration
 	log            *slog.Logger
 	metrics        *metrics
 	cors           *corsPolicy
@@ -128,6 +135,7 @@ func New(cfg Config) (*Handler, error) {
 		cors:       cors,
 		version:    cfg.Version,
 	}
+	h.writeTimeout = cfg.WriteTimeout
 	if cfg.Gatherer != nil {
 		h.metricsHandler = promHandler(cfg.Gatherer, h.log)
 	}

@@ -76,6 +76,8 @@ type envConfig struct {
 	// core adjusts the gateway's config (cache, casing); metrics go to the
 	// env's registry.
 	core func(*core.Config)
+	// rest adjusts the handler's config.
+	rest func(*rest.Config)
 }
 
 // env is one REST handler on a real gateway behind an httptest server, with
@@ -159,6 +161,9 @@ func newEnv(tb testing.TB, cfg envConfig) *env {
 	}
 	if cfg.noGatherer {
 		rc.Gatherer = nil
+	}
+	if cfg.rest != nil {
+		cfg.rest(&rc)
 	}
 	h, err := rest.New(rc)
 	if err != nil {

@@ -14,11 +14,26 @@ import (
 // responseWriter records what a handler wrote, for the error adapter (which
 // must not write a second status) and for the request's log line and
 // metrics. It keeps http.Flusher reachable for streaming.
+//
+// With writeTimeout set, every write (and flush) must reach the client
+// within it: the connection's write deadline moves forward before each one,
+// so a client that stops reading a reply is cut after writeTimeout, while an
+// NDJSON stream that keeps flowing runs as long as its statement timeout
+// allows (http.Server.WriteTimeout would bound the whole request instead,
+// cutting slow statements and long streams alike).
 type responseWriter struct {
 	http.ResponseWriter
-	status int    // 0 until WriteHeader
-	code   string // envelope code, or "" for success
-	bytes  int64
+	status       int    // 0 until WriteHeader
+	code         string // envelope code, or "" for success
+	bytes        int64
+	writeTimeout time.Duration
+}
+
+// extend moves the write deadline writeTimeout ahead.
+func (rw *responseWriter) extend() {
+	if rw.writeTimeout > 0 {
+		_ = http.NewResponseController(rw.ResponseWriter).SetWriteDeadline(time.Now().Add(rw.writeTimeout))
+	}
 }
 
 func (rw *responseWriter) WriteHeader(status int) {
@@ -26,12 +41,15 @@ func (rw *responseWriter) WriteHeader(status int) {
 		return
 	}
 	rw.status = status
+	rw.extend()
 	rw.ResponseWriter.WriteHeader(status)
 }
 
 func (rw *responseWriter) Write(b []byte) (int, error) {
 	if rw.status == 0 {
 		rw.WriteHeader(http.StatusOK)
+	} else {
+		rw.extend()
 	}
 	n, err := rw.ResponseWriter.Write(b)
 	rw.bytes += int64(n)
@@ -42,6 +60,8 @@ func (rw *responseWriter) Write(b []byte) (int, error) {
 func (rw *responseWriter) Flush() {
 	if rw.status == 0 {
 		rw.WriteHeader(http.StatusOK)
+	} else {
+		rw.extend()
 	}
 	_ = http.NewResponseController(rw.ResponseWriter).Flush()
 }
@@ -81,7 +101,7 @@ func (h *Handler) serve(pattern string, w http.ResponseWriter, r *http.Request, 
 	defer h.metrics.inFlight.Dec()
 
 	log := h.log.With(attrRequestID, id)
-	rw := &responseWriter{ResponseWriter: w}
+	rw := &responseWriter{ResponseWriter: w, writeTimeout: h.writeTimeout}
 	if err := call(fn, rw, r, ps); err != nil {
 		h.writeError(rw, r, log, err)
 	}

@@ -128,7 +128,9 @@ func TestStreamMemoryBounded(t *testing.T) {
 	}
 	e := newEnv(t, envConfig{postgres: true})
 	c := e.dial(t, dialOpts{header: http.Header{"X-Athena-Client": {"local"}}})
-	c.send(map[string]any{"request_id": "big", "action": "gateway.query", "stream": true,
+	// Streams run under the statement timeout (30s): a slow machine may
+	// need longer for a million rows, which timeout_ms allows.
+	c.send(map[string]any{"request_id": "big", "action": "gateway.query", "stream": true, "timeout_ms": 300000,
 		"body": map[string]any{"query": "SELECT g AS id, md5(g::text) AS hash FROM generate_series(1, 1000000) AS g"}})
 	const total = 1000000
 	var rows, chunks int64

@@ -33,6 +33,10 @@ type Config struct {
 		CORSAllowedOrigins []string `yaml:"cors_allowed_origins"`
 		// ShutdownTimeout bounds the graceful drain. Default 30s.
 		ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+		// WriteTimeout bounds each write of a REST reply: a client that
+		// takes no part of a reply for this long is cut; an NDJSON stream
+		// that keeps flowing is not. Default 30s.
+		WriteTimeout Duration `yaml:"write_timeout"`
 	} `yaml:"api"`
 	Logging struct {
 		// Level is debug, info, warn or error. Default info.
@@ -72,10 +76,17 @@ type Config struct {
 	// connect_timeout, statement_timeout, allow_filtering}.
 	ScyllaClients map[string]ScyllaClient `yaml:"scylla_clients"`
 	Gateway       struct {
-		// StatementTimeout bounds each non-streamed request. Default 30s.
+		// StatementTimeout bounds each request, streams included. Default
+		// 30s.
 		StatementTimeout Duration `yaml:"statement_timeout"`
+		// MaxStatementTimeout is the longest timeout a request may ask for
+		// (timeout_ms, X-Athena-Timeout-Ms). Default 10m.
+		MaxStatementTimeout Duration `yaml:"max_statement_timeout"`
 		// MaxRows caps rows in a non-streamed reply. Default 10000.
 		MaxRows int `yaml:"max_rows"`
+		// MaxReplyBytes caps the encoded rows of a non-streamed reply.
+		// Default 16777216 (16 MiB).
+		MaxReplyBytes int `yaml:"max_reply_bytes"`
 		// MaxInsertRows caps rows in one insert. Default 10000.
 		MaxInsertRows int `yaml:"max_insert_rows"`
 		// ForceCamelCaseToSnakeCase resolves camelCase table and column
@@ -181,6 +192,7 @@ type PostgresClient struct {
 	StatementTimeout Duration    `yaml:"statement_timeout"`
 	MaxConns         int32       `yaml:"max_conns"`
 	Live             ClientLive  `yaml:"live"`
+	MaxReplyBytes    int         `yaml:"max_reply_bytes"`
 }
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -214,6 +226,7 @@ type SQLiteClient struct {
 	Path             string     `yaml:"path"`
 	StatementTimeout Duration   `yaml:"statement_timeout"`
 	Live             ClientLive `yaml:"live"`
+	MaxReplyBytes    int        `yaml:"max_reply_bytes"`
 }
 
 // ScyllaClient is one scylla_clients entry. Credentials come from the
@@ -237,6 +250,8 @@ type ScyllaClient struct {
 	AllowFiltering bool `yaml:"allow_filtering"`
 	// Live.Source is gateway (default) or off.
 	Live ClientLive `yaml:"live"`
+	// MaxReplyBytes overrides gateway.max_reply_bytes for this client.
+	MaxReplyBytes int `yaml:"max_reply_bytes"`
 }
 
 var scyllaConsistencies = map[string]bool{
@@ -297,7 +312,7 @@ func (c *Config) scyllaSpecs(getenv func(string) string) []core.ClientSpec {
 		spec := core.ClientSpec{
 			Name: name, Kind: "scylla", Hosts: sc.Hosts, Keyspace: sc.Keyspace, Consistency: sc.Consistency,
 			ConnectTimeout: time.Duration(sc.ConnectTimeout), StatementTimeout: time.Duration(sc.StatementTimeout),
-			AllowFiltering: sc.AllowFiltering, LiveSource: sc.Live.Source,
+			AllowFiltering: sc.AllowFiltering, LiveSource: sc.Live.Source, MaxReplyBytes: sc.MaxReplyBytes,
 		}
 		if sc.UsernameEnv != "" {
 			spec.Username, spec.Password = getenv(sc.UsernameEnv), core.Secret(getenv(sc.PasswordEnv))
@@ -416,6 +431,7 @@ func (c *Config) applyDefaults() {
 		c.Gateway.MaxInsertRows = 10000
 	}
 	c.applyCacheDefaults()
+	c.applyLimitDefaults()
 	if !c.declaresDataClient() {
 		// No data client declared (no config at all, or a file that sets
 		// other keys only): the embedded demo client, as DESIGN.md §8 says.
@@ -541,6 +557,7 @@ func (c *Config) Validate(getenv func(string) string) error {
 		}
 	}
 	c.validateScylla(bad, getenv)
+	c.validateLimits(bad)
 	c.validateCache(bad, getenv)
 	c.validateBackups(bad, getenv)
 	if c.Logging.Client != "" {
@@ -566,6 +583,7 @@ func (c *Config) clientSpecs(getenv func(string) string) []core.ClientSpec {
 		out = append(out, core.ClientSpec{
 			Name: name, Kind: "postgresql", URI: uri, URIEnv: pc.URIEnv,
 			StatementTimeout: time.Duration(pc.StatementTimeout), MaxConns: pc.MaxConns, LiveSource: pc.Live.Source,
+			MaxReplyBytes: pc.MaxReplyBytes,
 		})
 	}
 	for _, name := range sortedKeys(c.SQLiteClients) {
@@ -573,6 +591,7 @@ func (c *Config) clientSpecs(getenv func(string) string) []core.ClientSpec {
 		out = append(out, core.ClientSpec{
 			Name: name, Kind: "sqlite", Path: sc.Path,
 			StatementTimeout: time.Duration(sc.StatementTimeout), LiveSource: sc.Live.Source,
+			MaxReplyBytes: sc.MaxReplyBytes,
 		})
 	}
 	out = append(out, c.scyllaSpecs(getenv)...)

@@ -112,6 +112,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		Catalog: cfg.catalogPolicy(cp.sqliteFile, getenv),
 		// Live queries (DESIGN.md §4b): core binds the hub and closes it.
 		Live: hub,
+		// The reply and time bounds of DESIGN.md §8a.
+		MaxStatementTimeout: time.Duration(cfg.Gateway.MaxStatementTimeout),
+		MaxReplyBytes:       cfg.Gateway.MaxReplyBytes,
 	})
 	if err != nil {
 		return err
@@ -133,6 +136,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	handler, err := rest.New(rest.Config{
 		Gateway:            gw,
 		MaxBodyBytes:       cfg.API.MaxBodyBytes,
+		WriteTimeout:       time.Duration(cfg.API.WriteTimeout),
 		Logger:             log,
 		Registerer:         reg,
 		Gatherer:           reg,

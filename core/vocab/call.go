@@ -1,6 +1,7 @@
 package vocab
 
 import (
+	"strconv"
 	"strings"
 	"time"
 )
@@ -32,9 +33,11 @@ type Call struct {
 	// both transports; admission control matches it against
 	// admission.Config.DeferRoutePrefixes.
 	Route string
-	// Timeout, when positive, bounds this request below the client's
-	// statement timeout (a WebSocket frame's timeout_ms). Streams get it as
-	// their only deadline.
+	// Timeout, when positive, replaces the client's statement timeout for
+	// this request, streams included (a WebSocket frame's timeout_ms, or
+	// the X-Athena-Timeout-Ms header); core refuses one above its
+	// configured maximum. Negative marks a header value that is not a
+	// positive whole number of milliseconds (refused with bad_request).
 	Timeout time.Duration
 }
 
@@ -60,6 +63,9 @@ func (c *Call) ApplyHeader(get func(name string) string) {
 		f := false
 		c.StripNulls = &f
 	}
+	if v := strings.TrimSpace(get("X-Athena-Timeout-Ms")); v != "" && c.Timeout == 0 {
+		c.Timeout = timeoutHeader(v)
+	}
 	for _, d := range strings.Split(get("Cache-Control"), ",") {
 		switch strings.ToLower(strings.TrimSpace(d)) {
 		case "no-cache":
@@ -68,6 +74,23 @@ func (c *Call) ApplyHeader(get func(name string) string) {
 			c.NoCache, c.NoStore = true, true
 		}
 	}
+}
+
+// maxTimeoutHeader bounds X-Athena-Timeout-Ms before it becomes a Duration
+// (core refuses anything above its own, much lower, maximum).
+const maxTimeoutHeader = 24 * time.Hour
+
+// timeoutHeader parses X-Athena-Timeout-Ms: a positive whole number of
+// milliseconds, else -1.
+func timeoutHeader(v string) time.Duration {
+	ms, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || ms <= 0 {
+		return -1
+	}
+	if ms > maxTimeoutHeader.Milliseconds() {
+		return maxTimeoutHeader
+	}
+	return time.Duration(ms) * time.Millisecond
 }
 
 // APIKeyFromHeader returns the API key of a request's headers, looked up in

@@ -28,14 +28,18 @@ const (
 	CodeUnknownClient       Code = "unknown_client"
 	CodeConflict            Code = "conflict"
 	CodePayloadTooLarge     Code = "payload_too_large"
-	CodeRateLimited         Code = "rate_limited"
-	CodeInternal            Code = "internal"
-	CodeBackendUnavailable  Code = "backend_unavailable"
-	CodeQueueUnavailable    Code = "queue_unavailable"
-	CodeClientFrozen        Code = "client_frozen"
-	CodeRestoring           Code = "restoring"
-	CodeTimeout             Code = "timeout"
-	CodeCanceled            Code = "canceled"
+	// CodeReplyTooLarge refuses a non-streamed reply that cannot be cut at
+	// the byte cap (one row larger than the cap, or post-processing that
+	// needs every row): page the result or stream it.
+	CodeReplyTooLarge      Code = "reply_too_large"
+	CodeRateLimited        Code = "rate_limited"
+	CodeInternal           Code = "internal"
+	CodeBackendUnavailable Code = "backend_unavailable"
+	CodeQueueUnavailable   Code = "queue_unavailable"
+	CodeClientFrozen       Code = "client_frozen"
+	CodeRestoring          Code = "restoring"
+	CodeTimeout            Code = "timeout"
+	CodeCanceled           Code = "canceled"
 	// CodeDraining refuses a new request on a socket of a server that is
 	// shutting down (the in-flight ones finish); reconnect elsewhere.
 	CodeDraining Code = "draining"
@@ -45,7 +49,7 @@ const (
 var Codes = []Code{
 	CodeInvalidJSON, CodeBadRequest, CodeForbiddenStatement, CodeMissingClientHeader, CodeUnknownTable,
 	CodeUnknownColumn, CodeUnauthorized, CodeForbidden, CodeNotFound,
-	CodeUnknownClient, CodeConflict, CodePayloadTooLarge, CodeRateLimited,
+	CodeUnknownClient, CodeConflict, CodePayloadTooLarge, CodeReplyTooLarge, CodeRateLimited,
 	CodeInternal, CodeBackendUnavailable, CodeQueueUnavailable, CodeClientFrozen,
 	CodeRestoring, CodeTimeout, CodeCanceled, CodeDraining,
 }
@@ -65,7 +69,7 @@ func (c Code) HTTPStatus() int {
 		return 404
 	case CodeConflict:
 		return 409
-	case CodePayloadTooLarge:
+	case CodePayloadTooLarge, CodeReplyTooLarge:
 		return 413
 	case CodeRateLimited:
 		return 429
@@ -185,6 +189,8 @@ func PublicMessage(err error) string {
 		return "forbidden"
 	case CodePayloadTooLarge:
 		return "payload too large"
+	case CodeReplyTooLarge:
+		return "the reply exceeds the byte cap; page the result or stream it"
 	case CodeRateLimited:
 		return "rate limited"
 	case CodeBackendUnavailable:

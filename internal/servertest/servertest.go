@@ -230,6 +230,9 @@ func (s *Server) Stop(tb testing.TB) {
 	}
 }
 
+// PID is the server process's id (for reading its /proc entries).
+func (s *Server) PID() int { return s.cmd.Process.Pid }
+
 // Kill stops the process with SIGKILL (a crash) and waits for it.
 func (s *Server) Kill() {
 	_ = s.cmd.Process.Kill()

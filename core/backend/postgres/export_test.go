@@ -12,5 +12,5 @@ var Classify = classify
 // RunUnclassified runs query as Query does but without the classifier:
 // tests of the session checks on their own.
 func (b *Backend) RunUnclassified(ctx context.Context, query string) (core.Rows, error) {
-	return b.run(ctx, query)
+	return b.run(ctx, query, 0)
 }

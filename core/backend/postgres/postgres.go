@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+	"github.com/jackc/pgx/v5/pgproto3"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -192,20 +193,47 @@ func (b *Backend) Write(ctx context.Context, p *core.WritePlan) (core.Rows, erro
 // back to the pool, or the connection is closed; nothing reaches the next
 // caller.
 func (b *Backend) Query(ctx context.Context, query string) (core.Rows, error) {
+	return b.QueryBounded(ctx, query, 0)
+}
+
+// QueryBounded is Query refusing with reply_too_large, before it is read,
+// a row whose message from the server is longer than twice maxValue bytes
+// (plus 64 KiB), when maxValue is positive: no value's JSON is shorter than
+// half its text on the wire (bytea's hex against base64), so a row that
+// fits the reply is never refused, and one far over it never reaches
+// memory. A refused row costs the connection (the protocol cannot skip a
+// message); the pool opens another.
+func (b *Backend) QueryBounded(ctx context.Context, query string, maxValue int) (core.Rows, error) {
 	if err := classify(query); err != nil {
 		return nil, err
 	}
-	return b.run(ctx, query)
+	return b.run(ctx, query, maxValue)
 }
 
-// run runs a classified script; see Query.
-func (b *Backend) run(ctx context.Context, query string) (core.Rows, error) {
+// defaultMaxBodyLen is pgproto3's own limit on a message (~1 GiB, the
+// server's), which a bounded query's connection gets back.
+const defaultMaxBodyLen = 0x3fffffff - 1
+
+// run runs a classified script; see Query and QueryBounded.
+func (b *Backend) run(ctx context.Context, query string, maxValue int) (core.Rows, error) {
 	conn, err := b.pool.Acquire(ctx)
 	if err != nil {
 		return nil, mapError(ctx, fmt.Errorf("postgres: query: %w", err))
 	}
+	maxBody := 0
+	if maxValue > 0 && maxValue < (defaultMaxBodyLen-64<<10)/2 {
+		maxBody = 2*maxValue + 64<<10
+		conn.Conn().PgConn().Frontend().SetMaxBodyLen(maxBody)
+	}
 	release := func(err error) error {
 		pc := conn.Conn().PgConn()
+		var tooBig *pgproto3.ExceededMaxBodyLenErr
+		if maxBody > 0 && errors.As(err, &tooBig) {
+			err = core.Wrap(core.CodeReplyTooLarge, fmt.Sprintf("a row of the result is larger than the reply byte cap of %d bytes; stream the result (Accept: application/x-ndjson, or stream: true on the socket)", maxValue), err)
+		}
+		if maxBody > 0 && !pc.IsClosed() {
+			pc.Frontend().SetMaxBodyLen(defaultMaxBodyLen)
+		}
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 		defer cancel()
 		if !pc.IsClosed() && pc.TxStatus() != 'I' {
@@ -238,4 +266,6 @@ var (
 	_ core.Backend = (*Backend)(nil)
 	_ core.Pinger  = (*Backend)(nil)
 	_ core.Closer  = (*Backend)(nil)
+
+	_ core.BoundedQuerier = (*Backend)(nil)
 )

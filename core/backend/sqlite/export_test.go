@@ -16,7 +16,7 @@ var MapError = mapError
 // write, but without the classifier: tests of the engine-level layers
 // (authorizer, attach limit, transaction check) on their own.
 func (b *Backend) RunUnclassified(ctx context.Context, query string, write bool) (core.Rows, error) {
-	return b.run(ctx, query, write)
+	return b.run(ctx, query, write, 0)
 }
 
 // WaitingWriters is the number of callers waiting for the write token.

@@ -155,7 +155,7 @@ func (b *Backend) Write(ctx context.Context, p *core.WritePlan) (_ core.Rows, er
 			_ = tx.Rollback() // the write already failed; its error is the one to report
 		}
 	}()
-	out := &bufRows{}
+	out := &bufRows{keepRows: p.ReturnRows, keepBytes: p.ReturnBytes}
 	for _, st := range stmts {
 		if len(p.Returning) == 0 {
 			res, err := tx.ExecContext(ctx, st.SQL, st.Args...)
@@ -191,15 +191,25 @@ func (b *Backend) Write(ctx context.Context, p *core.WritePlan) (_ core.Rows, er
 // discarded rather than pooled, so nothing the script did to the session
 // reaches the next caller.
 func (b *Backend) Query(ctx context.Context, query string) (core.Rows, error) {
+	return b.QueryBounded(ctx, query, 0)
+}
+
+// QueryBounded is Query under SQLite's own length limit
+// (SQLITE_LIMIT_LENGTH = maxValue when positive): a string, blob or row
+// longer than maxValue bytes is refused with reply_too_large by the engine
+// before it is built, so a value too large for the reply never reaches
+// memory (zeroblob(1e9) allocates nothing). The connection gets its limit
+// back before it returns to the pool.
+func (b *Backend) QueryBounded(ctx context.Context, query string, maxValue int) (core.Rows, error) {
 	write, err := classify(query)
 	if err != nil {
 		return nil, err
 	}
-	return b.run(ctx, query, write)
+	return b.run(ctx, query, write, maxValue)
 }
 
-// run runs a classified script; see Query.
-func (b *Backend) run(ctx context.Context, query string, write bool) (_ core.Rows, err error) {
+// run runs a classified script; see Query and QueryBounded.
+func (b *Backend) run(ctx context.Context, query string, write bool, maxValue int) (_ core.Rows, err error) {
 	if write {
 		if err := b.lockWrite(ctx); err != nil {
 			return nil, fmt.Errorf("sqlite: wait for write lock: %w", err)
@@ -213,7 +223,15 @@ func (b *Backend) run(ctx context.Context, query string, write bool) (_ core.Row
 		return nil, mapError(ctx, fmt.Errorf("sqlite: query: %w", err))
 	}
 	g := &guard{readOnly: !write}
+	prevLength := -1
 	release := func(err error) error {
+		err = tooBig(err, maxValue)
+		if prevLength >= 0 {
+			if _, lerr := msqlite.Limit(conn, sqlite3.SQLITE_LIMIT_LENGTH, prevLength); lerr != nil {
+				// Never pool a connection whose limit is unknown.
+				_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+			}
+		}
 		err = b.settle(ctx, conn, g, err)
 		if write {
 			b.unlockWrite()
@@ -228,6 +246,12 @@ func (b *Backend) run(ctx context.Context, query string, write bool) (_ core.Row
 	if _, err := msqlite.Limit(conn, sqlite3.SQLITE_LIMIT_ATTACHED, 0); err != nil {
 		return nil, release(fmt.Errorf("sqlite: query: limit attached: %w", err))
 	}
+	if maxValue > 0 {
+		if prevLength, err = msqlite.Limit(conn, sqlite3.SQLITE_LIMIT_LENGTH, maxValue); err != nil {
+			prevLength = -1
+			return nil, release(fmt.Errorf("sqlite: query: limit length: %w", err))
+		}
+	}
 	var before int64
 	if err := conn.QueryRowContext(ctx, "SELECT total_changes()").Scan(&before); err != nil {
 		return nil, release(mapError(ctx, fmt.Errorf("sqlite: query: %w", err)))
@@ -237,6 +261,7 @@ func (b *Backend) run(ctx context.Context, query string, write bool) (_ core.Row
 		return nil, release(mapError(ctx, fmt.Errorf("sqlite: query: %w", err)))
 	}
 	r := newRows(ctx, rs, func(r *rows) {
+		r.stopWatch()
 		var after int64
 		if r.err == nil {
 			if err := conn.QueryRowContext(context.WithoutCancel(ctx), "SELECT total_changes()").Scan(&after); err == nil {
@@ -245,6 +270,10 @@ func (b *Backend) run(ctx context.Context, query string, write bool) (_ core.Row
 		}
 		r.err = release(r.err)
 	})
+	// The statement timeout ends the script even while the caller is
+	// blocked elsewhere (a stream to a slow reader): the cursor closes
+	// itself, which gives back the connection and the write token.
+	r.watch(ctx)
 	return r, nil
 }
 
@@ -289,8 +318,21 @@ func (b *Backend) settle(ctx context.Context, conn *sql.Conn, g *guard, err erro
 	return err
 }
 
+// tooBig turns SQLite's "string or blob too big", met under the limit
+// QueryBounded set, into reply_too_large.
+func tooBig(err error, maxValue int) error {
+	var se *msqlite.Error
+	if maxValue <= 0 || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_TOOBIG {
+		return err
+	}
+	return core.Wrap(core.CodeReplyTooLarge, fmt.Sprintf("a value of the result is larger than the reply byte cap of %d bytes; stream the result (Accept: application/x-ndjson, or stream: true on the socket)", maxValue), err)
+}
+
 var (
 	_ core.Backend = (*Backend)(nil)
 	_ core.Pinger  = (*Backend)(nil)
 	_ core.Closer  = (*Backend)(nil)
+
+	_ core.BoundedQuerier = (*Backend)(nil)
+	_ core.Cutter         = (*bufRows)(nil)
 )
