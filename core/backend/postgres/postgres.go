@@ -33,9 +33,12 @@ type Config struct {
 // Backend is a PostgreSQL database behind a pgx pool. It is safe for
 // concurrent use; Close it when done.
 type Backend struct {
-	pool      *pgxpool.Pool
-	log       *slog.Logger
-	closeOnce sync.Once
+	pool *pgxpool.Pool
+	// replConfig connects the change feed (replication.go): the pool's
+	// settings with replication=database.
+	replConfig *pgconn.Config
+	log        *slog.Logger
+	closeOnce  sync.Once
 }
 
 // sessionParams are set on every connection: the decoders rely on them
@@ -82,11 +85,20 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 	cc.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
 		return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, DeadlineDelay: 3 * time.Second}
 	}
+	rc := cc.Config.Copy()
+	// The feed waits for messages with a deadline: a passing deadline must
+	// interrupt the read, not send a CancelRequest (which ends the
+	// replication stream).
+	rc.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.DeadlineContextWatcherHandler{Conn: pc.Conn()}
+	}
+	rc.RuntimeParams["replication"] = "database"
+	rc.RuntimeParams["application_name"] = "athena_live"
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: create pool: %w", err)
 	}
-	return &Backend{pool: pool, log: cfg.Logger.With("component", "postgres")}, nil
+	return &Backend{pool: pool, replConfig: rc, log: cfg.Logger.With("component", "postgres")}, nil
 }
 
 // parseMessage is pgx's reason for rejecting a connection string, without
