@@ -98,6 +98,10 @@ type control struct {
 
 	rec *usage.Recorder // the logs and statistics
 
+	// reloaded runs after each reload (the live hub rechecks its
+	// subscribers' keys and clients); nil for none.
+	reloaded func()
+
 	// syncMu serialises reloads (the poll loop and admin changes).
 	syncMu sync.Mutex
 
@@ -116,6 +120,9 @@ func newControl(ctx context.Context, g *Gateway) (*control, error) {
 		rec: rec, interval: g.cfg.SyncInterval, stop: make(chan struct{})}
 	if ct.interval <= 0 {
 		ct.interval = 250 * time.Millisecond
+	}
+	if g.cfg.Live != nil {
+		ct.reloaded = g.cfg.Live.Recheck
 	}
 	ct.version.Store(-1)
 	ct.seed(ctx)
@@ -206,6 +213,9 @@ func (ct *control) reload(ctx context.Context) error {
 	ct.auth.Store(a)
 	ct.applyCatalog(ctx, recs)
 	ct.version.Store(v)
+	if ct.reloaded != nil {
+		ct.reloaded()
+	}
 	return nil
 }
 

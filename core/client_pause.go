@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/athena-go/athena/core/live"
 )
 
 // This file is the hook a restore uses to take a live client out of
@@ -110,6 +112,9 @@ func (g *Gateway) PauseClient(ctx context.Context, name string) (resume func(con
 			}
 		}
 		g.invalidate(ctx, nc, "")
+		if g.cfg.Live != nil {
+			g.cfg.Live.Changed(live.Change{Client: name, Resync: true}) // every source: the data was replaced
+		}
 		g.log.Info("client resumed after a restore", "client", name)
 		if nc.backend == nil {
 			return Wrap(CodeBackendUnavailable, fmt.Sprintf("client %q could not be reopened after the restore", name), nc.openErr)

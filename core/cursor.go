@@ -70,7 +70,7 @@ func (g *Gateway) stream(ctx context.Context, o *op) (*Cursor, error) {
 	case *request.QueryRequest:
 		if err = g.checkDriver(c, o, r); err == nil {
 			rows, err = c.backend.Query(ctx, r.Query)
-			onClose = func() { g.invalidate(ctx, c, "") }
+			onClose = func() { g.invalidate(ctx, c, ""); g.liveRan(c, r.Query) }
 		}
 	default:
 		switch {

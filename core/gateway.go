@@ -12,6 +12,7 @@ import (
 	"github.com/athena-go/athena/core/admission"
 	"github.com/athena-go/athena/core/cache"
 	"github.com/athena-go/athena/core/jobs"
+	"github.com/athena-go/athena/core/live"
 	"github.com/athena-go/athena/core/request"
 	"github.com/athena-go/athena/core/usage"
 	"github.com/athena-go/athena/core/vocab"
@@ -72,6 +73,11 @@ type Config struct {
 	// at; the zero value lets them point at nothing (config.yaml's clients
 	// are not checked).
 	Catalog CatalogPolicy
+	// Live is the live-query hub (core/live): New binds it to this
+	// gateway's fetches, gateway writes report to it, control-plane
+	// changes recheck its subscribers, and Close closes it. Nil disables
+	// live queries.
+	Live *live.Hub
 }
 
 // Store is the control-plane store as the dispatcher needs it.
@@ -122,6 +128,9 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 			return nil, fmt.Errorf("core: %w", err)
 		}
 		g.cache = c
+	}
+	if cfg.Live != nil {
+		cfg.Live.Bind(liveEvaluator{g})
 	}
 	g.reg.clients = make(map[string]*client, len(cfg.Clients))
 	for _, spec := range cfg.Clients {

@@ -108,6 +108,9 @@ func (g *Gateway) Close() error {
 		return nil
 	}
 	g.closed = true
+	if g.cfg.Live != nil {
+		g.cfg.Live.Close() // first: its evaluations read the backends
+	}
 	if g.ctl != nil {
 		g.ctl.close() // flushes the logs; closes removed clients
 	}

@@ -41,6 +41,7 @@ func (g *Gateway) query(ctx context.Context, c *client, o *op, q *request.QueryR
 	// of the client, even when it failed, since it may have written part
 	// of its work.
 	defer g.invalidate(ctx, c, "")
+	defer g.liveRan(c, q.Query)
 	rows, err := c.backend.Query(ctx, q.Query)
 	if err != nil {
 		return nil, err

@@ -46,6 +46,11 @@ type ClientSpec struct {
 	// AllowFiltering lets Scylla fetches filter on non-key columns (CQL
 	// ALLOW FILTERING); otherwise they are refused with a 400.
 	AllowFiltering bool
+	// LiveSource is where the client's live queries learn of changes:
+	// "gateway" (writes through this gateway), "replication" (PostgreSQL
+	// logical replication) or "off" (live queries refused). Empty means
+	// the default (core/live_adapter.go).
+	LiveSource string
 }
 
 // OpenFunc builds the Backend for a client. cmd supplies it, so core never

@@ -28,6 +28,7 @@ func (g *Gateway) insert(ctx context.Context, c *client, o *op, r *request.Inser
 		return nil, err
 	}
 	g.invalidate(ctx, c, t.Name)
+	g.liveWrote(c, t.Name)
 	_, _ = g.shape(rs, request.PostProcessing{})
 	n := int64(len(rs.Rows))
 	return &Result{Message: fmt.Sprintf("Inserted %d %s", n, vocab.Plural(n, "row")), Data: rs}, nil
@@ -93,6 +94,7 @@ func (g *Gateway) update(ctx context.Context, c *client, o *op, r *request.Updat
 		return nil, err
 	}
 	g.invalidate(ctx, c, t.Name)
+	g.liveWrote(c, t.Name)
 	res := &Result{Message: fmt.Sprintf("Updated %d %s", n, vocab.Plural(n, "row")), Data: &Mutation{AffectedRows: n, Rows: rs}}
 	post, err := g.shape(rs, r.Post)
 	if err != nil {
@@ -131,6 +133,7 @@ func (g *Gateway) delete(ctx context.Context, c *client, o *op, r *request.Delet
 		return nil, err
 	}
 	g.invalidate(ctx, c, t.Name)
+	g.liveWrote(c, t.Name)
 	_, _ = g.shape(rs, request.PostProcessing{})
 	return &Result{Message: fmt.Sprintf("Deleted %d %s", n, vocab.Plural(n, "row")), Data: &Mutation{AffectedRows: n, Rows: rs}}, nil
 }
