@@ -39,6 +39,15 @@ type Backend struct {
 	replConfig *pgconn.Config
 	log        *slog.Logger
 	closeOnce  sync.Once
+
+	// feedMu guards feedCtx and feedStop: the context of the change feeds
+	// StartChangeFeed runs (replication.go), cancelled by Close, which then
+	// waits for feeds.
+	feedMu     sync.Mutex
+	feedCtx    context.Context
+	feedStop   context.CancelFunc
+	feedClosed bool
+	feeds      sync.WaitGroup
 }
 
 // sessionParams are set on every connection: the decoders rely on them
@@ -135,7 +144,16 @@ func (b *Backend) Ping(ctx context.Context) error {
 // Close closes the pool, waiting for borrowed connections to come back. It
 // is idempotent.
 func (b *Backend) Close() error {
-	b.closeOnce.Do(b.pool.Close)
+	b.closeOnce.Do(func() {
+		b.feedMu.Lock()
+		b.feedClosed = true
+		if b.feedStop != nil {
+			b.feedStop()
+		}
+		b.feedMu.Unlock()
+		b.feeds.Wait() // the feeds use the pool
+		b.pool.Close()
+	})
 	return nil
 }
 
@@ -249,5 +267,6 @@ func (b *Backend) run(ctx context.Context, query string) (core.Rows, error) {
 var (
 	_ core.Backend = (*Backend)(nil)
 	_ core.Pinger  = (*Backend)(nil)
-	_ core.Closer  = (*Backend)(nil)
+	_ core.Closer     = (*Backend)(nil)
+	_ core.ChangeFeed = (*Backend)(nil)
 )

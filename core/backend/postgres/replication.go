@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/athena-go/athena/core"
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -35,6 +36,8 @@ type Commit struct {
 	// reconnected), so whatever depends on them must be re-read. Tables is
 	// empty then.
 	Resync bool
+	// At is the commit time (the server's clock); zero on a Resync.
+	At time.Time
 }
 
 // FeedConfig configures Feed. The zero value of every field but OnCommit
@@ -56,6 +59,36 @@ type FeedConfig struct {
 	RefreshInterval time.Duration
 	// MaxBackoff caps the wait between reconnections. Default 5s.
 	MaxBackoff time.Duration
+}
+
+// StartChangeFeed implements core.ChangeFeed: it runs Feed on a goroutine
+// the backend owns, until Close (a no-op after Close). Each call starts
+// one more reader.
+func (b *Backend) StartChangeFeed(onCommit func(core.FeedCommit), onLag func(bytes int64)) {
+	b.feedMu.Lock()
+	defer b.feedMu.Unlock()
+	if b.feedClosed {
+		return
+	}
+	if b.feedStop == nil {
+		var ctx context.Context
+		ctx, b.feedStop = context.WithCancel(context.Background())
+		b.feedCtx = ctx
+	}
+	ctx := b.feedCtx
+	b.feeds.Go(func() {
+		_ = b.Feed(ctx, FeedConfig{
+			OnCommit: func(c Commit) {
+				onCommit(core.FeedCommit{Tables: c.Tables, Position: c.LSN, Resync: c.Resync, At: c.At})
+			},
+			OnLag: onLag,
+		}) // returns only when Close cancels ctx
+	})
+}
+
+// CheckChangeFeed implements core.ChangeFeed with CheckReplication.
+func (b *Backend) CheckChangeFeed(ctx context.Context) (ok bool, reason string, err error) {
+	return b.CheckReplication(ctx)
 }
 
 // Feed reads the changes committed to the database through logical

@@ -96,7 +96,7 @@ func (d *txDecoder) decode(msg []byte) (c *Commit, end pglogrepl.LSN, err error)
 		}
 		slices.Sort(tables)
 		clear(d.touched)
-		return &Commit{Tables: tables, LSN: m.TransactionEndLSN.String()}, m.TransactionEndLSN, nil
+		return &Commit{Tables: tables, LSN: m.TransactionEndLSN.String(), At: m.CommitTime}, m.TransactionEndLSN, nil
 	}
 	// Origin and Type messages, and types a later server may add, carry
 	// nothing a live query needs.
