@@ -57,6 +57,8 @@ type conn struct {
 	watches  map[string]*jobWatch // job watches by job id + "\x00" + request_id
 	// unwatched is set once the connection ended its watches; guarded by mu.
 	unwatched bool
+
+	live liveSet // live subscriptions (wss/live.go)
 }
 
 // outFrame is one message for the writer. A frame with nil data is a flush
@@ -105,6 +107,7 @@ func (c *conn) serve() {
 	c.cancel(errConnClosed)
 	c.reqs.Wait()
 	c.unwatchAll()
+	c.live.stopAll()
 	c.closeQueue()
 	_ = c.ws.CloseNow()
 	c.log.LogAttrs(c.ctx, slog.LevelDebug, "connection closed", slog.String(attrReason, closeReason(err)))
@@ -245,8 +248,8 @@ func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Req
 		c.s.metrics.duration.WithLabelValues(string(req.Action)).Observe(time.Since(start).Seconds())
 	}()
 
-	if req.Action.jobAction() {
-		frame, err := c.jobAction(ctx, req)
+	if req.Action.jobAction() || req.Action.liveAction() {
+		frame, err := c.jobAction(ctx, req, key)
 		if err != nil {
 			code = string(core.CodeOf(err))
 			c.logFailure(ctx, req, err)

@@ -43,6 +43,7 @@ var Actions = []Action{
 	ActionFetch, ActionInsert, ActionUpdate, ActionDelete, ActionQuery, ActionSQL,
 	ActionCancel, ActionAuth, ActionPing,
 	ActionDeferredGet, ActionRequeue, ActionDeferCancel, ActionSubscribe, ActionUnsubscribe,
+	ActionLiveSubscribe, ActionLiveUnsubscribe,
 }
 
 // jobAction reports whether a is one of the deferred.* actions, whose body
@@ -82,6 +83,7 @@ type Request struct {
 	Defer      bool
 	Stream     bool
 	Timeout    time.Duration
+	Resume     json.RawMessage // live.subscribe's {"cursor": ...} (wss/live.go)
 }
 
 // header looks a frame header up case-insensitively, like HTTP.
@@ -110,6 +112,7 @@ type wireRequest struct {
 	Defer      bool              `json:"defer"`
 	Stream     bool              `json:"stream"`
 	TimeoutMS  int64             `json:"timeout_ms"`
+	Resume     json.RawMessage   `json:"resume"`
 }
 
 // FrameError is a frame the server could not accept. RequestID is whatever
@@ -145,7 +148,7 @@ func DecodeRequest(b []byte) (*Request, error) {
 		w.RequestID = nil
 		return nil, fail(core.CodeBadRequest, "field request_id: at most %d bytes, got %d", maxRequestIDLen, len(id))
 	}
-	r := &Request{ClientName: strings.TrimSpace(w.ClientName), Headers: w.Headers, Defer: w.Defer, Stream: w.Stream}
+	r := &Request{ClientName: strings.TrimSpace(w.ClientName), Headers: w.Headers, Defer: w.Defer, Stream: w.Stream, Resume: w.Resume}
 	if w.RequestID != nil {
 		r.RequestID = *w.RequestID
 	}
@@ -185,7 +188,7 @@ func DecodeRequest(b []byte) (*Request, error) {
 func resolveAction(action, path, method string) (Action, error) {
 	if action != "" {
 		a := Action(action)
-		if _, ok := a.endpoint(); ok || a == ActionCancel || a == ActionAuth || a == ActionPing || a.jobAction() {
+		if _, ok := a.endpoint(); ok || a == ActionCancel || a == ActionAuth || a == ActionPing || a.jobAction() || a.liveAction() {
 			return a, nil
 		}
 		return "", fmt.Errorf("field action: unknown action %q", core.Truncate(action, 64))

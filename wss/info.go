@@ -1,5 +1,7 @@
 package wss
 
+import "github.com/athena-go/athena/core/live"
+
 // Info is the body of GET /wss/info: where the socket is, what it does and
 // its limits.
 type Info struct {
@@ -26,10 +28,18 @@ type Limits struct {
 	MaxConnections       int   `json:"max_connections"`
 	MaxConnectionsPerKey int   `json:"max_connections_per_key"`
 	AuthTimeoutMS        int64 `json:"auth_timeout_ms"`
+	// Live holds the live-query caps (live.* keys), when live queries are
+	// enabled.
+	*live.Limits
 }
 
 // Info reports the transport's endpoint and limits.
 func (s *Server) Info() Info {
+	var ll *live.Limits
+	if s.cfg.Live != nil {
+		l := s.cfg.Live.Limits()
+		ll = &l
+	}
 	return Info{
 		Transport:  "websocket",
 		Path:       Path,
@@ -47,6 +57,7 @@ func (s *Server) Info() Info {
 			MaxConnections:       s.cfg.MaxConnections,
 			MaxConnectionsPerKey: s.cfg.MaxConnectionsPerKey,
 			AuthTimeoutMS:        s.cfg.AuthTimeout.Milliseconds(),
+			Limits:               ll,
 		},
 	}
 }

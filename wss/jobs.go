@@ -206,7 +206,10 @@ func (c *conn) jobCall(req *Request, action core.JobAction, id string) core.JobC
 }
 
 // jobAction runs a deferred.* frame and returns its reply frame.
-func (c *conn) jobAction(ctx context.Context, req *Request) ([]byte, error) {
+func (c *conn) jobAction(ctx context.Context, req *Request, key string) ([]byte, error) {
+	if req.Action.liveAction() {
+		return c.liveAction(ctx, req, key)
+	}
 	id, err := decodeTarget(req.Body, "the deferred request")
 	if err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/live"
 )
 
 // Defaults of the Config fields, reported by /wss/info.
@@ -82,6 +83,9 @@ type Config struct {
 	// auth frame must come within it, else the socket is closed with 1008.
 	// Default 5s.
 	AuthTimeout time.Duration
+	// Live is the live-query hub that live.subscribe uses; nil answers
+	// live.* frames with bad_request.
+	Live *live.Hub
 }
 
 // Server is Athena's WebSocket transport: it upgrades GET /wss/gateway and

@@ -130,6 +130,8 @@ type Config struct {
 	Cache CacheConfig `yaml:"cache"`
 	// WSS holds the WebSocket transport's limits (see WSSConfig).
 	WSS WSSConfig `yaml:"wss"`
+	// Live holds the live-query caps (see LiveConfig).
+	Live LiveConfig `yaml:"live"`
 	// Backups configures snapshots to S3-compatible storage. Default off.
 	Backups BackupsConfig `yaml:"backups"`
 	// Console is the browser console at /console (see ConsoleConfig).
@@ -174,6 +176,7 @@ type PostgresClient struct {
 	URIEnv           string      `yaml:"uri_env"`
 	StatementTimeout Duration    `yaml:"statement_timeout"`
 	MaxConns         int32       `yaml:"max_conns"`
+	Live             ClientLive  `yaml:"live"`
 }
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -204,8 +207,9 @@ func (p *PostgresClient) UnmarshalYAML(b []byte) error {
 
 // SQLiteClient is one sqlite_clients entry.
 type SQLiteClient struct {
-	Path             string   `yaml:"path"`
-	StatementTimeout Duration `yaml:"statement_timeout"`
+	Path             string     `yaml:"path"`
+	StatementTimeout Duration   `yaml:"statement_timeout"`
+	Live             ClientLive `yaml:"live"`
 }
 
 // ScyllaClient is one scylla_clients entry. Credentials come from the
@@ -227,6 +231,8 @@ type ScyllaClient struct {
 	// AllowFiltering lets fetches filter on non-key columns (ALLOW
 	// FILTERING, a scan). Default false: they are refused with a 400.
 	AllowFiltering bool `yaml:"allow_filtering"`
+	// Live.Source is gateway (default) or off.
+	Live ClientLive `yaml:"live"`
 }
 
 var scyllaConsistencies = map[string]bool{
@@ -287,7 +293,7 @@ func (c *Config) scyllaSpecs(getenv func(string) string) []core.ClientSpec {
 		spec := core.ClientSpec{
 			Name: name, Kind: "scylla", Hosts: sc.Hosts, Keyspace: sc.Keyspace, Consistency: sc.Consistency,
 			ConnectTimeout: time.Duration(sc.ConnectTimeout), StatementTimeout: time.Duration(sc.StatementTimeout),
-			AllowFiltering: sc.AllowFiltering,
+			AllowFiltering: sc.AllowFiltering, LiveSource: sc.Live.Source,
 		}
 		if sc.UsernameEnv != "" {
 			spec.Username, spec.Password = getenv(sc.UsernameEnv), core.Secret(getenv(sc.PasswordEnv))
@@ -429,6 +435,8 @@ func (c *Config) Validate(getenv func(string) string) error {
 	checkDuration(bad, "api.shutdown_timeout", c.API.ShutdownTimeout)
 	checkDuration(bad, "gateway.statement_timeout", c.Gateway.StatementTimeout)
 	c.WSS.validate(bad)
+	c.Live.validate(bad)
+	c.validateLiveSources(bad)
 	for key, v := range map[string]int{
 		"gateway.deferred_query_worker_poll_ms":     c.Gateway.DeferredQueryWorkerPollMS,
 		"gateway.deferred_query_worker_concurrency": c.Gateway.DeferredQueryWorkerConcurrency,
@@ -523,14 +531,14 @@ func (c *Config) clientSpecs(getenv func(string) string) []core.ClientSpec {
 		}
 		out = append(out, core.ClientSpec{
 			Name: name, Kind: "postgresql", URI: uri, URIEnv: pc.URIEnv,
-			StatementTimeout: time.Duration(pc.StatementTimeout), MaxConns: pc.MaxConns,
+			StatementTimeout: time.Duration(pc.StatementTimeout), MaxConns: pc.MaxConns, LiveSource: pc.Live.Source,
 		})
 	}
 	for _, name := range sortedKeys(c.SQLiteClients) {
 		sc := c.SQLiteClients[name]
 		out = append(out, core.ClientSpec{
 			Name: name, Kind: "sqlite", Path: sc.Path,
-			StatementTimeout: time.Duration(sc.StatementTimeout),
+			StatementTimeout: time.Duration(sc.StatementTimeout), LiveSource: sc.Live.Source,
 		})
 	}
 	out = append(out, c.scyllaSpecs(getenv)...)

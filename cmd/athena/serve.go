@@ -79,6 +79,10 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		return err
 	}
 	defer closeShared() // after shutdown closed the gateway
+	hub, err := cfg.liveHub(log, reg)
+	if err != nil {
+		return err
+	}
 	gw, err := core.New(ctx, core.Config{
 		Clients:          cfg.clientSpecs(getenv),
 		Open:             openBackend(log, getenv),
@@ -101,6 +105,8 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		Admission: cfg.admission(cp.store, shared),
 		// What clients added through the admin API may point at.
 		Catalog: cfg.catalogPolicy(cp.sqliteFile, getenv),
+		// Live queries (DESIGN.md §4b): core binds the hub and closes it.
+		Live: hub,
 	})
 	if err != nil {
 		return err
@@ -113,7 +119,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		defer backups.Close()
 	}
 	wc := cfg.WSS.config()
-	wc.Gateway, wc.Logger, wc.Registerer = gw, log, reg
+	wc.Gateway, wc.Logger, wc.Registerer, wc.Live = gw, log, reg, hub
 	ws, err := wss.New(wc)
 	if err != nil {
 		return err
