@@ -79,7 +79,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		return err
 	}
 	defer closeShared() // after shutdown closed the gateway
-	hub, err := cfg.liveHub(log, reg)
+	// Live changes between nodes (cmd/athena/live_bus.go).
+	bus := newLiveBus(shared, log)
+	hub, err := cfg.liveHub(log, reg, bus.publishFunc())
 	if err != nil {
 		return err
 	}
@@ -111,6 +113,10 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	if err != nil {
 		return err
 	}
+	if err := bus.start(ctx, gw, hub); err != nil {
+		return err
+	}
+	defer bus.close() // before Redis closes
 	backups, err := openBackups(cfg, getenv, gw, log, reg)
 	if err != nil {
 		return err

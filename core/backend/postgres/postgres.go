@@ -265,8 +265,8 @@ func (b *Backend) run(ctx context.Context, query string) (core.Rows, error) {
 }
 
 var (
-	_ core.Backend = (*Backend)(nil)
-	_ core.Pinger  = (*Backend)(nil)
+	_ core.Backend    = (*Backend)(nil)
+	_ core.Pinger     = (*Backend)(nil)
 	_ core.Closer     = (*Backend)(nil)
 	_ core.ChangeFeed = (*Backend)(nil)
 )
