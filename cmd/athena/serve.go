@@ -144,6 +144,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		WebSocketInfo:      func() any { return ws.Info() },
 		Backups:            backups,
 		Console:            cfg.consoleFiles(),
+		Live:               hub,
 	})
 	if err != nil {
 		return err
@@ -159,6 +160,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	srv.RegisterOnShutdown(handler.EndLiveStreams) // SSE live streams never end on their own
 	log.Info("listening", "addr", "http://"+ln.Addr().String(), "websocket", "ws://"+ln.Addr().String()+wss.Path, "clients", gw.Clients())
 	if cfg.consoleEnabled() {
 		log.Info("browser console", "url", "http://"+ln.Addr().String()+"/console")
