@@ -549,8 +549,7 @@ const pages = {
   async live(root, { client }, params) {
     const client$ = db(client);
     root.append(el('h1', {}, 'Live view', el('span', { class: 'muted' }, ` · ${client}`)),
-      notice('warn', 'Live queries need server support that this gateway does not have yet (DESIGN.md §4b). ' +
-        'This page is wired to the client\'s subscribe(): against this server the subscription ends at once with the server\'s answer, shown below.'));
+      el('p', { class: 'muted' }, 'Subscribe to a table with filters: the rows below stay current as the server pushes every change (live.subscribe).'));
     const res = await schemaOf(client);
     if (!res.ok) {
       root.append(needsKey(res.r.status, res.r.body?.code) ? apiKeyPrompt(client, restError(res.r)) : notice('error', restError(res.r)));

@@ -118,9 +118,9 @@ func (h *Hub) Changed(c Change) {
 	}
 	h.mu.RUnlock()
 	if matched {
-		h.m.changes.WithLabelValues("true").Inc()
+		h.m.matched.Inc()
 	} else {
-		h.m.changes.WithLabelValues("false").Inc()
+		h.m.ignored.Inc()
 	}
 }
 
@@ -175,24 +175,35 @@ func (h *Hub) attach(r Request, p *Prepared, sink Sink) (*Subscription, *query, 
 	if h.nsubs >= h.cfg.MaxSubscriptions {
 		return nil, nil, vocab.Errorf(vocab.CodeRateLimited, "this node serves its maximum of %d live subscriptions (live.max_subscriptions); retry on another node or later", h.cfg.MaxSubscriptions)
 	}
-	q := h.queries[p.Identity]
-	if q == nil {
-		if len(h.queries) >= h.cfg.MaxQueries {
-			return nil, nil, vocab.Errorf(vocab.CodeRateLimited, "this node serves its maximum of %d distinct live queries (live.max_queries); share a query with other subscribers, or retry later", h.cfg.MaxQueries)
+	s := &Subscription{sink: sink, client: r.Client, apiKey: r.APIKey, held: true}
+	for {
+		q := h.queries[p.Identity]
+		if q == nil {
+			if len(h.queries) >= h.cfg.MaxQueries {
+				return nil, nil, vocab.Errorf(vocab.CodeRateLimited, "this node serves its maximum of %d distinct live queries (live.max_queries); share a query with other subscribers, or retry later", h.cfg.MaxQueries)
+			}
+			q = h.newQueryLocked(r.Client, p)
 		}
-		q = h.newQueryLocked(r.Client, p)
+		q.mu.Lock()
+		if q.ended {
+			// Ending, but not yet out of the index: take it out now and
+			// start afresh.
+			q.mu.Unlock()
+			h.removeQueryLocked(q)
+			continue
+		}
+		s.q = q
+		q.subs[s] = struct{}{}
+		if q.linger != nil {
+			q.linger.Stop()
+			q.linger = nil
+		}
+		q.mu.Unlock()
+		break
 	}
-	s := &Subscription{q: q, sink: sink, client: r.Client, apiKey: r.APIKey, held: true}
-	q.mu.Lock()
-	q.subs[s] = struct{}{}
-	if q.linger != nil {
-		q.linger.Stop()
-		q.linger = nil
-	}
-	q.mu.Unlock()
 	h.nsubs++
 	h.m.subscriptions.Inc()
-	return s, q, nil
+	return s, s.q, nil
 }
 
 // newQueryLocked files a live query and starts its first evaluation; the
@@ -224,10 +235,18 @@ func (h *Hub) newQueryLocked(client string, p *Prepared) *query {
 func (h *Hub) removeQuery(q *query) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.queries[q.prep.Identity] != q {
+	h.removeQueryLocked(q)
+}
+
+// removeQueryLocked is removeQuery with h.mu held.
+func (h *Hub) removeQueryLocked(q *query) {
+	if q.removed {
 		return
 	}
-	delete(h.queries, q.prep.Identity)
+	q.removed = true
+	if h.queries[q.prep.Identity] == q {
+		delete(h.queries, q.prep.Identity)
+	}
 	h.m.queries.Dec()
 	ci := h.byClient[q.client]
 	if ci == nil {

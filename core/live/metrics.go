@@ -12,6 +12,9 @@ type metrics struct {
 	changes       *prometheus.CounterVec // matched: true, false
 	resumes       *prometheus.CounterVec // outcome: replayed, resynced
 	lag           prometheus.Histogram
+	// matched and ignored are changes's two children, resolved once: the
+	// unwatched path is a map lookup and one atomic add.
+	matched, ignored prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -33,6 +36,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "From a change's commit to its events handed to the subscribers' sockets.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}),
 	}
+	m.matched, m.ignored = m.changes.WithLabelValues("true"), m.changes.WithLabelValues("false")
 	if reg != nil {
 		for _, c := range []prometheus.Collector{m.subscriptions, m.queries, m.evaluations, m.events, m.changes, m.resumes, m.lag} {
 			if err := reg.Register(c); err != nil {

@@ -19,6 +19,8 @@ type query struct {
 	prep   *Prepared
 	inc    uint64        // incarnation, for cursors
 	ready  chan struct{} // closed after the first evaluation
+	// removed is set once the query left the hub's index; guarded by h.mu.
+	removed bool
 
 	// mu guards the fields below. Sinks run under it, so the events of one
 	// live query reach each subscriber in order.
@@ -36,9 +38,19 @@ type query struct {
 	dirty     bool
 	pendingAt time.Time // the earliest change not yet evaluated
 	backoff   time.Duration
+	strikes   int // permanent-looking failures in a row (see apply)
 	retry     *time.Timer
 	linger    *time.Timer
 }
+
+// maxDiffEvents and maxReplay bound the frames one evaluation or one
+// resume puts in a subscriber's socket queue at once: past them the whole
+// result goes as one live.resync (or the resumed reply's rows) instead, so
+// a burst the server produced cannot look like a slow consumer.
+const (
+	maxDiffEvents = 64
+	maxReplay     = 128
+)
 
 type ringEvent struct {
 	seq uint64
@@ -105,9 +117,18 @@ func (q *query) apply(rows []Row, err error, at time.Time) bool {
 	}
 	first := q.err == nil && !isClosed(q.ready)
 	if err != nil {
-		if !first && q.h.ctx.Err() == nil && (vocab.IsRetryable(err) || isTransient(err)) {
+		transient := vocab.IsRetryable(err) || isTransient(err)
+		if !first && q.h.ctx.Err() == nil && (transient || q.strikes == 0) {
 			// The database is unreachable or slow: try again later; the
-			// subscribers keep what they have meanwhile.
+			// subscribers keep what they have meanwhile. A permanent-looking
+			// error gets one more try a second later: the schema may have
+			// changed under the gateway's cached copy (a dropped table
+			// first fails as a bad statement, then as unknown_table once
+			// the schema is read again).
+			if !transient {
+				q.strikes++
+				q.backoff = max(q.backoff, time.Second)
+			}
 			q.backoff = min(max(2*q.backoff, 250*time.Millisecond), q.h.cfg.RetryMax)
 			q.dirty = true
 			if q.pendingAt.IsZero() || (!at.IsZero() && at.Before(q.pendingAt)) {
@@ -128,7 +149,7 @@ func (q *query) apply(rows []Row, err error, at time.Time) bool {
 		q.fail(err)
 		return false
 	}
-	q.backoff = 0
+	q.backoff, q.strikes = 0, 0
 	if first {
 		q.rows = rows
 		close(q.ready)
@@ -215,7 +236,7 @@ func (q *query) diff(rows []Row) []Event {
 			evs = append(evs, changeEvent("update", r.JSON, r.KeyJSON))
 		}
 	}
-	if len(evs) > len(rows)+8 {
+	if len(evs) > len(rows)+8 || len(evs) > maxDiffEvents {
 		return []Event{resyncEvent(rows)}
 	}
 	return evs
@@ -333,7 +354,7 @@ func (q *query) replayLocked(cur cursor) ([]Event, bool) {
 	if cur.seq == q.seq {
 		return []Event{}, true
 	}
-	if len(q.ring) == 0 || q.ring[0].seq > cur.seq+1 {
+	if len(q.ring) == 0 || q.ring[0].seq > cur.seq+1 || q.seq-cur.seq > maxReplay {
 		return nil, false
 	}
 	out := make([]Event, 0, q.seq-cur.seq)
@@ -439,8 +460,8 @@ func (q *query) expire() {
 	q.ended = true
 	q.stopTimersLocked()
 	q.mu.Unlock()
+	q.h.removeQueryLocked(q)
 	q.h.mu.Unlock()
-	q.h.removeQuery(q)
 }
 
 // Subscription is one subscriber of a live query.

@@ -160,11 +160,31 @@ test('sql, stream and defer over the same socket', async () => {
   assert.equal(aborted.error.code, 'canceled');
 });
 
-test('subscribe() against a server without live queries ends with its error', async () => {
+// until polls cond (a condition, not a delay) with a generous deadline.
+async function until(what, cond) {
+  const deadline = Date.now() + 60000;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('subscribe(): the rows, then every change, equal to a fresh select', async () => {
   const events = [];
-  const live = ws.from(tableB).select('id').subscribe((e) => events.push(e));
-  await assert.rejects(live.ready, (e) => e.code === 'bad_request' && /live\.subscribe/.test(e.message));
-  assert.deepEqual(events.map((e) => e.type), ['end']);
+  const live = ws.from(tableB).select('id,name').order('id', { ascending: true }).subscribe((e) => events.push(e));
+  const first = await live.ready;
+  const fresh = async () => ours(await ws.from(tableB).select('id,name').order('id', { ascending: true }));
+  assert.deepEqual(first, await fresh(), 'the snapshot');
+  assert.equal(events[0].type, 'snapshot');
+  ours(await ws.from(tableB).insert({ id: 990, name: 'live', age: 1, email: 'live@example.com', active: true, tags: [] }));
+  await until('the insert', () => live.rows.some((r) => r.id === 990));
+  await ws.from(tableB).update({ name: 'live2' }).eq('id', 990);
+  await until('the update', () => live.rows.some((r) => r.id === 990 && r.name === 'live2'));
+  await ws.from(tableB).delete().eq('id', 990);
+  await until('the delete', () => !live.rows.some((r) => r.id === 990));
+  assert.deepEqual(live.rows, await fresh(), 'after the changes');
+  assert.ok(events.some((e) => e.type === 'change' && e.change.op === 'update'), 'an update event');
+  live.unsubscribe();
   // The socket is still usable.
   assert.equal(ours(await ws.from(tableB).select('id').eq('id', 1)).length, 1);
 });
