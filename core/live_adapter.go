@@ -30,9 +30,12 @@ func liveSource(spec ClientSpec) string {
 }
 
 // liveWrote tells the live hub that a structured write on the client's
-// table committed, when the client's source is the gateway.
+// table committed. Replication clients report it too: a table without a
+// replica identity is not published (core/backend/postgres), so the
+// gateway's own writes are all its live queries hear of it; for the
+// others it is one early evaluation, coalesced with the feed's.
 func (g *Gateway) liveWrote(c *client, table string) {
-	if g.cfg.Live != nil && liveSource(c.spec) == LiveSourceGateway {
+	if g.cfg.Live != nil && liveSource(c.spec) != LiveSourceOff {
 		g.cfg.Live.Changed(live.Change{Client: c.spec.Name, Tables: []string{table}})
 	}
 }
@@ -42,7 +45,7 @@ func (g *Gateway) liveWrote(c *client, table string) {
 // query of the client. It runs whether or not the statement failed, since
 // it may have done part of its work.
 func (g *Gateway) liveRan(c *client, sql string) {
-	if g.cfg.Live == nil || liveSource(c.spec) != LiveSourceGateway {
+	if g.cfg.Live == nil || liveSource(c.spec) == LiveSourceOff { // replication too: see liveWrote
 		return
 	}
 	tables, known := live.StatementTables(sql)
