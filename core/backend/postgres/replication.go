@@ -149,7 +149,13 @@ func (b *Backend) feedOnce(ctx context.Context, cfg FeedConfig) (started bool, e
 		}
 	}()
 	if err := b.refreshPublication(ctx); err != nil {
-		return false, err
+		if ctx.Err() != nil {
+			return false, err
+		}
+		// Not fatal: the publication may exist already (made by an
+		// administrator) with tables this role cannot add. If it does
+		// not, the stream fails below and says so.
+		b.log.Warn("live change feed: cannot create or complete the publication", "publication", Publication, "error", err)
 	}
 	conn, err := pgconn.ConnectConfig(ctx, b.replConfig)
 	if err != nil {
