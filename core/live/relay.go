@@ -147,10 +147,8 @@ func (r *Relay) Start(ctx context.Context) error {
 	return nil
 }
 
-// Close stops sending and receiving and waits for the goroutine. Changes
-// not sent yet are dropped (the other nodes notice the missing sequence
-// numbers only if this node comes back; a node that stops for good takes
-// its unsent changes with it, as a crash would). It is idempotent.
+// Close sends the changes still pending (one try, bounded by 2s), stops
+// sending and receiving and waits for the goroutine. It is idempotent.
 func (r *Relay) Close() {
 	r.closeOnce.Do(func() {
 		if r.cancel == nil {
@@ -205,6 +203,10 @@ func (r *Relay) send(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
+			// A node shutting down sends what it observed last.
+			fctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			r.flush(fctx)
+			cancel()
 			return
 		case <-r.wake:
 		case <-retryT.C:

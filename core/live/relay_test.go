@@ -157,3 +157,26 @@ func TestRelayLostMessageResyncs(t *testing.T) {
 		t.Fatalf("%d resyncs, want 4: a repeated heartbeat or a bad message resynced", n)
 	}
 }
+
+// TestRelayFlushesOnClose: changes published just before a node stops
+// still reach the other nodes.
+func TestRelayFlushesOnClose(t *testing.T) {
+	t.Parallel()
+	prefix := redistest.Prefix(t)
+	var recA, recB recorder
+	a := startRelay(t, newBroker(t, prefix), "node-a", &recA, nil)
+	startRelay(t, newBroker(t, prefix), "node-b", &recB, nil)
+	for i := range 20 {
+		a.Publish(live.Change{Client: "local", Tables: []string{"t" + string(rune('a'+i))}})
+	}
+	a.Close()
+	recB.wait(t, "all 20 tables", func(cs []live.Change) bool {
+		seen := map[string]bool{}
+		for _, c := range cs {
+			for _, tb := range c.Tables {
+				seen[tb] = true
+			}
+		}
+		return len(seen) == 20
+	})
+}
