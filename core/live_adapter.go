@@ -21,7 +21,8 @@ const (
 )
 
 // liveSource is the source of a client's live queries: its LiveSource, or
-// the default, gateway.
+// the default, gateway. TODO(E2, issue 15): PostgreSQL clients default to
+// replication once the logical-replication reader is wired in cmd.
 func liveSource(spec ClientSpec) string {
 	if spec.LiveSource != "" {
 		return spec.LiveSource
