@@ -21,8 +21,9 @@ const (
 )
 
 // liveSource is the source of a client's live queries: its LiveSource, or
-// the default, gateway. TODO(E2, issue 15): PostgreSQL clients default to
-// replication once the logical-replication reader is wired in cmd.
+// gateway. A PostgreSQL client's empty LiveSource is settled when it is
+// opened (resolveLiveSource, core/live_feed.go): replication when the
+// database allows it.
 func liveSource(spec ClientSpec) string {
 	if spec.LiveSource != "" {
 		return spec.LiveSource
