@@ -56,4 +56,31 @@ func TestLiveSourceDefault(t *testing.T) {
 	}
 	testutil.Contains(t, "log", logs.String(), "live queries follow writes made through the gateway, not logical replication: the role has neither REPLICATION nor SUPERUSER")
 	testutil.Contains(t, "log", logs.String(), "live queries follow logical replication")
+	// The feed reports its lag each second: a series for the replication
+	// client only.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		mfs, err := e.reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var clients []string
+		for _, mf := range mfs {
+			if mf.GetName() == "athena_live_replication_lag_bytes" {
+				for _, m := range mf.GetMetric() {
+					if m.GetGauge().GetValue() < 0 {
+						t.Fatalf("negative lag %v", m)
+					}
+					clients = append(clients, m.GetLabel()[0].GetValue())
+				}
+			}
+		}
+		if len(clients) == 1 && clients[0] == "super" {
+			break
+		}
+		if len(clients) > 1 || time.Now().After(deadline) {
+			t.Fatalf("athena_live_replication_lag_bytes series for %v, want [super]", clients)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
