@@ -96,7 +96,8 @@ type liveRun struct {
 	resyncs atomic.Int64
 }
 
-// Live runs the live scenario against t. The gateway's client must follow
+// Live runs the live scenario against t, each latency cell and each write
+// run for d. The gateway's client must follow
 // the database through logical replication (the default for PostgreSQL
 // when wal_level is logical): the writer commits straight through pgx.
 func Live(ctx context.Context, t Target, d time.Duration) (*LiveResult, error) {
@@ -192,7 +193,9 @@ func openLive(ctx context.Context, t Target, run *liveRun, subs, queries int) ([
 		c, _, err := websocket.Dial(dctx, wsURL(t.URL), &websocket.DialOptions{HTTPHeader: h})
 		cancel()
 		if err != nil {
-			closeLive(socks)
+			for _, s := range socks { // no reader runs yet
+				_ = s.c.CloseNow()
+			}
 			return nil, fmt.Errorf("dial socket %d: %w", i+1, err)
 		}
 		c.SetReadLimit(-1)
