@@ -103,10 +103,11 @@ type Gateway struct {
 	cfg      Config
 	log      *slog.Logger
 	reg      registry
-	cache    *cache.Cache       // nil when no client or table can be cached
-	jobs     *jobs.Queue        // nil when no job queue is configured
-	ctl      *control           // nil without Config.Control
-	adm      *admission.Limiter // nil unless Config.Admission.Enabled
+	cache    *cache.Cache         // nil when no client or table can be cached
+	jobs     *jobs.Queue          // nil when no job queue is configured
+	ctl      *control             // nil without Config.Control
+	adm      *admission.Limiter   // nil unless Config.Admission.Enabled
+	replLag  *prometheus.GaugeVec // athena_live_replication_lag_bytes; nil without Config.Live
 	draining atomic.Bool
 	closeMu  sync.Mutex
 	closed   bool
@@ -148,6 +149,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	}
 	if cfg.Live != nil {
 		cfg.Live.Bind(liveEvaluator{g})
+		g.replLag = newReplicationLag(cfg.Registerer)
 	}
 	g.reg.clients = make(map[string]*client, len(cfg.Clients))
 	for _, spec := range cfg.Clients {
@@ -214,9 +216,11 @@ func (g *Gateway) open(ctx context.Context, spec ClientSpec) *client {
 		if err := p.Ping(pctx); err != nil {
 			g.log.Warn("client unhealthy at startup; requests get backend_unavailable until it recovers",
 				"client", spec.Name, "kind", spec.Kind, "error", err)
+			g.resolveLiveSource(ctx, c, false)
 			return c
 		}
 	}
+	g.resolveLiveSource(ctx, c, true)
 	g.log.Info("client connected", "client", spec.Name, "kind", spec.Kind)
 	return c
 }

@@ -21,8 +21,9 @@ const (
 )
 
 // liveSource is the source of a client's live queries: its LiveSource, or
-// the default, gateway. TODO(E2, issue 15): PostgreSQL clients default to
-// replication once the logical-replication reader is wired in cmd.
+// gateway. A PostgreSQL client's empty LiveSource is settled when it is
+// opened (resolveLiveSource, core/live_feed.go): replication when the
+// database allows it.
 func liveSource(spec ClientSpec) string {
 	if spec.LiveSource != "" {
 		return spec.LiveSource
@@ -31,9 +32,12 @@ func liveSource(spec ClientSpec) string {
 }
 
 // liveWrote tells the live hub that a structured write on the client's
-// table committed, when the client's source is the gateway.
+// table committed. Replication clients report it too: a table without a
+// replica identity is not published (core/backend/postgres), so the
+// gateway's own writes are all its live queries hear of it; for the
+// others it is one early evaluation, coalesced with the feed's.
 func (g *Gateway) liveWrote(c *client, table string) {
-	if g.cfg.Live != nil && liveSource(c.spec) == LiveSourceGateway {
+	if g.cfg.Live != nil && liveSource(c.spec) != LiveSourceOff {
 		g.cfg.Live.Changed(live.Change{Client: c.spec.Name, Tables: []string{table}})
 	}
 }
@@ -43,7 +47,7 @@ func (g *Gateway) liveWrote(c *client, table string) {
 // query of the client. It runs whether or not the statement failed, since
 // it may have done part of its work.
 func (g *Gateway) liveRan(c *client, sql string) {
-	if g.cfg.Live == nil || liveSource(c.spec) != LiveSourceGateway {
+	if g.cfg.Live == nil || liveSource(c.spec) == LiveSourceOff { // replication too: see liveWrote
 		return
 	}
 	tables, known := live.StatementTables(sql)

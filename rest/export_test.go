@@ -54,3 +54,6 @@ type retryHint struct {
 
 func (r retryHint) Unwrap() error             { return r.error }
 func (r retryHint) RetryAfter() time.Duration { return r.d }
+
+// ParseLastEventID is parseLastEventID.
+var ParseLastEventID = parseLastEventID

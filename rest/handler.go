@@ -14,6 +14,7 @@ import (
 	"github.com/athena-go/athena/core"
 	"github.com/athena-go/athena/core/admin"
 	"github.com/athena-go/athena/core/backup"
+	"github.com/athena-go/athena/core/live"
 )
 
 // DefaultMaxBodyBytes is the request body limit when Config.MaxBodyBytes is
@@ -61,6 +62,9 @@ type Config struct {
 	WebSocketInfo func() any
 	// Backups serves /admin/backups. Nil makes those routes a 404.
 	Backups *backup.Service
+	// Live is the live-query hub behind POST /gateway/live (Server-Sent
+	// Events, rest/live.go). Nil makes the route answer 404 not_found.
+	Live *live.Hub
 	// Console holds the browser console's files (console.Files), served at
 	// GET /console and GET /console/*filepath with a strict
 	// Content-Security-Policy. Nil makes both routes a 404.
@@ -81,6 +85,8 @@ type Handler struct {
 	adminGuard     *adminGuard
 	router         *httprouter.Router
 	routes         []route
+	hub            *live.Hub
+	liveEnd        liveStreams
 }
 
 // handlerFunc is a route's body: it writes a success reply itself and
@@ -134,6 +140,8 @@ func New(cfg Config) (*Handler, error) {
 		metrics:    m,
 		cors:       cors,
 		version:    cfg.Version,
+		hub:        cfg.Live,
+		liveEnd:    liveStreams{done: make(chan struct{})},
 	}
 	h.writeTimeout = cfg.WriteTimeout
 	if cfg.Gatherer != nil {
@@ -144,6 +152,7 @@ func New(cfg Config) (*Handler, error) {
 		h.routes = append(h.routes, route{method: e.Method, path: e.Path, fn: h.operation(e)})
 	}
 	h.routes = append(h.routes, []route{
+		{method: http.MethodPost, path: "/gateway/live", fn: h.live},
 		{method: http.MethodGet, path: "/gateway/deferred", fn: h.deferredList},
 		{method: http.MethodGet, path: "/gateway/deferred/:request_id", fn: h.deferredGet},
 		{method: http.MethodPost, path: "/gateway/deferred/:request_id/requeue", fn: h.deferredRequeue},

@@ -25,6 +25,7 @@ import (
 	"github.com/athena-go/athena"
 	"github.com/athena-go/athena/core"
 	"github.com/athena-go/athena/core/backend/sqlite"
+	"github.com/athena-go/athena/core/live"
 	"github.com/athena-go/athena/internal/pgtest"
 	"github.com/athena-go/athena/internal/redistest"
 	"github.com/athena-go/athena/internal/s3test"
@@ -37,6 +38,7 @@ func TestMain(m *testing.M) {
 	// decode it as the sequence of its lines, which NDJSONStream describes.
 	openapi3filter.RegisterBodyDecoder("application/x-ndjson", decodeNDJSON)
 	openapi3filter.RegisterBodyDecoder("application/openmetrics-text", openapi3filter.PlainBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("text/event-stream", openapi3filter.PlainBodyDecoder)
 	code := m.Run()
 	pgtest.Stop()
 	redistest.Stop()
@@ -78,6 +80,8 @@ type envConfig struct {
 	core func(*core.Config)
 	// rest adjusts the handler's config.
 	rest func(*rest.Config)
+	// live serves live queries (POST /gateway/live) from a hub.
+	live bool
 }
 
 // env is one REST handler on a real gateway behind an httptest server, with
@@ -138,6 +142,13 @@ func newEnv(tb testing.TB, cfg envConfig) *env {
 		Store:      cfg.store,
 		Registerer: reg,
 	}
+	if cfg.live {
+		hub, err := live.New(live.Config{Registerer: reg})
+		if err != nil {
+			tb.Fatalf("live.New: %v", err)
+		}
+		ccfg.Live = hub
+	}
 	if cfg.core != nil {
 		cfg.core(&ccfg)
 	}
@@ -158,6 +169,7 @@ func newEnv(tb testing.TB, cfg envConfig) *env {
 		Version:            "test",
 		WebSocket:          fakeUpgrade,
 		WebSocketInfo:      fakeWSSInfo,
+		Live:               ccfg.Live,
 	}
 	if cfg.noGatherer {
 		rc.Gatherer = nil

@@ -39,13 +39,19 @@ CPU per request: the gateway's user+system time over each cell's requests
 /metrics), PostgreSQL's when it runs on this machine (postmaster and
 backends, from /proc), and the load generator's own.
 
-Scenarios (--scenarios, comma-separated; default all):
+Scenarios (--scenarios, comma-separated; default all but live):
   point       one row by primary key
   rows100     100 rows by an indexed column
   insert      one-row insert
   stream100k  100,000 rows streamed as WS chunk frames (REST has no stream)
   deferred    deferred job round trip: submit, 202, completed event (WS)
   idle        server memory per idle WebSocket (--idle-sockets)
+  live        live queries (not run by default): commit-to-event latency
+              with 1 subscriber, 1,000 on one query and 100 queries × 10,
+              while a writer commits 200 rows/s through pgx (--duration
+              each); write throughput with 1,000 subscriptions versus none.
+              Every insert event is checked. The client must follow the
+              database through logical replication (wal_level=logical).
 
 --soak 10m instead holds a mixed load and prints RSS, heap, goroutines,
 open WebSockets and p99 every --soak-interval; it fails when goroutines or
@@ -76,7 +82,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	fs.StringVar(&bf.apiKey, "api-key", "", "API key sent as Authorization: Bearer (default $ATHENA_BENCH_API_KEY)")
 	fs.StringVar(&bf.directURI, "direct-uri", "", "the same database's PostgreSQL URI, for setup and the pgx baseline (default $ATHENA_BENCH_DIRECT_URI)")
 	fs.BoolVar(&bf.embedded, "embedded", false, "start a throwaway PostgreSQL and an in-process gateway")
-	fs.StringVar(&bf.scenarios, "scenarios", strings.Join(loadgen.Scenarios, ","), "scenarios to run, comma-separated")
+	fs.StringVar(&bf.scenarios, "scenarios", strings.Join(loadgen.DefaultScenarios, ","), "scenarios to run, comma-separated")
 	fs.StringVar(&bf.inFlight, "in-flight", "1,16,64", "requests in flight per socket (REST and pgx: connections), comma-separated")
 	fs.IntVar(&bf.sockets, "sockets", 100, "the many-sockets cell: this many sockets, one request in flight each (0: skip)")
 	fs.DurationVar(&bf.duration, "duration", 5*time.Second, "measured time per cell")

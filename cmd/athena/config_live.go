@@ -32,8 +32,9 @@ type LiveConfig struct {
 // ClientLive is the live member of a client entry.
 type ClientLive struct {
 	// Source is where the client's live queries learn of changes:
-	// gateway (writes through this gateway; the default), replication
-	// (PostgreSQL logical replication; postgres_clients only) or off.
+	// replication (PostgreSQL logical replication; postgres_clients only,
+	// and their default when the database allows it), gateway (writes
+	// through this gateway; the default otherwise) or off.
 	Source string `yaml:"source"`
 }
 
@@ -79,8 +80,9 @@ func (c *Config) validateLiveSources(bad func(key, format string, args ...any)) 
 
 // liveHub builds the live-query hub; core binds it to the gateway and
 // closes it.
-func (c *Config) liveHub(log *slog.Logger, reg prometheus.Registerer) (*live.Hub, error) {
+func (c *Config) liveHub(log *slog.Logger, reg prometheus.Registerer, publish func(live.Change)) (*live.Hub, error) {
 	return live.New(live.Config{
+		Publish:          publish,
 		MaxPerSocket:     c.Live.MaxSubscriptionsPerSocket,
 		MaxSubscriptions: c.Live.MaxSubscriptions,
 		MaxQueries:       c.Live.MaxQueries,

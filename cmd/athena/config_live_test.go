@@ -20,7 +20,7 @@ func TestLiveConfig(t *testing.T) {
 	}
 	testutil.Equal(t, "a's source", specs["a"], "off")
 	testutil.Equal(t, "b's source", specs["b"], "")
-	hub, err := cfg.liveHub(slog.New(slog.DiscardHandler), nil)
+	hub, err := cfg.liveHub(slog.New(slog.DiscardHandler), nil, nil)
 	testutil.NoError(t, err)
 	defer hub.Close()
 	l := hub.Limits()

@@ -84,7 +84,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		return err
 	}
 	defer closeShared() // after shutdown closed the gateway
-	hub, err := cfg.liveHub(log, reg)
+	// Live changes between nodes (cmd/athena/live_bus.go).
+	bus := newLiveBus(shared, log)
+	hub, err := cfg.liveHub(log, reg, bus.publishFunc())
 	if err != nil {
 		return err
 	}
@@ -119,6 +121,10 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	if err != nil {
 		return err
 	}
+	if err := bus.start(ctx, gw, hub); err != nil {
+		return err
+	}
+	defer bus.close() // before Redis closes
 	backups, err := openBackups(cfg, getenv, gw, log, reg)
 	if err != nil {
 		return err
@@ -148,6 +154,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		WebSocketInfo:      func() any { return ws.Info() },
 		Backups:            backups,
 		Console:            cfg.consoleFiles(),
+		Live:               hub,
 	})
 	if err != nil {
 		return err
@@ -163,6 +170,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	srv.RegisterOnShutdown(handler.EndLiveStreams) // SSE live streams never end on their own
 	log.Info("listening", "addr", "http://"+ln.Addr().String(), "websocket", "ws://"+ln.Addr().String()+wss.Path, "clients", gw.Clients())
 	if cfg.consoleEnabled() {
 		log.Info("browser console", "url", "http://"+ln.Addr().String()+"/console")

@@ -36,6 +36,10 @@
 // re-authorizes every subscriber after a control-plane change; Hub.Close
 // ends everything.
 //
+// Between nodes, a Relay (relay.go) carries the changes a node observes
+// (Config.Publish) over a Broker (Redis pub/sub) to the other nodes' hubs,
+// with sequence numbers so a lost message resyncs instead of leaving a gap.
+//
 // The package never imports core: core implements Evaluator (a small
 // adapter) and wires the hub. It holds no pointer to the gateway, speaks
 // no transport, and opens no database connection of its own.

@@ -8,7 +8,9 @@
 // Entry points: Run(ctx, Config) measures the selected scenarios and
 // returns a *Report (WriteTable, WriteJSON, WriteHTML render it); Soak
 // holds a mixed load and samples the gateway's /metrics; Idle measures
-// server memory per idle socket; StartEmbedded starts an in-process
+// server memory per idle socket; Live measures live queries
+// (commit-to-event latency and the write cost of subscriptions);
+// StartEmbedded starts an in-process
 // gateway on a throwaway PostgreSQL for --embedded and the tests; Setup
 // creates and fills the benchmark tables.
 //

@@ -17,6 +17,7 @@ import (
 	"github.com/athena-go/athena/core"
 	"github.com/athena-go/athena/core/backend/postgres"
 	"github.com/athena-go/athena/core/jobs"
+	"github.com/athena-go/athena/core/live"
 	"github.com/athena-go/athena/core/store/sqlstore"
 	"github.com/athena-go/athena/internal/pgserver"
 	"github.com/athena-go/athena/rest"
@@ -97,7 +98,12 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (_ *Embedded, err er
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	store := &schema.Store{DB: e.db, Dialect: schema.Postgres}
+	hub, err := live.New(live.Config{Logger: log, Registerer: reg})
+	if err != nil {
+		return nil, fmt.Errorf("build live hub: %w", err)
+	}
 	e.gw, err = core.New(ctx, core.Config{
+		Live:    hub,
 		Clients: []core.ClientSpec{{Name: EmbeddedClient, Kind: "postgresql", URI: core.Secret(e.DirectURI)}},
 		Open: func(ctx context.Context, spec core.ClientSpec) (core.Backend, error) {
 			return postgres.New(ctx, postgres.Config{URI: string(spec.URI), MaxConns: spec.MaxConns, Logger: log})
@@ -111,10 +117,10 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (_ *Embedded, err er
 	if err != nil {
 		return nil, fmt.Errorf("build gateway: %w", err)
 	}
-	if e.ws, err = wss.New(wss.Config{Gateway: e.gw, Logger: log, Registerer: reg}); err != nil {
+	if e.ws, err = wss.New(wss.Config{Gateway: e.gw, Logger: log, Registerer: reg, Live: hub}); err != nil {
 		return nil, fmt.Errorf("build websocket server: %w", err)
 	}
-	h, err := rest.New(rest.Config{Gateway: e.gw, Logger: log, Registerer: reg, Gatherer: reg, WebSocket: e.ws})
+	h, err := rest.New(rest.Config{Gateway: e.gw, Logger: log, Registerer: reg, Gatherer: reg, WebSocket: e.ws, Live: hub})
 	if err != nil {
 		return nil, fmt.Errorf("build rest handler: %w", err)
 	}
@@ -125,6 +131,7 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (_ *Embedded, err er
 	e.URL = "http://" + ln.Addr().String()
 	e.srv = &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	e.srv.RegisterOnShutdown(h.EndLiveStreams)
 	e.serveErr = make(chan error, 1)
 	go func() { e.serveErr <- e.srv.Serve(ln) }()
 	return e, nil

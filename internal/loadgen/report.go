@@ -26,6 +26,7 @@ type Report struct {
 	LoadAfter  float64     `json:"load_avg_1m_after"`
 	Cells      []Cell      `json:"cells"`
 	Idle       *IdleResult `json:"idle,omitempty"`
+	Live       *LiveResult `json:"live,omitempty"`
 }
 
 // Machine describes where the load generator ran.
@@ -215,6 +216,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 	if r.Idle != nil {
 		fmt.Fprintf(w, "\nidle: %d sockets, server RSS %s -> %s: %.1f KiB per socket\n", r.Idle.Sockets,
 			fmtBytes(float64(r.Idle.RSSBefore)), fmtBytes(float64(r.Idle.RSSAfter)), r.Idle.PerSocket/1024)
+	}
+	if r.Live != nil {
+		return r.Live.writeTable(w)
 	}
 	return nil
 }

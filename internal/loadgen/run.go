@@ -63,7 +63,7 @@ type Config struct {
 
 func (c Config) withDefaults() Config {
 	if len(c.Scenarios) == 0 {
-		c.Scenarios = Scenarios
+		c.Scenarios = DefaultScenarios
 	}
 	if c.Duration <= 0 {
 		c.Duration = 5 * time.Second
@@ -196,6 +196,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		rep.Idle = idle
 	}
+	if slices.Contains(cfg.Scenarios, ScenarioLive) {
+		bar.set("live queries")
+		lr, err := Live(ctx, cfg.Target, cfg.Duration)
+		rep.Live = lr
+		if err != nil {
+			return rep, err
+		}
+	}
 	return rep, nil
 }
 
@@ -205,7 +213,7 @@ func plan(cfg Config) [][]*cell {
 	all := scenarios()
 	var groups [][]*cell
 	for _, name := range Scenarios {
-		if !slices.Contains(cfg.Scenarios, name) || name == ScenarioIdle {
+		if !slices.Contains(cfg.Scenarios, name) || name == ScenarioIdle || name == ScenarioLive {
 			continue
 		}
 		s := all[name]

@@ -66,7 +66,11 @@ const (
 )
 
 // Scenarios lists every scenario name, in run order.
-var Scenarios = []string{ScenarioPoint, ScenarioRows100, ScenarioInsert, ScenarioStream, ScenarioDeferred, ScenarioIdle}
+var Scenarios = []string{ScenarioPoint, ScenarioRows100, ScenarioInsert, ScenarioStream, ScenarioDeferred, ScenarioIdle, ScenarioLive}
+
+// DefaultScenarios are the ones a run without a list measures: all but
+// live, which needs a client that follows logical replication.
+var DefaultScenarios = []string{ScenarioPoint, ScenarioRows100, ScenarioInsert, ScenarioStream, ScenarioDeferred, ScenarioIdle}
 
 // conns are one cell's connections.
 type conns struct {

@@ -1,7 +1,9 @@
 // Package pgserver starts a throwaway PostgreSQL server from the installed
 // binaries: initdb --no-sync into a temp dir (in /dev/shm when writable,
 // else os.TempDir), then postgres with fsync off, a free loopback port and
-// the socket in that dir. As root, initdb and postgres run as the postgres
+// the socket in that dir, and wal_level=logical (live queries read changes
+// through logical replication; the postgres user is a superuser, so it may
+// replicate). As root, initdb and postgres run as the postgres
 // user (PostgreSQL refuses root).
 //
 // Entry points: Start(Config) returns a running *Server; Server.URI is the

@@ -253,7 +253,14 @@ func launch(cfg Config, bindir, dir, data string, cred *syscall.Credential) (*Se
 	cmd := exec.Command(filepath.Join(bindir, "postgres"), "-D", data,
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
 		"-c", "listen_addresses=127.0.0.1", "-c", "port="+strconv.Itoa(port),
-		"-c", "unix_socket_directories="+dir, "-c", "max_connections="+strconv.Itoa(cfg.MaxConnections))
+		"-c", "unix_socket_directories="+dir, "-c", "max_connections="+strconv.Itoa(cfg.MaxConnections),
+		// Live queries read changes through logical replication (one
+		// temporary slot and one WAL sender per reader; tests run many).
+		// A WAL sender sends only flushed WAL: with synchronous_commit off,
+		// the WAL writer's delay (200ms by default) would add up to that
+		// much to every change's way to a live query.
+		"-c", "wal_level=logical", "-c", "max_replication_slots=100", "-c", "max_wal_senders=100",
+		"-c", "wal_writer_delay=10ms")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = procAttr(cred)
 	if err := cmd.Start(); err != nil {

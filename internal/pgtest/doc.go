@@ -7,7 +7,8 @@
 // Stop does that by hand.
 //
 // With ATHENA_TEST_PG_URI set, databases are created on that server (its
-// role needs CREATEDB) and nothing is started. Otherwise the first call
+// role needs CREATEDB, and REPLICATION with wal_level=logical for the live
+// query tests) and nothing is started. Otherwise the first call
 // starts a server from the installed binaries, found via
 // ATHENA_TEST_PG_BINDIR, pg_config --bindir, initdb on PATH, or the highest
 // /usr/lib/postgresql/*/bin, with internal/pgserver: initdb --no-sync into a temp dir (in /dev/shm

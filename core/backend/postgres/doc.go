@@ -70,4 +70,21 @@
 //	57014 with the ctx alive (statement_timeout)          CodeTimeout
 //	ctx cancelled or expired                              context.Canceled / DeadlineExceeded in the chain
 //	dial errors, 08xxx, 57P01-57P03, 53300, lost conn     CodeBackendUnavailable "backend for client unavailable", retryable
+//
+// # Change feed
+//
+// Feed (replication.go) reports every committed transaction's tables to
+// live queries, whoever wrote them, through logical replication with the
+// pgoutput plugin (github.com/jackc/pglogrepl): one replication connection
+// (replication=database, application_name athena_live) per call, on a
+// TEMPORARY slot that PostgreSQL drops with the connection, so a reader
+// that dies retains no WAL. Only relation ids are read from row messages
+// (replication_decode.go). The publication athena_live holds the tables
+// of the search_path's schemas that have a replica identity and that the
+// role owns; readers add new ones every RefreshInterval, each in a
+// transaction that emits a logical message naming it so live queries on
+// it re-read it (replication_publication.go). Tables without a replica
+// identity stay out: publishing them would make PostgreSQL refuse their
+// UPDATEs and DELETEs for every application. CheckReplication tells
+// whether wal_level and the role allow any of this.
 package postgres

@@ -14,3 +14,20 @@ var Classify = classify
 func (b *Backend) RunUnclassified(ctx context.Context, query string) (core.Rows, error) {
 	return b.run(ctx, query, 0)
 }
+
+// DecodeStream runs the pgoutput decoder over msgs in order and returns
+// the commits it reports.
+func DecodeStream(msgs [][]byte) ([]Commit, error) {
+	d := newTxDecoder()
+	var out []Commit
+	for _, m := range msgs {
+		c, _, err := d.decode(m)
+		if err != nil {
+			return out, err
+		}
+		if c != nil {
+			out = append(out, *c)
+		}
+	}
+	return out, nil
+}

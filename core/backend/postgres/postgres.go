@@ -34,9 +34,21 @@ type Config struct {
 // Backend is a PostgreSQL database behind a pgx pool. It is safe for
 // concurrent use; Close it when done.
 type Backend struct {
-	pool      *pgxpool.Pool
-	log       *slog.Logger
-	closeOnce sync.Once
+	pool *pgxpool.Pool
+	// replConfig connects the change feed (replication.go): the pool's
+	// settings with replication=database.
+	replConfig *pgconn.Config
+	log        *slog.Logger
+	closeOnce  sync.Once
+
+	// feedMu guards feedCtx and feedStop: the context of the change feeds
+	// StartChangeFeed runs (replication.go), cancelled by Close, which then
+	// waits for feeds.
+	feedMu     sync.Mutex
+	feedCtx    context.Context
+	feedStop   context.CancelFunc
+	feedClosed bool
+	feeds      sync.WaitGroup
 }
 
 // sessionParams are set on every connection: the decoders rely on them
@@ -83,11 +95,20 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 	cc.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
 		return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, DeadlineDelay: 3 * time.Second}
 	}
+	rc := cc.Config.Copy()
+	// The feed waits for messages with a deadline: a passing deadline must
+	// interrupt the read, not send a CancelRequest (which ends the
+	// replication stream).
+	rc.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.DeadlineContextWatcherHandler{Conn: pc.Conn()}
+	}
+	rc.RuntimeParams["replication"] = "database"
+	rc.RuntimeParams["application_name"] = "athena_live"
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: create pool: %w", err)
 	}
-	return &Backend{pool: pool, log: cfg.Logger.With("component", "postgres")}, nil
+	return &Backend{pool: pool, replConfig: rc, log: cfg.Logger.With("component", "postgres")}, nil
 }
 
 // parseMessage is pgx's reason for rejecting a connection string, without
@@ -124,7 +145,16 @@ func (b *Backend) Ping(ctx context.Context) error {
 // Close closes the pool, waiting for borrowed connections to come back. It
 // is idempotent.
 func (b *Backend) Close() error {
-	b.closeOnce.Do(b.pool.Close)
+	b.closeOnce.Do(func() {
+		b.feedMu.Lock()
+		b.feedClosed = true
+		if b.feedStop != nil {
+			b.feedStop()
+		}
+		b.feedMu.Unlock()
+		b.feeds.Wait() // the feeds use the pool
+		b.pool.Close()
+	})
 	return nil
 }
 
@@ -263,9 +293,10 @@ func (b *Backend) run(ctx context.Context, query string, maxValue int) (core.Row
 }
 
 var (
-	_ core.Backend = (*Backend)(nil)
-	_ core.Pinger  = (*Backend)(nil)
-	_ core.Closer  = (*Backend)(nil)
+	_ core.Backend    = (*Backend)(nil)
+	_ core.Pinger     = (*Backend)(nil)
+	_ core.Closer     = (*Backend)(nil)
+	_ core.ChangeFeed = (*Backend)(nil)
 
 	_ core.BoundedQuerier = (*Backend)(nil)
 )
