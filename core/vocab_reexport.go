@@ -18,6 +18,7 @@ type (
 	Error         = vocab.Error
 	Job           = vocab.Job
 	JobRequest    = vocab.JobRequest
+	ResultSummary = vocab.ResultSummary
 	JobStatus     = vocab.JobStatus
 	Meta          = vocab.Meta
 	Mutation      = vocab.Mutation
@@ -43,6 +44,7 @@ const (
 	CodeRestoring           = vocab.CodeRestoring
 	CodeForbiddenStatement  = vocab.CodeForbiddenStatement
 	CodeConflict            = vocab.CodeConflict
+	CodeIdempotencyConflict = vocab.CodeIdempotencyConflict
 	CodeForbidden           = vocab.CodeForbidden
 	CodeInternal            = vocab.CodeInternal
 	CodeInvalidJSON         = vocab.CodeInvalidJSON

@@ -262,6 +262,9 @@ func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Req
 	call := core.NewCall(e.Op, req.Body, core.CallSource{Header: req.header, Client: req.ClientName, DefaultClient: c.client, Key: key})
 	call.Timeout = req.Timeout
 	call.Defer = call.Defer || req.Defer
+	if req.IdempotencyKey != "" {
+		call.IdempotencyKey = req.IdempotencyKey
+	}
 	// A deferral (asked for, or by admission control) is watched from
 	// before the job is stored, so no status change is missed: core
 	// registers the watch and holds nothing of this connection but push.

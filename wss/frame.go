@@ -82,6 +82,11 @@ type Request struct {
 	Defer      bool
 	Stream     bool
 	Timeout    time.Duration
+	// DeferStream ("defer": {"stream": true}) streams a deferral's stored
+	// result to this socket once the job completes.
+	DeferStream bool
+	// IdempotencyKey makes a deferral idempotent (core.Call).
+	IdempotencyKey string
 }
 
 // header looks a frame header up case-insensitively, like HTTP.
@@ -107,9 +112,12 @@ type wireRequest struct {
 	ClientName string            `json:"client_name"`
 	Headers    map[string]string `json:"headers"`
 	Body       json.RawMessage   `json:"body"`
-	Defer      bool              `json:"defer"`
+	Defer      deferField        `json:"defer"`
 	Stream     bool              `json:"stream"`
 	TimeoutMS  int64             `json:"timeout_ms"`
+	// IdempotencyKey is a deferral's idempotency key (as the
+	// X-Athena-Idempotency-Key header).
+	IdempotencyKey string `json:"idempotency_key"`
 }
 
 // FrameError is a frame the server could not accept. RequestID is whatever
@@ -145,7 +153,8 @@ func DecodeRequest(b []byte) (*Request, error) {
 		w.RequestID = nil
 		return nil, fail(core.CodeBadRequest, "field request_id: at most %d bytes, got %d", maxRequestIDLen, len(id))
 	}
-	r := &Request{ClientName: strings.TrimSpace(w.ClientName), Headers: w.Headers, Defer: w.Defer, Stream: w.Stream}
+	r := &Request{ClientName: strings.TrimSpace(w.ClientName), Headers: w.Headers, Defer: w.Defer.on, Stream: w.Stream,
+		DeferStream: w.Defer.stream, IdempotencyKey: strings.TrimSpace(w.IdempotencyKey)}
 	if w.RequestID != nil {
 		r.RequestID = *w.RequestID
 	}
@@ -221,7 +230,9 @@ func jsonError(err error) error {
 // jsonKind names the JSON type a frame field expects.
 func jsonKind(field string) string {
 	switch {
-	case field == "defer" || field == "stream":
+	case field == "defer":
+		return `a boolean or an object such as {"stream": true}`
+	case field == "stream" || field == "defer.stream":
 		return "a boolean"
 	case field == "timeout_ms":
 		return "a non-negative integer"

@@ -27,6 +27,9 @@ const (
 	CodeNotFound            Code = "not_found"
 	CodeUnknownClient       Code = "unknown_client"
 	CodeConflict            Code = "conflict"
+	// CodeIdempotencyConflict refuses a deferral whose idempotency key
+	// already names a different request of the same owner.
+	CodeIdempotencyConflict Code = "idempotency_conflict"
 	CodePayloadTooLarge     Code = "payload_too_large"
 	CodeRateLimited         Code = "rate_limited"
 	CodeInternal            Code = "internal"
@@ -42,7 +45,7 @@ const (
 var Codes = []Code{
 	CodeInvalidJSON, CodeBadRequest, CodeForbiddenStatement, CodeMissingClientHeader, CodeUnknownTable,
 	CodeUnknownColumn, CodeUnauthorized, CodeForbidden, CodeNotFound,
-	CodeUnknownClient, CodeConflict, CodePayloadTooLarge, CodeRateLimited,
+	CodeUnknownClient, CodeConflict, CodeIdempotencyConflict, CodePayloadTooLarge, CodeRateLimited,
 	CodeInternal, CodeBackendUnavailable, CodeQueueUnavailable, CodeClientFrozen,
 	CodeRestoring, CodeTimeout, CodeCanceled,
 }
@@ -60,7 +63,7 @@ func (c Code) HTTPStatus() int {
 		return 403
 	case CodeNotFound, CodeUnknownClient:
 		return 404
-	case CodeConflict:
+	case CodeConflict, CodeIdempotencyConflict:
 		return 409
 	case CodePayloadTooLarge:
 		return 413
