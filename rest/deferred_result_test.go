@@ -12,6 +12,7 @@ import (
 
 	"github.com/athena-go/athena/core"
 	"github.com/athena-go/athena/core/jobs"
+	"github.com/athena-go/athena/core/store/sqlstore"
 	tu "github.com/athena-go/athena/internal/testutil"
 )
 
@@ -260,5 +261,48 @@ func TestDeferredJobShowsLease(t *testing.T) {
 	tu.NoError(t, err)
 	if d := lease.Sub(now); d < 59*time.Second || d > 61*time.Second {
 		t.Errorf("lease_expires_at %v, want a minute after %v", lease, now)
+	}
+}
+
+// TestDeferredResultOwnership: a stored result answers only the key that
+// deferred the job and the admin key (in a header), on both control-plane
+// dialects.
+func TestDeferredResultOwnership(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range controlPlanes {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			cp := openControl(t, dialect, "")
+			e := adminEnv(t, cp, func(c *core.Config) {
+				c.Deferred = jobs.Config{Store: sqlstore.NewJobs(cp.DB, cp.Dialect), WorkerEnabled: true, PollInterval: 20 * time.Millisecond,
+					ChunkRows: 2, ResultMaxBytes: 10}
+			})
+			a, b, _ := ownerKeys(t, e)
+			h := bearer(a)
+			h["X-Athena-Defer"] = "true"
+			r := e.do(t, req{method: http.MethodPost, path: "/gateway/query", client: "local", header: h,
+				body: map[string]any{"query": "SELECT 1 AS id UNION ALL SELECT 2 UNION ALL SELECT 3"}})
+			tu.Equal(t, "defer", r.status, http.StatusAccepted)
+			id := r.envelope(t)["data"].(map[string]any)["request_id"].(string)
+			jobStatus(t, e, id, "completed")
+			path := "/gateway/deferred/" + id + "/result"
+			nd := map[string]string{"Accept": "application/x-ndjson"}
+			get := func(key string) reply {
+				hd := map[string]string{"Accept": "application/x-ndjson"}
+				if key != "" {
+					hd["Authorization"] = "Bearer " + key
+				}
+				return e.do(t, req{method: http.MethodGet, path: path, client: "local", header: hd})
+			}
+			fail(t, get(""), http.StatusUnauthorized, core.CodeUnauthorized)
+			fail(t, get(b), http.StatusNotFound, core.CodeNotFound)
+			fail(t, e.do(t, req{method: http.MethodGet, path: path + "?api_key=" + adminKey, client: "local", header: nd}), http.StatusUnauthorized, core.CodeUnauthorized)
+			own := get(a)
+			tu.Equal(t, "owner", own.status, http.StatusOK)
+			tu.Equal(t, "owner rows", strings.Count(string(own.body), "\n"), 3)
+			adm := get(adminKey)
+			tu.Equal(t, "admin", adm.status, http.StatusOK)
+			tu.Equal(t, "admin rows", string(adm.body), string(own.body))
+		})
 	}
 }

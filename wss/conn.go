@@ -31,6 +31,7 @@ type conn struct {
 	cancel context.CancelCauseFunc
 
 	reqs      sync.WaitGroup // request goroutines; added only by the reader
+	results   sync.WaitGroup // result streams of deferrals (wss/result.go); added under mu while !unwatched
 	closeOnce sync.Once
 	slowOnce  sync.Once // counts and logs a slow consumer once
 	pingTimer *time.Timer
@@ -105,6 +106,7 @@ func (c *conn) serve() {
 	c.cancel(errConnClosed)
 	c.reqs.Wait()
 	c.unwatchAll()
+	c.results.Wait()
 	c.closeQueue()
 	_ = c.ws.CloseNow()
 	c.log.LogAttrs(c.ctx, slog.LevelDebug, "connection closed", slog.String(attrReason, closeReason(err)))
@@ -269,6 +271,9 @@ func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Req
 	// before the job is stored, so no status change is missed: core
 	// registers the watch and holds nothing of this connection but push.
 	held := c.newWatch(req.RequestID)
+	if req.DeferStream {
+		held.onEnd = c.streamOnEnd(req.RequestID)
+	}
 	attached := false
 	if !req.Stream {
 		call.Watch = c.push(held)

@@ -43,13 +43,14 @@ var Actions = []Action{
 	ActionFetch, ActionInsert, ActionUpdate, ActionDelete, ActionQuery, ActionSQL,
 	ActionCancel, ActionAuth, ActionPing,
 	ActionDeferredGet, ActionRequeue, ActionDeferCancel, ActionSubscribe, ActionUnsubscribe,
+	ActionDeferredResult,
 }
 
 // jobAction reports whether a is one of the deferred.* actions, whose body
 // is {"request_id": "<job id>"}.
 func (a Action) jobAction() bool {
 	switch a {
-	case ActionDeferredGet, ActionRequeue, ActionDeferCancel, ActionSubscribe, ActionUnsubscribe:
+	case ActionDeferredGet, ActionRequeue, ActionDeferCancel, ActionSubscribe, ActionUnsubscribe, ActionDeferredResult:
 		return true
 	}
 	return false
@@ -68,6 +69,9 @@ func (a Action) endpoint() (core.Endpoint, bool) {
 
 // streamable reports whether an action may set stream: true.
 func (a Action) streamable() bool {
+	if a == ActionDeferredResult {
+		return true
+	}
 	e, ok := a.endpoint()
 	return ok && e.Stream
 }
@@ -182,7 +186,7 @@ func DecodeRequest(b []byte) (*Request, error) {
 		}
 	}
 	if r.Stream && !action.streamable() {
-		return nil, fail(core.CodeBadRequest, "field stream: %s cannot stream; only gateway.fetch, gateway.query and query.sql can", action)
+		return nil, fail(core.CodeBadRequest, "field stream: %s cannot stream; only gateway.fetch, gateway.query, query.sql and deferred.result can", action)
 	}
 	if body := bytes.TrimSpace(w.Body); len(body) > 0 && !bytes.Equal(body, []byte("null")) {
 		r.Body = body

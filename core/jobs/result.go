@@ -39,7 +39,8 @@ func (q *Queue) storeRows(ctx context.Context, j *vocab.Job, rows Rows, verb str
 		c := Chunk{Seq: sum.Chunks, Rows: chunkRows, Data: buf}
 		ok, err := q.cfg.Store.PutChunk(ctx, j, c, time.Now().Add(q.lease()))
 		if err != nil {
-			return fmt.Errorf("store chunk %d: %w", c.Seq, err)
+			// The store is briefly away: another attempt may do better.
+			return retryable{fmt.Errorf("store chunk %d: %w", c.Seq, err)}
 		}
 		if !ok {
 			return errClaimLost

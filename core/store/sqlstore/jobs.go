@@ -225,13 +225,14 @@ func (s *Jobs) Finish(ctx context.Context, j *core.Job) (bool, error) {
 	if err != nil || n != 1 {
 		return false, err
 	}
-	// The chunks of attempts that did not finish are never read.
-	keep := int64(-1)
-	if j.Stored != nil {
-		keep = int64(j.Attempts)
-	}
-	if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM gateway_deferred_results WHERE request_id = $1 AND attempt <> $2`), j.RequestID, keep); err != nil {
-		return true, fmt.Errorf("finish %s: delete unused chunks: %w", j.RequestID, err)
+	// The chunks of attempts that did not finish are never read: delete
+	// them now (best effort: Prune deletes whatever is left with the job).
+	if j.Attempts > 1 || j.Status != core.JobCompleted {
+		keep := int64(-1)
+		if j.Stored != nil {
+			keep = int64(j.Attempts)
+		}
+		_, _ = s.db.ExecContext(ctx, s.q(`DELETE FROM gateway_deferred_results WHERE request_id = $1 AND attempt <> $2`), j.RequestID, keep)
 	}
 	return true, nil
 }
