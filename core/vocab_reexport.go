@@ -19,6 +19,7 @@ type (
 	Job           = vocab.Job
 	JobRequest    = vocab.JobRequest
 	ResultSummary = vocab.ResultSummary
+	ResultReader  = vocab.ResultReader
 	JobStatus     = vocab.JobStatus
 	Meta          = vocab.Meta
 	Mutation      = vocab.Mutation
