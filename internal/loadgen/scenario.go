@@ -53,7 +53,7 @@ const (
 )
 
 // Scenarios lists every scenario name, in run order.
-var Scenarios = []string{ScenarioPoint, ScenarioRows100, ScenarioInsert, ScenarioStream, ScenarioDeferred, ScenarioIdle}
+var Scenarios = []string{ScenarioPoint, ScenarioRows100, ScenarioInsert, ScenarioStream, ScenarioDeferred, ScenarioReport, ScenarioIdle}
 
 // conns are one cell's connections.
 type conns struct {
@@ -115,6 +115,7 @@ func scenarios() map[string]scenario {
 		ScenarioDeferred: {name: ScenarioDeferred, ops: map[string]op{
 			ViaWS: wsDeferred,
 		}},
+		ScenarioReport: reportScenario(),
 	}
 }
 
