@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/athena-go/athena/core/vocab"
 )
@@ -18,6 +19,9 @@ const maxIdempotencyKey = 255
 func checkIdempotencyKey(k string) error {
 	if len(k) > maxIdempotencyKey {
 		return vocab.Errorf(vocab.CodeBadRequest, "idempotency key: at most %d bytes, got %d", maxIdempotencyKey, len(k))
+	}
+	if !utf8.ValidString(k) {
+		return vocab.Errorf(vocab.CodeBadRequest, "idempotency key: must be valid UTF-8")
 	}
 	for _, r := range k {
 		if r < 0x20 || r == 0x7f {
