@@ -2,6 +2,8 @@ package core
 
 import (
 	"context"
+	"sync/atomic"
+	"time"
 
 	"github.com/athena-go/athena/core/jobs"
 	"github.com/athena-go/athena/core/request"
@@ -32,9 +34,72 @@ func (g *Gateway) streamJob(ctx context.Context, j *Job) (jobs.Rows, string, err
 	if o.reqErr != nil {
 		return nil, "", o.reqErr
 	}
-	cu, err := g.stream(ctx, o)
+	c, err := g.client(o)
 	if err != nil {
 		return nil, "", err
 	}
-	return cu, verb, nil
+	// A stored result has no overall deadline (it may be big), but the
+	// database must keep producing: no row for the client's statement
+	// timeout ends the job, as the timeout ends an inline request.
+	ctx, cancel := context.WithCancel(ctx)
+	idle := &idleRows{timeout: c.timeout, cancel: cancel}
+	idle.timer = time.AfterFunc(c.timeout, idle.expire)
+	cu, err := g.stream(ctx, o)
+	if err != nil {
+		idle.stop()
+		if idle.fired.Load() {
+			return nil, "", idle.err()
+		}
+		return nil, "", err
+	}
+	idle.Cursor = cu
+	return idle, verb, nil
+}
+
+// idleRows is a job's cursor with an idle timeout: it is cancelled when
+// the database produces no row for timeout.
+type idleRows struct {
+	*Cursor
+	timeout time.Duration
+	timer   *time.Timer
+	cancel  context.CancelFunc
+	fired   atomic.Bool
+}
+
+func (r *idleRows) expire() {
+	r.fired.Store(true)
+	r.cancel()
+}
+
+func (r *idleRows) stop() {
+	r.timer.Stop()
+	r.cancel()
+}
+
+func (r *idleRows) err() error {
+	return Errorf(CodeTimeout, "the deferred request produced no row for %s (the statement timeout); it was cancelled", r.timeout)
+}
+
+// Next advances to the next row and restarts the idle timeout.
+func (r *idleRows) Next() bool {
+	if !r.Cursor.Next() {
+		return false
+	}
+	r.timer.Reset(r.timeout)
+	return true
+}
+
+// Err reports what ended the rows; an idle timeout is a timeout.
+func (r *idleRows) Err() error {
+	if r.fired.Load() {
+		return r.err()
+	}
+	return r.Cursor.Err()
+}
+
+// Close releases the cursor and the timer.
+func (r *idleRows) Close() {
+	r.timer.Stop()
+	r.Cursor.Close()
+	r.cancel()
 }

@@ -306,3 +306,29 @@ func TestDeferredResultOwnership(t *testing.T) {
 		})
 	}
 }
+
+// TestDeferredStoredResultIdleTimeout: a stored result has no overall
+// deadline, but a deferred query whose database produces no row for the
+// statement timeout fails with timeout instead of holding its worker.
+func TestDeferredStoredResultIdleTimeout(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{core: func(c *core.Config) {
+		withQueue(t, true)(c)
+		c.StatementTimeout = 300 * time.Millisecond
+	}})
+	id := submit(t, e, req{method: http.MethodPost, path: "/gateway/query", body: map[string]any{
+		"query": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) AS n FROM c"}})
+	deadline := time.Now().Add(30 * time.Second)
+	var job map[string]any
+	for {
+		job = waitJobAny(t, e, id)
+		if job["status"] == "failed" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job stayed %v", job["status"])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	tu.Equal(t, "code", job["result"].(map[string]any)["code"], any("timeout"))
+}
