@@ -171,7 +171,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	}
 	if cfg.Deferred.Store != nil {
 		dc := cfg.Deferred
-		dc.Run, dc.Logger, dc.Registerer = g.runJob, g.log, cfg.Registerer
+		dc.Run, dc.Stream, dc.Logger, dc.Registerer = g.runJob, g.streamJob, g.log, cfg.Registerer
 		if dc.Lease <= 0 {
 			// The longest a request may run, plus a margin for storing
 			// its result.

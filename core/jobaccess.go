@@ -16,6 +16,10 @@ const (
 	JobGet     JobAction = "get"
 	JobRequeue JobAction = "requeue" // completed or failed jobs only
 	JobCancel  JobAction = "cancel"  // queued or running jobs only
+	// JobResult reads a completed job for its result: the returned job's
+	// Reader streams the stored chunks from JobCall.FromSeq on (nil when
+	// the result is carried inline only, as for insert, update, delete).
+	JobResult JobAction = "result"
 )
 
 // JobCall is a request about one deferred job, with the caller's
@@ -34,6 +38,9 @@ type JobCall struct {
 	// AdminKey is a key the caller sent in a header (never ?api_key=): the
 	// admin key reaches every job.
 	AdminKey string
+	// FromSeq is the chunk a JobResult read starts at (0 for the whole
+	// result): a client that lost its connection resumes where it was.
+	FromSeq int64
 }
 
 // Job reads, requeues or cancels a deferred job the caller may reach. An
@@ -62,6 +69,8 @@ func (g *Gateway) Job(ctx context.Context, jc JobCall) (*Job, error) {
 		return g.jobs.Requeue(ctx, jc.ID)
 	case JobCancel:
 		return g.jobs.Cancel(ctx, jc.ID)
+	case JobResult:
+		return g.jobResult(j, jc.FromSeq)
 	}
 	return nil, Errorf(CodeBadRequest, "unknown job action %q", Truncate(string(jc.Action), 32))
 }
@@ -217,4 +226,30 @@ func (g *Gateway) Jobs(ctx context.Context, l JobList) ([]*Job, error) {
 		out = []*Job{}
 	}
 	return out, err
+}
+
+// jobResult opens a completed job's stored result from chunk from on.
+func (g *Gateway) jobResult(j *Job, from int64) (*Job, error) {
+	switch j.Status {
+	case JobCompleted:
+	case JobFailed, JobCanceled:
+		return nil, Errorf(CodeConflict, "deferred request %q is %s; it has no result (the job's error says why)", Truncate(j.RequestID, 64), j.Status)
+	default:
+		return nil, Errorf(CodeConflict, "deferred request %q is %s; its result can be read once it has completed", Truncate(j.RequestID, 64), j.Status)
+	}
+	if from < 0 {
+		return nil, Errorf(CodeBadRequest, "from_seq: must not be negative")
+	}
+	if j.Stored == nil {
+		if from > 0 {
+			return nil, Errorf(CodeBadRequest, "from_seq: deferred request %q has its result inline, in one piece; ask from 0", Truncate(j.RequestID, 64))
+		}
+		return j, nil
+	}
+	r, err := g.jobs.ReadResult(j, from)
+	if err != nil {
+		return nil, err
+	}
+	j.Reader = r
+	return j, nil
 }

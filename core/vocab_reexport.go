@@ -18,6 +18,8 @@ type (
 	Error         = vocab.Error
 	Job           = vocab.Job
 	JobRequest    = vocab.JobRequest
+	ResultSummary = vocab.ResultSummary
+	ResultReader  = vocab.ResultReader
 	JobStatus     = vocab.JobStatus
 	Meta          = vocab.Meta
 	Mutation      = vocab.Mutation
@@ -44,6 +46,7 @@ const (
 	CodeDraining            = vocab.CodeDraining
 	CodeForbiddenStatement  = vocab.CodeForbiddenStatement
 	CodeConflict            = vocab.CodeConflict
+	CodeIdempotencyConflict = vocab.CodeIdempotencyConflict
 	CodeForbidden           = vocab.CodeForbidden
 	CodeInternal            = vocab.CodeInternal
 	CodeInvalidJSON         = vocab.CodeInvalidJSON

@@ -61,8 +61,9 @@ func TestDeferredStoreOutage(t *testing.T) {
 	ids := make([]string, 5)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("outage-%d", i)
-		tu.NoError(t, otherNode.Enqueue(t.Context(), &core.Job{RequestID: ids[i], ClientName: "local", Action: core.OpQuery,
-			CreatedAt: time.Now(), MaxAttempts: 3, Request: core.JobRequest{Body: []byte(`{"query":"SELECT count(*) AS n FROM users"}`)}}))
+		_, err := otherNode.Enqueue(t.Context(), &core.Job{RequestID: ids[i], ClientName: "local", Action: core.OpQuery,
+			CreatedAt: time.Now(), MaxAttempts: 3, Request: core.JobRequest{Body: []byte(`{"query":"SELECT count(*) AS n FROM users"}`)}})
+		tu.NoError(t, err)
 	}
 	time.Sleep(200 * time.Millisecond) // several failed polls
 	proxy.Restore(t)

@@ -37,6 +37,7 @@ func TestErrorMappingEveryCode(t *testing.T) {
 		core.CodeNotFound:            {404, ""},
 		core.CodeUnknownClient:       {404, ""},
 		core.CodeConflict:            {409, ""},
+		core.CodeIdempotencyConflict: {409, ""},
 		core.CodePayloadTooLarge:     {413, ""},
 		core.CodeReplyTooLarge:       {413, ""},
 		core.CodeRateLimited:         {429, "1"},

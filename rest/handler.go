@@ -155,6 +155,7 @@ func New(cfg Config) (*Handler, error) {
 		{method: http.MethodPost, path: "/gateway/live", fn: h.live},
 		{method: http.MethodGet, path: "/gateway/deferred", fn: h.deferredList},
 		{method: http.MethodGet, path: "/gateway/deferred/:request_id", fn: h.deferredGet},
+		{method: http.MethodGet, path: "/gateway/deferred/:request_id/result", fn: h.deferredResult},
 		{method: http.MethodPost, path: "/gateway/deferred/:request_id/requeue", fn: h.deferredRequeue},
 		{method: http.MethodPost, path: "/gateway/deferred/:request_id/cancel", fn: h.deferredCancel},
 		{method: http.MethodGet, path: "/admin/admission-events", fn: h.admin(h.admissionEvents)},

@@ -32,6 +32,7 @@ type conn struct {
 	cancel context.CancelCauseFunc
 
 	reqs      sync.WaitGroup // request goroutines; added only by the reader
+	results   sync.WaitGroup // result streams of deferrals (wss/result.go); added under mu while !unwatched
 	closeOnce sync.Once
 	pingTimer *time.Timer
 
@@ -130,6 +131,7 @@ func (c *conn) serve() {
 	c.reqs.Wait()
 	c.unwatchAll()
 	c.live.stopAll()
+	c.results.Wait()
 	c.closeQueue()
 	_ = c.ws.CloseNow()
 	c.log.LogAttrs(c.ctx, slog.LevelDebug, "connection closed", slog.String(attrReason, closeReason(err)))
@@ -336,10 +338,16 @@ func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Req
 	call := core.NewCall(e.Op, req.Body, core.CallSource{Header: req.header, Client: req.ClientName, DefaultClient: c.client, Key: key})
 	call.Timeout = req.Timeout
 	call.Defer = call.Defer || req.Defer
+	if req.IdempotencyKey != "" {
+		call.IdempotencyKey = req.IdempotencyKey
+	}
 	// A deferral (asked for, or by admission control) is watched from
 	// before the job is stored, so no status change is missed: core
 	// registers the watch and holds nothing of this connection but push.
 	held := c.newWatch(req.RequestID)
+	if req.DeferStream {
+		held.onEnd = c.streamOnEnd(req.RequestID)
+	}
 	attached := false
 	if !req.Stream {
 		call.Watch = c.push(held)

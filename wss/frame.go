@@ -43,14 +43,14 @@ var Actions = []Action{
 	ActionFetch, ActionInsert, ActionUpdate, ActionDelete, ActionQuery, ActionSQL,
 	ActionCancel, ActionAuth, ActionPing,
 	ActionDeferredGet, ActionRequeue, ActionDeferCancel, ActionSubscribe, ActionUnsubscribe,
-	ActionLiveSubscribe, ActionLiveUnsubscribe,
+	ActionLiveSubscribe, ActionLiveUnsubscribe, ActionDeferredResult,
 }
 
 // jobAction reports whether a is one of the deferred.* actions, whose body
 // is {"request_id": "<job id>"}.
 func (a Action) jobAction() bool {
 	switch a {
-	case ActionDeferredGet, ActionRequeue, ActionDeferCancel, ActionSubscribe, ActionUnsubscribe:
+	case ActionDeferredGet, ActionRequeue, ActionDeferCancel, ActionSubscribe, ActionUnsubscribe, ActionDeferredResult:
 		return true
 	}
 	return false
@@ -69,6 +69,9 @@ func (a Action) endpoint() (core.Endpoint, bool) {
 
 // streamable reports whether an action may set stream: true.
 func (a Action) streamable() bool {
+	if a == ActionDeferredResult {
+		return true
+	}
 	e, ok := a.endpoint()
 	return ok && e.Stream
 }
@@ -84,6 +87,11 @@ type Request struct {
 	Stream     bool
 	Timeout    time.Duration
 	Resume     json.RawMessage // live.subscribe's {"cursor": ...} (wss/live.go)
+	// DeferStream ("defer": {"stream": true}) streams a deferral's stored
+	// result to this socket once the job completes.
+	DeferStream bool
+	// IdempotencyKey makes a deferral idempotent (core.Call).
+	IdempotencyKey string
 }
 
 // header looks a frame header up case-insensitively, like HTTP.
@@ -109,10 +117,13 @@ type wireRequest struct {
 	ClientName string            `json:"client_name"`
 	Headers    map[string]string `json:"headers"`
 	Body       json.RawMessage   `json:"body"`
-	Defer      bool              `json:"defer"`
+	Defer      deferField        `json:"defer"`
 	Stream     bool              `json:"stream"`
 	TimeoutMS  int64             `json:"timeout_ms"`
 	Resume     json.RawMessage   `json:"resume"`
+	// IdempotencyKey is a deferral's idempotency key (as the
+	// X-Athena-Idempotency-Key header).
+	IdempotencyKey string `json:"idempotency_key"`
 }
 
 // FrameError is a frame the server could not accept. RequestID is whatever
@@ -151,7 +162,8 @@ func DecodeRequest(b []byte) (*Request, error) {
 		w.RequestID = nil
 		return nil, fail(core.CodeBadRequest, "field request_id: at most %d bytes, got %d", maxRequestIDLen, len(id))
 	}
-	r := &Request{ClientName: strings.TrimSpace(w.ClientName), Headers: w.Headers, Defer: w.Defer, Stream: w.Stream, Resume: w.Resume}
+	r := &Request{ClientName: strings.TrimSpace(w.ClientName), Headers: w.Headers, Defer: w.Defer.on, Stream: w.Stream,
+		DeferStream: w.Defer.stream, IdempotencyKey: strings.TrimSpace(w.IdempotencyKey), Resume: w.Resume}
 	if w.RequestID != nil {
 		r.RequestID = *w.RequestID
 	}
@@ -179,7 +191,7 @@ func DecodeRequest(b []byte) (*Request, error) {
 		}
 	}
 	if r.Stream && !action.streamable() {
-		return nil, fail(core.CodeBadRequest, "field stream: %s cannot stream; only gateway.fetch, gateway.query and query.sql can", action)
+		return nil, fail(core.CodeBadRequest, "field stream: %s cannot stream; only gateway.fetch, gateway.query, query.sql and deferred.result can", action)
 	}
 	if body := bytes.TrimSpace(w.Body); len(body) > 0 && !bytes.Equal(body, []byte("null")) {
 		r.Body = body
@@ -227,7 +239,9 @@ func jsonError(err error) error {
 // jsonKind names the JSON type a frame field expects.
 func jsonKind(field string) string {
 	switch {
-	case field == "defer" || field == "stream":
+	case field == "defer":
+		return `a boolean or an object such as {"stream": true}`
+	case field == "stream" || field == "defer.stream":
 		return "a boolean"
 	case field == "timeout_ms":
 		return "a non-negative integer"

@@ -54,6 +54,9 @@ type jobWatch struct {
 	// before the job is read, and their events must follow the reply.
 	held    bool
 	pending []*core.Job
+	// onEnd, when set, runs after the terminal event is queued (a
+	// deferral with "defer": {"stream": true} streams its result then).
+	onEnd func(*core.Job)
 }
 
 // newWatch is a held watch for the frame requestID; core registers it on
@@ -171,6 +174,9 @@ func (c *conn) pushJob(w *jobWatch, j *core.Job) {
 		return
 	}
 	c.send(outFrame{data: frame, typ: typeEvent})
+	if stop != nil && w.onEnd != nil {
+		w.onEnd(j)
+	}
 }
 
 // unwatchJob stops every watch of jobID on this connection; it reports how
@@ -243,6 +249,8 @@ func (c *conn) jobAction(ctx context.Context, req *Request, key string) ([]byte,
 		msg string
 	)
 	switch req.Action {
+	case ActionDeferredResult:
+		return c.resultAction(ctx, req)
 	case ActionDeferredGet:
 		j, err = c.s.gw.Job(ctx, c.jobCall(req, core.JobGet, id))
 		msg = "Deferred request"

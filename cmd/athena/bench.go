@@ -45,6 +45,8 @@ Scenarios (--scenarios, comma-separated; default all but live):
   insert      one-row insert
   stream100k  100,000 rows streamed as WS chunk frames (REST has no stream)
   deferred    deferred job round trip: submit, 202, completed event (WS)
+  report100k  a 100,000-row deferred report (submit, completed, every row
+              streamed from the stored result) vs the same fetch streamed inline
   idle        server memory per idle WebSocket (--idle-sockets)
   live        live queries (not run by default): commit-to-event latency
               with 1 subscriber, 1,000 on one query and 100 queries × 10,

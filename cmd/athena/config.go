@@ -115,6 +115,18 @@ type Config struct {
 		// whose worker died runs again after it. Default statement_timeout
 		// + 30s.
 		DeferredLease Duration `yaml:"deferred_lease"`
+		// DeferredResultJobMaxBytes bounds one job's stored result; rows
+		// past it are not stored and the job says so. Default 1073741824
+		// (1 GiB).
+		DeferredResultJobMaxBytes int64 `yaml:"deferred_result_job_max_bytes"`
+		// DeferredResultClientQuotaBytes bounds the stored results of one
+		// client's jobs together. Default 10737418240 (10 GiB); -1 means
+		// no quota.
+		DeferredResultClientQuotaBytes int64 `yaml:"deferred_result_client_quota_bytes"`
+		// DeferredMaxQueuedPerClient caps one client's queued jobs; a
+		// deferral past it gets 429 rate_limited. Default 1000; -1 means
+		// no cap.
+		DeferredMaxQueuedPerClient int `yaml:"deferred_max_queued_per_client"`
 		// AdmissionLimitEnabled turns admission control on: fixed-window
 		// request counters, global and per client (DESIGN.md §6). Default
 		// false.
@@ -493,6 +505,7 @@ func (c *Config) Validate(getenv func(string) string) error {
 	checkDuration(bad, "gateway.deferred_retention", c.Gateway.DeferredRetention)
 	c.validateAdmission(bad)
 	checkDuration(bad, "gateway.deferred_lease", c.Gateway.DeferredLease)
+	c.validateDeferred(bad)
 	if c.API.MaxBodyBytes < 1024 {
 		bad("api.max_body_bytes", "must be at least 1024, got %d", c.API.MaxBodyBytes)
 	}

@@ -14,6 +14,10 @@ import (
 // event; a publish that fails falls back to local delivery, so watchers on
 // this node still hear about jobs this node changed while the broker is
 // down. Without a Broker delivery is local only.
+//
+// The broker carries a job's status only, never its result: a node whose
+// watchers need the result of a finished job reads it from the store, once
+// per event (issue #14: results are not broadcast to every node).
 type bus struct {
 	q *Queue
 
@@ -83,7 +87,10 @@ func (b *bus) publish(ctx context.Context, j *vocab.Job) {
 	if !cp.Status.Terminal() {
 		cp.Result = nil // only the last event carries the result
 	}
-	if b.send(ctx, busMessage{Job: &cp}) {
+	wire := cp
+	wire.Result = nil // the status travels; the result stays in the store
+	wire.Request = vocab.JobRequest{}
+	if b.send(ctx, busMessage{Job: &wire}) {
 		return
 	}
 	b.deliver(&cp)
@@ -132,6 +139,25 @@ func (b *bus) receive(raw []byte) {
 	}
 }
 
+// withResult reads a finished job's result from the store for this node's
+// watchers; a job with no watchers here costs nothing.
+func (b *bus) withResult(j *vocab.Job) *vocab.Job {
+	if !j.Status.Terminal() || j.Result != nil {
+		return j
+	}
+	ctx, cancel := context.WithTimeout(b.q.ctx, 5*time.Second)
+	defer cancel()
+	full, err := b.q.cfg.Store.Get(ctx, j.RequestID)
+	if err != nil {
+		b.q.log.Warn("reading a finished job's result for its watchers failed; they get its status only", "request_id", j.RequestID, "error", err)
+		return j
+	}
+	if full.Status != j.Status {
+		return j // it changed again since; that event follows
+	}
+	return full
+}
+
 // deliver calls this node's watchers of the job.
 func (b *bus) deliver(j *vocab.Job) {
 	b.mu.Lock()
@@ -140,6 +166,10 @@ func (b *bus) deliver(j *vocab.Job) {
 		fns = append(fns, w.fn)
 	}
 	b.mu.Unlock()
+	if len(fns) == 0 {
+		return
+	}
+	j = b.withResult(j)
 	for _, fn := range fns {
 		fn(j)
 	}

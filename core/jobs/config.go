@@ -37,9 +37,32 @@ type Config struct {
 	Concurrency int
 	// MaxAttempts is how often a job is claimed before it fails. Default 3.
 	MaxAttempts int
-	// ResultMaxBytes caps a stored result envelope; a bigger one is stored
-	// without its data and marked truncated. Default 1 MiB.
+	// ResultMaxBytes is the size up to which a result is carried inline in
+	// the job (and its terminal event). A bigger result of a fetch, query
+	// or sql is stored in chunks only, and the job's result is its summary;
+	// a bigger result of another operation is stored without its data and
+	// marked truncated. Default 1 MiB.
 	ResultMaxBytes int
+	// ResultJobMaxBytes bounds the stored result of one job: rows past it
+	// are not stored, and the job says so (result_truncated). Default 1 GiB.
+	ResultJobMaxBytes int64
+	// ResultClientQuotaBytes bounds the stored results of one client's
+	// jobs together; a job that would pass it fails with
+	// payload_too_large. Results leave the quota when their jobs are
+	// pruned (Retention) or requeued. Default 10 GiB; negative means none.
+	ResultClientQuotaBytes int64
+	// ChunkRows is how many rows a stored chunk holds. Default 500 (the
+	// socket's chunk_rows).
+	ChunkRows int
+	// MaxQueuedPerClient caps the queued jobs of one client: a deferral
+	// past it is refused with rate_limited. Default 1000; negative means
+	// no cap.
+	MaxQueuedPerClient int
+	// Stream opens a claimed job's rows when its result can be stored in
+	// chunks (a fetch without in-memory post-processing, a query, sql); it
+	// returns nil Rows for a job that runs through Run instead. verb is
+	// the reply's wording ("Fetched", "Query returned"). Optional.
+	Stream func(ctx context.Context, j *vocab.Job) (rows Rows, verb string, err error)
 	// Retention is how long terminal jobs are kept. Default 24h.
 	Retention time.Duration
 	// NodeID names this node in leases. Default a random id.
@@ -51,6 +74,16 @@ type Config struct {
 	// request: core sets it to the statement timeout plus 30s when zero.
 	// Default 60s.
 	Lease time.Duration
+}
+
+// Rows is a cursor over a job's result rows (core.Cursor): read one row at
+// a time, never the whole result.
+type Rows interface {
+	Next() bool
+	// AppendRow appends the current row as one JSON object.
+	AppendRow(buf []byte) []byte
+	Err() error
+	Close()
 }
 
 func (c *Config) defaults() {
@@ -68,6 +101,18 @@ func (c *Config) defaults() {
 	}
 	if c.ResultMaxBytes <= 0 {
 		c.ResultMaxBytes = 1 << 20
+	}
+	if c.ResultJobMaxBytes <= 0 {
+		c.ResultJobMaxBytes = 1 << 30
+	}
+	if c.ResultClientQuotaBytes == 0 {
+		c.ResultClientQuotaBytes = 10 << 30
+	}
+	if c.ChunkRows <= 0 {
+		c.ChunkRows = 500
+	}
+	if c.MaxQueuedPerClient == 0 {
+		c.MaxQueuedPerClient = 1000
 	}
 	if c.Retention <= 0 {
 		c.Retention = 24 * time.Hour

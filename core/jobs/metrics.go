@@ -14,6 +14,10 @@ type metrics struct {
 	storageUp prometheus.Gauge
 	events    *prometheus.CounterVec
 	pushes    *prometheus.CounterVec
+	// resultBytes and resultWritten are labelled by client name: a set
+	// the configuration and the catalog bound, never a request value.
+	resultBytes   *prometheus.GaugeVec
+	resultWritten *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -28,11 +32,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Deferred request status changes by kind (enqueue, claim, finish, expire, requeue, cancel) and resulting status."}, []string{"kind", "status"}),
 		pushes: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "athena", Subsystem: "gateway", Name: "deferred_bus_messages_total",
 			Help: "Job events published by path: redis, or local when there is no broker or it failed."}, []string{"path"}),
+		resultBytes: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "athena", Subsystem: "gateway", Name: "deferred_result_bytes",
+			Help: "Bytes of deferred results stored per client (refreshed every 5 s); the client quota counts them."}, []string{"client"}),
+		resultWritten: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "athena", Subsystem: "gateway", Name: "deferred_result_written_bytes_total",
+			Help: "Bytes of deferred result chunks written per client, by this node."}, []string{"client"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.queue, m.oldestAge, m.storageUp, m.events, m.pushes} {
+	for _, c := range []prometheus.Collector{m.queue, m.oldestAge, m.storageUp, m.events, m.pushes, m.resultBytes, m.resultWritten} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("jobs: metrics: %w", err)
 		}

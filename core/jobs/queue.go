@@ -97,11 +97,21 @@ func (q *Queue) Enqueue(ctx context.Context, call vocab.Call, client, owner stri
 	if len(j.Request.Body) > 0 && !json.Valid(j.Request.Body) {
 		return nil, vocab.Errorf(vocab.CodeInvalidJSON, "request body is not valid JSON")
 	}
+	if k := call.IdempotencyKey; k != "" {
+		if err := checkIdempotencyKey(k); err != nil {
+			return nil, err
+		}
+		j.Request.IdempotencyKey, j.Request.Hash = k, requestHash(call, client)
+	}
+	if err := q.checkQueued(ctx, client); err != nil {
+		return nil, err
+	}
 	var unwatch func()
 	if call.Watch != nil {
 		unwatch = q.bus.watch(j.RequestID, call.Watch)
 	}
-	if err := q.cfg.Store.Enqueue(ctx, j); err != nil {
+	existing, err := q.cfg.Store.Enqueue(ctx, j)
+	if err != nil {
 		if unwatch != nil {
 			unwatch()
 		}
@@ -109,6 +119,13 @@ func (q *Queue) Enqueue(ctx context.Context, call vocab.Call, client, owner stri
 		return nil, vocab.Wrap(vocab.CodeQueueUnavailable, "the job queue is unavailable; retry later or send the request without deferral", err)
 	}
 	q.metrics.storageUp.Set(1)
+	if existing != nil {
+		if unwatch != nil {
+			unwatch()
+			unwatch = nil
+		}
+		return q.resubmitted(existing, j, call)
+	}
 	// Counted, not published: nobody can watch a job before it exists but
 	// its submitter, whose watch already knows it is queued.
 	q.metrics.events.WithLabelValues("enqueue", string(vocab.JobQueued)).Inc()

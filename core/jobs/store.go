@@ -10,8 +10,13 @@ import (
 // Ledger is the part of the durable queue that the request side uses:
 // storing a new job and reading or changing one by id.
 type Ledger interface {
-	// Enqueue stores a queued job; it is durable when Enqueue returns.
-	Enqueue(ctx context.Context, j *vocab.Job) error
+	// Enqueue stores a queued job; it is durable when Enqueue returns. A
+	// job with an idempotency key is stored only when its client and owner
+	// have no job under that key yet; otherwise nothing is stored and that
+	// job is returned as existing.
+	Enqueue(ctx context.Context, j *vocab.Job) (existing *vocab.Job, err error)
+	// Queued counts the client's queued jobs.
+	Queued(ctx context.Context, client string) (int64, error)
 	// Get returns a job, or an error matching vocab.ErrNotFound.
 	Get(ctx context.Context, id string) (*vocab.Job, error)
 	// List returns the jobs f selects, newest first.
@@ -43,9 +48,11 @@ type Leaser interface {
 	// left. Expired jobs without attempts left become failed and are
 	// returned in expired.
 	Claim(ctx context.Context, worker string, now, leaseUntil time.Time, limit int) (claimed, expired []*vocab.Job, err error)
-	// Finish stores a claimed job's terminal state. It reports false (and
-	// changes nothing) when the claim is no longer the worker's: the lease
-	// expired and another worker took the job, or it was canceled.
+	// Finish stores a claimed job's terminal state, with j.Stored when its
+	// result was stored in chunks (the chunks of every other attempt are
+	// deleted). It reports false (and changes nothing) when the claim is no
+	// longer the worker's: the lease expired and another worker took the
+	// job, or it was canceled.
 	Finish(ctx context.Context, j *vocab.Job) (bool, error)
 	// Release returns a claimed job to the queue (shutdown).
 	Release(ctx context.Context, id, worker string) error
@@ -61,6 +68,24 @@ type Keeper interface {
 	Prune(ctx context.Context, cutoff time.Time) (int64, error)
 }
 
+// ResultStore keeps the results of jobs in chunks: each chunk is up to
+// Config.ChunkRows rows, one JSON object per line.
+type ResultStore interface {
+	// PutChunk stores chunk seq of the result of j's current attempt and
+	// extends the claim to leaseUntil. It reports false (and stores
+	// nothing) when the claim is no longer j's worker's.
+	PutChunk(ctx context.Context, j *vocab.Job, c Chunk, leaseUntil time.Time) (bool, error)
+	// Chunks returns up to limit chunks of attempt's result of job id, from
+	// seq from on, in order.
+	Chunks(ctx context.Context, id string, attempt int, from int64, limit int) ([]Chunk, error)
+	// ResultBytes sums the bytes of the stored results of client's jobs, or
+	// of every client (by name) when client is "".
+	ResultBytes(ctx context.Context, client string) (map[string]int64, error)
+}
+
+// Chunk is one stored piece of a result.
+type Chunk = vocab.ResultChunk
+
 // Store is the durable deferred queue: what core/store/sqlstore.Jobs
 // implements. Implementations are safe for concurrent use across processes
 // (PostgreSQL: SKIP LOCKED claims; SQLite: single statements on one
@@ -69,6 +94,7 @@ type Store interface {
 	Ledger
 	Leaser
 	Keeper
+	ResultStore
 }
 
 // Broker carries job events between gateway nodes (Redis pub/sub). The

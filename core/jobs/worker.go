@@ -129,14 +129,35 @@ func (q *Queue) run(ctx context.Context, cancel context.CancelCauseFunc, j *voca
 			q.finish(j, vocab.JobFailed, vocab.ErrorEnvelope(vocab.Errorf(vocab.CodeInternal, "internal error")), "internal error")
 		}
 	}()
-	res, err := q.cfg.Run(ctx, j)
+	var (
+		env vocab.Envelope
+		sum *vocab.ResultSummary
+		err error
+	)
+	var rows Rows
+	verb := ""
+	if q.cfg.Stream != nil {
+		rows, verb, err = q.cfg.Stream(ctx, j)
+	}
 	switch {
-	case errors.Is(context.Cause(ctx), errJobCanceled):
-		// CancelJob already stored canceled; Finish would refuse anyway.
+	case err != nil:
+	case rows != nil:
+		env, sum, err = q.storeRows(ctx, j, rows, verb)
+	default:
+		var res *vocab.Result
+		if res, err = q.cfg.Run(ctx, j); err == nil {
+			env = vocab.SuccessEnvelope(res)
+		}
+	}
+	switch {
+	case errors.Is(context.Cause(ctx), errJobCanceled), errors.Is(err, errClaimLost):
+		// CancelJob already stored canceled, or another worker has the
+		// job now; Finish would refuse anyway.
 	case err == nil:
 		// Store a finished result even while shutting down: releasing it
 		// would run the request again.
-		q.finish(j, vocab.JobCompleted, vocab.SuccessEnvelope(res), "")
+		j.Stored = sum
+		q.finish(j, vocab.JobCompleted, env, "")
 	case q.ctx.Err() != nil, vocab.IsRetryable(err) && j.Attempts < j.MaxAttempts:
 		// This node is shutting down, or the backend is briefly away: hand
 		// the job back for another attempt.
@@ -146,6 +167,7 @@ func (q *Queue) run(ctx context.Context, cancel context.CancelCauseFunc, j *voca
 			q.log.Warn("releasing a deferred request failed; it runs again when its lease expires", "request_id", j.RequestID, "error", err)
 		}
 	default:
+		j.Stored = nil
 		q.finish(j, vocab.JobFailed, vocab.ErrorEnvelope(err), vocab.PublicMessage(err))
 	}
 }
@@ -161,7 +183,12 @@ func (q *Queue) finish(j *vocab.Job, status vocab.JobStatus, env vocab.Envelope,
 		status, errMsg = vocab.JobFailed, "internal error"
 	}
 	j.ResultTruncated = false
-	if len(b) > q.cfg.ResultMaxBytes {
+	switch {
+	case j.Stored != nil && (env.Data == nil || len(b) > q.cfg.ResultMaxBytes):
+		// The rows are in the chunks; the job carries their summary.
+		b, _ = json.Marshal(j.Stored)
+		j.ResultTruncated = j.Stored.Truncated
+	case len(b) > q.cfg.ResultMaxBytes:
 		env.Data = nil
 		if env.Meta == nil {
 			env.Meta = &vocab.Meta{}
@@ -247,4 +274,10 @@ func (q *Queue) refreshGauges() {
 		age = time.Since(oldest).Seconds()
 	}
 	q.metrics.oldestAge.Set(age)
+	if bytes, err := q.cfg.Store.ResultBytes(ctx, ""); err == nil {
+		q.metrics.resultBytes.Reset()
+		for client, n := range bytes {
+			q.metrics.resultBytes.WithLabelValues(client).Set(float64(n))
+		}
+	}
 }

@@ -24,6 +24,10 @@ type Call struct {
 	// Defer stores the call as a deferred job instead of running it
 	// (X-Athena-Defer: true, or a WebSocket frame's defer).
 	Defer bool
+	// IdempotencyKey, with Defer, makes the deferral idempotent: the same
+	// key (X-Athena-Idempotency-Key, or a frame's idempotency_key) from the
+	// same owner returns the job it first created.
+	IdempotencyKey string
 	// Watch, when set, receives every status change of the job if the
 	// call is deferred (explicitly or by admission control). Core starts the
 	// watch before the job is stored, so no change is missed, and hands its
@@ -50,6 +54,9 @@ func (c *Call) ApplyHeader(get func(name string) string) {
 	}
 	if c.APIKey == "" {
 		c.APIKey = APIKeyFromHeader(get)
+	}
+	if c.IdempotencyKey == "" {
+		c.IdempotencyKey = strings.TrimSpace(get("X-Athena-Idempotency-Key"))
 	}
 	switch strings.ToLower(strings.TrimSpace(get("X-Athena-Defer"))) {
 	case "true", "1", "yes":

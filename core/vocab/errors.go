@@ -27,6 +27,9 @@ const (
 	CodeNotFound            Code = "not_found"
 	CodeUnknownClient       Code = "unknown_client"
 	CodeConflict            Code = "conflict"
+	// CodeIdempotencyConflict refuses a deferral whose idempotency key
+	// already names a different request of the same owner.
+	CodeIdempotencyConflict Code = "idempotency_conflict"
 	CodePayloadTooLarge     Code = "payload_too_large"
 	// CodeReplyTooLarge refuses a non-streamed reply that cannot be cut at
 	// the byte cap (one row larger than the cap, or post-processing that
@@ -49,7 +52,7 @@ const (
 var Codes = []Code{
 	CodeInvalidJSON, CodeBadRequest, CodeForbiddenStatement, CodeMissingClientHeader, CodeUnknownTable,
 	CodeUnknownColumn, CodeUnauthorized, CodeForbidden, CodeNotFound,
-	CodeUnknownClient, CodeConflict, CodePayloadTooLarge, CodeReplyTooLarge, CodeRateLimited,
+	CodeUnknownClient, CodeConflict, CodeIdempotencyConflict, CodePayloadTooLarge, CodeReplyTooLarge, CodeRateLimited,
 	CodeInternal, CodeBackendUnavailable, CodeQueueUnavailable, CodeClientFrozen,
 	CodeRestoring, CodeTimeout, CodeCanceled, CodeDraining,
 }
@@ -67,7 +70,7 @@ func (c Code) HTTPStatus() int {
 		return 403
 	case CodeNotFound, CodeUnknownClient:
 		return 404
-	case CodeConflict:
+	case CodeConflict, CodeIdempotencyConflict:
 		return 409
 	case CodePayloadTooLarge, CodeReplyTooLarge:
 		return 413

@@ -1,6 +1,7 @@
 package vocab
 
 import (
+	"context"
 	"encoding/json"
 	"time"
 )
@@ -33,18 +34,63 @@ type Job struct {
 	StartedAt  *time.Time `json:"started_at"`
 	FinishedAt *time.Time `json:"finished_at"`
 	Error      string     `json:"error,omitempty"`
-	// Result is the envelope the request produced (terminal states only).
+	// Result is the envelope the request produced (terminal states only)
+	// when it is small; a bigger result of a fetch, query or sql is stored
+	// in chunks and Result is its summary, a ResultSummary.
 	Result json.RawMessage `json:"result,omitempty"`
-	// ResultTruncated says Result lost its data for being over the cap;
-	// run the request again with streaming to get the rows.
+	// ResultTruncated says the stored result was cut at the per-job bound
+	// (the rows up to it are kept; Result says where it was cut).
 	ResultTruncated bool `json:"result_truncated,omitempty"`
+	// WorkerID is the node that holds (or last held) the job's claim, and
+	// LeaseExpiresAt when that claim runs out: a running job whose lease
+	// has passed was orphaned by a node that died, and runs again.
+	WorkerID       string     `json:"worker_id,omitempty"`
+	LeaseExpiresAt *time.Time `json:"lease_expires_at,omitempty"`
 
 	// Request is what the worker runs. Not part of the JSON view.
 	Request JobRequest `json:"-"`
-	// MaxAttempts bounds claims; WorkerID and Lease are the current claim.
+	// MaxAttempts bounds claims; LeaseUntil is the current claim's end.
 	MaxAttempts int       `json:"-"`
-	WorkerID    string    `json:"-"`
 	LeaseUntil  time.Time `json:"-"`
+	// Stored describes the chunks of a stored result (nil when none).
+	Stored *ResultSummary `json:"-"`
+	// Reader reads the stored result back, when the job was read for its
+	// result (core.JobResult).
+	Reader ResultReader `json:"-"`
+}
+
+// ResultChunk is one stored piece of a result: up to ChunkRows rows, one
+// JSON object per line, each line ended by a newline.
+type ResultChunk struct {
+	Seq  int64
+	Rows int
+	Data []byte
+}
+
+// ResultReader reads a stored result back chunk by chunk, only as fast as
+// its caller asks. It is not safe for concurrent use.
+type ResultReader interface {
+	// Next returns the next chunk; false at the end or on an error.
+	Next(ctx context.Context) (ResultChunk, bool)
+	// Err is the error that ended reading early; nil at the end.
+	Err() error
+}
+
+// ResultSummary describes a result stored in chunks: what a job's result
+// is when it is too big to carry inline, and what deferred.result and GET
+// /gateway/deferred/{id}/result stream back.
+type ResultSummary struct {
+	RowCount int64 `json:"row_count"`
+	Chunks   int64 `json:"chunks"`
+	Bytes    int64 `json:"bytes"`
+	// ChunkRows is how many rows each chunk holds (the last may hold
+	// fewer): rows received / ChunkRows is the from_seq to resume at.
+	ChunkRows int `json:"chunk_rows"`
+	// Truncated says the result was cut at the per-job bound.
+	Truncated bool   `json:"truncated,omitempty"`
+	Message   string `json:"message,omitempty"`
+	// Attempt is the attempt whose chunks hold the result.
+	Attempt int `json:"-"`
 }
 
 // JobRequest is the stored form of a deferred Call.
@@ -57,4 +103,9 @@ type JobRequest struct {
 	// needs this key (or the admin key); it does not run once the key is
 	// no longer valid.
 	OwnerKey string `json:"owner_key,omitempty"`
+	// IdempotencyKey is the key the client chose for the deferral; Hash
+	// fingerprints the request, so the same key with another request is
+	// refused. Both stored in their own columns, not in the request.
+	IdempotencyKey string `json:"-"`
+	Hash           string `json:"-"`
 }

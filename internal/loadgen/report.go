@@ -145,7 +145,7 @@ func perRequest(d time.Duration, ok bool, n int64) *float64 {
 
 // Concurrency is the cell's requests in flight in total.
 func (c Cell) Concurrency() int {
-	if c.Via == ViaWS {
+	if isWS(c.Via) {
 		return c.Sockets * c.InFlight
 	}
 	return c.InFlight
@@ -213,6 +213,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 				c.Scenario, c.Via, c.Sockets, c.InFlight, c.LostEvents, c.Requests)
 		}
 	}
+	writeReportComparison(w, r.Cells)
 	if r.Idle != nil {
 		fmt.Fprintf(w, "\nidle: %d sockets, server RSS %s -> %s: %.1f KiB per socket\n", r.Idle.Sockets,
 			fmtBytes(float64(r.Idle.RSSBefore)), fmtBytes(float64(r.Idle.RSSAfter)), r.Idle.PerSocket/1024)

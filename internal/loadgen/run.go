@@ -226,6 +226,8 @@ func plan(cfg Config) [][]*cell {
 			}
 		case ScenarioDeferred:
 			levels = []level{{1, cfg.DeferredInFlight}}
+		case ScenarioReport:
+			levels = []level{{1, 1}}
 		default:
 			for _, n := range cfg.InFlight {
 				levels = append(levels, level{1, n})
@@ -236,13 +238,13 @@ func plan(cfg Config) [][]*cell {
 		}
 		for _, l := range levels {
 			var g []*cell
-			for _, via := range []string{ViaWS, ViaREST, ViaDirect} {
+			for _, via := range []string{ViaWS, ViaInline, ViaREST, ViaDirect} {
 				o, ok := s.ops[via]
 				if !ok {
 					continue
 				}
 				c := &cell{scenario: name, via: via, sockets: l.sockets, inFlight: l.inFlight, workers: l.sockets * l.inFlight, op: o, timeout: cfg.RequestTimeout}
-				if via != ViaWS {
+				if !isWS(via) {
 					c.sockets, c.inFlight = c.workers, c.workers
 				}
 				g = append(g, c)
@@ -300,7 +302,7 @@ func runGroup(ctx context.Context, cfg Config, g []*cell, seq *atomic.Int64, bar
 	for _, c := range g {
 		c.load = load
 		c.lostEvents = c.c.lostEvents.Load()
-		if c.via == ViaWS {
+		if isWS(c.via) {
 			for _, m := range c.c.ws {
 				if err := m.strayErr(); err != nil {
 					return fmt.Errorf("%s: %w", c.label(), err)
@@ -369,7 +371,7 @@ func openConns(ctx context.Context, t Target, c *cell) (_ *conns, err error) {
 		}
 	}()
 	switch c.via {
-	case ViaWS:
+	case ViaWS, ViaInline:
 		for range c.sockets {
 			m, err := dialWS(ctx, t, cs.wire)
 			if err != nil {

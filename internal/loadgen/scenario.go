@@ -66,11 +66,11 @@ const (
 )
 
 // Scenarios lists every scenario name, in run order.
-var Scenarios = []string{ScenarioPoint, ScenarioRows100, ScenarioInsert, ScenarioStream, ScenarioDeferred, ScenarioIdle, ScenarioLive}
+var Scenarios = []string{ScenarioPoint, ScenarioRows100, ScenarioInsert, ScenarioStream, ScenarioDeferred, ScenarioReport, ScenarioIdle, ScenarioLive}
 
 // DefaultScenarios are the ones a run without a list measures: all but
 // live, which needs a client that follows logical replication.
-var DefaultScenarios = []string{ScenarioPoint, ScenarioRows100, ScenarioInsert, ScenarioStream, ScenarioDeferred, ScenarioIdle}
+var DefaultScenarios = []string{ScenarioPoint, ScenarioRows100, ScenarioInsert, ScenarioStream, ScenarioDeferred, ScenarioReport, ScenarioIdle}
 
 // conns are one cell's connections.
 type conns struct {
@@ -132,6 +132,7 @@ func scenarios() map[string]scenario {
 		ScenarioDeferred: {name: ScenarioDeferred, ops: map[string]op{
 			ViaWS: wsDeferred,
 		}},
+		ScenarioReport: reportScenario(),
 	}
 }
 

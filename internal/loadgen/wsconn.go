@@ -18,6 +18,7 @@ import (
 // frame is a server frame as the benchmark reads it (openapi-wss.yaml).
 type frame struct {
 	Type       string          `json:"type"`
+	Event      string          `json:"event"`
 	RequestID  string          `json:"request_id"`
 	HTTPStatus int             `json:"http_status"`
 	Status     string          `json:"status"`

@@ -1,6 +1,6 @@
 import { AthenaError } from './errors.js';
 import type { Connection, Resumable, Route } from './connection.js';
-import { type CallOptions, type FrameBody, type Meta, type Result } from './request.js';
+import { type CallOptions, type FrameBody, type Meta, type Result, type Row, type RowBatch } from './request.js';
 /** A deferred job's state. `completed`, `failed` and `canceled` are final. */
 export type JobStatus = 'queued' | 'running' | 'completed' | 'failed' | 'canceled';
 /** A deferred job as the server describes it (`deferred.get`, `deferred.status` events). */
@@ -23,7 +23,11 @@ export interface JobInfo {
     finished_at?: string | null;
     /** Why it failed, for a failed job. */
     error?: string;
-    /** The envelope the request produced (final states only). */
+    /**
+     * The envelope the request produced (final states only) when it is
+     * small; for a bigger fetch, query or sql result, its summary
+     * ({@link ResultSummary}): read the rows with {@link Job.stream}.
+     */
     result?: {
         status?: string;
         message?: string;
@@ -31,9 +35,37 @@ export interface JobInfo {
         meta?: Meta;
         code?: string;
         error?: string;
-    };
-    /** The result lost its rows for being over the server's cap: stream the request instead. */
+    } & Partial<ResultSummary>;
+    /** The stored result was cut at the server's per-job bound (the summary's message says where). */
     result_truncated?: boolean;
+    /** The gateway node that holds (or last held) the job's claim. */
+    worker_id?: string;
+    /** When a running job's claim runs out; past it, another node runs the job again. */
+    lease_expires_at?: string | null;
+}
+/** The summary of a deferred result stored in chunks on the server. */
+export interface ResultSummary {
+    /** Rows stored. */
+    row_count: number;
+    /** Chunks stored. */
+    chunks: number;
+    /** Bytes stored (the client's quota counts them). */
+    bytes: number;
+    /** Rows per chunk (the last may hold fewer). */
+    chunk_rows: number;
+    /** The result was cut at the per-job bound. */
+    truncated?: boolean;
+    /** What the request did, and where a cut result was cut. */
+    message?: string;
+}
+/** Options of {@link Job.stream}. */
+export interface JobStreamOptions {
+    /** Aborting stops the stream (the stored result stays on the server). */
+    signal?: AbortSignal;
+    /** The chunk to start at (default 0): a page that kept the last `seq` it saw resumes after it. */
+    fromSeq?: number;
+    /** How often a stream cut by a lost connection is resumed (from the next chunk) before it fails. Default 3. */
+    resumes?: number;
 }
 /**
  * Job follows a deferred request: status callbacks, a promise of its
@@ -67,6 +99,22 @@ export declare class Job<T = unknown> implements Resumable {
      * that could not be watched, has `error` set.
      */
     result(): Promise<Result<T>>;
+    /**
+     * Streams the job's whole result once it has completed: an async
+     * iterator of row batches (`deferred.result` with `stream: true`), read
+     * from the server's store only as fast as the page consumes them, so a
+     * result of any size never sits whole in the page or the gateway. It
+     * waits for the job to complete first; a failed or canceled job throws
+     * its error. When the connection is lost mid-stream, it resumes from the
+     * chunk after the last one delivered (`from_seq`) once the socket is
+     * back, up to `resumes` times. Breaking out of the loop stops it.
+     *
+     * ```ts
+     * const job = await client.sql('SELECT * FROM events').defer();
+     * for await (const batch of job.stream()) render(batch.rows, batch.rowCount);
+     * ```
+     */
+    stream<R = Row>(options?: JobStreamOptions): AsyncGenerator<RowBatch<R>, void, undefined>;
     /** Reads the job now (`deferred.get`). */
     refresh(o?: CallOptions): Promise<Result<JobInfo>>;
     /** Cancels the job (`deferred.cancel`). */

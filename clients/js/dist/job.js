@@ -1,5 +1,5 @@
 import { AthenaError, envelopeError } from './errors.js';
-import { call, lostError, toResult } from './request.js';
+import { call, lostError, RowStream, toResult } from './request.js';
 const terminal = (s) => s === 'completed' || s === 'failed' || s === 'canceled';
 /**
  * Job follows a deferred request: status callbacks, a promise of its
@@ -56,6 +56,53 @@ export class Job {
      */
     result() {
         return this.settled;
+    }
+    /**
+     * Streams the job's whole result once it has completed: an async
+     * iterator of row batches (`deferred.result` with `stream: true`), read
+     * from the server's store only as fast as the page consumes them, so a
+     * result of any size never sits whole in the page or the gateway. It
+     * waits for the job to complete first; a failed or canceled job throws
+     * its error. When the connection is lost mid-stream, it resumes from the
+     * chunk after the last one delivered (`from_seq`) once the socket is
+     * back, up to `resumes` times. Breaking out of the loop stops it.
+     *
+     * ```ts
+     * const job = await client.sql('SELECT * FROM events').defer();
+     * for await (const batch of job.stream()) render(batch.rows, batch.rowCount);
+     * ```
+     */
+    async *stream(options = {}) {
+        const done = await this.result();
+        if (done.error) {
+            throw done.error;
+        }
+        let next = options.fromSeq ?? 0;
+        let base = 0;
+        let resumes = options.resumes ?? 3;
+        for (;;) {
+            const body = { request_id: this.id };
+            if (next > 0) {
+                body.from_seq = next;
+            }
+            const rs = new RowStream(this.conn, { action: 'deferred.result', body }, options.signal);
+            let seen = 0;
+            try {
+                for await (const b of rs) {
+                    next = b.seq + 1;
+                    seen = b.rowCount;
+                    yield { rows: b.rows, seq: b.seq, rowCount: base + b.rowCount };
+                }
+                return;
+            }
+            catch (e) {
+                if (!(e instanceof AthenaError) || e.code !== 'connection_lost' || resumes <= 0) {
+                    throw e;
+                }
+                resumes--;
+                base += seen;
+            }
+        }
     }
     /** Reads the job now (`deferred.get`). */
     async refresh(o) {

@@ -15,7 +15,7 @@ export { reconnectDelay, CloseCode, type ReconnectOptions } from './backoff.js';
 export type { ConnectionStatus, SocketConstructor, SocketLike } from './connection.js';
 export type { CallOptions, Meta, Result, Row, RowBatch } from './request.js';
 export { RowStream } from './request.js';
-export { Job, type JobInfo, type JobStatus } from './job.js';
+export { Job, type JobInfo, type JobStatus, type JobStreamOptions, type ResultSummary } from './job.js';
 export { LiveQuery, type LiveChange, type LiveEvent } from './live.js';
 export { QueryBuilder, SingleQuery, type AggregateGroup, type AggregateSpec, type Bucket, type Measure, type Condition, type DeleteOptions, type InsertOptions, type SqlQuery, type StreamOptions, type UpsertOptions } from './query.js';
 

@@ -648,3 +648,59 @@ test('aggregate: the spec goes in the fetch body beside filters, sort and limit;
   await plain;
   client.close();
 });
+
+test('job.stream: waits for completion, streams the stored result with deferred.result, resumes from the next chunk after a lost socket', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const { server, client } = setup({ reconnect: { initialDelayMs: 10, maxDelayMs: 10 } });
+  const pj = client.sql('SELECT * FROM big').defer();
+  const ws1 = await opened(server);
+  const [f] = ws1.requests();
+  ws1.push({ type: 'reply', request_id: f.request_id, http_status: 202, status: 'success', message: 'Request deferred', data: { request_id: 'job9', status: 'queued' } });
+  const job = await pj;
+  const got = [];
+  const p = (async () => {
+    for await (const b of job.stream()) got.push(b);
+  })();
+  await settle();
+  assert.equal(ws1.requests().length, 1, 'nothing is read before the job completes');
+  ws1.event(f.request_id, 'deferred.status', {
+    request_id: 'job9', status: 'completed', result: { row_count: 3, chunks: 3, bytes: 30, chunk_rows: 1 },
+  });
+  await until(() => ws1.requests().length === 2);
+  const r1 = ws1.requests()[1];
+  assert.equal(r1.action, 'deferred.result');
+  assert.equal(r1.stream, true);
+  assert.deepEqual(r1.body, { request_id: 'job9' });
+  ws1.chunk(r1.request_id, 0, [{ id: 1 }]);
+  await until(() => got.length === 1);
+  ws1.drop(1006);
+  t.mock.timers.tick(10);
+  const ws2 = server.ws;
+  ws2.open();
+  await until(() => ws2.requests().some((x) => x.action === 'deferred.result'));
+  const r2 = ws2.requests().find((x) => x.action === 'deferred.result');
+  assert.deepEqual(r2.body, { request_id: 'job9', from_seq: 1 }, 'resumed after the last chunk delivered');
+  ws2.chunk(r2.request_id, 1, [{ id: 2 }]);
+  ws2.chunk(r2.request_id, 2, [{ id: 3 }]);
+  ws2.reply(r2.request_id, undefined, { meta: { row_count: 2, chunks: 2 } });
+  await p;
+  assert.deepEqual(got.map((b) => [b.seq, b.rows[0].id, b.rowCount]), [[0, 1, 1], [1, 2, 2], [2, 3, 3]]);
+  client.close();
+});
+
+test('job.stream: a failed job throws its error and reads nothing', async () => {
+  const { server, client } = setup();
+  const pj = client.sql('SELECT nope').defer();
+  const ws = await opened(server);
+  const [f] = ws.requests();
+  ws.push({ type: 'reply', request_id: f.request_id, http_status: 202, status: 'success', message: 'Request deferred', data: { request_id: 'job8', status: 'queued' } });
+  const job = await pj;
+  ws.event(f.request_id, 'deferred.status', {
+    request_id: 'job8', status: 'failed', error: 'no column nope', result: { status: 'error', message: 'no column nope', error: 'no column nope', code: 'bad_request' },
+  });
+  await assert.rejects((async () => {
+    for await (const _ of job.stream());
+  })(), (e) => e instanceof AthenaError && e.code === 'bad_request');
+  assert.equal(ws.requests().filter((x) => x.action === 'deferred.result').length, 0);
+  client.close();
+});

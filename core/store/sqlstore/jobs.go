@@ -42,7 +42,8 @@ func NewJobs(db *sql.DB, d schema.Dialect) *Jobs { return &Jobs{db: db, dialect:
 func (s *Jobs) q(sql string) string { return rebind(s.dialect, sql) }
 
 const jobColumns = `request_id, client_name, action, request, status, attempts, max_attempts,
-	worker_id, lease_until, created_at, started_at, finished_at, error, result, result_truncated`
+	worker_id, lease_until, created_at, started_at, finished_at, error, result, result_truncated,
+	request_hash, result_rows, result_chunks, result_bytes, result_attempt, result_chunk_rows`
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
@@ -55,15 +56,24 @@ func scanJob(sc interface{ Scan(...any) error }) (*core.Job, error) {
 		worker, errText, result         sql.NullString
 		lease, created, started, finish sql.NullInt64
 		truncated                       bool
+		hash                            sql.NullString
+		rRows, rChunks, rAttempt, rCR   sql.NullInt64
+		rBytes                          int64
 	)
 	if err := sc.Scan(&j.RequestID, &j.ClientName, &action, &request, &status, &j.Attempts, &j.MaxAttempts,
-		&worker, &lease, &created, &started, &finish, &errText, &result, &truncated); err != nil {
+		&worker, &lease, &created, &started, &finish, &errText, &result, &truncated,
+		&hash, &rRows, &rChunks, &rBytes, &rAttempt, &rCR); err != nil {
 		return nil, err
+	}
+	if rAttempt.Valid {
+		j.Stored = &core.ResultSummary{RowCount: rRows.Int64, Chunks: rChunks.Int64, Bytes: rBytes,
+			ChunkRows: int(rCR.Int64), Truncated: truncated, Attempt: int(rAttempt.Int64)}
 	}
 	j.Action, j.Status = core.Operation(action), core.JobStatus(status)
 	if err := json.Unmarshal([]byte(request), &j.Request); err != nil {
 		return nil, fmt.Errorf("job %s: stored request: %w", j.RequestID, err)
 	}
+	j.Request.Hash = hash.String
 	j.WorkerID, j.Error, j.ResultTruncated = worker.String, errText.String, truncated
 	if result.Valid {
 		j.Result = json.RawMessage(result.String)
@@ -79,28 +89,54 @@ func scanJob(sc interface{ Scan(...any) error }) (*core.Job, error) {
 	j.StartedAt, j.FinishedAt = toTime(started), toTime(finish)
 	if l := toTime(lease); l != nil {
 		j.LeaseUntil = *l
+		j.LeaseExpiresAt = l
 	}
 	return &j, nil
 }
 
-// Enqueue implements jobs.Store.
-func (s *Jobs) Enqueue(ctx context.Context, j *core.Job) error {
+// Enqueue implements jobs.Store. With an idempotency key the insert
+// yields to the job already stored under it (one unique index per client,
+// owner and key), which it returns.
+func (s *Jobs) Enqueue(ctx context.Context, j *core.Job) (*core.Job, error) {
 	req, err := json.Marshal(j.Request)
 	if err != nil {
-		return fmt.Errorf("enqueue %s: %w", j.RequestID, err)
+		return nil, fmt.Errorf("enqueue %s: %w", j.RequestID, err)
 	}
-	var owner sql.NullString
-	if j.Request.OwnerKey != "" {
-		owner = sql.NullString{String: j.Request.OwnerKey, Valid: true}
-	}
-	_, err = s.db.ExecContext(ctx, s.q(`INSERT INTO gateway_deferred_requests
-		(request_id, client_name, action, request, status, attempts, max_attempts, created_at, updated_at, owner_key)
-		VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $6, $7)`),
-		j.RequestID, j.ClientName, string(j.Action), string(req), j.MaxAttempts, ms(j.CreatedAt), owner)
+	res, err := s.db.ExecContext(ctx, s.q(`INSERT INTO gateway_deferred_requests
+		(request_id, client_name, action, request, status, attempts, max_attempts, created_at, updated_at, owner_key,
+			idempotency_key, request_hash)
+		VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $6, $7, $8, $9)
+		ON CONFLICT DO NOTHING`),
+		j.RequestID, j.ClientName, string(j.Action), string(req), j.MaxAttempts, ms(j.CreatedAt),
+		nullString(j.Request.OwnerKey), nullString(j.Request.IdempotencyKey), nullString(j.Request.Hash))
 	if err != nil {
-		return fmt.Errorf("enqueue %s: %w", j.RequestID, err)
+		return nil, fmt.Errorf("enqueue %s: %w", j.RequestID, err)
 	}
-	return nil
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return nil, err
+	}
+	if j.Request.IdempotencyKey == "" {
+		return nil, fmt.Errorf("enqueue %s: the job id is taken", j.RequestID)
+	}
+	existing, err := scanJob(s.db.QueryRowContext(ctx, s.q(`SELECT `+jobColumns+` FROM gateway_deferred_requests
+		WHERE client_name = $1 AND COALESCE(owner_key, '') = $2 AND idempotency_key = $3`),
+		j.ClientName, j.Request.OwnerKey, j.Request.IdempotencyKey))
+	if err != nil {
+		// Pruned between the insert and the read: a rare race; the client
+		// retries.
+		return nil, fmt.Errorf("enqueue %s: read the job of its idempotency key: %w", j.RequestID, err)
+	}
+	return existing, nil
+}
+
+// Queued implements jobs.Store.
+func (s *Jobs) Queued(ctx context.Context, client string) (int64, error) {
+	var n int64
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT count(*) FROM gateway_deferred_requests WHERE client_name = $1 AND status = 'queued'`), client).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count queued jobs: %w", err)
+	}
+	return n, nil
 }
 
 // Claim implements jobs.Store.
@@ -170,15 +206,35 @@ func (s *Jobs) Finish(ctx context.Context, j *core.Job) (bool, error) {
 	if j.FinishedAt != nil {
 		finished = ms(*j.FinishedAt)
 	}
+	var rows, chunks, bytes, attempt, chunkRows sql.NullInt64
+	if st := j.Stored; st != nil {
+		rows, chunks = sql.NullInt64{Int64: st.RowCount, Valid: true}, sql.NullInt64{Int64: st.Chunks, Valid: true}
+		bytes, attempt = sql.NullInt64{Int64: st.Bytes, Valid: true}, sql.NullInt64{Int64: int64(j.Attempts), Valid: true}
+		chunkRows = sql.NullInt64{Int64: int64(st.ChunkRows), Valid: true}
+	}
 	res, err := s.db.ExecContext(ctx, s.q(`UPDATE gateway_deferred_requests
-		SET status = $1, result = $2, error = $3, result_truncated = $4, finished_at = $5, updated_at = $5, lease_until = NULL
+		SET status = $1, result = $2, error = $3, result_truncated = $4, finished_at = $5, updated_at = $5, lease_until = NULL,
+			result_rows = $9, result_chunks = $10, result_bytes = COALESCE($11, 0), result_attempt = $12, result_chunk_rows = $13
 		WHERE request_id = $6 AND status = 'running' AND worker_id = $7 AND attempts = $8`),
-		string(j.Status), nullString(string(j.Result)), nullString(j.Error), j.ResultTruncated, finished, j.RequestID, j.WorkerID, j.Attempts)
+		string(j.Status), nullString(string(j.Result)), nullString(j.Error), j.ResultTruncated, finished, j.RequestID, j.WorkerID, j.Attempts,
+		rows, chunks, bytes, attempt, chunkRows)
 	if err != nil {
 		return false, fmt.Errorf("finish %s: %w", j.RequestID, err)
 	}
 	n, err := res.RowsAffected()
-	return n == 1, err
+	if err != nil || n != 1 {
+		return false, err
+	}
+	// The chunks of attempts that did not finish are never read: delete
+	// them now (best effort: Prune deletes whatever is left with the job).
+	if j.Attempts > 1 || j.Status != core.JobCompleted {
+		keep := int64(-1)
+		if j.Stored != nil {
+			keep = int64(j.Attempts)
+		}
+		_, _ = s.db.ExecContext(ctx, s.q(`DELETE FROM gateway_deferred_results WHERE request_id = $1 AND attempt <> $2`), j.RequestID, keep)
+	}
+	return true, nil
 }
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
@@ -245,7 +301,8 @@ func (s *Jobs) List(ctx context.Context, f jobs.ListFilter) ([]*core.Job, error)
 func (s *Jobs) Requeue(ctx context.Context, id string, now time.Time) (*core.Job, error) {
 	rows, err := s.db.QueryContext(ctx, s.q(`UPDATE gateway_deferred_requests
 		SET status = 'queued', attempts = 0, worker_id = NULL, lease_until = NULL, started_at = NULL,
-			finished_at = NULL, error = NULL, result = NULL, result_truncated = $1, updated_at = $2
+			finished_at = NULL, error = NULL, result = NULL, result_truncated = $1, updated_at = $2,
+			result_rows = NULL, result_chunks = NULL, result_bytes = 0, result_attempt = NULL, result_chunk_rows = NULL
 		WHERE request_id = $3 AND status IN ('completed', 'failed')
 		RETURNING `+jobColumns), false, ms(now), id)
 	if err != nil {
@@ -256,6 +313,9 @@ func (s *Jobs) Requeue(ctx context.Context, id string, now time.Time) (*core.Job
 		return nil, fmt.Errorf("requeue %s: %w", id, err)
 	}
 	if len(jobs) == 1 {
+		if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM gateway_deferred_results WHERE request_id = $1`), id); err != nil {
+			return nil, fmt.Errorf("requeue %s: delete the old result: %w", id, err)
+		}
 		return jobs[0], nil
 	}
 	cur, err := s.Get(ctx, id)
@@ -319,6 +379,11 @@ func (s *Jobs) Stats(ctx context.Context) (map[core.JobStatus]int64, time.Time, 
 
 // Prune implements jobs.Store.
 func (s *Jobs) Prune(ctx context.Context, cutoff time.Time) (int64, error) {
+	if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM gateway_deferred_results WHERE request_id IN (
+		SELECT request_id FROM gateway_deferred_requests
+		WHERE status IN ('completed', 'failed', 'canceled') AND finished_at < $1)`), ms(cutoff)); err != nil {
+		return 0, fmt.Errorf("prune results: %w", err)
+	}
 	res, err := s.db.ExecContext(ctx, s.q(`DELETE FROM gateway_deferred_requests
 		WHERE status IN ('completed', 'failed', 'canceled') AND finished_at < $1`), ms(cutoff))
 	if err != nil {
