@@ -175,8 +175,6 @@ func (q *Queue) run(ctx context.Context, cancel context.CancelCauseFunc, j *voca
 // finish stores a job's terminal state and publishes it. Storing is
 // conditional on the claim, so a result is written at most once.
 func (q *Queue) finish(j *vocab.Job, status vocab.JobStatus, env vocab.Envelope, errMsg string) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(q.ctx), 10*time.Second)
-	defer cancel()
 	b, err := json.Marshal(env)
 	if err != nil {
 		b, _ = json.Marshal(vocab.ErrorEnvelope(vocab.Errorf(vocab.CodeInternal, "internal error")))
@@ -199,7 +197,7 @@ func (q *Queue) finish(j *vocab.Job, status vocab.JobStatus, env vocab.Envelope,
 	}
 	now := time.Now()
 	j.Status, j.Result, j.Error, j.FinishedAt = status, b, errMsg, &now
-	ok, err := q.cfg.Store.Finish(ctx, j)
+	ok, err := q.storeFinish(j)
 	if err != nil {
 		q.metrics.storageUp.Set(0)
 		q.log.Warn("storing a deferred result failed; the job runs again when its lease expires", "request_id", j.RequestID, "error", err)
@@ -208,7 +206,35 @@ func (q *Queue) finish(j *vocab.Job, status vocab.JobStatus, env vocab.Envelope,
 	if !ok {
 		return // canceled meanwhile, or the lease moved to another worker
 	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(q.ctx), 10*time.Second)
+	defer cancel()
 	q.event(ctx, "finish", j)
+}
+
+// storeFinish stores a job's terminal state, retrying a store that fails
+// (a busy SQLite, a PostgreSQL failover) with back-off while the claim may
+// still hold: giving up at once would leave a finished job to run again
+// only when its lease expires, and its watchers waiting until then. A claim
+// lost meanwhile answers ok=false, so a retry never writes over another
+// worker's result.
+func (q *Queue) storeFinish(j *vocab.Job) (ok bool, err error) {
+	deadline := time.Now().Add(q.lease())
+	backoff := 50 * time.Millisecond
+	for {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(q.ctx), 10*time.Second)
+		ok, err = q.cfg.Store.Finish(ctx, j)
+		cancel()
+		if err == nil || q.ctx.Err() != nil || time.Now().Add(backoff).After(deadline) {
+			return ok, err
+		}
+		q.log.Debug("storing a deferred result failed; retrying", "request_id", j.RequestID, "error", err, "in", backoff)
+		select {
+		case <-time.After(backoff):
+		case <-q.ctx.Done():
+			return false, err
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
 }
 
 // cancelRunning cancels a job's query on this node, and asks the other
