@@ -36,7 +36,7 @@ func TestWebSocketBurstOnStarvedServer(t *testing.T) {
 		Dir: dir,
 		// Correctness under load, not latency: on a starved machine a
 		// request may wait long for its turn, and no timeout may decide.
-		Config: "sqlite_clients:\n  local:\n    path: " + filepath.Join(dir, "local.db") + "\ngateway:\n  statement_timeout: 30m\n",
+		Config: "sqlite_clients:\n  local:\n    path: " + filepath.Join(dir, "local.db") + "\ngateway:\n  statement_timeout: 30m\n  max_statement_timeout: 30m\n",
 		Env:    []string{"GOMAXPROCS=1"},
 	})
 	const rows = 500
