@@ -99,7 +99,7 @@ const writing = (async () => {
     if (!r.error) { app.writer.confirmed.push(id); app.writer.next++; continue; }
     app.errors.push('write ' + id + ': ' + r.error.code);
     if (r.error.code === 'unknown_outcome') { app.writer.unknown.push(id); app.writer.next++; }
-    else if (r.error.code !== 'backend_unavailable') throw r.error; // refused while draining: not run, try again
+    else if (r.error.code !== 'backend_unavailable' && r.error.code !== 'draining') throw r.error; // refused while draining: not run, try again
     await whenOpen();
     await sleep(100);
   }
@@ -285,7 +285,7 @@ test('a dashboard on @athena-go/client survives SIGTERM and SIGKILL restarts of 
     assert.ok(r.statuses.filter((s) => s === 'open').length >= 3, JSON.stringify(r.statuses));
     assert.ok(r.statuses.includes('reconnecting'));
     // Only the errors a restart explains.
-    const allowed = /: (connection_lost|unknown_outcome|backend_unavailable)$/;
+    const allowed = /: (connection_lost|unknown_outcome|backend_unavailable|draining)$/;
     assert.deepEqual(r.errors.filter((e) => !allowed.test(e)), [], 'unexpected errors');
 
     // Long tasks (≥ 50 ms) while the stream ran, when its chunks were decoded.
