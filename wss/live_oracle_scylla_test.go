@@ -34,7 +34,6 @@ import (
 // in token order). ATHENA_LIVE_SEED replays a failing seed.
 func TestLiveOracleScylla(t *testing.T) {
 	t.Parallel()
-	t.Cleanup(cqltest.Stop) // the only user of Cassandra in this binary
 	seed := uint64(time.Now().UnixNano())
 	if s := os.Getenv("ATHENA_LIVE_SEED"); s != "" {
 		seed, _ = strconv.ParseUint(s, 10, 64)
