@@ -44,6 +44,16 @@ func (g *Gateway) insert(ctx context.Context, c *client, o *op, r *request.Inser
 func (g *Gateway) write(ctx context.Context, c *client, p *WritePlan, strip bool) (rs *RowSet, affected int64, meta *Meta, err error) {
 	cp := g.capOf(c)
 	p.ReturnRows, p.ReturnBytes = cp.rows, cp.bytes
+	defer func() {
+		// A write that failed may have done part of its work (a scylla
+		// write is not a transaction, and its rows are read back after
+		// they are written): its table's live queries look again, as
+		// after a raw statement that failed. The callers tell them of a
+		// write that succeeded.
+		if err != nil {
+			g.liveWrote(c, p.Table.Name)
+		}
+	}()
 	rows, err := c.backend.Write(ctx, p)
 	if err != nil {
 		return nil, 0, nil, err

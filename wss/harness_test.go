@@ -26,6 +26,7 @@ import (
 	"github.com/athena-go/athena/core"
 	"github.com/athena-go/athena/core/backend/postgres"
 	"github.com/athena-go/athena/core/backend/sqlite"
+	"github.com/athena-go/athena/internal/cqltest"
 	"github.com/athena-go/athena/internal/leakcheck"
 	"github.com/athena-go/athena/internal/pgtest"
 	"github.com/athena-go/athena/wss"
@@ -37,6 +38,7 @@ func TestMain(m *testing.M) {
 	wss.SetSlowCloseGrace(2 * time.Minute)
 	code := m.Run()
 	pgtest.Stop()
+	cqltest.Stop()
 	if code == 0 {
 		if err := leakcheck.Check(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
