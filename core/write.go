@@ -47,10 +47,11 @@ func (g *Gateway) write(ctx context.Context, c *client, p *WritePlan, strip bool
 	defer func() {
 		// A write that failed may have done part of its work (a scylla
 		// write is not a transaction, and its rows are read back after
-		// they are written): its table's live queries look again, as
-		// after a raw statement that failed. The callers tell them of a
-		// write that succeeded.
+		// they are written): its table's cached reads are dropped and its
+		// live queries look again, as after a raw statement that failed.
+		// The callers do both for a write that succeeded.
 		if err != nil {
+			g.invalidate(ctx, c, p.Table.Name)
 			g.liveWrote(c, p.Table.Name)
 		}
 	}()

@@ -2,6 +2,7 @@ package wss_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http/httptest"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/athena-go/athena/core"
 	"github.com/athena-go/athena/core/backend/scylla"
+	"github.com/athena-go/athena/core/cache"
 	"github.com/athena-go/athena/core/live"
 	"github.com/athena-go/athena/internal/cqltest"
 	"github.com/athena-go/athena/wss"
@@ -100,6 +102,11 @@ func TestLiveOracleScylla(t *testing.T) {
 // newScyllaLiveEnv is newLiveEnv whose "local" client is a fresh keyspace
 // of the test Cassandra (newEnv's users table is SQL, not CQL).
 func newScyllaLiveEnv(tb testing.TB) *env {
+	return newScyllaLiveEnvWith(tb, cache.Config{})
+}
+
+// newScyllaLiveEnvWith is newScyllaLiveEnv with the fetch cache cc.
+func newScyllaLiveEnvWith(tb testing.TB, cc cache.Config) *env {
 	tb.Helper()
 	hosts, ks := cqltest.NewKeyspace(tb)
 	hub, err := live.New(live.Config{})
@@ -117,7 +124,7 @@ func newScyllaLiveEnv(tb testing.TB) *env {
 			}
 			return openBackend(ctx, spec)
 		},
-		Registerer: reg, StatementTimeout: 5 * time.Minute, Live: hub,
+		Registerer: reg, StatementTimeout: 5 * time.Minute, Live: hub, Cache: cc,
 	})
 	if err != nil {
 		tb.Fatalf("core.New: %v", err)
@@ -326,7 +333,9 @@ func scyllaOracleBodies(rng *rand.Rand, n int) []map[string]any {
 // EXISTS): here the first is written and the second cannot be bound.
 func TestLiveScyllaPartialWrite(t *testing.T) {
 	t.Parallel()
-	e := newScyllaLiveEnv(t)
+	// The read cache is on: the failed write must drop the cached fetch
+	// too, as it tells the live queries.
+	e := newScyllaLiveEnvWith(t, cache.Config{Enabled: true})
 	do := func(op core.Operation, body string) error {
 		_, err := e.gw.Do(t.Context(), core.Call{Op: op, Client: "local", Body: []byte(body)})
 		return err
@@ -337,6 +346,25 @@ func TestLiveScyllaPartialWrite(t *testing.T) {
 	waitTables(t, e.gw, "items")
 	if err := do(core.OpInsert, `{"table_name":"items","insert_body":[{"grp":0,"id":1,"score":5}]}`); err != nil {
 		t.Fatal(err)
+	}
+	partition := map[string]any{"table_name": "items", "conditions": []any{map[string]any{"eq_column": "grp", "eq_value": 0}}}
+	// cachedRows fetches through the read cache (fetchRows bypasses it).
+	cachedRows := func() (int, error) {
+		b, _ := json.Marshal(partition)
+		res, err := e.gw.Do(t.Context(), core.Call{Op: core.OpFetch, Client: "local", Body: b})
+		if err != nil {
+			return 0, err
+		}
+		js, err := json.Marshal(res.Data) // a RowSet, or the cached JSON
+		if err != nil {
+			return 0, err
+		}
+		var rows []any
+		err = json.Unmarshal(js, &rows)
+		return len(rows), err
+	}
+	if n, err := cachedRows(); err != nil || n != 1 { // now cached
+		t.Fatalf("partition 0 before the write: %d rows, %v", n, err)
 	}
 	lc := e.liveDial(t, dialOpts{query: "client=local"})
 	if _, f := lc.subscribe("all", map[string]any{"table_name": "items"}, nil); f.str("status") != "success" {
@@ -352,5 +380,8 @@ func TestLiveScyllaPartialWrite(t *testing.T) {
 		t.Fatalf("the failed insert did not write its first row (%v, %v): this test no longer shows a write that fails part way", rows, ferr)
 	}
 	t.Logf("the insert failed part way, as it should: %v", err)
+	if n, err := cachedRows(); err != nil || n != 2 {
+		t.Fatalf("partition 0 after the write that failed part way: %d rows, %v (a stale cached read)", n, err)
+	}
 	settle(t, e.gw, []*liveConn{lc}, "after a write that failed part way")
 }
