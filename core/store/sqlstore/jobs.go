@@ -212,6 +212,19 @@ func (s *Jobs) Finish(ctx context.Context, j *core.Job) (bool, error) {
 		bytes, attempt = sql.NullInt64{Int64: st.Bytes, Valid: true}, sql.NullInt64{Int64: int64(j.Attempts), Valid: true}
 		chunkRows = sql.NullInt64{Int64: int64(st.ChunkRows), Valid: true}
 	}
+	// The chunks of attempts that did not finish are never read: delete
+	// them while this attempt still holds the claim, so that nobody sees
+	// the job finished beside them (best effort: Prune deletes whatever is
+	// left with the job).
+	if j.Attempts > 1 || j.Status != core.JobCompleted {
+		keep := int64(-1)
+		if j.Stored != nil {
+			keep = int64(j.Attempts)
+		}
+		_, _ = s.db.ExecContext(ctx, s.q(`DELETE FROM gateway_deferred_results WHERE request_id = $1 AND attempt <> $2
+			AND EXISTS (SELECT 1 FROM gateway_deferred_requests WHERE request_id = $1 AND status = 'running' AND worker_id = $3 AND attempts = $4)`),
+			j.RequestID, keep, j.WorkerID, j.Attempts)
+	}
 	res, err := s.db.ExecContext(ctx, s.q(`UPDATE gateway_deferred_requests
 		SET status = $1, result = $2, error = $3, result_truncated = $4, finished_at = $5, updated_at = $5, lease_until = NULL,
 			result_rows = $9, result_chunks = $10, result_bytes = COALESCE($11, 0), result_attempt = $12, result_chunk_rows = $13
@@ -224,15 +237,6 @@ func (s *Jobs) Finish(ctx context.Context, j *core.Job) (bool, error) {
 	n, err := res.RowsAffected()
 	if err != nil || n != 1 {
 		return false, err
-	}
-	// The chunks of attempts that did not finish are never read: delete
-	// them now (best effort: Prune deletes whatever is left with the job).
-	if j.Attempts > 1 || j.Status != core.JobCompleted {
-		keep := int64(-1)
-		if j.Stored != nil {
-			keep = int64(j.Attempts)
-		}
-		_, _ = s.db.ExecContext(ctx, s.q(`DELETE FROM gateway_deferred_results WHERE request_id = $1 AND attempt <> $2`), j.RequestID, keep)
 	}
 	return true, nil
 }
