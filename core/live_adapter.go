@@ -15,9 +15,9 @@ import (
 // The change sources a client's live queries follow (ClientSpec.LiveSource,
 // the live.source key).
 const (
-	LiveSourceGateway     = "gateway"     // writes made through this gateway
-	LiveSourceReplication = "replication" // PostgreSQL logical replication
-	LiveSourceOff         = "off"         // live queries refused
+	LiveSourceGateway     = live.SourceGateway     // writes made through this gateway
+	LiveSourceReplication = live.SourceReplication // PostgreSQL logical replication
+	LiveSourceOff         = live.SourceOff         // live queries refused
 )
 
 // liveSource is the source of a client's live queries: its LiveSource, or

@@ -102,24 +102,22 @@ func (g *Gateway) resolveLiveSource(ctx context.Context, c *client, reachable bo
 	g.log.Info("live queries follow logical replication", "client", name)
 }
 
-// LiveSource is the live source in force for a client: "replication",
-// "gateway" or "off"; "" for an unknown client. The bus between nodes
-// carries only the changes of gateway clients (each node reads its own
-// replication feed).
-func (g *Gateway) LiveSource(client string) string {
-	c, ok := g.reg.get(client)
+// Source implements live.Evaluator: the live source in force for a
+// client, "" for an unknown one. The bus between nodes carries only the
+// changes of gateway clients (each node reads its own replication feed).
+func (e liveEvaluator) Source(client string) string {
+	c, ok := e.g.reg.get(client)
 	if !ok {
 		return ""
 	}
 	return liveSource(c.spec)
 }
 
-// LiveGatewayClients lists the clients whose live source is gateway
-// writes: the ones a lost bus message leaves stale.
-func (g *Gateway) LiveGatewayClients() []string {
+// Clients implements live.Evaluator: the clients whose live source is src.
+func (e liveEvaluator) Clients(src string) []string {
 	var out []string
-	for _, n := range g.reg.names() {
-		if g.LiveSource(n) == LiveSourceGateway {
+	for _, n := range e.g.reg.names() {
+		if e.Source(n) == src {
 			out = append(out, n)
 		}
 	}

@@ -89,6 +89,7 @@ type envConfig struct {
 type env struct {
 	srv    *httptest.Server
 	gw     *core.Gateway
+	hub    *live.Hub // with envConfig.live
 	h      *rest.Handler
 	reg    *prometheus.Registry
 	client *http.Client
@@ -187,6 +188,7 @@ func newEnv(tb testing.TB, cfg envConfig) *env {
 	return &env{
 		srv:    srv,
 		gw:     gw,
+		hub:    ccfg.Live,
 		h:      h,
 		reg:    reg,
 		client: &http.Client{Transport: &specTransport{tb: tb, spec: sc, base: srv.Client().Transport}},

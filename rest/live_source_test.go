@@ -50,7 +50,7 @@ func TestLiveSourceDefault(t *testing.T) {
 		{Name: "local", Kind: "sqlite", Path: t.TempDir() + "/local.db"},
 	}, core: func(c *core.Config) { c.Logger = slog.New(slog.NewTextHandler(&logs, nil)) }})
 	for client, want := range map[string]string{"super": "replication", "plain": "gateway", "chosen": "gateway", "local": "gateway"} {
-		if got := e.gw.LiveSource(client); got != want {
+		if got := e.hub.Source(client); got != want {
 			t.Errorf("client %s: live source %q, want %q", client, got, want)
 		}
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/athena-go/athena/core"
 	"github.com/athena-go/athena/core/backend/postgres"
 	"github.com/athena-go/athena/core/backend/sqlite"
+	"github.com/athena-go/athena/core/live"
 	"github.com/athena-go/athena/internal/cqltest"
 	"github.com/athena-go/athena/internal/leakcheck"
 	"github.com/athena-go/athena/internal/pgtest"
@@ -62,6 +63,7 @@ type env struct {
 	srv  *httptest.Server
 	ws   *wss.Server
 	gw   *core.Gateway
+	hub  *live.Hub // set by newLiveEnv and newScyllaLiveEnv
 	reg  *prometheus.Registry
 	url  string
 	spec *frameSpec

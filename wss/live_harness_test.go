@@ -32,7 +32,9 @@ func newLiveEnv(tb testing.TB, cfg envConfig, lc live.Config) *env {
 		}
 	}
 	cfg.wss.Live = hub
-	return newEnv(tb, cfg)
+	e := newEnv(tb, cfg)
+	e.hub = hub
+	return e
 }
 
 // liveSub is what a test subscriber holds: the rows materialized from the

@@ -36,7 +36,7 @@ func TestLiveOracleDirectWrites(t *testing.T) {
 		}
 	}()
 	e := newLiveEnv(t, envConfig{postgres: true, rows: 1}, live.Config{})
-	if src := e.gw.LiveSource("local"); src != core.LiveSourceReplication {
+	if src := e.hub.Source("local"); src != core.LiveSourceReplication {
 		t.Fatalf("the PostgreSQL client's live source is %q, want replication (the test server runs wal_level=logical as a superuser)", src)
 	}
 	o := &oracle{t: t, e: e, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), ids: map[int64]bool{}, scores: map[int64]bool{}}

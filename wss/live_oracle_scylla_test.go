@@ -47,7 +47,7 @@ func TestLiveOracleScylla(t *testing.T) {
 		}
 	}()
 	e := newScyllaLiveEnv(t)
-	if src := e.gw.LiveSource("local"); src != core.LiveSourceGateway {
+	if src := e.hub.Source("local"); src != core.LiveSourceGateway {
 		t.Fatalf("the scylla client's live source is %q, want gateway", src)
 	}
 	o := &scyllaOracle{t: t, e: e, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), rows: map[[2]int]bool{}}
@@ -143,7 +143,7 @@ func newScyllaLiveEnvWith(tb testing.TB, cc cache.Config) *env {
 		}
 		srv.Close()
 	})
-	return &env{srv: srv, ws: ws, gw: gw, reg: reg, url: "ws" + strings.TrimPrefix(srv.URL, "http") + wss.Path, spec: loadFrameSpec(tb)}
+	return &env{srv: srv, ws: ws, gw: gw, hub: hub, reg: reg, url: "ws" + strings.TrimPrefix(srv.URL, "http") + wss.Path, spec: loadFrameSpec(tb)}
 }
 
 // scyllaOracle drives the writes and remembers which (grp, id) keys exist,

@@ -49,8 +49,8 @@ func (b *liveBus) start(ctx context.Context, gw *core.Gateway, hub *live.Hub) er
 	r, err := live.NewRelay(live.RelayConfig{
 		Broker:  b.broker,
 		Apply:   hub.Changed,
-		Travels: func(client string) bool { return gw.LiveSource(client) == core.LiveSourceGateway },
-		Clients: gw.LiveGatewayClients,
+		Travels: func(client string) bool { return hub.Source(client) == live.SourceGateway },
+		Clients: func() []string { return hub.Clients(live.SourceGateway) },
 		Logger:  b.log,
 	})
 	if err != nil {

@@ -70,6 +70,25 @@ func New(cfg Config) (*Hub, error) {
 // hub). It is safe to call before any Subscribe.
 func (h *Hub) Bind(ev Evaluator) { h.ev.Store(&evaluatorBox{ev}) }
 
+// Source is the change source in force for client (SourceReplication,
+// SourceGateway or SourceOff); "" for an unknown client or before Bind.
+func (h *Hub) Source(client string) string {
+	if ev := h.evaluator(); ev != nil {
+		return ev.Source(client)
+	}
+	return ""
+}
+
+// Clients lists the clients whose change source is src (nil before Bind):
+// with SourceGateway, the ones whose changes a lost bus message leaves
+// stale.
+func (h *Hub) Clients(src string) []string {
+	if ev := h.evaluator(); ev != nil {
+		return ev.Clients(src)
+	}
+	return nil
+}
+
 func (h *Hub) evaluator() Evaluator {
 	if b := h.ev.Load(); b != nil {
 		return b.Evaluator

@@ -109,7 +109,24 @@ type Evaluator interface {
 	// control-plane change). A non-nil error ends the subscriptions with
 	// its code.
 	Authorize(client, apiKey string) error
+	// Source is the change source in force for a client: SourceReplication,
+	// SourceGateway or SourceOff; "" for an unknown client.
+	Source(client string) string
+	// Clients lists the clients whose source is src.
+	Clients(src string) []string
 }
+
+// The change sources of a client (its live.source).
+const (
+	// SourceReplication: PostgreSQL logical replication, read by every
+	// node's own feed; writes by any application count.
+	SourceReplication = "replication"
+	// SourceGateway: the writes made through the gateway; they cross
+	// nodes on the bus (Relay).
+	SourceGateway = "gateway"
+	// SourceOff: no live queries.
+	SourceOff = "off"
+)
 
 // Kind is the kind of an Event.
 type Kind uint8
