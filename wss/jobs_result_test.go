@@ -247,6 +247,25 @@ func TestDeferredResultMemoryBounded(t *testing.T) {
 		"body": map[string]any{"query": "SELECT g AS id, md5(g::text) AS hash FROM generate_series(1, 1000000) AS g"}})
 	tu.Equal(t, "202", f.num("http_status"), int64(202))
 	job := f["data"].(map[string]any)["request_id"].(string)
+	// Read the job's events while it runs: a socket nobody reads answers
+	// no pings, and storing a million rows on a loaded machine outlasts
+	// the ping timeout.
+	completed := make(chan map[string]any, 1)
+	var readErr error // set before completed closes
+	go func() {
+		defer close(completed)
+		for {
+			ev, err := c.tryRecv(10 * time.Minute)
+			if err != nil {
+				readErr = err
+				return
+			}
+			if j, ok := ev["data"].(map[string]any); ok && j["status"] == "completed" {
+				completed <- j
+				return
+			}
+		}
+	}()
 	stored := func() int {
 		var n int
 		tu.NoError(t, cp.QueryRowContext(t.Context(), `SELECT count(*) FROM gateway_deferred_results WHERE request_id = $1`, job).Scan(&n))
@@ -270,15 +289,13 @@ func TestDeferredResultMemoryBounded(t *testing.T) {
 	if growth > 8<<20 {
 		t.Fatalf("heap grew by %d KiB while storing 800k rows", growth>>10)
 	}
-	for {
-		ev := c.recv()
-		if j := ev["data"].(map[string]any); j["status"] == "completed" {
-			res := j["result"].(map[string]any)
-			tu.Equal(t, "row_count", res["row_count"], any(json.Number("1000000")))
-			tu.Equal(t, "chunks", res["chunks"], any(json.Number("2000")))
-			break
-		}
+	j, ok := <-completed
+	if !ok {
+		t.Fatalf("the socket ended before the job completed: %v", readErr)
 	}
+	res := j["result"].(map[string]any)
+	tu.Equal(t, "row_count", res["row_count"], any(json.Number("1000000")))
+	tu.Equal(t, "chunks", res["chunks"], any(json.Number("2000")))
 
 	c.send(map[string]any{"request_id": "read", "action": "deferred.result", "stream": true, "body": map[string]any{"request_id": job}})
 	var chunks int64
