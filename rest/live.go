@@ -5,7 +5,6 @@ import (
 	"errors"
 	"mime"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -237,33 +236,6 @@ func (sw *sseWriter) flush(b []byte) error {
 // resumed: the missed events follow) and meta.cursor, key, mode, resumed
 // and replayed.
 func snapshotJSON(s *live.Snapshot) []byte {
-	rows := s.Rows
-	msg := "Subscribed: " + strconv.Itoa(s.RowCount) + " " + core.Plural(int64(s.RowCount), "row")
-	if s.Resumed || rows == nil {
-		rows = []byte("[]")
-	}
-	if s.Resumed {
-		msg = "Resumed: " + strconv.Itoa(s.Replayed) + " missed " + core.Plural(int64(s.Replayed), "event") + " follow"
-	}
-	b := make([]byte, 0, len(rows)+len(s.Cursor)+160)
-	b = append(b, `{"status":"success","message":`...)
-	b = core.AppendString(b, msg)
-	b = append(b, `,"data":`...)
-	b = append(b, rows...)
-	b = append(b, `,"meta":{"cursor":`...)
-	b = core.AppendString(b, s.Cursor)
-	b = append(b, `,"key":[`...)
-	for i, k := range s.Key {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = core.AppendString(b, k)
-	}
-	b = append(b, `],"mode":`...)
-	b = core.AppendString(b, s.Mode)
-	b = append(b, `,"resumed":`...)
-	b = strconv.AppendBool(b, s.Resumed)
-	b = append(b, `,"replayed":`...)
-	b = strconv.AppendInt(b, int64(s.Replayed), 10)
-	return append(b, "}}"...)
+	b := make([]byte, 0, len(s.Rows)+len(s.Cursor)+160)
+	return s.AppendEnvelope(append(b, '{'))
 }

@@ -192,34 +192,9 @@ func liveEventFrame(requestID string, ev live.Event) []byte {
 // liveReply is the reply to live.subscribe: the rows (none when resumed)
 // and meta.cursor, meta.key, meta.mode, meta.resumed, meta.replayed.
 func liveReply(requestID string, s *live.Snapshot) []byte {
-	rows := s.Rows
-	msg := "Subscribed: " + strconv.Itoa(s.RowCount) + " " + core.Plural(int64(s.RowCount), "row")
-	if s.Resumed {
-		rows = []byte("[]")
-		msg = "Resumed: " + strconv.Itoa(s.Replayed) + " missed " + core.Plural(int64(s.Replayed), "event") + " follow"
-	}
-	b := make([]byte, 0, len(rows)+len(requestID)+len(s.Cursor)+192)
+	b := make([]byte, 0, len(s.Rows)+len(requestID)+len(s.Cursor)+192)
 	b = appendHead(b, typeReply, requestID)
 	b = append(b, `,"http_status":`...)
 	b = strconv.AppendInt(b, http.StatusOK, 10)
-	b = append(b, `,"status":"success","message":`...)
-	b = core.AppendString(b, msg)
-	b = append(b, `,"data":`...)
-	b = append(b, rows...)
-	b = append(b, `,"meta":{"cursor":`...)
-	b = core.AppendString(b, s.Cursor)
-	b = append(b, `,"key":[`...)
-	for i, k := range s.Key {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = core.AppendString(b, k)
-	}
-	b = append(b, `],"mode":`...)
-	b = core.AppendString(b, s.Mode)
-	b = append(b, `,"resumed":`...)
-	b = strconv.AppendBool(b, s.Resumed)
-	b = append(b, `,"replayed":`...)
-	b = strconv.AppendInt(b, int64(s.Replayed), 10)
-	return append(b, "}}"...)
+	return s.AppendEnvelope(append(b, ','))
 }
