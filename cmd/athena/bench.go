@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -19,7 +21,8 @@ const benchSummary = `Measure a gateway against its database: the same requests 
 (1, 16 and 64 in flight on one socket; 100 sockets), REST keep-alive and
 pgx directly at the same concurrency, each cell warmed up and then run for
 --duration in rounds that alternate gateway and direct. Prints throughput,
-p50/p90/p99/max latency, the gateway/direct ratio and bytes on the wire.
+p50/p90/p99/max latency, the gateway/direct ratio, bytes on the wire and
+CPU per request.
 Every reply is checked (request_id and row): a wrong answer fails the run.
 
 Against a running gateway:
@@ -27,12 +30,32 @@ Against a running gateway:
     --direct-uri postgres://user:pass@host/db   (or $ATHENA_BENCH_DIRECT_URI)
   The client must point at the database of --direct-uri. The benchmark
   creates and fills athena_bench_items (100,000 rows) and athena_bench_writes
-  there and touches no other table.
+  there (and athena_bench_live for "live") and touches no other table.
 
 With nothing set up (a throwaway PostgreSQL from the installed binaries and
-an "athena serve" child process on it, client "bench" and the control plane
-in that database; for "idle" a second "athena serve" on its defaults):
+an "athena serve" child process of this binary on it, client "bench" and
+the control plane in that database; for "idle" a second "athena serve" on
+its embedded defaults):
   athena bench --embedded
+
+Before and after in one run: --baseline names another athena binary (say a
+build of the previous commit); a second "athena serve" child of it serves
+the same database (its control plane in a database of its own, so neither
+node runs the other's deferred jobs), and every gateway cell runs against
+both in the same rotating rounds. The report marks each gateway cell "new"
+or "baseline" and gives new/baseline ratios of throughput, p99 and gateway
+CPU per request (athena-before: say, a build of the previous commit):
+  athena bench --embedded --baseline ./athena-before --scenarios point,insert
+
+Where the gateway's CPU went: --profile FILE runs the gateway with
+"athena serve --cpu-profile" for the whole run, copies the profile to FILE
+(go tool pprof reads it) and reports each category's share of the samples
+(WebSocket frames, HTTP, request decode, planning, the driver, reply
+encoding, the control plane, GC, the scheduler, other) and the top 15
+functions by flat and cumulative share. With --baseline the baseline is
+profiled too when its serve has --cpu-profile (into FILE with ".baseline"
+before the extension):
+  athena bench --embedded --scenarios point --profile cpu.pprof
 
 CPU per request: the gateway's user+system time over each cell's requests
 (from /proc for a local process id, else process_cpu_seconds_total on its
@@ -56,8 +79,9 @@ Scenarios (--scenarios, comma-separated; default all but live):
               database through logical replication (wal_level=logical).
 
 --soak 10m instead holds a mixed load and prints RSS, heap, goroutines,
-open WebSockets and p99 every --soak-interval; it fails when goroutines or
-heap grow without bound.`
+open WebSockets, p99 and PostgreSQL's backend memory every --soak-interval;
+it fails when goroutines, heap, open WebSockets or the largest backend
+grow without bound.`
 
 // benchFlags are athena bench's options.
 type benchFlags struct {
@@ -69,6 +93,7 @@ type benchFlags struct {
 	jsonOut                        bool
 	report                         string
 	soak, soakInterval             time.Duration
+	baseline, profile              string
 }
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
@@ -83,7 +108,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	fs.StringVar(&bf.client, "client", "", "X-Athena-Client of the database to use (--embedded: bench)")
 	fs.StringVar(&bf.apiKey, "api-key", "", "API key sent as Authorization: Bearer (default $ATHENA_BENCH_API_KEY)")
 	fs.StringVar(&bf.directURI, "direct-uri", "", "the same database's PostgreSQL URI, for setup and the pgx baseline (default $ATHENA_BENCH_DIRECT_URI)")
-	fs.BoolVar(&bf.embedded, "embedded", false, "start a throwaway PostgreSQL and an in-process gateway")
+	fs.BoolVar(&bf.embedded, "embedded", false, "start a throwaway PostgreSQL and an athena serve child process on it")
 	fs.StringVar(&bf.scenarios, "scenarios", strings.Join(loadgen.DefaultScenarios, ","), "scenarios to run, comma-separated")
 	fs.StringVar(&bf.inFlight, "in-flight", "1,16,64", "requests in flight per socket (REST and pgx: connections), comma-separated")
 	fs.IntVar(&bf.sockets, "sockets", 100, "the many-sockets cell: this many sockets, one request in flight each (0: skip)")
@@ -95,6 +120,8 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	fs.StringVar(&bf.report, "report", "", "also write a self-contained HTML report (latency histograms) to this file")
 	fs.DurationVar(&bf.soak, "soak", 0, "hold a mixed load this long instead (e.g. 10m)")
 	fs.DurationVar(&bf.soakInterval, "soak-interval", 30*time.Second, "soak: time between samples")
+	fs.StringVar(&bf.baseline, "baseline", "", "--embedded: also run every gateway cell against an athena serve of this other binary (before/after in one run)")
+	fs.StringVar(&bf.profile, "profile", "", "--embedded: CPU-profile the gateway for the run, write the profile to this file and report where its CPU went")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -109,6 +136,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		fmt.Fprintf(stderr, "athena bench: %v\n", err)
 		return errUsage
 	}
+	var gateways []profiledGateway
 	if bf.embedded {
 		fmt.Fprintln(stderr, "starting a throwaway PostgreSQL and an athena serve on it…")
 		pg, err := pgserver.Start(pgserver.Config{DirPrefix: "athena-bench-pg-"})
@@ -120,18 +148,32 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		if err != nil {
 			return fmt.Errorf("embedded database: %w", err)
 		}
-		gw, err := startServeChild(ctx, dsn)
+		gw, err := startServeChild(ctx, serveOptions{dsn: dsn, cpuProfile: bf.profile != ""})
 		if err != nil {
 			return fmt.Errorf("embedded gateway: %w", err)
 		}
-		defer gw.stop()
+		defer gw.close()
 		cfg.Target = loadgen.Target{URL: gw.url, Client: loadgen.EmbeddedClient, DirectURI: loadgen.Secret(dsn), GatewayPID: gw.pid}
+		if bf.profile != "" {
+			gateways = append(gateways, profiledGateway{loadgen.GatewayNew, gw, bf.profile})
+		}
+		if bf.baseline != "" {
+			base, err := startBaseline(ctx, pg, dsn, &bf, stderr)
+			if err != nil {
+				return err
+			}
+			defer base.close()
+			cfg.Baseline = loadgen.Target{URL: base.url, GatewayPID: base.pid}
+			if base.profile != "" {
+				gateways = append(gateways, profiledGateway{loadgen.GatewayBaseline, base, baselineProfilePath(bf.profile)})
+			}
+		}
 		if bf.soak == 0 && containsScenario(cfg.Scenarios, loadgen.ScenarioIdle) {
-			child, err := startServeChild(ctx, "")
+			child, err := startServeChild(ctx, serveOptions{})
 			if err != nil {
 				return fmt.Errorf("idle scenario: %w", err)
 			}
-			defer child.stop()
+			defer child.close()
 			cfg.IdleURL = child.url
 		}
 	}
@@ -155,6 +197,13 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		cfg.Progress = stderr
 	}
 	rep, runErr := loadgen.Run(ctx, cfg)
+	if rep != nil && len(gateways) > 0 {
+		// The gateways write their profiles as they exit: stop them now,
+		// so the report can say where their CPU went.
+		if err := addProfiles(rep, gateways, stderr); err != nil {
+			runErr = errors.Join(runErr, err)
+		}
+	}
 	if rep != nil {
 		var err error
 		if bf.jsonOut {
@@ -186,6 +235,31 @@ func (bf *benchFlags) config() (loadgen.Config, error) {
 	}
 	if !bf.embedded && bf.url == "" {
 		errs = append(errs, errors.New("give --url (and --client, --direct-uri), or --embedded"))
+	}
+	if !bf.embedded && (bf.baseline != "" || bf.profile != "") {
+		errs = append(errs, errors.New("--baseline and --profile start and watch their own gateways: use them with --embedded"))
+	}
+	if bf.soak > 0 && (bf.baseline != "" || bf.profile != "") {
+		errs = append(errs, errors.New("--baseline and --profile measure the scenarios, not --soak"))
+	}
+	if bf.baseline != "" {
+		exe, err := exec.LookPath(bf.baseline)
+		if err == nil {
+			exe, err = filepath.Abs(exe)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--baseline: %w", err))
+		}
+		bf.baseline = exe
+	}
+	if bf.profile != "" {
+		// Fail now on a path that cannot be written, not after the run.
+		f, err := os.Create(bf.profile)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--profile: %w", err))
+		} else {
+			f.Close()
+		}
 	}
 	inFlight, err := parseInts(bf.inFlight)
 	if err != nil {
@@ -256,4 +330,67 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// profiledGateway is a serve child running with --cpu-profile, and the
+// file its profile is copied to.
+type profiledGateway struct {
+	name  string // loadgen.GatewayNew or loadgen.GatewayBaseline
+	child *serveChild
+	file  string
+}
+
+// startBaseline starts the --baseline binary's serve on the same data
+// database. Its control plane is a database of its own: an older binary
+// may migrate another schema, and two nodes on one control plane would
+// share one deferred-job queue, so one gateway's workers would run (and
+// spend CPU on) the other's jobs. It is profiled too when it can be.
+func startBaseline(ctx context.Context, pg *pgserver.Server, dsn string, bf *benchFlags, stderr io.Writer) (*serveChild, error) {
+	ctl, err := pg.CreateDatabase(ctx, "athena_bench_baseline")
+	if err != nil {
+		return nil, fmt.Errorf("baseline control plane: %w", err)
+	}
+	profile := false
+	if bf.profile != "" {
+		if profile = supportsCPUProfile(ctx, bf.baseline); !profile {
+			fmt.Fprintln(stderr, "the baseline's athena serve has no --cpu-profile: profiling the new gateway only")
+		}
+	}
+	fmt.Fprintf(stderr, "starting the baseline athena serve (%s)…\n", bf.baseline)
+	base, err := startServeChild(ctx, serveOptions{exe: bf.baseline, dsn: dsn, controlDSN: ctl, cpuProfile: profile})
+	if err != nil {
+		return nil, fmt.Errorf("baseline gateway: %w", err)
+	}
+	return base, nil
+}
+
+// baselineProfilePath is where the baseline's profile goes beside path:
+// ".baseline" before the extension (cpu.pprof: cpu.baseline.pprof).
+func baselineProfilePath(path string) string {
+	ext := filepath.Ext(path)
+	return strings.TrimSuffix(path, ext) + ".baseline" + ext
+}
+
+// addProfiles stops each profiled gateway, copies its profile to its
+// file and adds where its CPU went to the report.
+func addProfiles(rep *loadgen.Report, gateways []profiledGateway, stderr io.Writer) error {
+	var errs []error
+	for _, g := range gateways {
+		raw, err := g.child.takeProfile()
+		if err == nil {
+			err = os.WriteFile(g.file, raw, 0o644)
+		}
+		var p *loadgen.Profile
+		if err == nil {
+			p, err = loadgen.AnalyzeProfile(raw)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s gateway's CPU profile: %w", g.name, err))
+			continue
+		}
+		p.File = g.file
+		rep.AddProfile(g.name, p)
+		fmt.Fprintf(stderr, "CPU profile of the %s gateway written to %s\n", g.name, g.file)
+	}
+	return errors.Join(errs...)
 }

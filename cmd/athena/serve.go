@@ -35,6 +35,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	fs := newFlagSet("serve", "Run the gateway until SIGINT or SIGTERM, then drain and exit.", stderr, &cf)
 	fs.IntVar(&cf.port, "port", 0, "listen port (overrides api.port; default 4052)")
 	fs.StringVar(&cf.host, "host", "", "listen address (overrides api.host; default 127.0.0.1)")
+	cpuProfile := fs.String("cpu-profile", "", "diagnostics: write a CPU profile (pprof) of the whole run to this file at shutdown")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -52,6 +53,13 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		return err
 	}
 	log := newLogger(cfg, stderr)
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile, log)
+		if err != nil {
+			return err
+		}
+		defer stop() // last: the profile covers shutdown too
+	}
 	configFile := cfg.path
 	if configFile == "" {
 		configFile = "none (embedded defaults)"

@@ -22,8 +22,7 @@ import (
 // cannot be seen (an in-process gateway, a remote database) is reported
 // as unknown, never guessed.
 type cpuMeter struct {
-	target Target
-	dbPID  int // 0: the database's CPU is not visible
+	dbPID int // 0: the database's CPU is not visible
 }
 
 // cpuTimes is one reading; a false ok flag means that party is unknown.
@@ -39,30 +38,30 @@ type cpuTimes struct {
 // newCPUMeter finds the database's postmaster when it runs on this
 // machine (from a backend's parent process).
 func newCPUMeter(ctx context.Context, t Target) *cpuMeter {
-	m := &cpuMeter{target: t, dbPID: t.DatabasePID}
+	m := &cpuMeter{dbPID: t.DatabasePID}
 	if m.dbPID == 0 && t.DirectURI != "" {
 		m.dbPID = findPostmaster(ctx, string(t.DirectURI))
 	}
 	return m
 }
 
-// read takes one reading. The load generator's own time is read last on
-// the way in and first on the way out (see before, after), so the cost of
-// reading the others is not charged to it.
-func (m *cpuMeter) read(ctx context.Context, selfFirst bool) cpuTimes {
+// read takes one reading, of the gateway gw. The load generator's own
+// time is read last on the way in and first on the way out (see before,
+// after), so the cost of reading the others is not charged to it.
+func (m *cpuMeter) read(ctx context.Context, gw Target, selfFirst bool) cpuTimes {
 	var c cpuTimes
 	if selfFirst {
 		c.self, c.selfOK = selfCPU()
 	}
 	switch {
-	case m.target.InProcess:
-	case m.target.GatewayPID > 0:
-		if p, ok := readProcStat(m.target.GatewayPID); ok {
+	case gw.InProcess:
+	case gw.GatewayPID > 0:
+		if p, ok := readProcStat(gw.GatewayPID); ok {
 			c.gateway, c.gatewayOK = p.cpu, true
 		}
-		c.syscalls, c.syscallsOK = procSyscalls(m.target.GatewayPID)
+		c.syscalls, c.syscallsOK = procSyscalls(gw.GatewayPID)
 	default:
-		if v, err := scrape(ctx, m.target, metricCPU); err == nil {
+		if v, err := scrape(ctx, gw, metricCPU); err == nil {
 			if s, ok := v[metricCPU]; ok {
 				c.gateway, c.gatewayOK = time.Duration(s*float64(time.Second)), true
 			}
@@ -77,8 +76,8 @@ func (m *cpuMeter) read(ctx context.Context, selfFirst bool) cpuTimes {
 	return c
 }
 
-func (m *cpuMeter) before(ctx context.Context) cpuTimes { return m.read(ctx, false) }
-func (m *cpuMeter) after(ctx context.Context) cpuTimes  { return m.read(ctx, true) }
+func (m *cpuMeter) before(ctx context.Context, gw Target) cpuTimes { return m.read(ctx, gw, false) }
+func (m *cpuMeter) after(ctx context.Context, gw Target) cpuTimes  { return m.read(ctx, gw, true) }
 
 // cpuUse accumulates the CPU a cell used over its measured slices.
 type cpuUse struct {

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -24,9 +25,19 @@ type Report struct {
 	// when the run started and ended (0 where there is no /proc/loadavg).
 	LoadBefore float64     `json:"load_avg_1m_before"`
 	LoadAfter  float64     `json:"load_avg_1m_after"`
-	Cells      []Cell      `json:"cells"`
-	Idle       *IdleResult `json:"idle,omitempty"`
-	Live       *LiveResult `json:"live,omitempty"`
+	// Baseline is the baseline gateway's URL when the run had one (see
+	// Config.Baseline; its cells have Gateway "baseline").
+	Baseline string      `json:"baseline,omitempty"`
+	Cells    []Cell      `json:"cells"`
+	Idle     *IdleResult `json:"idle,omitempty"`
+	Live     *LiveResult `json:"live,omitempty"`
+	// Profiles says where each profiled gateway's CPU went over the run
+	// (`athena bench --profile`); absent without one.
+	Profiles []*Profile `json:"profiles,omitempty"`
+
+	// served counts the checked requests (warm-ups included) each
+	// gateway answered, by gateway name, for Profile.Requests.
+	served map[string]int64
 }
 
 // Machine describes where the load generator ran.
@@ -49,6 +60,10 @@ func (s Seconds) MarshalJSON() ([]byte, error) {
 type Cell struct {
 	Scenario string `json:"scenario"`
 	Via      string `json:"via"`
+	// Gateway is "new" or "baseline" in a run with a baseline gateway
+	// (both gateways run every cell but pgx); absent otherwise, and on
+	// pgx cells.
+	Gateway string `json:"gateway,omitempty"`
 	// Sockets is the WebSockets used; for REST and pgx the connections.
 	Sockets int `json:"sockets"`
 	// InFlight is the requests in flight per socket (REST, pgx: in total).
@@ -91,8 +106,16 @@ type Cell struct {
 	// Load is the machine's 1-minute load average after the cell's row
 	// group ran: CPU per request is robust to other load, throughput and
 	// latency are not.
-	Load      float64 `json:"load_avg_1m"`
-	Histogram []Bin   `json:"histogram"`
+	Load float64 `json:"load_avg_1m"`
+	// On a "new" cell, the ratios to its baseline twin (same scenario,
+	// transport and concurrency): VsBaseline is new/baseline throughput
+	// (above 1: faster), P99VsBaseline new/baseline p99 and
+	// GatewayCPUVsBaseline new/baseline gateway CPU per request (below 1:
+	// cheaper; absent when either is unknown or the baseline's is 0).
+	VsBaseline           float64  `json:"vs_baseline,omitempty"`
+	P99VsBaseline        float64  `json:"p99_vs_baseline,omitempty"`
+	GatewayCPUVsBaseline *float64 `json:"gateway_cpu_vs_baseline,omitempty"`
+	Histogram            []Bin    `json:"histogram"`
 }
 
 // Micros is a duration that encodes as microseconds.
@@ -111,12 +134,13 @@ func newReport(cfg Config) *Report {
 		Duration: Seconds(cfg.Duration),
 		Warmup:   Seconds(cfg.Warmup),
 		Rounds:   cfg.Rounds,
+		Baseline: cfg.Baseline.URL,
 	}
 }
 
 func (r *Report) add(c *cell) {
 	r.Cells = append(r.Cells, Cell{
-		Scenario: c.scenario, Via: c.via, Sockets: c.sockets, InFlight: c.inFlight,
+		Scenario: c.scenario, Via: c.via, Gateway: c.gateway, Sockets: c.sockets, InFlight: c.inFlight,
 		Requests: c.n, Seconds: c.elapsed.Seconds(),
 		Throughput:      float64(c.n) / c.elapsed.Seconds(),
 		P50:             Micros(c.hist.Quantile(0.5)),
@@ -152,7 +176,7 @@ func (c Cell) Concurrency() int {
 }
 
 // finish fills the ratios to the direct cell of the same scenario and
-// concurrency.
+// concurrency, and those of each new cell to its baseline twin.
 func (r *Report) finish() {
 	for i := range r.Cells {
 		c := &r.Cells[i]
@@ -165,7 +189,30 @@ func (r *Report) finish() {
 				c.P99VsDirect = float64(c.P99) / float64(max(d.P99, 1))
 			}
 		}
+		if c.Gateway != GatewayNew {
+			continue
+		}
+		if b := r.baselineOf(c); b != nil && b.Throughput > 0 {
+			c.VsBaseline = c.Throughput / b.Throughput
+			c.P99VsBaseline = float64(c.P99) / float64(max(b.P99, 1))
+			if c.GatewayCPU != nil && b.GatewayCPU != nil && *b.GatewayCPU > 0 {
+				v := *c.GatewayCPU / *b.GatewayCPU
+				c.GatewayCPUVsBaseline = &v
+			}
+		}
 	}
+}
+
+// baselineOf is the baseline twin of the new cell c, nil when there is
+// none.
+func (r *Report) baselineOf(c *Cell) *Cell {
+	for i := range r.Cells {
+		b := &r.Cells[i]
+		if b.Gateway == GatewayBaseline && b.Scenario == c.Scenario && b.Via == c.Via && b.Sockets == c.Sockets && b.InFlight == c.InFlight {
+			return b
+		}
+	}
+	return nil
 }
 
 // WriteJSON writes the report as indented JSON.
@@ -185,32 +232,22 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "each cell: %s warm-up, %s measured in %d alternating rounds; load average %.2f at the start, %.2f at the end\n",
 		time.Duration(r.Warmup), time.Duration(r.Duration), r.Rounds, r.LoadBefore, r.LoadAfter)
 	fmt.Fprintln(w, "cpu/req: user+system CPU per request of the gateway process (gw), the PostgreSQL server (db) and the load generator (client)")
-	fmt.Fprintln(w)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tvia\tconns\tin flight\treq/s\tp50\tp90\tp99\tmax\tvs pgx\tp99 vs pgx\tbytes/req\tgw cpu/req\tdb cpu/req\tclient cpu/req\tgw syscalls/req\tload\t")
-	prev := ""
-	for _, c := range r.Cells {
-		if prev != "" && prev != c.Scenario {
-			fmt.Fprintln(tw, "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t")
-		}
-		prev = c.Scenario
-		ratio, p99r := "-", "-"
-		if c.VsDirect > 0 {
-			ratio = fmt.Sprintf("%.0f%%", 100*c.VsDirect)
-			p99r = fmt.Sprintf("%.1f×", c.P99VsDirect)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f\t\n", c.Scenario, c.Via, c.Sockets, c.InFlight,
-			fmtRate(c.Throughput), fmtDur(time.Duration(c.P50)), fmtDur(time.Duration(c.P90)), fmtDur(time.Duration(c.P99)),
-			fmtDur(time.Duration(c.Max)), ratio, p99r, fmtBytes(c.BytesPerRequest),
-			fmtMicros(c.GatewayCPU), fmtMicros(c.DatabaseCPU), fmtMicros(c.ClientCPU), fmtCount(c.GatewaySyscalls), c.Load)
+	if r.Baseline != "" {
+		fmt.Fprintf(w, "gateway: every cell but pgx ran on the new gateway (%s) and on the baseline (%s) in the same rounds;\n", r.Gateway, r.Baseline)
+		fmt.Fprintln(w, "  vs base, p99 vs base, gw cpu vs base: the new cell's throughput, p99 and gateway CPU per request over its baseline twin's")
 	}
-	if err := tw.Flush(); err != nil {
-		return fmt.Errorf("write table: %w", err)
+	fmt.Fprintln(w)
+	if err := r.writeCells(w); err != nil {
+		return err
 	}
 	for _, c := range r.Cells {
 		if c.LostEvents > 0 {
+			via := c.Via
+			if c.Gateway == GatewayBaseline {
+				via += " (baseline)"
+			}
 			fmt.Fprintf(w, "\n%s %s %d×%d: %d of %d jobs never got their status events on the submitting socket (read with deferred.get after the grace period)\n",
-				c.Scenario, c.Via, c.Sockets, c.InFlight, c.LostEvents, c.Requests)
+				c.Scenario, via, c.Sockets, c.InFlight, c.LostEvents, c.Requests)
 		}
 	}
 	writeReportComparison(w, r.Cells)
@@ -219,7 +256,62 @@ func (r *Report) WriteTable(w io.Writer) error {
 			fmtBytes(float64(r.Idle.RSSBefore)), fmtBytes(float64(r.Idle.RSSAfter)), r.Idle.PerSocket/1024)
 	}
 	if r.Live != nil {
-		return r.Live.writeTable(w)
+		if err := r.Live.writeTable(w); err != nil {
+			return err
+		}
+	}
+	return writeProfiles(w, r.Profiles)
+}
+
+// writeCells writes the cells' table. The gateway column and the ratios
+// to the baseline appear only in a run with a baseline.
+func (r *Report) writeCells(w io.Writer) error {
+	base := r.Baseline != ""
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	head := []string{"scenario", "via"}
+	if base {
+		head = append(head, "gateway")
+	}
+	head = append(head, "conns", "in flight", "req/s", "p50", "p90", "p99", "max", "vs pgx", "p99 vs pgx", "bytes/req",
+		"gw cpu/req", "db cpu/req", "client cpu/req", "gw syscalls/req", "load")
+	if base {
+		head = append(head, "vs base", "p99 vs base", "gw cpu vs base")
+	}
+	row := func(cols []string) { fmt.Fprint(tw, strings.Join(cols, "\t")+"\t\n") }
+	row(head)
+	prev := ""
+	for _, c := range r.Cells {
+		if prev != "" && prev != c.Scenario {
+			row(make([]string, len(head)))
+		}
+		prev = c.Scenario
+		ratio, p99r := "-", "-"
+		if c.VsDirect > 0 {
+			ratio = fmt.Sprintf("%.0f%%", 100*c.VsDirect)
+			p99r = fmt.Sprintf("%.1f×", c.P99VsDirect)
+		}
+		cols := []string{c.Scenario, c.Via}
+		if base {
+			cols = append(cols, cmp.Or(c.Gateway, "-"))
+		}
+		cols = append(cols, strconv.Itoa(c.Sockets), strconv.Itoa(c.InFlight),
+			fmtRate(c.Throughput), fmtDur(time.Duration(c.P50)), fmtDur(time.Duration(c.P90)), fmtDur(time.Duration(c.P99)),
+			fmtDur(time.Duration(c.Max)), ratio, p99r, fmtBytes(c.BytesPerRequest),
+			fmtMicros(c.GatewayCPU), fmtMicros(c.DatabaseCPU), fmtMicros(c.ClientCPU), fmtCount(c.GatewaySyscalls), fmt.Sprintf("%.2f", c.Load))
+		if base {
+			vs, p99vs, cpuvs := "-", "-", "-"
+			if c.VsBaseline > 0 {
+				vs, p99vs = fmt.Sprintf("%.2f×", c.VsBaseline), fmt.Sprintf("%.2f×", c.P99VsBaseline)
+			}
+			if c.GatewayCPUVsBaseline != nil {
+				cpuvs = fmt.Sprintf("%.2f×", *c.GatewayCPUVsBaseline)
+			}
+			cols = append(cols, vs, p99vs, cpuvs)
+		}
+		row(cols)
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("write table: %w", err)
 	}
 	return nil
 }

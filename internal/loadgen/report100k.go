@@ -95,11 +95,18 @@ func wsDeferredReport(ctx context.Context, c *conns, worker int, seq int64) erro
 
 // writeReportComparison prints the deferred report against the inline
 // stream of the same rows: time per report and bytes on the wire.
+// With a baseline it prints one comparison per gateway.
 func writeReportComparison(w io.Writer, cells []Cell) {
+	for _, gw := range []string{"", GatewayNew, GatewayBaseline} {
+		writeReportComparisonOf(w, cells, gw)
+	}
+}
+
+func writeReportComparisonOf(w io.Writer, cells []Cell, gateway string) {
 	var def, inl *Cell
 	for i := range cells {
 		c := &cells[i]
-		if c.Scenario != ScenarioReport {
+		if c.Scenario != ScenarioReport || c.Gateway != gateway {
 			continue
 		}
 		switch c.Via {
@@ -113,8 +120,12 @@ func writeReportComparison(w io.Writer, cells []Cell) {
 		return
 	}
 	per := func(c *Cell) time.Duration { return time.Duration(float64(time.Second) / c.Throughput) }
+	name := ScenarioReport
+	if gateway != "" {
+		name += " (" + gateway + " gateway)"
+	}
 	fmt.Fprintf(w, "\n%s: deferred report (submit, completed, %d rows streamed from the stored result) %s per report (p50 %s), %s on the wire;\n",
-		ScenarioReport, ItemRows, fmtDur(per(def)), fmtDur(time.Duration(def.P50)), fmtBytes(def.BytesPerRequest))
+		name, ItemRows, fmtDur(per(def)), fmtDur(time.Duration(def.P50)), fmtBytes(def.BytesPerRequest))
 	fmt.Fprintf(w, "  the same fetch streamed inline %s (p50 %s), %s: the deferred report takes %.2f× the time and %.2f× the bytes\n",
 		fmtDur(per(inl)), fmtDur(time.Duration(inl.P50)), fmtBytes(inl.BytesPerRequest),
 		inl.Throughput/def.Throughput, def.BytesPerRequest/max(inl.BytesPerRequest, 1))

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +19,13 @@ import (
 // its default.
 type Config struct {
 	Target Target
+	// Baseline is a second gateway to measure against Target's in the
+	// same run (before/after: another build on the same database). When
+	// its URL is set, every gateway cell (every transport but pgx) is
+	// measured on both, in the same rotating rounds, each cell's gateway
+	// CPU read from its own process (Baseline.GatewayPID, else its
+	// /metrics). Its Client, APIKey and DirectURI are Target's when empty.
+	Baseline Target
 	// Scenarios to run, by name (see Scenarios). Default: all of them.
 	Scenarios []string
 	// Duration each cell is measured for, split over Rounds. Default 5s.
@@ -100,7 +108,32 @@ func (c Config) withDefaults() Config {
 	if c.IdleURL == "" {
 		c.IdleURL = c.Target.URL
 	}
+	if c.Baseline.URL != "" {
+		if c.Baseline.Client == "" {
+			c.Baseline.Client = c.Target.Client
+		}
+		if c.Baseline.APIKey == "" {
+			c.Baseline.APIKey = c.Target.APIKey
+		}
+		if c.Baseline.DirectURI == "" {
+			c.Baseline.DirectURI = c.Target.DirectURI
+		}
+	}
 	return c
+}
+
+// Gateway names of a run with a baseline (Cell.Gateway, Profile.Gateway).
+const (
+	GatewayNew      = "new"
+	GatewayBaseline = "baseline"
+)
+
+// target is the gateway (and database) cell c runs against.
+func (c Config) target(cl *cell) Target {
+	if cl.gateway == GatewayBaseline {
+		return c.Baseline
+	}
+	return c.Target
 }
 
 // Validate reports every problem with the configuration at once.
@@ -111,6 +144,9 @@ func (c Config) Validate() error {
 	}
 	if c.Target.DirectURI == "" {
 		errs = append(errs, errors.New("the direct database URI is required (setup and the direct baseline)"))
+	}
+	if c.Baseline.URL != "" && c.Baseline.URL == c.Target.URL {
+		errs = append(errs, errors.New("the baseline gateway is the gateway under test: give another"))
 	}
 	for _, s := range c.Scenarios {
 		if !slices.Contains(Scenarios, s) {
@@ -127,8 +163,11 @@ func (c Config) Validate() error {
 
 // cell is one measured combination.
 type cell struct {
-	scenario  string
-	via       string
+	scenario string
+	via      string
+	// gateway is GatewayNew or GatewayBaseline with a baseline, else ""
+	// (and "" for pgx cells).
+	gateway   string
 	sockets   int // WebSockets; for REST and pgx the connections
 	inFlight  int // per socket; REST and pgx: total
 	workers   int
@@ -137,6 +176,7 @@ type cell struct {
 	op        op
 	hist      Histogram
 	n         int64
+	warmN     int64 // requests answered (and checked) in the warm-up
 	elapsed   time.Duration
 	wireBytes int64
 	// lostEvents counts deferred jobs whose events never came.
@@ -148,6 +188,9 @@ type cell struct {
 }
 
 func (c *cell) label() string {
+	if c.gateway == GatewayBaseline {
+		return fmt.Sprintf("%s %s (baseline) %d×%d", c.scenario, c.via, c.sockets, c.inFlight)
+	}
 	return fmt.Sprintf("%s %s %d×%d", c.scenario, c.via, c.sockets, c.inFlight)
 }
 
@@ -175,6 +218,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	defer bar.stop()
 	var seq atomic.Int64
 	meter := newCPUMeter(ctx, cfg.Target)
+	rep.served = map[string]int64{}
 	rep.LoadBefore = loadAverage()
 	defer func() { rep.LoadAfter = loadAverage() }()
 	for _, g := range groups {
@@ -182,6 +226,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		for _, c := range g {
 			if c.n > 0 {
 				rep.add(c)
+			}
+			if c.via != ViaDirect {
+				rep.served[cmp.Or(c.gateway, GatewayNew)] += c.n + c.warmN
 			}
 		}
 		if err != nil {
@@ -248,6 +295,14 @@ func plan(cfg Config) [][]*cell {
 					c.sockets, c.inFlight = c.workers, c.workers
 				}
 				g = append(g, c)
+				if via != ViaDirect && cfg.Baseline.URL != "" {
+					// The same cell on the baseline, next to it in the
+					// rotation.
+					c.gateway = GatewayNew
+					b := *c
+					b.gateway = GatewayBaseline
+					g = append(g, &b)
+				}
 			}
 			groups = append(groups, g)
 		}
@@ -266,16 +321,18 @@ func runGroup(ctx context.Context, cfg Config, g []*cell, seq *atomic.Int64, bar
 		}
 	}()
 	for _, c := range g {
-		if c.c, err = openConns(ctx, cfg.Target, c); err != nil {
+		if c.c, err = openConns(ctx, cfg.target(c), c); err != nil {
 			return fmt.Errorf("%s: %w", c.label(), err)
 		}
 		c.c.eventGrace = cfg.EventGrace
 	}
 	for _, c := range g {
 		bar.set(c.label() + " warm-up")
-		if _, _, err := measure(ctx, c, cfg.Warmup, seq); err != nil {
+		h, _, err := measure(ctx, c, cfg.Warmup, seq)
+		if err != nil {
 			return fmt.Errorf("%s (warm-up): %w", c.label(), err)
 		}
+		c.warmN = int64(h.Count())
 		c.c.lostEvents.Store(0)
 		bar.advance(cfg.Warmup)
 	}
@@ -285,9 +342,10 @@ func runGroup(ctx context.Context, cfg Config, g []*cell, seq *atomic.Int64, bar
 			c := g[(i+r)%len(g)]
 			bar.set(fmt.Sprintf("%s  round %d/%d", c.label(), r+1, cfg.Rounds))
 			before := c.c.wire.total()
-			cpu0 := meter.before(ctx)
+			gw := cfg.target(c)
+			cpu0 := meter.before(ctx, gw)
 			h, elapsed, err := measure(ctx, c, slice, seq)
-			c.cpu.add(cpu0, meter.after(ctx))
+			c.cpu.add(cpu0, meter.after(ctx, gw))
 			c.wireBytes += c.c.wire.total() - before
 			c.hist.Merge(h)
 			c.n += int64(h.Count())
