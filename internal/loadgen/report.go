@@ -23,8 +23,8 @@ type Report struct {
 	Rounds   int       `json:"rounds"`
 	// LoadBefore and LoadAfter are the machine's 1-minute load average
 	// when the run started and ended (0 where there is no /proc/loadavg).
-	LoadBefore float64     `json:"load_avg_1m_before"`
-	LoadAfter  float64     `json:"load_avg_1m_after"`
+	LoadBefore float64 `json:"load_avg_1m_before"`
+	LoadAfter  float64 `json:"load_avg_1m_after"`
 	// Baseline is the baseline gateway's URL when the run had one (see
 	// Config.Baseline; its cells have Gateway "baseline").
 	Baseline string      `json:"baseline,omitempty"`
