@@ -252,13 +252,15 @@ func (bf *benchFlags) config() (loadgen.Config, error) {
 		}
 		bf.baseline = exe
 	}
-	if bf.profile != "" {
-		// Fail now on a path that cannot be written, not after the run.
-		f, err := os.Create(bf.profile)
+	if bf.profile != "" && len(errs) == 0 {
+		// Fail now on a directory that cannot be written, not after the
+		// run (and leave nothing behind).
+		f, err := os.CreateTemp(filepath.Dir(bf.profile), ".athena-bench-*")
 		if err != nil {
 			errs = append(errs, fmt.Errorf("--profile: %w", err))
 		} else {
 			f.Close()
+			os.Remove(f.Name())
 		}
 	}
 	inFlight, err := parseInts(bf.inFlight)

@@ -35,6 +35,10 @@ type EmbeddedConfig struct {
 	// control plane. Empty starts a throwaway server with PG and creates
 	// the database there.
 	DatabaseURI string
+	// ControlURI is another existing database for the control plane (so
+	// that two gateways on one data database keep their deferred jobs
+	// apart); empty puts it in the data database.
+	ControlURI string
 	// PG configures the throwaway server (when DatabaseURI is empty).
 	PG pgserver.Config
 	// Logger receives the gateway's logs; nil discards them.
@@ -86,7 +90,11 @@ func StartEmbedded(ctx context.Context, cfg EmbeddedConfig) (_ *Embedded, err er
 			return nil, err
 		}
 	}
-	if e.db, err = sql.Open("pgx", e.DirectURI); err != nil {
+	control := cfg.ControlURI
+	if control == "" {
+		control = e.DirectURI
+	}
+	if e.db, err = sql.Open("pgx", control); err != nil {
 		return nil, fmt.Errorf("open control plane: %w", err)
 	}
 	// As athena serve: job workers and log writers share 32 connections.

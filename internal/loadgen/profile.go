@@ -334,7 +334,10 @@ func writeProfiles(w io.Writer, ps []*Profile) error {
 			us := p.CPUSeconds * 1e6 / float64(p.Requests)
 			perReq = fmt.Sprintf("; %s requests answered (warm-ups included): %s per request", fmtRate(float64(p.Requests)), fmtMicros(&us))
 		}
-		fmt.Fprintf(w, "  %s: %.2fs of CPU in %d samples over %.1fs%s (%s)\n", p.Gateway, p.CPUSeconds, p.Samples, p.Seconds, perReq, p.File)
+		if p.File != "" {
+			perReq += " (" + p.File + ")"
+		}
+		fmt.Fprintf(w, "  %s: %.2fs of CPU in %d samples over %.1fs%s\n", p.Gateway, p.CPUSeconds, p.Samples, p.Seconds, perReq)
 	}
 	fmt.Fprintf(w, "  %s\n\n", ProfileAttribution)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

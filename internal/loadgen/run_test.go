@@ -155,3 +155,76 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestRunEmbeddedBaseline measures two gateways on one database (the
+// second with its control plane in a database of its own, so their
+// deferred jobs stay apart): every gateway cell runs on both, pgx once,
+// and each new cell carries its ratios to its baseline twin.
+func TestRunEmbeddedBaseline(t *testing.T) {
+	e := embedded(t)
+	base, err := loadgen.StartEmbedded(t.Context(), loadgen.EmbeddedConfig{DatabaseURI: e.DirectURI, ControlURI: pgtest.NewDatabase(t)})
+	testutil.NoError(t, err)
+	t.Cleanup(func() {
+		if err := base.Close(); err != nil {
+			t.Errorf("close baseline gateway: %v", err)
+		}
+	})
+	rep, err := loadgen.Run(t.Context(), loadgen.Config{
+		Target: e.Target(), Baseline: loadgen.Target{URL: base.URL, InProcess: true},
+		Scenarios: []string{"point", "deferred"},
+		Duration:  300 * time.Millisecond, Warmup: 50 * time.Millisecond, Rounds: 2,
+		InFlight: []int{2}, Sockets: -1, DeferredInFlight: 4,
+	})
+	testutil.NoError(t, err)
+	testutil.Equal(t, "report baseline", rep.Baseline, base.URL)
+	type key struct{ scenario, via, gateway string }
+	got := map[key]loadgen.Cell{}
+	for _, c := range rep.Cells {
+		if c.Requests == 0 {
+			t.Errorf("%+v: no requests", c)
+		}
+		got[key{c.Scenario, c.Via, c.Gateway}] = c
+	}
+	// point: ws and rest on both gateways, pgx once; deferred: ws on both.
+	testutil.Equal(t, "cells", len(rep.Cells), 5+2)
+	for _, k := range []key{{"point", "ws", "new"}, {"point", "ws", "baseline"}, {"point", "rest", "new"}, {"point", "rest", "baseline"},
+		{"point", "pgx", ""}, {"deferred", "ws", "new"}, {"deferred", "ws", "baseline"}} {
+		c, ok := got[k]
+		if !ok {
+			t.Errorf("no cell %+v", k)
+			continue
+		}
+		if k.gateway != "new" {
+			if c.VsBaseline != 0 || c.GatewayCPUVsBaseline != nil {
+				t.Errorf("%+v carries ratios to a baseline: %+v", k, c)
+			}
+			continue
+		}
+		b := got[key{k.scenario, k.via, "baseline"}]
+		if want := c.Throughput / b.Throughput; c.VsBaseline != want {
+			t.Errorf("%+v: vs baseline %v, want %v", k, c.VsBaseline, want)
+		}
+		if want := float64(c.P99) / float64(b.P99); c.P99VsBaseline != want {
+			t.Errorf("%+v: p99 vs baseline %v, want %v", k, c.P99VsBaseline, want)
+		}
+		// In process: the gateways' CPU is the load generator's.
+		if c.GatewayCPUVsBaseline != nil {
+			t.Errorf("%+v: a CPU ratio of gateways that cannot be measured", k)
+		}
+	}
+	var table, js bytes.Buffer
+	testutil.NoError(t, rep.WriteTable(&table))
+	for _, s := range []string{"gateway", "baseline", "vs base", "gw cpu vs base"} {
+		testutil.Contains(t, "table", table.String(), s)
+	}
+	testutil.NoError(t, rep.WriteJSON(&js))
+	testutil.Contains(t, "json", js.String(), `"vs_baseline"`)
+}
+
+func TestConfigValidateBaseline(t *testing.T) {
+	t.Parallel()
+	err := loadgen.Config{Target: loadgen.Target{URL: "http://x", DirectURI: "postgres://x"}, Baseline: loadgen.Target{URL: "http://x"}}.Validate()
+	if err == nil || !strings.Contains(err.Error(), "the baseline gateway is the gateway under test") {
+		t.Errorf("Validate: %v", err)
+	}
+}
