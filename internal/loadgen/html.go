@@ -14,7 +14,7 @@ import (
 // p50 and p99 marked). It loads nothing from anywhere.
 func (r *Report) WriteHTML(w io.Writer) error {
 	var table strings.Builder
-	if err := r.WriteTable(&table); err != nil {
+	if err := r.writeTable(&table); err != nil {
 		return err
 	}
 	type chart struct {

@@ -339,7 +339,7 @@ func writeProfiles(w io.Writer, ps []*Profile) error {
 		}
 		fmt.Fprintf(w, "  %s: %.2fs of CPU in %d samples over %.1fs%s\n", p.Gateway, p.CPUSeconds, p.Samples, p.Seconds, perReq)
 	}
-	fmt.Fprintf(w, "  %s\n\n", ProfileAttribution)
+	fmt.Fprintf(w, "%s\n\n", wrapText(ProfileAttribution, "  ", 100))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	head := "category\t"
 	for _, p := range ps {
@@ -374,4 +374,26 @@ func writeProfiles(w io.Writer, ps []*Profile) error {
 		}
 	}
 	return nil
+}
+
+// wrapText breaks s into lines of at most width bytes (words permitting),
+// each starting with indent.
+func wrapText(s, indent string, width int) string {
+	var b strings.Builder
+	line := 0
+	for i, word := range strings.Fields(s) {
+		if i == 0 || line+1+len(word) > width {
+			if i > 0 {
+				b.WriteByte('\n')
+			}
+			b.WriteString(indent)
+			b.WriteString(word)
+			line = len(indent) + len(word)
+			continue
+		}
+		b.WriteByte(' ')
+		b.WriteString(word)
+		line += 1 + len(word)
+	}
+	return b.String()
 }

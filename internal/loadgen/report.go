@@ -225,8 +225,18 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	return nil
 }
 
-// WriteTable writes the report as an aligned text table.
+// WriteTable writes the report as an aligned text table, followed by
+// where each profiled gateway's CPU went.
 func (r *Report) WriteTable(w io.Writer) error {
+	if err := r.writeTable(w); err != nil {
+		return err
+	}
+	return writeProfiles(w, r.Profiles)
+}
+
+// writeTable writes the report's text but the profiles (which the HTML
+// report draws).
+func (r *Report) writeTable(w io.Writer) error {
 	fmt.Fprintf(w, "athena bench  %s  %d CPUs, %s RAM, %s, %s\n", r.Date.Format("2006-01-02 15:04 UTC"),
 		r.Machine.CPUs, fmtBytes(float64(r.Machine.MemBytes)), r.Machine.OS, r.Machine.Go)
 	fmt.Fprintf(w, "each cell: %s warm-up, %s measured in %d alternating rounds; load average %.2f at the start, %.2f at the end\n",
@@ -256,11 +266,9 @@ func (r *Report) WriteTable(w io.Writer) error {
 			fmtBytes(float64(r.Idle.RSSBefore)), fmtBytes(float64(r.Idle.RSSAfter)), r.Idle.PerSocket/1024)
 	}
 	if r.Live != nil {
-		if err := r.Live.writeTable(w); err != nil {
-			return err
-		}
+		return r.Live.writeTable(w)
 	}
-	return writeProfiles(w, r.Profiles)
+	return nil
 }
 
 // writeCells writes the cells' table. The gateway column and the ratios
