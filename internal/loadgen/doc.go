@@ -6,13 +6,16 @@
 // log-linear Histogram, the gateway/direct ratio and bytes on the wire.
 //
 // Entry points: Run(ctx, Config) measures the selected scenarios and
-// returns a *Report (WriteTable, WriteJSON, WriteHTML render it); Soak
+// returns a *Report (WriteTable, WriteJSON, WriteHTML render it), with
+// Config.Baseline every gateway cell also against a second gateway in the
+// same rounds (before/after); AnalyzeProfile breaks a gateway's CPU
+// profile down by category (Report.AddProfile adds it to the report); Soak
 // holds a mixed load and samples the gateway's /metrics; Idle measures
 // server memory per idle socket; Live measures live queries
 // (commit-to-event latency and the write cost of subscriptions);
-// StartEmbedded starts an in-process
-// gateway on a throwaway PostgreSQL for --embedded and the tests; Setup
-// creates and fills the benchmark tables.
+// StartEmbedded starts an in-process gateway on a throwaway PostgreSQL
+// for the tests (`athena bench --embedded` runs `athena serve` children
+// instead); Setup creates and fills the benchmark tables.
 //
 // Every reply is checked (its request_id and the rows it must carry):
 // a wrong answer ends the run with an error, so a fast wrong gateway
