@@ -73,7 +73,7 @@ func frames(names ...string) [][]string {
 const (
 	ath  = "github.com/athena-go/athena/"
 	ws   = "github.com/coder/websocket."
-	pgx  = "github.com/jackc/pgx/v5/"
+	pgxP = "github.com/jackc/pgx/v5/"
 	sys6 = "internal/runtime/syscall/linux.Syscall6"
 )
 
@@ -91,18 +91,18 @@ func TestProfileCategories(t *testing.T) {
 	s.add(2, frames("runtime.markBits.isMarked", "runtime.gcDrain", "runtime.gcBgMarkWorker")...)
 	// Control plane: its own driver round trip (pgconn under sqlstore),
 	// and a generic batcher whose type arguments hold slashes and dots.
-	s.add(4, frames(sys6, "net.(*conn).Write", pgx+"pgconn.(*PgConn).Exec", pgx+"stdlib.(*Conn).ExecContext",
+	s.add(4, frames(sys6, "net.(*conn).Write", pgxP+"pgconn.(*PgConn).Exec", pgxP+"stdlib.(*Conn).ExecContext",
 		"database/sql.(*DB).ExecContext", ath+"core/store/sqlstore.(*Control).InsertRequestLogs",
 		ath+"core/usage.(*Batcher[go.shape.struct { Path string \"json:\\\"a/b.c\\\"\" }]).flush")...)
 	s.add(1, frames("runtime.memmove", ath+"core/usage.(*Batcher[go.shape.struct { X net/url.URL }]).run")...)
 	// Control plane, leaf upward: the deferred-job queue's own code.
 	s.add(1, frames("runtime.selectgo", ath+"core/jobs.(*Queue).run")...)
 	// Live queries: the change feed reading through pgconn.
-	s.add(2, frames(sys6, pgx+"pgconn.(*PgConn).ReceiveMessage", ath+"core/backend/postgres.(*reader).run",
+	s.add(2, frames(sys6, pgxP+"pgconn.(*PgConn).ReceiveMessage", ath+"core/backend/postgres.(*reader).run",
 		ath+"core/backend/postgres.(*Backend).feedOnce")...)
 	// Backend driver: a data-plane query.
-	s.add(5, frames(sys6, "net.(*conn).Write", pgx+"pgconn.(*PgConn).flushWithPotentialWriteReadDeadlock",
-		pgx+"pgxpool.(*Pool).Query", ath+"core/backend/postgres.(*Backend).Fetch", ath+"core.(*Gateway).runFetch")...)
+	s.add(5, frames(sys6, "net.(*conn).Write", pgxP+"pgconn.(*PgConn).flushWithPotentialWriteReadDeadlock",
+		pgxP+"pgxpool.(*Pool).Query", ath+"core/backend/postgres.(*Backend).Fetch", ath+"core.(*Gateway).runFetch")...)
 	// WebSocket write: the coalescer's syscall under coder/websocket.
 	s.add(2, frames(sys6, "net.(*conn).Write", ath+"wss.(*coalescer).flushLocked", ath+"wss.(*coalescer).Write",
 		ws+"(*Conn).writeFrame", ws+"(*Conn).Write", ath+"wss.(*conn).drain")...)

@@ -2,6 +2,7 @@ package loadgen_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/athena-go/athena/internal/loadgen"
 	"github.com/athena-go/athena/internal/pgtest"
@@ -21,14 +23,49 @@ func TestMain(m *testing.M) { pgtest.Run(m) }
 // embedded starts an in-process gateway on a fresh database.
 func embedded(t *testing.T) *loadgen.Embedded {
 	t.Helper()
-	e, err := loadgen.StartEmbedded(t.Context(), loadgen.EmbeddedConfig{DatabaseURI: pgtest.NewDatabase(t)})
+	dsn := pgtest.NewDatabase(t)
+	e, err := loadgen.StartEmbedded(t.Context(), loadgen.EmbeddedConfig{DatabaseURI: dsn})
 	testutil.NoError(t, err)
 	t.Cleanup(func() {
 		if err := e.Close(); err != nil {
 			t.Errorf("close embedded gateway: %v", err)
 		}
+		waitSlotsReleased(t, dsn)
 	})
 	return e
+}
+
+// waitSlotsReleased waits until no replication connection uses a slot of
+// the database (the live change feed's walsender exits on its own time
+// after the gateway closed it), so that its drop cannot fail on an active
+// slot.
+func waitSlotsReleased(t *testing.T, dsn string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Errorf("wait for the change feed's slots: %v", err)
+		return
+	}
+	defer conn.Close(context.Background())
+	for {
+		var active int
+		err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_replication_slots WHERE database = current_database() AND active`).Scan(&active)
+		if err != nil {
+			t.Errorf("wait for the change feed's slots: %v", err)
+			return
+		}
+		if active == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Errorf("%d replication slots still active a minute after the gateway closed", active)
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 func TestRunEmbeddedEveryScenario(t *testing.T) {
@@ -168,6 +205,8 @@ func TestRunEmbeddedBaseline(t *testing.T) {
 		if err := base.Close(); err != nil {
 			t.Errorf("close baseline gateway: %v", err)
 		}
+		// Then the new gateway closes, and waits for both change feeds'
+		// slots.
 	})
 	rep, err := loadgen.Run(t.Context(), loadgen.Config{
 		Target: e.Target(), Baseline: loadgen.Target{URL: base.URL, InProcess: true},
