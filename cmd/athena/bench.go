@@ -38,23 +38,23 @@ the control plane in that database; for "idle" a second "athena serve" on
 its embedded defaults):
   athena bench --embedded
 
-Before and after in one run: --baseline names another athena binary (say a
-build of the previous commit); a second "athena serve" child of it serves
+Before and after in one run: --baseline names another athena binary (say,
+a build of the previous commit); a second "athena serve" child of it serves
 the same database (its control plane in a database of its own, so neither
 node runs the other's deferred jobs), and every gateway cell runs against
 both in the same rotating rounds. The report marks each gateway cell "new"
 or "baseline" and gives new/baseline ratios of throughput, p99 and gateway
-CPU per request (athena-before: say, a build of the previous commit):
+CPU per request:
   athena bench --embedded --baseline ./athena-before --scenarios point,insert
 
 Where the gateway's CPU went: --profile FILE runs the gateway with
 "athena serve --cpu-profile" for the whole run, copies the profile to FILE
 (go tool pprof reads it) and reports each category's share of the samples
 (WebSocket frames, HTTP, request decode, planning, the driver, reply
-encoding, the control plane, GC, the scheduler, other) and the top 15
-functions by flat and cumulative share. With --baseline the baseline is
-profiled too when its serve has --cpu-profile (into FILE with ".baseline"
-before the extension):
+encoding, the control plane, live queries, GC, the scheduler, other) and
+the top 15 functions by flat and cumulative share. With --baseline the
+baseline is profiled too when its serve has --cpu-profile (into FILE with
+".baseline" before the extension):
   athena bench --embedded --scenarios point --profile cpu.pprof
 
 CPU per request: the gateway's user+system time over each cell's requests
@@ -117,7 +117,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	fs.IntVar(&bf.rounds, "rounds", 2, "rounds each cell's duration is split into, alternating with the other transports")
 	fs.IntVar(&bf.idleSockets, "idle-sockets", 10000, "idle scenario: sockets to open")
 	fs.BoolVar(&bf.jsonOut, "json", false, "print the report as JSON instead of a table")
-	fs.StringVar(&bf.report, "report", "", "also write a self-contained HTML report (latency histograms) to this file")
+	fs.StringVar(&bf.report, "report", "", "also write a self-contained HTML report (the table, latency histograms, the --profile breakdown) to this file")
 	fs.DurationVar(&bf.soak, "soak", 0, "hold a mixed load this long instead (e.g. 10m)")
 	fs.DurationVar(&bf.soakInterval, "soak-interval", 30*time.Second, "soak: time between samples")
 	fs.StringVar(&bf.baseline, "baseline", "", "--embedded: also run every gateway cell against an athena serve of this other binary (before/after in one run)")
