@@ -229,3 +229,36 @@ func TestAnalyzeProfileRejects(t *testing.T) {
 		})
 	}
 }
+
+// FuzzProfileFunctionNames: whatever the function names of a profile
+// (type arguments with slashes and dots, no package, empty, odd bytes),
+// the analysis neither fails nor panics, every sample lands in exactly
+// one category, and the shares sum to one.
+func FuzzProfileFunctionNames(f *testing.F) {
+	for _, seed := range [][2]string{
+		{ath + "core/usage.(*Batcher[go.shape.struct { X net/url.URL }]).run", "runtime.mallocgc"},
+		{"main.main", ""},
+		{"[", "a/b/c"},
+		{"x.(*T[a/b.c]).M[...]", ath + "wss.(*coalescer).Write"},
+		{"/", "."},
+		{"github.com/coder/websocket", "github.com/coder/websocket.(*Conn).Read"},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, leaf, caller string) {
+		s := newSynthProfile()
+		s.add(2, frames(leaf, caller)...)
+		s.add(1, frames(caller)...)
+		p, err := loadgen.AnalyzeProfile(s.bytes(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sum float64
+		for _, c := range p.Categories {
+			sum += c.Share
+		}
+		if math.Abs(sum-1) > 1e-9 || p.Samples != 3 {
+			t.Errorf("leaf %q, caller %q: shares sum to %v over %d samples", leaf, caller, sum, p.Samples)
+		}
+	})
+}
