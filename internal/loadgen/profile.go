@@ -126,13 +126,15 @@ var profileRules = []catRule{
 	// From the leaf upward.
 	{cat: CatWSWrite, pkg: "github.com/coder/websocket", has: []string{"write", "Write", "flush", "Flush"}},
 	{cat: CatWSRead, pkg: "github.com/coder/websocket", has: []string{"read", "Read"}},
-	{cat: CatWSWrite, pkg: athenaPkg + "/wss", fns: []string{"(*coalescer).", "(*hijackWrapper).", "(*conn).drain",
-		"(*conn).write", "(*conn).send", "(*conn).ping", "(*conn).flush"}},
-	{cat: CatWSRead, pkg: athenaPkg + "/wss", fns: []string{"(*conn).readLoop", "(*conn).waitReadable", "(*conn).readable"}},
 	{cat: CatDecode, pkg: athenaPkg + "/wss", fns: []string{"DecodeRequest", "decode", "(*deferField).", "resolveAction",
 		"salvageRequestID", "jsonError", "jsonKind"}},
 	{cat: CatEncode, pkg: athenaPkg + "/wss", fns: []string{"appendHead", "encode", "EncodeReply", "successReply", "errorReply",
 		"pongFrame", "chunkHead", "eventFrame", "deferredReply", "rawReply", "appendLines", "(*conn).sendChunks"}},
+	// The socket's writer and reader by name, so that renamed or new
+	// parts of them (the writer beneath coder/websocket) still count.
+	{cat: CatWSWrite, pkg: athenaPkg + "/wss", fns: []string{"(*conn).drain", "(*conn).send", "(*conn).ping"},
+		has: []string{"write", "Write", "flush", "Flush", "oalesc", "ijack"}},
+	{cat: CatWSRead, pkg: athenaPkg + "/wss", has: []string{"read", "Read"}},
 	{cat: CatDecode, pkg: athenaPkg + "/core/request"},
 	{cat: CatDecode, pkg: athenaPkg + "/core/vocab", fns: []string{"NewCall", "(*Call).", "timeoutHeader", "APIKeyFrom",
 		"CheckJSON", "(*jsonChecker)."}},
