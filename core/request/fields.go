@@ -31,12 +31,18 @@ func DecodeObject(body []byte) (Fields, error) {
 		}
 		return nil, vocab.Errorf(vocab.CodeBadRequest, "request body must be a JSON object")
 	}
-	if err := vocab.CheckJSON(trimmed); err != nil {
+	valid, err := vocab.ValidJSON(trimmed)
+	if err != nil {
 		return nil, vocab.Prefixed(err, "request body is not valid JSON: ")
 	}
-	var f Fields
 	// One pass for the usual, valid body; a body that fails is decoded
 	// again below only to word the error.
+	if valid {
+		if f, ok := splitObject(trimmed); ok {
+			return f, nil
+		}
+	}
+	var f Fields
 	if json.Unmarshal(trimmed, &f) == nil {
 		return f, nil
 	}
@@ -255,6 +261,9 @@ func (f Fields) Names(name string) ([]string, error) {
 
 // value decodes any JSON value, keeping numbers exact as json.Number.
 func decodeValue(raw json.RawMessage) (any, error) {
+	if v, ok := scalarValue(raw); ok {
+		return v, nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
