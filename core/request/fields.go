@@ -230,13 +230,13 @@ func (f Fields) Names(name string) ([]string, error) {
 	var list []string
 	switch jsonKind(raw) {
 	case "a string":
-		var s string
-		_ = json.Unmarshal(raw, &s)
-		for _, part := range strings.Split(s, ",") {
-			list = append(list, strings.TrimSpace(part))
+		s, ok := plainString(raw)
+		if !ok {
+			_ = json.Unmarshal(raw, &s)
 		}
+		list = strings.Split(s, ",")
 	case "an array":
-		if err := json.Unmarshal(raw, &list); err != nil {
+		if list = plainStrings(raw); list == nil && json.Unmarshal(raw, &list) != nil {
 			return nil, TypeError(name, "an array of strings or a comma-separated string", raw)
 		}
 	default:
@@ -257,6 +257,22 @@ func (f Fields) Names(name string) ([]string, error) {
 		return nil, nil
 	}
 	return out, nil
+}
+
+// plainStrings returns a JSON array of strings without escapes as it is,
+// nil for anything else (the caller then decodes the long way).
+func plainStrings(raw json.RawMessage) []string {
+	items, ok := splitArray(raw)
+	if !ok {
+		return nil
+	}
+	out := make([]string, len(items))
+	for i, it := range items {
+		if out[i], ok = plainString(it); !ok {
+			return nil
+		}
+	}
+	return out
 }
 
 // value decodes any JSON value, keeping numbers exact as json.Number.
