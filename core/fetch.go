@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -142,45 +143,98 @@ func (g *Gateway) shape(rs *RowSet, post request.PostProcessing) (*PostProcessed
 
 // cacheKey identifies a fetch by everything that changes its reply.
 func cacheKey(client string, p *FetchPlan, strip bool, post request.PostProcessing, camel bool) string {
-	h := sha256.New()
-	enc := json.NewEncoder(h)
-	cols := make([]string, len(p.Columns))
-	for i, c := range p.Columns {
-		cols[i] = c.Name
+	// A tagged, length-prefixed encoding of the plan, so that two plans
+	// share a key only when they are the same plan; hashed so the key has a
+	// fixed size. Appended by hand: encoding/json's reflection over the
+	// nested plan cost more than the rest of planning.
+	var buf [256]byte
+	k := keyBuf(buf[:0])
+	k.str(client)
+	k.str(p.Table.Name)
+	k.int(int64(len(p.Columns)))
+	for _, c := range p.Columns {
+		k.str(c.Name)
 	}
-	parts := []any{client, p.Table.Name, cols, condKey(p.Where), sortKey(p.Sort), p.Limit, p.Offset, strip}
-	// Appended only when set, so plain fetches keep the keys they had.
+	k.conds(p.Where)
+	k.int(int64(len(p.Sort)))
+	for _, s := range p.Sort {
+		k.str(s.Column.Name)
+		k.bool(s.Desc)
+	}
+	k.int(p.Limit)
+	k.int(p.Offset)
+	k.bool(strip)
+	k.bool(camel)
 	if post.GroupBy != "" {
-		parts = append(parts, post)
+		k.json(post)
 	}
 	if p.Aggregate != nil {
-		parts = append(parts, "aggregate", aggKey(p.Aggregate))
+		k.json(aggKey(p.Aggregate))
 	}
-	if camel {
-		parts = append(parts, "camel")
-	}
-	_ = enc.Encode(parts)
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	sum := sha256.Sum256(k)
+	return hex.EncodeToString(sum[:16])
 }
 
-func condKey(cs []Cond) []any {
-	out := make([]any, len(cs))
-	for i, c := range cs {
+// keyBuf builds the input of cacheKey: every item carries a type tag, and
+// strings and JSON their length, so no two sequences encode alike.
+type keyBuf []byte
+
+func (k *keyBuf) str(s string) {
+	*k = append(binary.AppendUvarint(append(*k, 's'), uint64(len(s))), s...)
+}
+
+func (k *keyBuf) int(n int64) { *k = binary.AppendVarint(append(*k, 'i'), n) }
+
+func (k *keyBuf) bool(b bool) {
+	if b {
+		*k = append(*k, 'T')
+	} else {
+		*k = append(*k, 'F')
+	}
+}
+
+// json appends v as JSON: the rarely set parts of a plan (post-processing,
+// aggregates) and operand values other than the common scalars.
+func (k *keyBuf) json(v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		b = fmt.Appendf(nil, "%#v", v) // not reached for decoded JSON values
+	}
+	*k = append(binary.AppendUvarint(append(*k, 'j'), uint64(len(b))), b...)
+}
+
+func (k *keyBuf) value(v any) {
+	switch v := v.(type) {
+	case nil:
+		*k = append(*k, 'n')
+	case bool:
+		k.bool(v)
+	case string:
+		k.str(v)
+	case json.Number:
+		*k = append(*k, 'd')
+		k.str(string(v))
+	case int64:
+		k.int(v)
+	default:
+		k.json(v)
+	}
+}
+
+func (k *keyBuf) conds(cs []Cond) {
+	k.int(int64(len(cs)))
+	for _, c := range cs {
+		k.bool(c.Not)
 		col := ""
 		if c.Column != nil {
 			col = c.Column.Name
 		}
-		out[i] = []any{c.Not, col, c.Op, c.Value, condKey(c.And), condKey(c.Or)}
+		k.str(col)
+		k.str(string(c.Op))
+		k.value(c.Value)
+		k.conds(c.And)
+		k.conds(c.Or)
 	}
-	return out
-}
-
-func sortKey(s []Sort) []any {
-	out := make([]any, len(s))
-	for i, x := range s {
-		out[i] = []any{x.Column.Name, x.Desc}
-	}
-	return out
 }
 
 func aggKey(a *AggPlan) []any {

@@ -147,6 +147,45 @@ func TestFetchCacheKeyFollowsTheRequest(t *testing.T) {
 	}
 }
 
+// TestFetchCacheKeySeparatesPlans: plans that differ anywhere get different
+// keys, also where a naive concatenation of their parts would agree.
+func TestFetchCacheKeySeparatesPlans(t *testing.T) {
+	t.Parallel()
+	g := newGateway(t, nil)
+	bodies := []string{
+		`{"table_name":"users"}`,
+		`{"table_name":"users","columns":"id,name"}`,
+		`{"table_name":"users","columns":"name,id"}`,
+		`{"table_name":"users","conditions":[{"eq_column":"name","eq_value":"1"}]}`,
+		`{"table_name":"users","conditions":[{"eq_column":"name","eq_value":1}]}`,
+		`{"table_name":"users","conditions":[{"eq_column":"age","eq_value":1}]}`,
+		`{"table_name":"users","conditions":[{"eq_column":"age","eq_value":1.0}]}`,
+		`{"table_name":"users","conditions":[{"operator":"neq","column":"age","value":1}]}`,
+		`{"table_name":"users","conditions":[{"operator":"in","column":"age","value":[1,2]}]}`,
+		`{"table_name":"users","conditions":[{"operator":"in","column":"age","value":[12]}]}`,
+		`{"table_name":"users","conditions":[{"operator":"is","column":"age","value":null}]}`,
+		`{"table_name":"users","conditions":[{"operator":"or","value":"age.eq.1,name.eq.ann"}]}`,
+		`{"table_name":"users","conditions":[{"eq_column":"name","eq_value":"ann"},{"eq_column":"age","eq_value":1}]}`,
+		`{"table_name":"users","sort_by":{"field":"id","direction":"asc"}}`,
+		`{"table_name":"users","sort_by":{"field":"id","direction":"desc"}}`,
+		`{"table_name":"users","limit":2,"offset":1}`,
+		`{"table_name":"users","limit":21}`,
+		`{"table_name":"users","strip_nulls":true}`,
+		`{"table_name":"users","group_by":"name"}`,
+		`{"table_name":"users","aggregate":{"measures":{"n":"count(*)"}}}`,
+		`{"table_name":"users","aggregate":{"group_by":["name"],"measures":{"n":"count(*)"}}}`,
+	}
+	seen := map[string]string{}
+	for _, b := range bodies {
+		k := do(t, g, core.OpFetch, b).CacheKey
+		if prev, dup := seen[k]; dup {
+			t.Errorf("%s and %s share the cache key %s", prev, b, k)
+		}
+		seen[k] = b
+		testutil.Equal(t, "same body, same key "+b, do(t, g, core.OpFetch, b).CacheKey, k)
+	}
+}
+
 func TestRowCapTruncates(t *testing.T) {
 	t.Parallel()
 	g := newGateway(t, func(c *core.Config) { c.MaxRows = 3 })

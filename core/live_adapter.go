@@ -63,7 +63,10 @@ func (g *Gateway) liveRan(c *client, sql string) {
 // query's fetch the way gateway.fetch does, bypassing the read cache.
 type liveEvaluator struct{ g *Gateway }
 
-var _ live.Evaluator = liveEvaluator{}
+var (
+	_ live.Evaluator = liveEvaluator{}
+	_ live.Watcher   = liveEvaluator{}
+)
 
 // livePlan is what Prepare hands back to Evaluate.
 type livePlan struct {

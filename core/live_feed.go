@@ -92,14 +92,42 @@ func (g *Gateway) resolveLiveSource(ctx context.Context, c *client, reachable bo
 	if g.replLag != nil {
 		lag = g.replLag.WithLabelValues(name)
 	}
-	feed.StartChangeFeed(func(fc FeedCommit) {
-		hub.Changed(live.Change{Client: name, Tables: fc.Tables, Position: fc.Position, Resync: fc.Resync, At: fc.At})
-	}, func(bytes int64) {
-		if lag != nil {
-			lag.Set(float64(bytes))
-		}
-	})
-	g.log.Info("live queries follow logical replication", "client", name)
+	// The feed starts with the client's first live query (liveEvaluator's
+	// Watch), not here: a replication connection and its WAL decoding cost
+	// the database and this node CPU for every commit, which a node that
+	// serves no live query should not pay. Its first report is a resync,
+	// so a query evaluated before the feed connected re-reads then and
+	// misses nothing.
+	c.startFeed = func() {
+		feed.StartChangeFeed(func(fc FeedCommit) {
+			hub.Changed(live.Change{Client: name, Tables: fc.Tables, Position: fc.Position, Resync: fc.Resync, At: fc.At})
+		}, func(bytes int64) {
+			if lag != nil {
+				lag.Set(float64(bytes))
+			}
+		})
+		g.log.Info("live change feed started (logical replication)", "client", name)
+	}
+	g.log.Info("live queries follow logical replication; the change feed starts with the first live query", "client", name)
+	if hub.Watching(name) {
+		c.watch() // reopened while it has live queries
+	}
+}
+
+// watch starts the client's change feed, once; a no-op for a client whose
+// live source is not replication.
+func (c *client) watch() {
+	if c.startFeed != nil {
+		c.feedOnce.Do(c.startFeed)
+	}
+}
+
+// Watch implements live.Watcher: a client's change feed runs from its
+// first live query on.
+func (e liveEvaluator) Watch(client string) {
+	if c, ok := e.g.reg.get(client); ok {
+		c.watch()
+	}
 }
 
 // Source implements live.Evaluator: the live source in force for a

@@ -89,6 +89,11 @@ type client struct {
 	frozen      atomic.Bool
 	inactive    atomic.Bool
 	refs        atomic.Int64
+
+	// startFeed starts the client's change feed (core/live_feed.go); nil
+	// when its live source is not replication. feedOnce runs it once.
+	startFeed func()
+	feedOnce  sync.Once
 }
 
 // registry maps client names to clients. The hot path only reads it.

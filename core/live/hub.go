@@ -245,9 +245,19 @@ func (h *Hub) newQueryLocked(client string, p *Prepared) *query {
 		ci.tables[t] = append(ci.tables[t], q)
 	}
 	h.m.queries.Inc()
+	if w, ok := h.evaluator().(Watcher); ok {
+		w.Watch(client)
+	}
 	h.wg.Add(1)
 	go q.loop()
 	return q
+}
+
+// Watching reports whether the node has a live query of client.
+func (h *Hub) Watching(client string) bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.byClient[client] != nil
 }
 
 // removeQuery takes q out of the index; idempotent.

@@ -116,6 +116,17 @@ type Evaluator interface {
 	Clients(src string) []string
 }
 
+// Watcher is an optional ability of an Evaluator: a change source that
+// runs only while some live query reads its client (core starts a
+// client's PostgreSQL replication feed with its first live query, so a
+// node without live queries spends nothing on replication).
+type Watcher interface {
+	// Watch is called whenever the node files a new live query of client,
+	// before the query's first evaluation, with the hub's lock held: it
+	// must not block and must not call the hub.
+	Watch(client string)
+}
+
 // The change sources of a client (its live.source).
 const (
 	// SourceReplication: PostgreSQL logical replication, read by every

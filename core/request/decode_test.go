@@ -197,3 +197,17 @@ func BenchmarkDecodeInsert1000(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecodePoint decodes the body of a one-row fetch by primary key,
+// the request `athena bench` measures most.
+func BenchmarkDecodePoint(b *testing.B) {
+	body := []byte(`{"table_name":"athena_bench_items","columns":"id,name,price","conditions":[{"eq_column":"id","eq_value":4217}]}`)
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	for b.Loop() {
+		if _, err := request.DecodeFetch(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+}

@@ -31,12 +31,18 @@ func DecodeObject(body []byte) (Fields, error) {
 		}
 		return nil, vocab.Errorf(vocab.CodeBadRequest, "request body must be a JSON object")
 	}
-	if err := vocab.CheckJSON(trimmed); err != nil {
+	valid, err := vocab.ValidJSON(trimmed)
+	if err != nil {
 		return nil, vocab.Prefixed(err, "request body is not valid JSON: ")
 	}
-	var f Fields
 	// One pass for the usual, valid body; a body that fails is decoded
 	// again below only to word the error.
+	if valid {
+		if f, ok := splitObject(trimmed); ok {
+			return f, nil
+		}
+	}
+	var f Fields
 	if json.Unmarshal(trimmed, &f) == nil {
 		return f, nil
 	}
@@ -224,13 +230,13 @@ func (f Fields) Names(name string) ([]string, error) {
 	var list []string
 	switch jsonKind(raw) {
 	case "a string":
-		var s string
-		_ = json.Unmarshal(raw, &s)
-		for _, part := range strings.Split(s, ",") {
-			list = append(list, strings.TrimSpace(part))
+		s, ok := plainString(raw)
+		if !ok {
+			_ = json.Unmarshal(raw, &s)
 		}
+		list = strings.Split(s, ",")
 	case "an array":
-		if err := json.Unmarshal(raw, &list); err != nil {
+		if list = plainStrings(raw); list == nil && json.Unmarshal(raw, &list) != nil {
 			return nil, TypeError(name, "an array of strings or a comma-separated string", raw)
 		}
 	default:
@@ -253,8 +259,27 @@ func (f Fields) Names(name string) ([]string, error) {
 	return out, nil
 }
 
+// plainStrings returns a JSON array of strings without escapes as it is,
+// nil for anything else (the caller then decodes the long way).
+func plainStrings(raw json.RawMessage) []string {
+	items, ok := splitArray(raw)
+	if !ok {
+		return nil
+	}
+	out := make([]string, len(items))
+	for i, it := range items {
+		if out[i], ok = plainString(it); !ok {
+			return nil
+		}
+	}
+	return out
+}
+
 // value decodes any JSON value, keeping numbers exact as json.Number.
 func decodeValue(raw json.RawMessage) (any, error) {
+	if v, ok := scalarValue(raw); ok {
+		return v, nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any

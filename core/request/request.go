@@ -256,8 +256,11 @@ func decodeConditions(f Fields) ([]Condition, error) {
 	if !ok || IsNull(raw) {
 		return nil, nil
 	}
-	var items []json.RawMessage
-	if jsonKind(raw) != "an array" || json.Unmarshal(raw, &items) != nil {
+	if jsonKind(raw) != "an array" {
+		return nil, TypeError("conditions", "an array of conditions", raw)
+	}
+	items, ok := splitArray(raw)
+	if !ok && json.Unmarshal(raw, &items) != nil {
 		return nil, TypeError("conditions", "an array of conditions", raw)
 	}
 	if len(items) > maxConditions {
@@ -275,8 +278,11 @@ func decodeConditions(f Fields) ([]Condition, error) {
 }
 
 func decodeCondition(raw json.RawMessage) (Condition, error) {
-	var cf Fields
-	if jsonKind(raw) != "an object" || json.Unmarshal(raw, &cf) != nil {
+	if jsonKind(raw) != "an object" {
+		return Condition{}, vocab.Errorf(vocab.CodeBadRequest, "field conditions: each condition must be an object")
+	}
+	cf, ok := splitObject(raw)
+	if !ok && json.Unmarshal(raw, &cf) != nil {
 		return Condition{}, vocab.Errorf(vocab.CodeBadRequest, "field conditions: each condition must be an object")
 	}
 	if _, ok := cf["eq_column"]; ok {

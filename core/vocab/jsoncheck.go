@@ -13,13 +13,26 @@ import (
 // over b and allocates only for objects with many members or escaped names.
 //
 // Syntax errors are not its business: on malformed input it stops and
-// returns nil, and the decoder that runs next reports them. CheckJSON is
-// safe for concurrent use.
+// returns nil, and the decoder that runs next reports them (ValidJSON says
+// whether there is one). CheckJSON is safe for concurrent use.
 func CheckJSON(b []byte) error {
+	_, err := ValidJSON(b)
+	return err
+}
+
+// ValidJSON is CheckJSON that also reports whether b is exactly one valid
+// JSON value (surrounding space allowed): ok is what json.Valid(b) says,
+// from the same single pass. When err is not nil, ok is false. A caller
+// that has ok may split b without validating it again.
+func ValidJSON(b []byte) (ok bool, err error) {
 	var names [16][]byte // room for the names of a typical body or frame in one allocation
 	c := jsonChecker{b: b, names: names[:0]}
 	c.value(0)
-	return c.err
+	if c.err != nil || c.stop {
+		return false, c.err
+	}
+	c.skipSpace()
+	return c.i == len(c.b), nil
 }
 
 // maxCheckDepth matches encoding/json's nesting limit; deeper input is left
@@ -63,32 +76,81 @@ func (c *jsonChecker) skipSpace() {
 // value scans one JSON value starting at c.i (after optional space).
 func (c *jsonChecker) value(depth int) {
 	c.skipSpace()
-	if c.i >= len(c.b) || depth > maxCheckDepth {
+	if c.i >= len(c.b) {
 		c.stop = true
 		return
 	}
-	switch c.b[c.i] {
-	case '{':
-		c.object(depth + 1)
-	case '[':
-		c.array(depth + 1)
+	switch ch := c.b[c.i]; ch {
+	case '{', '[':
+		if depth >= maxCheckDepth {
+			c.stop = true
+			return
+		}
+		if ch == '{' {
+			c.object(depth + 1)
+		} else {
+			c.array(depth + 1)
+		}
 	case '"':
 		c.str(false)
+	case 't':
+		c.literal("true")
+	case 'f':
+		c.literal("false")
+	case 'n':
+		c.literal("null")
 	default:
-		// A number or a literal: skip to the next delimiter; its syntax is
-		// the decoder's to check.
-		start := c.i
-		for c.i < len(c.b) {
-			switch c.b[c.i] {
-			case ',', ']', '}', ' ', '\t', '\n', '\r', '"', '{', '[', ':':
-				if c.i == start {
-					c.stop = true
-				}
-				return
-			}
-			c.i++
+		c.number()
+	}
+}
+
+// literal consumes word (true, false or null) at c.i.
+func (c *jsonChecker) literal(word string) {
+	if len(c.b)-c.i < len(word) || string(c.b[c.i:c.i+len(word)]) != word {
+		c.stop = true
+		return
+	}
+	c.i += len(word)
+}
+
+// number consumes a number at c.i, as RFC 8259 §6 spells it:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (c *jsonChecker) number() {
+	if c.i < len(c.b) && c.b[c.i] == '-' {
+		c.i++
+	}
+	switch {
+	case c.i < len(c.b) && c.b[c.i] == '0':
+		c.i++
+	case c.digits() == 0:
+		c.stop = true
+		return
+	}
+	if c.i < len(c.b) && c.b[c.i] == '.' {
+		c.i++
+		if c.digits() == 0 {
+			c.stop = true
+			return
 		}
 	}
+	if c.i < len(c.b) && (c.b[c.i] == 'e' || c.b[c.i] == 'E') {
+		c.i++
+		if c.i < len(c.b) && (c.b[c.i] == '+' || c.b[c.i] == '-') {
+			c.i++
+		}
+		if c.digits() == 0 {
+			c.stop = true
+		}
+	}
+}
+
+// digits consumes decimal digits at c.i and returns how many.
+func (c *jsonChecker) digits() int {
+	start := c.i
+	for c.i < len(c.b) && c.b[c.i] >= '0' && c.b[c.i] <= '9' {
+		c.i++
+	}
+	return c.i - start
 }
 
 func (c *jsonChecker) array(depth int) {

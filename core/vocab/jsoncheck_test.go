@@ -87,6 +87,7 @@ func FuzzCheckJSON(f *testing.F) {
 		`{"\u0061":1,"a":2}`, `["\ud800"]`, `["\ud83d\ude00"]`, "[\"\xff\"]", `{"a":{"b":{"a":1}},"b":2}`,
 		`{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":10,"k11":11,"k12":12,"k13":13,"k14":14,"k15":15,"k16":16,"k17":17,"k3":3}`,
 		`[1.5e3,true,false,null,"s",{}]`, `{"a":1,"b"`,
+		`-0.5E+2`, `01`, `1.`, `-`, `.5`, `1e`, `tru`, `nulls`, ` {} `, `{} x`, "\"\x01\"", `"\x"`, `[1,]`, `{"a":}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -97,6 +98,16 @@ func FuzzCheckJSON(f *testing.F) {
 		}
 		if err != nil && !utf8.ValidString(vocab.PublicMessage(err)) {
 			t.Fatalf("message is not UTF-8: %q", vocab.PublicMessage(err))
+		}
+		ok, verr := vocab.ValidJSON(b)
+		if (verr == nil) != (err == nil) {
+			t.Fatalf("ValidJSON(%q) = %v but CheckJSON = %v", b, verr, err)
+		}
+		if verr == nil && ok != json.Valid(b) {
+			t.Fatalf("ValidJSON(%q) = %v, json.Valid = %v", b, ok, json.Valid(b))
+		}
+		if ok && verr != nil {
+			t.Fatalf("ValidJSON(%q) ok with %v", b, verr)
 		}
 		if !json.Valid(b) {
 			return
@@ -215,6 +226,18 @@ func BenchmarkCheckJSON(b *testing.B) {
 	for b.Loop() {
 		if err := vocab.CheckJSON(body.Bytes()); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestValidJSONDepth: ValidJSON draws the nesting limit where json.Valid
+// does (10,000 levels).
+func TestValidJSONDepth(t *testing.T) {
+	for _, n := range []int{9999, 10000, 10001} {
+		b := []byte(strings.Repeat("[", n) + strings.Repeat("]", n))
+		ok, err := vocab.ValidJSON(b)
+		if err != nil || ok != json.Valid(b) {
+			t.Errorf("depth %d: ValidJSON = %v, %v; json.Valid = %v", n, ok, err, json.Valid(b))
 		}
 	}
 }

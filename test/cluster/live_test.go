@@ -192,7 +192,7 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 
 // TestLiveReplicationAcrossNodes: two nodes each read their own temporary
 // slot (the default source of a PostgreSQL client whose database runs
-// wal_level=logical). A write through node B's gateway and a write made
+// wal_level=logical), opened with the node's first live query. A write through node B's gateway and a write made
 // straight through pgx both reach subscribers on A and B. Node B is killed
 // with SIGKILL: its slot vanishes with its connection (no WAL retained),
 // and A's subscribers keep receiving. A's own replication connection is
@@ -210,11 +210,15 @@ func TestLiveReplicationAcrossNodes(t *testing.T) {
 			t.Fatalf("node %s does not follow logical replication:\n%s", n.URL, n.Log.String())
 		}
 	}
-	waitUntil(t, "one slot per node", func() bool { return len(liveSlots(t, dsn)) == 2 })
+	// No live query yet: no node pays for a replication feed.
+	if s := liveSlots(t, dsn); len(s) != 0 {
+		t.Fatalf("replication slots before any live query: %v", s)
+	}
 
 	body := `{"table_name":"orders","conditions":[{"eq_column":"status","eq_value":"open"}]}`
 	onA := subscribe(t, a.URL, "subscriber on A", body)
 	onB := subscribe(t, b.URL, "subscriber on B", body)
+	waitUntil(t, "one slot per node", func() bool { return len(liveSlots(t, dsn)) == 2 })
 
 	status, _ := post(t, http.MethodPut, b.URL+"/gateway/insert", `{"table_name":"orders","insert_body":{"id":1,"status":"open"}}`, nil)
 	tu.Equal(t, "insert through B", status, 200)

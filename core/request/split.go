@@ -1,0 +1,185 @@
+package request
+
+import (
+	"encoding/json"
+
+	"github.com/athena-go/athena/core/vocab"
+)
+
+// Splitting JSON that is known to be valid. A body is scanned once, by
+// vocab.ValidJSON (syntax, duplicate names, UTF-8); its members and the
+// elements of its arrays are then cut out of it as sub-slices instead of
+// being decoded again by encoding/json, which would validate every level
+// anew and copy each member. The results alias the input, which must not
+// change while they are in use (bodies and frames are read into buffers of
+// their own and never reused).
+//
+// Every function here takes valid JSON only: a Fields value, or input
+// ValidJSON accepted. On anything it does not handle (a member name with
+// an escape) it reports ok false and the caller decodes the long way.
+
+// splitObject returns the members of the JSON object b.
+func splitObject(b []byte) (Fields, bool) {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return nil, false
+	}
+	f := make(Fields, 8)
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return f, true
+	}
+	for i < len(b) && b[i] == '"' {
+		end, escaped := stringEnd(b, i)
+		if escaped {
+			return nil, false
+		}
+		name := string(b[i+1 : end-1])
+		i = skipSpace(b, end)
+		if i >= len(b) || b[i] != ':' {
+			return nil, false
+		}
+		i = skipSpace(b, i+1)
+		vend := valueEnd(b, i)
+		if vend <= i {
+			return nil, false
+		}
+		f[name] = json.RawMessage(b[i:vend:vend])
+		i = skipSpace(b, vend)
+		if i >= len(b) {
+			return nil, false
+		}
+		switch b[i] {
+		case '}':
+			return f, true
+		case ',':
+			i = skipSpace(b, i+1)
+		default:
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
+// splitArray returns the elements of the JSON array b.
+func splitArray(b []byte) ([]json.RawMessage, bool) {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '[' {
+		return nil, false
+	}
+	var out []json.RawMessage
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		return []json.RawMessage{}, true
+	}
+	for i < len(b) {
+		end := valueEnd(b, i)
+		if end <= i {
+			return nil, false
+		}
+		out = append(out, json.RawMessage(b[i:end:end]))
+		i = skipSpace(b, end)
+		if i >= len(b) {
+			return nil, false
+		}
+		switch b[i] {
+		case ']':
+			return out, true
+		case ',':
+			i = skipSpace(b, i+1)
+		default:
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// stringEnd returns the index just past the string that opens at b[i],
+// and whether it holds an escape.
+func stringEnd(b []byte, i int) (end int, escaped bool) {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '\\':
+			escaped = true
+			i++
+		case '"':
+			return i + 1, escaped
+		}
+	}
+	return len(b), escaped
+}
+
+// valueEnd returns the index just past the value that starts at b[i].
+func valueEnd(b []byte, i int) int {
+	if i >= len(b) {
+		return i
+	}
+	switch b[i] {
+	case '"':
+		end, _ := stringEnd(b, i)
+		return end
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				i, _ = stringEnd(b, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return len(b)
+	default: // a number or a literal
+		for i < len(b) {
+			switch b[i] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				return i
+			}
+			i++
+		}
+		return i
+	}
+}
+
+// scalarValue decodes a string without escapes, a number (as json.Number,
+// exact) or a literal without encoding/json; ok is false for anything
+// else (objects, arrays, escaped strings).
+func scalarValue(raw json.RawMessage) (v any, ok bool) {
+	if len(raw) == 0 {
+		return nil, false
+	}
+	switch c := raw[0]; {
+	case c == '"':
+		return plainString(raw)
+	case c == '-' || c >= '0' && c <= '9':
+		if valid, _ := vocab.ValidJSON(raw); valid {
+			return json.Number(raw), true
+		}
+	case string(raw) == "true":
+		return true, true
+	case string(raw) == "false":
+		return false, true
+	case string(raw) == "null":
+		return nil, true
+	}
+	return nil, false
+}
