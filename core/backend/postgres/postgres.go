@@ -107,7 +107,10 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 	}
 	rc.RuntimeParams["replication"] = "database"
 	rc.RuntimeParams["application_name"] = "athena_live"
-	stmts := &stmtCache{}
+	// statement_cache_capacity=0 in the URI (pgx's own switch) turns the
+	// fetches' prepared statements off, for a pooler in transaction mode
+	// that cannot keep a session's statements.
+	stmts := &stmtCache{off: hasParam(cfg.URI, "statement_cache_capacity") && cc.StatementCacheCapacity == 0}
 	pcfg.BeforeClose = func(c *pgx.Conn) { stmts.forget(c.PgConn()) }
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {

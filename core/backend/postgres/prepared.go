@@ -59,6 +59,7 @@ type connStmts struct {
 type stmtCache struct {
 	conns sync.Map // *pgconn.PgConn → *connStmts
 	next  atomic.Uint64
+	off   bool // never prepare (statement_cache_capacity=0)
 }
 
 func (s *stmtCache) of(pc *pgconn.PgConn) *connStmts {
@@ -92,6 +93,9 @@ func (s *stmtCache) clear(ctx context.Context, pc *pgconn.PgConn) error {
 // it when the connection has run the text before; "" means run it
 // unnamed this time.
 func (s *stmtCache) statement(ctx context.Context, pc *pgconn.PgConn, sql string) (string, error) {
+	if s.off {
+		return "", nil
+	}
 	cs := s.of(pc)
 	if name, ok := cs.names[sql]; ok {
 		return name, nil

@@ -90,6 +90,7 @@ func TestFetchPreparedOnRepeat(t *testing.T) {
 		}
 	}
 	testutil.Equal(t, "statements visible to a raw script", stmtsDuring, `[{"n":0}]`)
+	testutil.Equal(t, "statements prepared", b.Prepared() > 0, true)
 	// A parameter the server refuses (out of int4's range) gets the
 	// server's own error on the named path as on the unnamed one, and the
 	// connection stays usable.
@@ -135,4 +136,22 @@ func TestFetchPreparedStaleAfterDDL(t *testing.T) {
 		testutil.NoError(t, err)
 		testutil.Equal(t, "after", res.JSON(t), `[{"id":1,"qty":"7 pcs"}]`)
 	}
+}
+
+// TestFetchUnpreparedWhenCacheOff: statement_cache_capacity=0 in the URI
+// (for a pooler in transaction mode) keeps every fetch unnamed.
+func TestFetchUnpreparedWhenCacheOff(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.NewDatabase(t)
+	b, err := postgres.New(t.Context(), postgres.Config{URI: dsn + "&statement_cache_capacity=0", MaxConns: 1})
+	testutil.NoError(t, err)
+	t.Cleanup(func() { _ = b.Close() })
+	backendtest.Exec(t, b, "CREATE TABLE items (id int4 PRIMARY KEY)")
+	backendtest.Exec(t, b, "INSERT INTO items VALUES (1)")
+	for range 3 {
+		res, err := backendtest.Collect(b.Fetch(t.Context(), pointPlan(t, b, "items", json.Number("1"))))
+		testutil.NoError(t, err)
+		testutil.Equal(t, "row", res.JSON(t), `[{"id":1}]`)
+	}
+	testutil.Equal(t, "statements prepared", b.Prepared(), 0)
 }
