@@ -7,11 +7,15 @@
 // # Statements and binding
 //
 // Fetch and Write statements come from core/sqlq's Postgres dialect and run
-// in pgx's QueryExecModeExec: one round trip, no prepared-statement cache to
-// go stale after DDL, parameters sent in text format with an unknown type so
-// the server parses each one as the type the statement needs (a numeric
-// keeps every digit; arrays and jsonb get their own literal syntax), and
-// every result in text format. Query runs raw text over the simple protocol
+// with parameters sent in text format with an unknown type, so the server
+// parses each one as the type the statement needs (a numeric keeps every
+// digit; arrays and jsonb get their own literal syntax), and every result
+// in text format. Writes run unnamed (pgx's QueryExecModeExec: one round
+// trip). A fetch whose text a connection has run before is prepared on that
+// connection and executed by name, so PostgreSQL parses and plans it once
+// per connection instead of on every request (prepared.go: bounded per
+// connection, hidden from raw scripts, refreshed after DDL changes a
+// result's type). Query runs raw text over the simple protocol
 // (several statements, DDL included). A script that leaves a transaction
 // open, or PREPARE TRANSACTION, is refused with core.CodeForbiddenStatement
 // (script.go, and the session's transaction status when the query ends:

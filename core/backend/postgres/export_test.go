@@ -31,3 +31,13 @@ func DecodeStream(msgs [][]byte) ([]Commit, error) {
 	}
 	return out, nil
 }
+
+// Prepared counts the statements the backend's connections have prepared.
+func (b *Backend) Prepared() int {
+	n := 0
+	b.stmts.conns.Range(func(_, v any) bool {
+		n += len(v.(*connStmts).names)
+		return true
+	})
+	return n
+}

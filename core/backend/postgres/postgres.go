@@ -35,6 +35,8 @@ type Config struct {
 // concurrent use; Close it when done.
 type Backend struct {
 	pool *pgxpool.Pool
+	// stmts is what each pooled connection has prepared (prepared.go).
+	stmts *stmtCache
 	// replConfig connects the change feed (replication.go): the pool's
 	// settings with replication=database.
 	replConfig *pgconn.Config
@@ -79,9 +81,10 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 		pcfg.MaxConns = cfg.MaxConns
 	}
 	cc := pcfg.ConnConfig
-	// Exec mode: one round trip, no statement cache to go stale after DDL,
-	// parameters sent as text with unknown type (the server parses each as
-	// the type the statement needs) and results in text format.
+	// Exec mode: one round trip, parameters sent as text with unknown type
+	// (the server parses each as the type the statement needs) and results
+	// in text format. Fetches add a statement cache of their own with the
+	// same encoding (prepared.go).
 	cc.DefaultQueryExecMode = pgx.QueryExecModeExec
 	for k, v := range sessionParams {
 		cc.RuntimeParams[k] = v
@@ -104,11 +107,16 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 	}
 	rc.RuntimeParams["replication"] = "database"
 	rc.RuntimeParams["application_name"] = "athena_live"
+	// statement_cache_capacity=0 in the URI (pgx's own switch) turns the
+	// fetches' prepared statements off, for a pooler in transaction mode
+	// that cannot keep a session's statements.
+	stmts := &stmtCache{off: hasParam(cfg.URI, "statement_cache_capacity") && cc.StatementCacheCapacity == 0}
+	pcfg.BeforeClose = func(c *pgx.Conn) { stmts.forget(c.PgConn()) }
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: create pool: %w", err)
 	}
-	return &Backend{pool: pool, replConfig: rc, log: cfg.Logger.With("component", "postgres")}, nil
+	return &Backend{pool: pool, stmts: stmts, replConfig: rc, log: cfg.Logger.With("component", "postgres")}, nil
 }
 
 // parseMessage is pgx's reason for rejecting a connection string, without
@@ -167,13 +175,9 @@ func (b *Backend) Fetch(ctx context.Context, p *core.FetchPlan) (core.Rows, erro
 	if err != nil {
 		return nil, fmt.Errorf("postgres: fetch: %w", err)
 	}
-	rs, err := b.pool.Query(ctx, st.SQL, st.Args...)
+	r, err := b.queryPrepared(ctx, st.SQL, st.Args, p.Columns)
 	if err != nil {
 		return nil, mapError(ctx, fmt.Errorf("postgres: fetch %s: %w", p.Table.Name, err))
-	}
-	r, err := newRows(ctx, rs, p.Columns, false, nil)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: fetch %s: %w", p.Table.Name, err)
 	}
 	return r, nil
 }
@@ -280,10 +284,17 @@ func (b *Backend) run(ctx context.Context, query string, maxValue int) (core.Row
 			if _, derr := pc.Exec(rctx, "DISCARD ALL").ReadAll(); derr != nil {
 				_ = conn.Conn().Close(rctx)
 			}
+			b.stmts.forget(pc)
 		}
 		// A connection still inside a transaction is destroyed by the pool.
 		conn.Release()
 		return err
+	}
+	// The gateway's prepared fetches are not the script's to EXECUTE.
+	if err := b.stmts.clear(ctx, conn.Conn().PgConn()); err != nil {
+		_ = conn.Conn().Close(context.WithoutCancel(ctx))
+		conn.Release()
+		return nil, mapError(ctx, fmt.Errorf("postgres: query: %w", err))
 	}
 	q := &queryRows{ctx: ctx, mrr: conn.Conn().PgConn().Exec(ctx, query), release: release}
 	if err := q.start(); err != nil {
