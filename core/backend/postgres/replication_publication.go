@@ -11,13 +11,29 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
+// ControlPlaneLogTables are the control plane's tables written on every
+// request (request, operation and API-key logs, the statistics upserts,
+// admission events). When a client's database also holds the control
+// plane, the managed publication leaves them out: published, each request
+// would stream its log rows through every reader's WAL sender to the
+// gateway, which decodes and discards them (issue 19: a third of
+// PostgreSQL's control-plane CPU per point fetch). Live queries on them
+// see only the gateway's own structured writes, like a table without a
+// replica identity; an administrator who wants them followed creates
+// athena_live FOR ALL TABLES (or FOR TABLE a list), which is left as it is.
+var ControlPlaneLogTables = []string{
+	"api_key_auth_log", "client_statistics", "client_table_statistics",
+	"gateway_admission_events", "gateway_operation_log", "gateway_request_log",
+}
+
 // unpublishedTables lists the tables in the search_path's schemas that the
 // publication lacks and could take: plain or partitioned tables with a
 // replica identity (a primary key, or REPLICA IDENTITY FULL or USING
-// INDEX) that the role owns. Tables without one are left out on purpose: a
-// publication that publishes updates makes PostgreSQL refuse every UPDATE
-// and DELETE on a member table that has no replica identity, for every
-// application, which FOR ALL TABLES would do.
+// INDEX) that the role owns, except ControlPlaneLogTables ($2). Tables
+// without a replica identity are left out on purpose: a publication that
+// publishes updates makes PostgreSQL refuse every UPDATE and DELETE on a
+// member table that has no replica identity, for every application, which
+// FOR ALL TABLES would do.
 const unpublishedTables = `
 SELECT pg_catalog.format('%I.%I', n.nspname, c.relname), c.relname
 FROM pg_catalog.pg_class c
@@ -25,6 +41,7 @@ JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
   AND n.nspname = ANY (pg_catalog.current_schemas(false))
   AND pg_catalog.pg_has_role(c.relowner, 'USAGE')
+  AND c.relname <> ALL ($2::text[])
   AND (c.relreplident IN ('f', 'i')
        OR (c.relreplident = 'd' AND EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)))
   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_publication_rel pr
@@ -32,8 +49,19 @@ WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
                   WHERE p.pubname = $1 AND pr.prrelid = c.oid)
 ORDER BY 1`
 
+// publishedLogTables lists the ControlPlaneLogTables ($2) of the search
+// path's schemas that the publication ($1) holds: a publication managed
+// before they were left out has them, and they are dropped from it.
+const publishedLogTables = `
+SELECT pg_catalog.format('%I.%I', schemaname, tablename)
+FROM pg_catalog.pg_publication_tables
+WHERE pubname = $1 AND tablename = ANY ($2::text[])
+  AND schemaname = ANY (pg_catalog.current_schemas(false))
+ORDER BY 1`
+
 // refreshPublication creates the publication when it is missing and adds
-// the tables it lacks (see unpublishedTables). Each table joins in a
+// the tables it lacks (see unpublishedTables), and drops the
+// ControlPlaneLogTables an older version added. Each table joins in a
 // transaction that also emits a logical decoding message naming it, so the
 // readers report the table as changed at that point of the stream: a live
 // query on it re-reads what was written before its changes were published.
@@ -54,7 +82,8 @@ func (b *Backend) refreshPublication(ctx context.Context) error {
 	if all {
 		return nil
 	}
-	rows, err := b.pool.Query(ctx, unpublishedTables, Publication)
+	dropErr := b.dropLogTables(ctx)
+	rows, err := b.pool.Query(ctx, unpublishedTables, Publication, ControlPlaneLogTables)
 	if err != nil {
 		return mapError(ctx, fmt.Errorf("postgres: publication %s: list tables: %w", Publication, err))
 	}
@@ -73,6 +102,9 @@ func (b *Backend) refreshPublication(ctx context.Context) error {
 		return mapError(ctx, fmt.Errorf("postgres: publication %s: list tables: %w", Publication, err))
 	}
 	var errs []error
+	if dropErr != nil {
+		errs = append(errs, dropErr)
+	}
 	for _, t := range missing {
 		err := pgx.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, "ALTER PUBLICATION "+Publication+" ADD TABLE "+t.qualified); err != nil {
@@ -87,6 +119,26 @@ func (b *Backend) refreshPublication(ctx context.Context) error {
 	}
 	if len(errs) > 0 {
 		return mapError(ctx, fmt.Errorf("postgres: publication %s: %w", Publication, errors.Join(errs...)))
+	}
+	return nil
+}
+
+// dropLogTables drops the ControlPlaneLogTables from the publication,
+// when it holds any (see publishedLogTables).
+func (b *Backend) dropLogTables(ctx context.Context) error {
+	rows, err := b.pool.Query(ctx, publishedLogTables, Publication, ControlPlaneLogTables)
+	if err != nil {
+		return fmt.Errorf("list log tables: %w", err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("list log tables: %w", err)
+	}
+	for _, n := range names {
+		// 42704: another node dropped it meanwhile.
+		if _, err := b.pool.Exec(ctx, "ALTER PUBLICATION "+Publication+" DROP TABLE "+n); err != nil && pgCode(err) != "42704" {
+			return fmt.Errorf("drop %s: %w", n, err)
+		}
 	}
 	return nil
 }

@@ -321,3 +321,47 @@ func TestCheckReplication(t *testing.T) {
 		t.Fatalf("plain role: ok=%v why=%q err=%v, want refused naming REPLICATION", ok, why, err)
 	}
 }
+
+// TestFeedLeavesOutControlPlaneLogs: when the database also holds the
+// control plane, its per-request tables (ControlPlaneLogTables) are not
+// published, so their writes never travel through the feed (issue 19); a
+// publication that an older version filled with them loses them at the
+// first refresh, and the other tables still are published and reported.
+func TestFeedLeavesOutControlPlaneLogs(t *testing.T) {
+	t.Parallel()
+	dsn := pgtest.NewDatabase(t)
+	exec(t, dsn,
+		"CREATE TABLE gateway_request_log (id bigserial PRIMARY KEY, client_name text)",
+		"CREATE TABLE client_statistics (client_name text PRIMARY KEY, total_requests bigint)",
+		"CREATE TABLE orders (id int PRIMARY KEY)",
+		// As an older version left it: the request log published.
+		"CREATE PUBLICATION "+postgres.Publication+" FOR TABLE gateway_request_log WITH (publish_via_partition_root = true)")
+	f := startFeed(t, dsn)
+	if c := f.next(t); !c.Resync {
+		t.Fatalf("first report = %+v, want a resync", c)
+	}
+	published := func() []string {
+		var names []string
+		for _, r := range query(t, dsn, `SELECT tablename::text FROM pg_publication_tables WHERE pubname = $1 ORDER BY 1`, postgres.Publication) {
+			names = append(names, r[0].(string))
+		}
+		return names
+	}
+	if got := published(); !slices.Equal(got, []string{"orders"}) {
+		t.Fatalf("published tables = %v, want [orders]", got)
+	}
+	exec(t, dsn,
+		"INSERT INTO gateway_request_log (client_name) VALUES ('c')",
+		"INSERT INTO client_statistics VALUES ('c', 1) ON CONFLICT (client_name) DO UPDATE SET total_requests = client_statistics.total_requests + 1",
+		"INSERT INTO orders VALUES (1)")
+	// The log writes come first: had they been published, they would be
+	// reported before the order.
+	if c := f.nextTables(t); !slices.Equal(c.Tables, []string{"orders"}) {
+		t.Fatalf("first commit after the writes = %+v, want tables [orders]", c)
+	}
+	for _, name := range postgres.ControlPlaneLogTables {
+		if slices.Contains(published(), name) {
+			t.Fatalf("%s joined the publication", name)
+		}
+	}
+}
