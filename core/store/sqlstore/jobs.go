@@ -139,33 +139,54 @@ func (s *Jobs) Queued(ctx context.Context, client string) (int64, error) {
 	return n, nil
 }
 
-// Claim implements jobs.Store.
+// Claim implements jobs.Store: one statement takes up to limit queued jobs,
+// oldest first, skipping rows other workers hold (on PostgreSQL); it walks
+// the (status, created_at) index and stops after limit rows. Jobs whose
+// lease ran out (their worker died) are looked for at most once a second,
+// by separate statements: failed when out of attempts, else claimed again
+// here, before queued jobs.
 func (s *Jobs) Claim(ctx context.Context, worker string, now, leaseUntil time.Time, limit int) (claimed, expired []*core.Job, err error) {
-	// Jobs whose worker died without attempts left fail first.
 	if last := s.lastExpiry.Load(); now.UnixMilli()-last >= 1000 && s.lastExpiry.CompareAndSwap(last, now.UnixMilli()) {
 		if expired, err = s.expire(ctx, now); err != nil {
 			return nil, nil, err
 		}
+		if claimed, err = s.claimWhere(ctx, `status = 'running' AND lease_until < $3 AND attempts < max_attempts
+			ORDER BY lease_until`, worker, now, leaseUntil, limit); err != nil {
+			return nil, expired, err
+		}
 	}
+	if n := limit - len(claimed); n > 0 {
+		queued, err := s.claimWhere(ctx, `status = 'queued' ORDER BY status, created_at`, worker, now, leaseUntil, n)
+		if err != nil {
+			return nil, expired, err
+		}
+		claimed = append(claimed, queued...)
+	}
+	return claimed, expired, nil
+}
+
+// claimWhere leases up to limit jobs matching where (which ends with their
+// order; $3 is now) to worker.
+func (s *Jobs) claimWhere(ctx context.Context, where, worker string, now, leaseUntil time.Time, limit int) ([]*core.Job, error) {
 	rows, err := s.db.QueryContext(ctx, s.q(`UPDATE gateway_deferred_requests
 		SET status = 'running', attempts = attempts + 1, worker_id = $1, lease_until = $2,
 			started_at = $3, updated_at = $3, error = NULL
 		WHERE request_id IN (
 			SELECT request_id FROM gateway_deferred_requests
-			WHERE status = 'queued' OR (status = 'running' AND lease_until < $3 AND attempts < max_attempts)
-			ORDER BY created_at
+			WHERE `+where+`
 			LIMIT $4
 			FOR UPDATE SKIP LOCKED)
 		RETURNING `+jobColumns), worker, ms(leaseUntil), ms(now), limit)
 	if err != nil {
-		return nil, expired, fmt.Errorf("claim: %w", err)
+		return nil, fmt.Errorf("claim: %w", err)
 	}
-	if claimed, err = collect(rows); err != nil {
-		return nil, expired, fmt.Errorf("claim: %w", err)
+	claimed, err := collect(rows)
+	if err != nil {
+		return nil, fmt.Errorf("claim: %w", err)
 	}
 	// RETURNING has no order: run the oldest first.
 	sort.Slice(claimed, func(a, b int) bool { return claimed[a].CreatedAt.Before(claimed[b].CreatedAt) })
-	return claimed, expired, nil
+	return claimed, nil
 }
 
 // expire fails running jobs whose lease ran out with no attempts left.
