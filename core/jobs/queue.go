@@ -103,17 +103,18 @@ func (q *Queue) Enqueue(ctx context.Context, call vocab.Call, client, owner stri
 		}
 		j.Request.IdempotencyKey, j.Request.Hash = k, requestHash(call, client)
 	}
-	if err := q.checkQueued(ctx, client); err != nil {
-		return nil, err
-	}
 	var unwatch func()
 	if call.Watch != nil {
 		unwatch = q.bus.watch(j.RequestID, call.Watch)
 	}
-	existing, err := q.cfg.Store.Enqueue(ctx, j)
+	existing, err := q.cfg.Store.Enqueue(ctx, j, q.cfg.MaxQueuedPerClient)
 	if err != nil {
 		if unwatch != nil {
 			unwatch()
+		}
+		var full *QueueFull
+		if errors.As(err, &full) {
+			return nil, q.queueFull(client, full.Queued)
 		}
 		q.metrics.storageUp.Set(0)
 		return nil, vocab.Wrap(vocab.CodeQueueUnavailable, "the job queue is unavailable; retry later or send the request without deferral", err)
