@@ -37,7 +37,10 @@ type watcher struct{ fn func(*vocab.Job) }
 type busMessage struct {
 	Job    *vocab.Job `json:"job,omitempty"`
 	Cancel string     `json:"cancel,omitempty"` // a job id to cancel wherever it runs
-	From   string     `json:"from"`
+	// Wake asks the other nodes' idle workers to claim now: a job was
+	// queued that this node's workers cannot take at once.
+	Wake bool   `json:"wake,omitempty"`
+	From string `json:"from"`
 }
 
 func newBus(q *Queue) *bus {
@@ -102,6 +105,11 @@ func (b *bus) publishCancel(ctx context.Context, id string) {
 	b.send(ctx, busMessage{Cancel: id})
 }
 
+// publishWake asks the other nodes' workers to claim now.
+func (b *bus) publishWake(ctx context.Context) {
+	b.send(ctx, busMessage{Wake: true})
+}
+
 // send publishes on the broker to the other nodes; false means it did not
 // (no broker, or it failed).
 func (b *bus) send(ctx context.Context, m busMessage) bool {
@@ -137,6 +145,10 @@ func (b *bus) receive(raw []byte) {
 	}
 	if m.Cancel != "" {
 		b.q.cancelLocal(m.Cancel)
+		return
+	}
+	if m.Wake {
+		b.q.wake()
 		return
 	}
 	if m.Job != nil {

@@ -35,7 +35,8 @@ type Queue struct {
 	wakeCh chan struct{}
 	wg     sync.WaitGroup
 
-	claimFailing atomic.Bool // logs a store outage once
+	claimFailing atomic.Bool  // logs a store outage once
+	busy         atomic.Int64 // jobs this node's workers run now
 
 	// mu guards running: the cancel funcs of the jobs this node runs.
 	mu      sync.Mutex
@@ -131,6 +132,11 @@ func (q *Queue) Enqueue(ctx context.Context, call vocab.Call, client, owner stri
 	// its submitter, whose watch already knows it is queued.
 	q.metrics.events.WithLabelValues("enqueue", string(vocab.JobQueued)).Inc()
 	q.wake()
+	if q.cfg.Broker != nil && q.busy.Load() >= int64(q.workers()) {
+		// No worker here can take it now: wake the other nodes' rather
+		// than leave it to their next poll.
+		q.bus.publishWake(ctx)
+	}
 	return &vocab.Result{
 		Message:  "Request deferred",
 		Data:     vocab.DeferredReply{RequestID: j.RequestID, Status: vocab.JobQueued},

@@ -27,6 +27,14 @@ func (q *Queue) Close() {
 	q.bus.close()
 }
 
+// workers is how many jobs this node runs at once: 0 without workers.
+func (q *Queue) workers() int {
+	if !q.cfg.WorkerEnabled {
+		return 0
+	}
+	return q.cfg.Concurrency
+}
+
 // wake nudges idle workers on this node.
 func (q *Queue) wake() {
 	select {
@@ -94,6 +102,7 @@ func (q *Queue) claim(n int, slots chan struct{}, jobs *sync.WaitGroup) int {
 	}
 	for _, j := range claimed {
 		slots <- struct{}{}
+		q.busy.Add(1)
 		jobs.Add(1)
 		ctx, cancel := context.WithCancelCause(q.ctx)
 		q.mu.Lock()
@@ -101,7 +110,7 @@ func (q *Queue) claim(n int, slots chan struct{}, jobs *sync.WaitGroup) int {
 		q.mu.Unlock()
 		q.event(q.ctx, "claim", j)
 		go func() {
-			defer func() { <-slots; jobs.Done(); q.wake() }()
+			defer func() { q.busy.Add(-1); <-slots; jobs.Done(); q.wake() }()
 			q.run(ctx, cancel, j)
 		}()
 	}
