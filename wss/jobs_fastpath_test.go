@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -181,4 +182,48 @@ func TestDeferredSmallResultInline(t *testing.T) {
 	got, end := chunkIDs(t, c, "s", true)
 	tu.Equal(t, "streamed after completion", got, map[int64][]int64{0: {1, 2}})
 	tu.Equal(t, "end row_count", end["data"].(map[string]any)["row_count"], any(json.Number("2")))
+}
+
+// TestDeferredManyAtOnce: 60 deferrals in flight on one socket, on a
+// PostgreSQL queue (claims and terminal writes of several jobs per
+// statement): every one gets its 202, then running and completed, with
+// its own result, and no job is run twice.
+func TestDeferredManyAtOnce(t *testing.T) {
+	t.Parallel()
+	db := sharedQueue(t)
+	e := newEnv(t, envConfig{core: func(c *core.Config) {
+		c.Deferred = jobs.Config{Store: sqlstore.NewJobs(db, schema.Postgres), WorkerEnabled: true, PollInterval: noPoll}
+	}})
+	c := e.dial(t, dialOpts{header: http.Header{"X-Athena-Client": {"local"}}})
+	const n = 60
+	for i := range n {
+		c.send(map[string]any{"request_id": fmt.Sprint("d", i), "action": "gateway.query", "defer": true,
+			"body": map[string]any{"query": fmt.Sprintf("SELECT %d AS n", i)}})
+	}
+	events := map[string][]string{}
+	results := map[string]string{}
+	deadline := time.Now().Add(2 * time.Minute)
+	for len(results) < n {
+		f, err := c.tryRecv(time.Until(deadline))
+		if err != nil {
+			t.Fatalf("%d of %d jobs completed: %v", len(results), n, err)
+		}
+		id := f.str("request_id")
+		switch f.str("type") {
+		case "reply":
+			tu.Equal(t, "202 of "+id, f.num("http_status"), int64(202))
+		case "event":
+			j := f["data"].(map[string]any)
+			events[id] = append(events[id], j["status"].(string))
+			if j["status"] == "completed" {
+				results[id] = fmtJSON(j["result"].(map[string]any)["data"])
+				tu.Equal(t, "attempts of "+id, j["attempts"], any(json.Number("1")))
+			}
+		}
+	}
+	for i := range n {
+		id := fmt.Sprint("d", i)
+		tu.Equal(t, "events of "+id, events[id], []string{"running", "completed"})
+		tu.Equal(t, "result of "+id, results[id], fmt.Sprintf(`[{"n":%d}]`, i))
+	}
 }

@@ -33,7 +33,10 @@ type Queue struct {
 	ctx    context.Context // cancelled by Close
 	stop   context.CancelFunc
 	wakeCh chan struct{}
-	wg     sync.WaitGroup
+	// finishCh carries terminal writes to the finisher (finishLoop); the
+	// work loop closes it.
+	finishCh chan finishReq
+	wg       sync.WaitGroup
 
 	claimFailing atomic.Bool  // logs a store outage once
 	busy         atomic.Int64 // jobs this node's workers run now
@@ -64,7 +67,7 @@ func New(cfg Config) (*Queue, error) {
 	ctx, stop := context.WithCancel(context.Background())
 	q := &Queue{
 		cfg: cfg, log: log.With("component", "deferred", "node", cfg.NodeID), metrics: m,
-		ctx: ctx, stop: stop, wakeCh: make(chan struct{}, 1), running: map[string]context.CancelCauseFunc{},
+		ctx: ctx, stop: stop, wakeCh: make(chan struct{}, 1), finishCh: make(chan finishReq), running: map[string]context.CancelCauseFunc{},
 	}
 	q.bus = newBus(q)
 	q.bus.start(ctx)

@@ -287,3 +287,62 @@ func TestClaimTakesExpiredAndQueued(t *testing.T) {
 		tu.Equal(t, "second attempt", c[0].Attempts, 2)
 	})
 }
+
+// TestFinishMany: jobs finishing together are stored together, each only
+// under its own claim: a job now claimed by another worker, and a canceled
+// one, are refused beside the ones stored; a failure and a result stored in
+// chunks go in the same call.
+func TestFinishMany(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, s *sqlstore.Jobs) {
+		ctx := t.Context()
+		t0 := time.UnixMilli(1_700_000_000_000)
+		for i := range 6 {
+			tu.NoError(t, errOf(s.Enqueue(ctx, job(fmt.Sprint("j", i), t0.Add(time.Duration(i)*time.Second)), -1)))
+		}
+		c, _, err := s.Claim(ctx, "w1", t0, t0.Add(time.Hour), 6)
+		tu.NoError(t, err)
+		tu.Equal(t, "claimed", len(c), 6)
+		byID := map[string]*core.Job{}
+		for _, j := range c {
+			byID[j.RequestID] = j
+		}
+		// w1 gave j3 back and w2 took it; j4 was canceled.
+		later := t0.Add(2 * time.Minute)
+		tu.NoError(t, s.Release(ctx, "j3", "w1"))
+		re, _, err := s.Claim(ctx, "w2", later, later.Add(time.Minute), 1)
+		tu.NoError(t, err)
+		tu.Equal(t, "w2 took j3", re[0].RequestID, "j3")
+		_, _, err = s.Cancel(ctx, "j4", later)
+		tu.NoError(t, err)
+		// j5 failed; j1's rows are in chunks.
+		fin := later.Add(time.Second)
+		js := []*core.Job{byID["j0"], byID["j1"], byID["j2"], byID["j3"], byID["j4"], byID["j5"]}
+		for i, j := range js {
+			j.Status, j.Result, j.FinishedAt = core.JobCompleted, []byte(fmt.Sprintf(`{"status":"success","data":[{"n":%d}]}`, i)), &fin
+		}
+		js[5].Status, js[5].Error, js[5].Result = core.JobFailed, "boom", []byte(`{"status":"error"}`)
+		js[1].Stored = &core.ResultSummary{RowCount: 7, Chunks: 2, Bytes: 70, ChunkRows: 5}
+		ok, errs := s.FinishMany(ctx, js)
+		for _, err := range errs {
+			tu.NoError(t, err)
+		}
+		tu.Equal(t, "stored", ok, []bool{true, true, true, false, false, true})
+		for i, want := range []core.JobStatus{core.JobCompleted, core.JobCompleted, core.JobCompleted, core.JobRunning, core.JobCanceled, core.JobFailed} {
+			got, err := s.Get(ctx, fmt.Sprint("j", i))
+			tu.NoError(t, err)
+			tu.Equal(t, fmt.Sprint("status of j", i), got.Status, want)
+		}
+		got, _ := s.Get(ctx, "j0")
+		tu.Equal(t, "result", string(got.Result), `{"status":"success","data":[{"n":0}]}`)
+		tu.Equal(t, "finished", got.FinishedAt.UnixMilli(), fin.UnixMilli())
+		tu.Equal(t, "no summary", got.Stored == nil, true)
+		got, _ = s.Get(ctx, "j1")
+		tu.Equal(t, "summary", *got.Stored, core.ResultSummary{RowCount: 7, Chunks: 2, Bytes: 70, ChunkRows: 5, Attempt: 1})
+		got, _ = s.Get(ctx, "j5")
+		tu.Equal(t, "error", got.Error, "boom")
+		// Stored once: the same batch again changes nothing.
+		ok, _ = s.FinishMany(ctx, js)
+		tu.Equal(t, "stored twice", ok, []bool{false, false, false, false, false, false})
+	})
+}
