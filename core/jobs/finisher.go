@@ -24,8 +24,9 @@ type finishRes struct {
 // finishLoop stores the terminal states of the jobs that finish while it
 // is busy in one FinishMany (issue #19): it takes a request, adds every
 // other one already waiting (it never waits for more, so a lone job is
-// written at once), stores them together and answers each. It returns when
-// reqs is closed, which workLoop does after its last job has ended.
+// written at once, with Finish), stores them together and answers each.
+// It runs only for a store that is a BatchFinisher, and returns when reqs
+// is closed, which workLoop does after its last job has ended.
 func (q *Queue) finishLoop(reqs <-chan finishReq) {
 	defer q.wg.Done()
 	batch := make([]finishReq, 0, maxFinishBatch)
@@ -44,12 +45,18 @@ func (q *Queue) finishLoop(reqs <-chan finishReq) {
 				break more
 			}
 		}
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(q.ctx), 10*time.Second)
+		if len(batch) == 1 {
+			ok, err := q.cfg.Store.Finish(ctx, r.j)
+			cancel()
+			r.done <- finishRes{ok: ok, err: err}
+			continue
+		}
 		js = js[:0]
 		for _, r := range batch {
 			js = append(js, r.j)
 		}
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(q.ctx), 10*time.Second)
-		ok, errs := q.cfg.Store.FinishMany(ctx, js)
+		ok, errs := q.batch.FinishMany(ctx, js)
 		cancel()
 		for i, r := range batch {
 			r.done <- finishRes{ok: ok[i], err: errs[i]}

@@ -33,9 +33,10 @@ type Queue struct {
 	ctx    context.Context // cancelled by Close
 	stop   context.CancelFunc
 	wakeCh chan struct{}
-	// finishCh carries terminal writes to the finisher (finishLoop); the
-	// work loop closes it.
+	// finishCh carries terminal writes to the finisher (finishLoop), when
+	// the store is a BatchFinisher (batch); the work loop closes it.
 	finishCh chan finishReq
+	batch    BatchFinisher
 	wg       sync.WaitGroup
 
 	claimFailing atomic.Bool  // logs a store outage once
@@ -67,7 +68,10 @@ func New(cfg Config) (*Queue, error) {
 	ctx, stop := context.WithCancel(context.Background())
 	q := &Queue{
 		cfg: cfg, log: log.With("component", "deferred", "node", cfg.NodeID), metrics: m,
-		ctx: ctx, stop: stop, wakeCh: make(chan struct{}, 1), finishCh: make(chan finishReq), running: map[string]context.CancelCauseFunc{},
+		ctx: ctx, stop: stop, wakeCh: make(chan struct{}, 1), running: map[string]context.CancelCauseFunc{},
+	}
+	if b, ok := cfg.Store.(BatchFinisher); ok && cfg.WorkerEnabled {
+		q.batch, q.finishCh = b, make(chan finishReq)
 	}
 	q.bus = newBus(q)
 	q.bus.start(ctx)

@@ -69,11 +69,16 @@ type Leaser interface {
 	// longer the worker's: the lease expired and another worker took the
 	// job, or it was canceled.
 	Finish(ctx context.Context, j *vocab.Job) (bool, error)
-	// FinishMany is Finish of several jobs at once, in as few statements
-	// as the store can: ok[i] and errs[i] are Finish's answers for js[i].
-	FinishMany(ctx context.Context, js []*vocab.Job) (ok []bool, errs []error)
 	// Release returns a claimed job to the queue (shutdown).
 	Release(ctx context.Context, id, worker string) error
+}
+
+// BatchFinisher is what a Store may also implement (core/store/sqlstore.Jobs
+// does): Finish of several jobs at once, in as few statements as the store
+// can; ok[i] and errs[i] are Finish's answers for js[i]. Without it (a
+// store wrapped in another type, say) the queue calls Finish per job.
+type BatchFinisher interface {
+	FinishMany(ctx context.Context, js []*vocab.Job) (ok []bool, errs []error)
 }
 
 // Keeper is the part of the durable queue that housekeeping uses: the

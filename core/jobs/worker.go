@@ -48,11 +48,13 @@ func (q *Queue) wake() {
 func (q *Queue) workLoop() {
 	defer q.wg.Done()
 	slots := make(chan struct{}, q.cfg.Concurrency)
-	// The finisher outlives every job: a job finishing during shutdown
-	// still stores its result through it.
-	q.wg.Add(1)
-	go q.finishLoop(q.finishCh)
-	defer close(q.finishCh)
+	if q.finishCh != nil {
+		// The finisher outlives every job: a job finishing during
+		// shutdown still stores its result through it.
+		q.wg.Add(1)
+		go q.finishLoop(q.finishCh)
+		defer close(q.finishCh)
+	}
 	var jobs sync.WaitGroup
 	defer jobs.Wait()
 	tick := time.NewTicker(q.cfg.PollInterval)
@@ -234,8 +236,10 @@ func (q *Queue) finish(j *vocab.Job, status vocab.JobStatus, env vocab.Envelope,
 func (q *Queue) storeFinish(j *vocab.Job) (ok bool, err error) {
 	// First with the jobs finishing at the same time, in one statement;
 	// after a failure alone, at once, then with back-off.
-	if ok, err = q.finishBatched(j); err == nil {
-		return ok, nil
+	if q.finishCh != nil {
+		if ok, err = q.finishBatched(j); err == nil {
+			return ok, nil
+		}
 	}
 	deadline := time.Now().Add(q.lease())
 	backoff := 50 * time.Millisecond

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/jobs"
 	"github.com/athena-go/athena/schema"
 )
 
@@ -98,3 +99,5 @@ func (s *Jobs) finishBatch(ctx context.Context, js []*core.Job, batch []int, ok 
 	}
 	return nil
 }
+
+var _ jobs.BatchFinisher = (*Jobs)(nil)
