@@ -29,6 +29,10 @@ type bus struct {
 	watchers map[string]map[*watcher]struct{}
 
 	stopSub func()
+	// wakeOthers asks wakeLoop to publish a wake: deferrals never wait
+	// for the broker, and many of them while one publish is out share the
+	// next.
+	wakeOthers chan struct{}
 }
 
 type watcher struct{ fn func(*vocab.Job) }
@@ -44,7 +48,7 @@ type busMessage struct {
 }
 
 func newBus(q *Queue) *bus {
-	return &bus{q: q, watchers: map[string]map[*watcher]struct{}{}}
+	return &bus{q: q, watchers: map[string]map[*watcher]struct{}{}, wakeOthers: make(chan struct{}, 1)}
 }
 
 func (b *bus) start(ctx context.Context) {
@@ -58,6 +62,21 @@ func (b *bus) start(ctx context.Context) {
 		return
 	}
 	b.stopSub = stop
+	b.q.wg.Add(1)
+	go b.wakeLoop(ctx)
+}
+
+// wakeLoop publishes the wakes publishWake asks for until ctx ends.
+func (b *bus) wakeLoop(ctx context.Context) {
+	defer b.q.wg.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-b.wakeOthers:
+			b.send(ctx, busMessage{Wake: true})
+		}
+	}
 }
 
 func (b *bus) close() {
@@ -105,9 +124,13 @@ func (b *bus) publishCancel(ctx context.Context, id string) {
 	b.send(ctx, busMessage{Cancel: id})
 }
 
-// publishWake asks the other nodes' workers to claim now.
-func (b *bus) publishWake(ctx context.Context) {
-	b.send(ctx, busMessage{Wake: true})
+// publishWake asks the other nodes' workers to claim now; it does not
+// wait for the broker (wakeLoop publishes).
+func (b *bus) publishWake() {
+	select {
+	case b.wakeOthers <- struct{}{}:
+	default: // a wake is pending already
+	}
 }
 
 // send publishes on the broker to the other nodes; false means it did not

@@ -142,7 +142,7 @@ func (q *Queue) Enqueue(ctx context.Context, call vocab.Call, client, owner stri
 	if q.cfg.Broker != nil && q.busy.Load() >= int64(q.workers()) {
 		// No worker here can take it now: wake the other nodes' rather
 		// than leave it to their next poll.
-		q.bus.publishWake(ctx)
+		q.bus.publishWake()
 	}
 	return &vocab.Result{
 		Message:  "Request deferred",
