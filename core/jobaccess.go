@@ -240,16 +240,14 @@ func (g *Gateway) jobResult(j *Job, from int64) (*Job, error) {
 	if from < 0 {
 		return nil, Errorf(CodeBadRequest, "from_seq: must not be negative")
 	}
-	if j.Stored == nil {
-		if from > 0 {
-			return nil, Errorf(CodeBadRequest, "from_seq: deferred request %q has its result inline, in one piece; ask from 0", Truncate(j.RequestID, 64))
-		}
-		return j, nil
-	}
 	r, err := g.jobs.ReadResult(j, from)
-	if err != nil {
+	switch {
+	case err != nil:
 		return nil, err
+	case r == nil && from > 0:
+		return nil, Errorf(CodeBadRequest, "from_seq: deferred request %q has its result inline, in one piece; ask from 0", Truncate(j.RequestID, 64))
+	case r != nil:
+		j.Reader = r
 	}
-	j.Reader = r
 	return j, nil
 }

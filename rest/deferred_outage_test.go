@@ -62,7 +62,7 @@ func TestDeferredStoreOutage(t *testing.T) {
 	for i := range ids {
 		ids[i] = fmt.Sprintf("outage-%d", i)
 		_, err := otherNode.Enqueue(t.Context(), &core.Job{RequestID: ids[i], ClientName: "local", Action: core.OpQuery,
-			CreatedAt: time.Now(), MaxAttempts: 3, Request: core.JobRequest{Body: []byte(`{"query":"SELECT count(*) AS n FROM users"}`)}})
+			CreatedAt: time.Now(), MaxAttempts: 3, Request: core.JobRequest{Body: []byte(`{"query":"SELECT count(*) AS n FROM users"}`)}}, -1)
 		tu.NoError(t, err)
 	}
 	time.Sleep(200 * time.Millisecond) // several failed polls

@@ -9,15 +9,18 @@ import (
 	"github.com/athena-go/athena/core/vocab"
 )
 
-// bus delivers job events to the watchers on this node. With a Broker every
-// event goes through it, so every node (this one included) hears every
-// event; a publish that fails falls back to local delivery, so watchers on
-// this node still hear about jobs this node changed while the broker is
-// down. Without a Broker delivery is local only.
+// bus delivers job events to the watchers on this node. An event this node
+// publishes reaches its own watchers in process, at once and with the
+// job's result; with a Broker it also goes through it to every other node
+// (a node ignores its own messages coming back), and a publish that fails
+// leaves the other nodes without it until their watchers read the job.
+// Without a Broker delivery is local only.
 //
 // The broker carries a job's status only, never its result: a node whose
-// watchers need the result of a finished job reads it from the store, once
-// per event (issue #14: results are not broadcast to every node).
+// watchers need the result of a job another node finished reads it from
+// the store, once per event (issue #14: results are not broadcast to every
+// node). A job submitted, run and watched on one node is never read back
+// (issue #19).
 type bus struct {
 	q *Queue
 
@@ -26,6 +29,10 @@ type bus struct {
 	watchers map[string]map[*watcher]struct{}
 
 	stopSub func()
+	// wakeOthers asks wakeLoop to publish a wake: deferrals never wait
+	// for the broker, and many of them while one publish is out share the
+	// next.
+	wakeOthers chan struct{}
 }
 
 type watcher struct{ fn func(*vocab.Job) }
@@ -34,11 +41,14 @@ type watcher struct{ fn func(*vocab.Job) }
 type busMessage struct {
 	Job    *vocab.Job `json:"job,omitempty"`
 	Cancel string     `json:"cancel,omitempty"` // a job id to cancel wherever it runs
-	From   string     `json:"from"`
+	// Wake asks the other nodes' idle workers to claim now: a job was
+	// queued that this node's workers cannot take at once.
+	Wake bool   `json:"wake,omitempty"`
+	From string `json:"from"`
 }
 
 func newBus(q *Queue) *bus {
-	return &bus{q: q, watchers: map[string]map[*watcher]struct{}{}}
+	return &bus{q: q, watchers: map[string]map[*watcher]struct{}{}, wakeOthers: make(chan struct{}, 1)}
 }
 
 func (b *bus) start(ctx context.Context) {
@@ -52,6 +62,21 @@ func (b *bus) start(ctx context.Context) {
 		return
 	}
 	b.stopSub = stop
+	b.q.wg.Add(1)
+	go b.wakeLoop(ctx)
+}
+
+// wakeLoop publishes the wakes publishWake asks for until ctx ends.
+func (b *bus) wakeLoop(ctx context.Context) {
+	defer b.q.wg.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-b.wakeOthers:
+			b.send(ctx, busMessage{Wake: true})
+		}
+	}
 }
 
 func (b *bus) close() {
@@ -90,9 +115,7 @@ func (b *bus) publish(ctx context.Context, j *vocab.Job) {
 	wire := cp
 	wire.Result = nil // the status travels; the result stays in the store
 	wire.Request = vocab.JobRequest{}
-	if b.send(ctx, busMessage{Job: &wire}) {
-		return
-	}
+	b.send(ctx, busMessage{Job: &wire})
 	b.deliver(&cp)
 }
 
@@ -101,7 +124,17 @@ func (b *bus) publishCancel(ctx context.Context, id string) {
 	b.send(ctx, busMessage{Cancel: id})
 }
 
-// send publishes on the broker; false means deliver locally instead.
+// publishWake asks the other nodes' workers to claim now; it does not
+// wait for the broker (wakeLoop publishes).
+func (b *bus) publishWake() {
+	select {
+	case b.wakeOthers <- struct{}{}:
+	default: // a wake is pending already
+	}
+}
+
+// send publishes on the broker to the other nodes; false means it did not
+// (no broker, or it failed).
 func (b *bus) send(ctx context.Context, m busMessage) bool {
 	if b.q.cfg.Broker == nil || b.stopSub == nil {
 		b.q.metrics.pushes.WithLabelValues("local").Inc()
@@ -130,8 +163,15 @@ func (b *bus) receive(raw []byte) {
 		b.q.log.Warn("ignoring a malformed job event from the broker", "error", err)
 		return
 	}
+	if m.From == b.q.cfg.NodeID {
+		return // publish delivered it here already
+	}
 	if m.Cancel != "" {
 		b.q.cancelLocal(m.Cancel)
+		return
+	}
+	if m.Wake {
+		b.q.wake()
 		return
 	}
 	if m.Job != nil {

@@ -31,25 +31,30 @@ type Config struct {
 	// WorkerEnabled runs workers on this node.
 	WorkerEnabled bool
 	// PollInterval is how often idle workers look for jobs. Default 1s; a
-	// job submitted on this node wakes them at once.
+	// job submitted on this node wakes them at once, and one this node's
+	// workers cannot take at once wakes the other nodes' over the Broker.
 	PollInterval time.Duration
 	// Concurrency is how many jobs this node runs at once. Default 8.
 	Concurrency int
 	// MaxAttempts is how often a job is claimed before it fails. Default 3.
 	MaxAttempts int
 	// ResultMaxBytes is the size up to which a result is carried inline in
-	// the job (and its terminal event). A bigger result of a fetch, query
-	// or sql is stored in chunks only, and the job's result is its summary;
+	// the job (and its terminal event); a fetch, query or sql result that
+	// also fits in one chunk is stored nowhere else. A bigger result of a
+	// fetch, query or sql is stored in chunks only, and the job's result is
+	// its summary;
 	// a bigger result of another operation is stored without its data and
 	// marked truncated. Default 1 MiB.
 	ResultMaxBytes int
 	// ResultJobMaxBytes bounds the stored result of one job: rows past it
 	// are not stored, and the job says so (result_truncated). Default 1 GiB.
 	ResultJobMaxBytes int64
-	// ResultClientQuotaBytes bounds the stored results of one client's
-	// jobs together; a job that would pass it fails with
+	// ResultClientQuotaBytes bounds the stored results (chunks) of one
+	// client's jobs together; a job that would pass it fails with
 	// payload_too_large. Results leave the quota when their jobs are
-	// pruned (Retention) or requeued. Default 10 GiB; negative means none.
+	// pruned (Retention) or requeued. A result that fits in one chunk and
+	// ResultMaxBytes is kept in its job, stores no chunk and does not
+	// count. Default 10 GiB; negative means none.
 	ResultClientQuotaBytes int64
 	// ChunkRows is how many rows a stored chunk holds. Default 500 (the
 	// socket's chunk_rows).

@@ -1,7 +1,6 @@
 package jobs
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"strconv"
@@ -77,26 +76,13 @@ func (q *Queue) resubmitted(existing, j *vocab.Job, call vocab.Call) (*vocab.Res
 	}, nil
 }
 
-// checkQueued refuses a deferral when its client has MaxQueuedPerClient
-// jobs waiting already. The count and the insert are not one transaction,
-// so concurrent deferrals may pass the cap by a few.
-func (q *Queue) checkQueued(ctx context.Context, client string) error {
-	limit := q.cfg.MaxQueuedPerClient
-	if limit < 0 {
-		return nil
-	}
-	n, err := q.cfg.Store.Queued(ctx, client)
-	if err != nil {
-		q.metrics.storageUp.Set(0)
-		return vocab.Wrap(vocab.CodeQueueUnavailable, "the job queue is unavailable; retry later or send the request without deferral", err)
-	}
-	if n < int64(limit) {
-		return nil
-	}
+// queueFull refuses a deferral whose client has MaxQueuedPerClient jobs
+// waiting already (n of them); Store.Enqueue counts them in its insert.
+func (q *Queue) queueFull(client string, n int64) error {
 	return &vocab.RetryLater{
 		Err: vocab.Errorf(vocab.CodeRateLimited,
 			"client %q has %d queued deferred requests, the most gateway.deferred_max_queued_per_client (%d) allows; retry when some have run",
-			vocab.Truncate(client, 64), n, limit),
+			vocab.Truncate(client, 64), n, q.cfg.MaxQueuedPerClient),
 		After: 5 * time.Second,
 	}
 }

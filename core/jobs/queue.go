@@ -33,9 +33,14 @@ type Queue struct {
 	ctx    context.Context // cancelled by Close
 	stop   context.CancelFunc
 	wakeCh chan struct{}
-	wg     sync.WaitGroup
+	// finishCh carries terminal writes to the finisher (finishLoop), when
+	// the store is a BatchFinisher (batch); the work loop closes it.
+	finishCh chan finishReq
+	batch    BatchFinisher
+	wg       sync.WaitGroup
 
-	claimFailing atomic.Bool // logs a store outage once
+	claimFailing atomic.Bool  // logs a store outage once
+	busy         atomic.Int64 // jobs this node's workers run now
 
 	// mu guards running: the cancel funcs of the jobs this node runs.
 	mu      sync.Mutex
@@ -64,6 +69,9 @@ func New(cfg Config) (*Queue, error) {
 	q := &Queue{
 		cfg: cfg, log: log.With("component", "deferred", "node", cfg.NodeID), metrics: m,
 		ctx: ctx, stop: stop, wakeCh: make(chan struct{}, 1), running: map[string]context.CancelCauseFunc{},
+	}
+	if b, ok := cfg.Store.(BatchFinisher); ok && cfg.WorkerEnabled {
+		q.batch, q.finishCh = b, make(chan finishReq)
 	}
 	q.bus = newBus(q)
 	q.bus.start(ctx)
@@ -103,17 +111,18 @@ func (q *Queue) Enqueue(ctx context.Context, call vocab.Call, client, owner stri
 		}
 		j.Request.IdempotencyKey, j.Request.Hash = k, requestHash(call, client)
 	}
-	if err := q.checkQueued(ctx, client); err != nil {
-		return nil, err
-	}
 	var unwatch func()
 	if call.Watch != nil {
 		unwatch = q.bus.watch(j.RequestID, call.Watch)
 	}
-	existing, err := q.cfg.Store.Enqueue(ctx, j)
+	existing, err := q.cfg.Store.Enqueue(ctx, j, q.cfg.MaxQueuedPerClient)
 	if err != nil {
 		if unwatch != nil {
 			unwatch()
+		}
+		var full *QueueFull
+		if errors.As(err, &full) {
+			return nil, q.queueFull(client, full.Queued)
 		}
 		q.metrics.storageUp.Set(0)
 		return nil, vocab.Wrap(vocab.CodeQueueUnavailable, "the job queue is unavailable; retry later or send the request without deferral", err)
@@ -130,6 +139,11 @@ func (q *Queue) Enqueue(ctx context.Context, call vocab.Call, client, owner stri
 	// its submitter, whose watch already knows it is queued.
 	q.metrics.events.WithLabelValues("enqueue", string(vocab.JobQueued)).Inc()
 	q.wake()
+	if q.cfg.Broker != nil && q.busy.Load() >= int64(q.workers()) {
+		// No worker here can take it now: wake the other nodes' rather
+		// than leave it to their next poll.
+		q.bus.publishWake()
+	}
 	return &vocab.Result{
 		Message:  "Request deferred",
 		Data:     vocab.DeferredReply{RequestID: j.RequestID, Status: vocab.JobQueued},

@@ -1,7 +1,9 @@
 package jobs
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 
 	"github.com/athena-go/athena/core/vocab"
 )
@@ -23,20 +25,69 @@ type ResultReader struct {
 	err     error
 }
 
-// ReadResult returns a reader of j's stored result from chunk from on. j
-// must be completed with a stored result (j.Stored set).
+// ReadResult returns a reader of j's result rows from chunk from on. j must
+// be completed. Its rows are read from the store's chunks (j.Stored set),
+// or, for a result small enough to travel in the job, from its result (and
+// j.Stored is set to its summary). It returns nil and no error when j has
+// no rows to read: its result is an envelope to answer as it is (a write's).
 func (q *Queue) ReadResult(j *vocab.Job, from int64) (*ResultReader, error) {
 	if q == nil {
 		return nil, ErrNoQueue
 	}
 	s := j.Stored
+	var chunks []Chunk
 	if s == nil {
-		return nil, vocab.Errorf(vocab.CodeNotFound, "deferred request %q has no stored result", vocab.Truncate(j.RequestID, 64))
+		var ok bool
+		if s, chunks, ok = q.inlineResult(j); !ok {
+			return nil, nil
+		}
 	}
 	if from < 0 || from > s.Chunks {
 		return nil, vocab.Errorf(vocab.CodeBadRequest, "from_seq: expected 0 to %d (the result has %d chunks), got %d", s.Chunks, s.Chunks, from)
 	}
-	return &ResultReader{q: q, id: j.RequestID, attempt: s.Attempt, next: from, end: s.Chunks}, nil
+	r := &ResultReader{q: q, id: j.RequestID, attempt: s.Attempt, next: from, end: s.Chunks}
+	if chunks != nil {
+		r.buf = chunks[from:] // every chunk is in memory
+		j.Stored = s
+	}
+	return r, nil
+}
+
+// inlineResult reads the result a job carries when it was small enough not
+// to be stored in chunks (storeRows): the envelope of a fetch, query or sql
+// whose meta counts chunks, its rows in data. It returns that result as the
+// summary and the chunks (of the configured ChunkRows rows) a stored one
+// would have; ok is false for any other result (a write's, an error).
+func (q *Queue) inlineResult(j *vocab.Job) (sum *vocab.ResultSummary, chunks []Chunk, ok bool) {
+	if j.Status != vocab.JobCompleted || len(j.Result) == 0 {
+		return nil, nil, false
+	}
+	var env struct {
+		Data []json.RawMessage `json:"data"`
+		Meta *struct {
+			Chunks *int64 `json:"chunks"`
+		} `json:"meta"`
+	}
+	if json.Unmarshal(j.Result, &env) != nil || env.Meta == nil || env.Meta.Chunks == nil || env.Data == nil {
+		return nil, nil, false
+	}
+	sum = &vocab.ResultSummary{RowCount: int64(len(env.Data)), ChunkRows: q.cfg.ChunkRows, Attempt: j.Attempts}
+	chunks = []Chunk{}
+	for len(env.Data) > 0 {
+		n := min(len(env.Data), q.cfg.ChunkRows)
+		var b bytes.Buffer
+		for _, row := range env.Data[:n] {
+			if json.Compact(&b, row) != nil {
+				return nil, nil, false
+			}
+			b.WriteByte('\n')
+		}
+		chunks = append(chunks, Chunk{Seq: int64(len(chunks)), Rows: n, Data: b.Bytes()})
+		sum.Bytes += int64(b.Len())
+		env.Data = env.Data[n:]
+	}
+	sum.Chunks = int64(len(chunks))
+	return sum, chunks, true
 }
 
 // Next returns the next chunk, or false at the end or on an error (see

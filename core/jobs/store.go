@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/athena-go/athena/core/vocab"
@@ -13,8 +14,12 @@ type Ledger interface {
 	// Enqueue stores a queued job; it is durable when Enqueue returns. A
 	// job with an idempotency key is stored only when its client and owner
 	// have no job under that key yet; otherwise nothing is stored and that
-	// job is returned as existing.
-	Enqueue(ctx context.Context, j *vocab.Job) (existing *vocab.Job, err error)
+	// job is returned as existing. Else, when the job's client has
+	// maxQueued queued jobs or more (negative: no cap), nothing is stored
+	// and the error is a *QueueFull. The count and the insert are one
+	// statement but not serialised: concurrent deferrals may pass the cap
+	// by a few.
+	Enqueue(ctx context.Context, j *vocab.Job, maxQueued int) (existing *vocab.Job, err error)
 	// Queued counts the client's queued jobs.
 	Queued(ctx context.Context, client string) (int64, error)
 	// Get returns a job, or an error matching vocab.ErrNotFound.
@@ -27,6 +32,16 @@ type Ledger interface {
 	// Cancel moves a queued or running job to canceled and returns it with
 	// the state it had; a terminal job is an error with vocab.CodeConflict.
 	Cancel(ctx context.Context, id string, now time.Time) (job *vocab.Job, was vocab.JobStatus, err error)
+}
+
+// QueueFull is Enqueue's error when the job's client has too many queued
+// jobs.
+type QueueFull struct {
+	Queued int64 // the client's queued jobs
+}
+
+func (e *QueueFull) Error() string {
+	return fmt.Sprintf("the client has %d queued jobs", e.Queued)
 }
 
 // ListFilter selects jobs for List; a zero field matches everything.
@@ -56,6 +71,14 @@ type Leaser interface {
 	Finish(ctx context.Context, j *vocab.Job) (bool, error)
 	// Release returns a claimed job to the queue (shutdown).
 	Release(ctx context.Context, id, worker string) error
+}
+
+// BatchFinisher is what a Store may also implement (core/store/sqlstore.Jobs
+// does): Finish of several jobs at once, in as few statements as the store
+// can; ok[i] and errs[i] are Finish's answers for js[i]. Without it (a
+// store wrapped in another type, say) the queue calls Finish per job.
+type BatchFinisher interface {
+	FinishMany(ctx context.Context, js []*vocab.Job) (ok []bool, errs []error)
 }
 
 // Keeper is the part of the durable queue that housekeeping uses: the

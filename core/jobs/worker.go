@@ -27,6 +27,14 @@ func (q *Queue) Close() {
 	q.bus.close()
 }
 
+// workers is how many jobs this node runs at once: 0 without workers.
+func (q *Queue) workers() int {
+	if !q.cfg.WorkerEnabled {
+		return 0
+	}
+	return q.cfg.Concurrency
+}
+
 // wake nudges idle workers on this node.
 func (q *Queue) wake() {
 	select {
@@ -40,6 +48,13 @@ func (q *Queue) wake() {
 func (q *Queue) workLoop() {
 	defer q.wg.Done()
 	slots := make(chan struct{}, q.cfg.Concurrency)
+	if q.finishCh != nil {
+		// The finisher outlives every job: a job finishing during
+		// shutdown still stores its result through it.
+		q.wg.Add(1)
+		go q.finishLoop(q.finishCh)
+		defer close(q.finishCh)
+	}
 	var jobs sync.WaitGroup
 	defer jobs.Wait()
 	tick := time.NewTicker(q.cfg.PollInterval)
@@ -94,6 +109,7 @@ func (q *Queue) claim(n int, slots chan struct{}, jobs *sync.WaitGroup) int {
 	}
 	for _, j := range claimed {
 		slots <- struct{}{}
+		q.busy.Add(1)
 		jobs.Add(1)
 		ctx, cancel := context.WithCancelCause(q.ctx)
 		q.mu.Lock()
@@ -101,7 +117,7 @@ func (q *Queue) claim(n int, slots chan struct{}, jobs *sync.WaitGroup) int {
 		q.mu.Unlock()
 		q.event(q.ctx, "claim", j)
 		go func() {
-			defer func() { <-slots; jobs.Done(); q.wake() }()
+			defer func() { q.busy.Add(-1); <-slots; jobs.Done(); q.wake() }()
 			q.run(ctx, cancel, j)
 		}()
 	}
@@ -218,6 +234,13 @@ func (q *Queue) finish(j *vocab.Job, status vocab.JobStatus, env vocab.Envelope,
 // lost meanwhile answers ok=false, so a retry never writes over another
 // worker's result.
 func (q *Queue) storeFinish(j *vocab.Job) (ok bool, err error) {
+	// First with the jobs finishing at the same time, in one statement;
+	// after a failure alone, at once, then with back-off.
+	if q.finishCh != nil {
+		if ok, err = q.finishBatched(j); err == nil {
+			return ok, nil
+		}
+	}
 	deadline := time.Now().Add(q.lease())
 	backoff := 50 * time.Millisecond
 	for {

@@ -94,39 +94,57 @@ func scanJob(sc interface{ Scan(...any) error }) (*core.Job, error) {
 	return &j, nil
 }
 
-// Enqueue implements jobs.Store. With an idempotency key the insert
-// yields to the job already stored under it (one unique index per client,
-// owner and key), which it returns.
-func (s *Jobs) Enqueue(ctx context.Context, j *core.Job) (*core.Job, error) {
+// Enqueue implements jobs.Store in one statement: the insert happens only
+// while the client has fewer than maxQueued queued jobs (the count is part
+// of the insert, so it costs no round trip of its own). With an idempotency
+// key the insert yields to the job already stored under it (one unique
+// index per client, owner and key), which it returns; without one it is a
+// plain insert, since a random 128-bit id never collides.
+func (s *Jobs) Enqueue(ctx context.Context, j *core.Job, maxQueued int) (*core.Job, error) {
 	req, err := json.Marshal(j.Request)
 	if err != nil {
 		return nil, fmt.Errorf("enqueue %s: %w", j.RequestID, err)
 	}
-	res, err := s.db.ExecContext(ctx, s.q(`INSERT INTO gateway_deferred_requests
+	stmt := `INSERT INTO gateway_deferred_requests
 		(request_id, client_name, action, request, status, attempts, max_attempts, created_at, updated_at, owner_key,
 			idempotency_key, request_hash)
-		VALUES ($1, $2, $3, $4, 'queued', 0, $5, $6, $6, $7, $8, $9)
-		ON CONFLICT DO NOTHING`),
+		SELECT $1, $2, $3, $4, 'queued', 0, CAST($5 AS INTEGER), CAST($6 AS BIGINT), CAST($6 AS BIGINT), $7, $8, $9
+		WHERE CAST($10 AS INTEGER) < 0 OR (SELECT count(*) FROM gateway_deferred_requests WHERE client_name = $2 AND status = 'queued') < CAST($10 AS INTEGER)`
+	if j.Request.IdempotencyKey != "" {
+		stmt += ` ON CONFLICT DO NOTHING`
+	}
+	res, err := s.db.ExecContext(ctx, s.q(stmt),
 		j.RequestID, j.ClientName, string(j.Action), string(req), j.MaxAttempts, ms(j.CreatedAt),
-		nullString(j.Request.OwnerKey), nullString(j.Request.IdempotencyKey), nullString(j.Request.Hash))
+		nullString(j.Request.OwnerKey), nullString(j.Request.IdempotencyKey), nullString(j.Request.Hash), maxQueued)
 	if err != nil {
 		return nil, fmt.Errorf("enqueue %s: %w", j.RequestID, err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 1 {
 		return nil, err
 	}
-	if j.Request.IdempotencyKey == "" {
-		return nil, fmt.Errorf("enqueue %s: the job id is taken", j.RequestID)
+	if j.Request.IdempotencyKey != "" {
+		existing, err := scanJob(s.db.QueryRowContext(ctx, s.q(`SELECT `+jobColumns+` FROM gateway_deferred_requests
+			WHERE client_name = $1 AND COALESCE(owner_key, '') = $2 AND idempotency_key = $3`),
+			j.ClientName, j.Request.OwnerKey, j.Request.IdempotencyKey))
+		if err == nil {
+			return existing, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("enqueue %s: read the job of its idempotency key: %w", j.RequestID, err)
+		}
+		// No job under the key: the cap refused it (or the job was pruned
+		// between the insert and the read, a rare race the count settles).
 	}
-	existing, err := scanJob(s.db.QueryRowContext(ctx, s.q(`SELECT `+jobColumns+` FROM gateway_deferred_requests
-		WHERE client_name = $1 AND COALESCE(owner_key, '') = $2 AND idempotency_key = $3`),
-		j.ClientName, j.Request.OwnerKey, j.Request.IdempotencyKey))
+	n, err := s.Queued(ctx, j.ClientName)
 	if err != nil {
-		// Pruned between the insert and the read: a rare race; the client
-		// retries.
-		return nil, fmt.Errorf("enqueue %s: read the job of its idempotency key: %w", j.RequestID, err)
+		return nil, err
 	}
-	return existing, nil
+	if maxQueued >= 0 && (n >= int64(maxQueued) || j.Request.IdempotencyKey == "") {
+		// Without a key only the cap refuses: the count the insert saw
+		// reached it, though jobs may have run since.
+		return nil, &jobs.QueueFull{Queued: max(n, int64(maxQueued))}
+	}
+	return nil, fmt.Errorf("enqueue %s: not stored, and the client has %d queued jobs; retry", j.RequestID, n)
 }
 
 // Queued implements jobs.Store.
@@ -139,33 +157,54 @@ func (s *Jobs) Queued(ctx context.Context, client string) (int64, error) {
 	return n, nil
 }
 
-// Claim implements jobs.Store.
+// Claim implements jobs.Store: one statement takes up to limit queued jobs,
+// oldest first, skipping rows other workers hold (on PostgreSQL); it walks
+// the (status, created_at) index and stops after limit rows. Jobs whose
+// lease ran out (their worker died) are looked for at most once a second,
+// by separate statements: failed when out of attempts, else claimed again
+// here, before queued jobs.
 func (s *Jobs) Claim(ctx context.Context, worker string, now, leaseUntil time.Time, limit int) (claimed, expired []*core.Job, err error) {
-	// Jobs whose worker died without attempts left fail first.
 	if last := s.lastExpiry.Load(); now.UnixMilli()-last >= 1000 && s.lastExpiry.CompareAndSwap(last, now.UnixMilli()) {
 		if expired, err = s.expire(ctx, now); err != nil {
 			return nil, nil, err
 		}
+		if claimed, err = s.claimWhere(ctx, `status = 'running' AND lease_until < $3 AND attempts < max_attempts
+			ORDER BY lease_until`, worker, now, leaseUntil, limit); err != nil {
+			return nil, expired, err
+		}
 	}
+	if n := limit - len(claimed); n > 0 {
+		queued, err := s.claimWhere(ctx, `status = 'queued' ORDER BY status, created_at`, worker, now, leaseUntil, n)
+		if err != nil {
+			return nil, expired, err
+		}
+		claimed = append(claimed, queued...)
+	}
+	return claimed, expired, nil
+}
+
+// claimWhere leases up to limit jobs matching where (which ends with their
+// order; $3 is now) to worker.
+func (s *Jobs) claimWhere(ctx context.Context, where, worker string, now, leaseUntil time.Time, limit int) ([]*core.Job, error) {
 	rows, err := s.db.QueryContext(ctx, s.q(`UPDATE gateway_deferred_requests
 		SET status = 'running', attempts = attempts + 1, worker_id = $1, lease_until = $2,
 			started_at = $3, updated_at = $3, error = NULL
 		WHERE request_id IN (
 			SELECT request_id FROM gateway_deferred_requests
-			WHERE status = 'queued' OR (status = 'running' AND lease_until < $3 AND attempts < max_attempts)
-			ORDER BY created_at
+			WHERE `+where+`
 			LIMIT $4
 			FOR UPDATE SKIP LOCKED)
 		RETURNING `+jobColumns), worker, ms(leaseUntil), ms(now), limit)
 	if err != nil {
-		return nil, expired, fmt.Errorf("claim: %w", err)
+		return nil, fmt.Errorf("claim: %w", err)
 	}
-	if claimed, err = collect(rows); err != nil {
-		return nil, expired, fmt.Errorf("claim: %w", err)
+	claimed, err := collect(rows)
+	if err != nil {
+		return nil, fmt.Errorf("claim: %w", err)
 	}
 	// RETURNING has no order: run the oldest first.
 	sort.Slice(claimed, func(a, b int) bool { return claimed[a].CreatedAt.Before(claimed[b].CreatedAt) })
-	return claimed, expired, nil
+	return claimed, nil
 }
 
 // expire fails running jobs whose lease ran out with no attempts left.
