@@ -93,8 +93,8 @@ func (c *conn) drain() {
 		f := c.queue[0]
 		c.queue[0] = outFrame{}
 		c.queue = c.queue[1:]
-		c.out.hold(len(c.queue) > 0 && c.queue[0].data != nil)
 		if f.data != nil {
+			c.out.hold(true)
 			c.writeStart = time.Now()
 			c.inWrite = true
 			c.armStallLocked()
@@ -105,6 +105,18 @@ func (c *conn) drain() {
 			continue
 		}
 		ok := c.write(f)
+		// The burst ends where no data frame is queued behind this one:
+		// what the coalescer holds leaves now, in one write, still under
+		// the stall check (inWrite).
+		c.qmu.Lock()
+		more := len(c.queue) > 0 && c.queue[0].data != nil
+		c.qmu.Unlock()
+		if ok && !more {
+			if err := c.out.flush(); err != nil {
+				c.cancel(errConnClosed)
+				ok = false
+			}
+		}
 		c.qmu.Lock()
 		c.inWrite = false
 		c.qframes--
