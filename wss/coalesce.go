@@ -149,6 +149,23 @@ func (c *coalescer) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// await waits until the connection has bytes to read and reads them into
+// a pooled buffer, unless some are buffered already. The reader calls it
+// before each message so that an idle socket waits here, in a shallow
+// stack (the goroutine's stack stays at its smallest size) and holding no
+// buffer; errors are left for the read that follows to report. Safe on a
+// nil coalescer (no-op).
+func (c *coalescer) await() {
+	if c == nil || c.Conn == nil {
+		return
+	}
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if c.rbuf == nil && c.raw != nil {
+		_ = c.fillLocked()
+	}
+}
+
 // fillLocked reads what the connection has into a pooled buffer, waiting
 // for it without a buffer when it can. The caller holds rmu.
 func (c *coalescer) fillLocked() error {

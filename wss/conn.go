@@ -23,7 +23,8 @@ import (
 type conn struct {
 	s      *Server
 	ws     *websocket.Conn
-	log    *slog.Logger
+	id     uint64 // for logs (logger)
+	remote string // the peer's address, for logs
 	client string // the client named at upgrade; frames may override it
 
 	// ctx lives as long as the connection; cancel ends it, which cancels
@@ -103,16 +104,21 @@ func (s *Server) newConn(reqCtx context.Context, ws *websocket.Conn, client, key
 	return &conn{
 		s:         s,
 		ws:        ws,
-		log:       s.log.With(attrConnID, id, attrRemote, remote),
+		id:        id,
+		remote:    remote,
 		client:    client,
 		ctx:       ctx,
 		cancel:    cancel,
 		apiKey:    key,
 		headerKey: headerKey,
-		inflight:  make(map[string]context.CancelCauseFunc),
-		watches:   make(map[string]*jobWatch),
 		wake:      make(chan struct{}, 1),
 	}
+}
+
+// logger is the connection's logger. It is built when a line is logged,
+// not kept: an idle socket holds no logger of its own.
+func (c *conn) logger() *slog.Logger {
+	return c.s.log.With(attrConnID, c.id, attrRemote, c.remote)
 }
 
 // serve reads frames until the connection ends, then cancels what is still
@@ -120,7 +126,9 @@ func (s *Server) newConn(reqCtx context.Context, ws *websocket.Conn, client, key
 func (c *conn) serve() {
 	c.s.metrics.connections.Inc()
 	defer c.s.metrics.connections.Dec()
-	c.log.LogAttrs(c.ctx, slog.LevelDebug, "connection opened", slog.String(attrClient, c.client))
+	if c.s.log.Enabled(c.ctx, slog.LevelDebug) {
+		c.logger().LogAttrs(c.ctx, slog.LevelDebug, "connection opened", slog.String(attrClient, c.client))
+	}
 
 	// Armed only now that the field is set: the callback reads it.
 	c.pingTimer = time.AfterFunc(time.Duration(math.MaxInt64), c.ping)
@@ -134,7 +142,9 @@ func (c *conn) serve() {
 	c.results.Wait()
 	c.closeQueue()
 	_ = c.ws.CloseNow()
-	c.log.LogAttrs(c.ctx, slog.LevelDebug, "connection closed", slog.String(attrReason, closeReason(err)))
+	if c.s.log.Enabled(c.ctx, slog.LevelDebug) {
+		c.logger().LogAttrs(c.ctx, slog.LevelDebug, "connection closed", slog.String(attrReason, closeReason(err)))
+	}
 }
 
 // errConnClosed is the cause of the connection context once reading ends.
@@ -150,6 +160,7 @@ func (c *conn) readLoop() error {
 		// the server's TCP close after the close frame), losing the frames
 		// and the close frame still on their way.
 		ending := !c.waitReadable()
+		c.out.await()
 		// The read context is never cancelled: cancelling a read closes the
 		// socket without a close frame. Closing the socket ends the read.
 		typ, b, err := c.ws.Read(context.Background())
@@ -254,6 +265,9 @@ func (c *conn) start(req *Request) {
 		err = core.Errorf(core.CodeBadRequest, "field request_id: %q names a live watch of deferred request %q on this connection (its events carry this id); use a new request_id, or send deferred.unsubscribe first",
 			core.Truncate(req.RequestID, 64), core.Truncate(w.jobID, 64))
 	default:
+		if c.inflight == nil {
+			c.inflight = make(map[string]context.CancelCauseFunc)
+		}
 		c.inflight[req.RequestID] = cancel
 		c.active++
 	}
@@ -307,7 +321,7 @@ func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Req
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			c.log.LogAttrs(ctx, slog.LevelError, "request panicked",
+			c.logger().LogAttrs(ctx, slog.LevelError, "request panicked",
 				slog.String(attrRequestID, req.RequestID), slog.String(attrPanic, fmt.Sprint(p)), slog.String(attrStack, string(debug.Stack())))
 			code = string(core.CodeInternal)
 			release()
@@ -408,8 +422,8 @@ func (c *conn) logFailure(ctx context.Context, req *Request, err error) {
 	if core.CodeOf(err) == core.CodeInternal {
 		level = slog.LevelError
 	}
-	if c.log.Enabled(ctx, level) {
-		c.log.LogAttrs(ctx, level, "request failed",
+	if c.s.log.Enabled(ctx, level) {
+		c.logger().LogAttrs(ctx, level, "request failed",
 			slog.String(attrRequestID, req.RequestID), slog.String(attrAction, string(req.Action)), slog.String(attrError, err.Error()))
 	}
 }

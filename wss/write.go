@@ -71,7 +71,7 @@ func (c *conn) drain() {
 	c.out.gather()
 	defer func() {
 		if p := recover(); p != nil {
-			c.log.LogAttrs(c.ctx, slog.LevelError, "writer panicked",
+			c.logger().LogAttrs(c.ctx, slog.LevelError, "writer panicked",
 				slog.String(attrPanic, fmt.Sprint(p)), slog.String(attrStack, string(debug.Stack())))
 			c.stopWriting()
 			c.closeNow()
@@ -221,7 +221,7 @@ func (c *conn) checkStall() {
 	c.qmu.Unlock()
 
 	c.s.metrics.slowConsumers.Inc()
-	c.log.LogAttrs(c.ctx, slog.LevelWarn, "closing slow consumer: no write progress with the outbound queue over its bound",
+	c.logger().LogAttrs(c.ctx, slog.LevelWarn, "closing slow consumer: no write progress with the outbound queue over its bound",
 		slog.Int("queued_frames", frames), slog.Int64("queued_bytes", bytes), slog.Duration("write_timeout", c.s.cfg.WriteTimeout))
 	// Requests stop and the reader lets go; the writer sends the close
 	// frame once the frame it is stuck on is taken. A peer that never reads
@@ -309,7 +309,7 @@ func (c *conn) ping() {
 			return
 		}
 		c.s.metrics.pingTimeouts.Inc()
-		c.log.LogAttrs(c.ctx, slog.LevelInfo, "closing dead peer: no pong", slog.Duration("ping_timeout", c.s.cfg.PingTimeout))
+		c.logger().LogAttrs(c.ctx, slog.LevelInfo, "closing dead peer: no pong", slog.Duration("ping_timeout", c.s.cfg.PingTimeout))
 		c.closeNow()
 		return
 	}
