@@ -160,7 +160,13 @@ func (c *conn) readLoop() error {
 		// the server's TCP close after the close frame), losing the frames
 		// and the close frame still on their way.
 		ending := !c.waitReadable()
-		c.out.await()
+		if !ending {
+			// Idle here, not inside the library's read (coalesce.go). An
+			// ending connection reads straight on, as the close handshake
+			// (which reads byte by byte) would otherwise drain the peer's
+			// unread frames instead of this loop.
+			c.out.await()
+		}
 		// The read context is never cancelled: cancelling a read closes the
 		// socket without a close frame. Closing the socket ends the read.
 		typ, b, err := c.ws.Read(context.Background())
