@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -77,10 +78,13 @@ type coalescer struct {
 	pending *[]byte // bytes held back; nil when none
 
 	// rmu guards rbuf, rpos and rend: bytes read from Conn and not yet
-	// taken (rbuf is nil when there are none).
+	// taken (rbuf is nil when there are none). The reader holds it while
+	// it waits for readability.
 	rmu        sync.Mutex
 	rbuf       *[]byte
 	rpos, rend int
+	// rheld mirrors rbuf != nil, readable without waiting for rmu.
+	rheld atomic.Bool
 }
 
 // wrap returns w with its Hijack replaced, so that the connection the
@@ -114,6 +118,7 @@ func (h *hijackWrapper) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		early, _ := brw.Reader.Peek(n) // n ≤ net/http's 4 KiB = readBufSize
 		c.rbuf = readPool.Get().(*[]byte)
 		c.rpos, c.rend = 0, copy(*c.rbuf, early)
+		c.rheld.Store(true)
 	}
 	if sc, ok := conn.(syscall.Conn); ok {
 		if raw, err := sc.SyscallConn(); err == nil && rawReadSupported {
@@ -145,6 +150,7 @@ func (c *coalescer) Read(p []byte) (int, error) {
 	if c.rpos == c.rend {
 		readPool.Put(c.rbuf)
 		c.rbuf = nil
+		c.rheld.Store(false)
 	}
 	return n, nil
 }
@@ -181,6 +187,7 @@ func (c *coalescer) fillLocked() error {
 			return io.EOF
 		}
 		c.rbuf, c.rpos, c.rend = b, 0, n
+		c.rheld.Store(true)
 		return nil
 	}
 	b := readPool.Get().(*[]byte)
@@ -193,15 +200,14 @@ func (c *coalescer) fillLocked() error {
 		return err
 	}
 	c.rbuf, c.rpos, c.rend = b, 0, n
+	c.rheld.Store(true)
 	return nil // an error with data comes back on the next read
 }
 
 // heldBuffers reports whether the coalescer holds a read or a write
 // buffer now (tests: an idle socket holds neither).
 func (c *coalescer) heldBuffers() (read, write bool) {
-	c.rmu.Lock()
-	read = c.rbuf != nil
-	c.rmu.Unlock()
+	read = c.rheld.Load()
 	c.wmu.Lock()
 	write = c.pending != nil
 	c.wmu.Unlock()
