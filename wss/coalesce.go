@@ -2,6 +2,7 @@ package wss
 
 import (
 	"bufio"
+	"encoding/binary"
 	"io"
 	"net"
 	"net/http"
@@ -85,6 +86,12 @@ type coalescer struct {
 	rpos, rend int
 	// rheld mirrors rbuf != nil, readable without waiting for rmu.
 	rheld atomic.Bool
+	// in tracks the frame being handed out (guarded by rmu), so that no
+	// read crosses the end of a frame: the library's bufio.Reader then
+	// never holds the start of the next frame once it has read one, and
+	// await never waits on the socket while a whole frame sits unread
+	// in that buffer.
+	in frameCursor
 }
 
 // wrap returns w with its Hijack replaced, so that the connection the
@@ -138,14 +145,18 @@ func (c *coalescer) Read(p []byte) (int, error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
 	if c.rbuf == nil {
-		if len(p) >= readBufSize {
-			return c.Conn.Read(p)
+		if k := c.in.limit(p, nil); k >= readBufSize {
+			n, err := c.Conn.Read(p[:k])
+			c.in.consume(p[:max(n, 0)])
+			return n, err
 		}
 		if err := c.fillLocked(); err != nil {
 			return 0, err
 		}
 	}
-	n := copy(p, (*c.rbuf)[c.rpos:c.rend])
+	avail := (*c.rbuf)[c.rpos:c.rend]
+	n := copy(p[:c.in.limit(p, avail)], avail)
+	c.in.consume(p[:n])
 	c.rpos += n
 	if c.rpos == c.rend {
 		readPool.Put(c.rbuf)
@@ -311,4 +322,89 @@ func (c *coalescer) release() {
 		defer func() { _ = c.Conn.SetWriteDeadline(time.Time{}) }()
 	}
 	_ = c.flushLocked() // a failed write shows up on the next frame or read
+}
+
+// frameCursor follows the WebSocket frames (RFC 6455 §5.2) in the bytes
+// handed to the library: where the current frame's header or payload
+// ends.
+type frameCursor struct {
+	hdr     [14]byte // the current header's bytes so far
+	have    int      // bytes of hdr received
+	payload uint64   // payload bytes left of the current frame, once its header is whole
+}
+
+// headerLen is the length of a header whose first two bytes are b0, b1.
+func headerLen(b1 byte) int {
+	n := 2
+	switch b1 & 0x7f {
+	case 126:
+		n += 2
+	case 127:
+		n += 8
+	}
+	if b1&0x80 != 0 { // masked
+		n += 4
+	}
+	return n
+}
+
+// limit is how many bytes of p may be filled from avail (nil: from the
+// socket, bytes not seen yet) without crossing the end of the current
+// header or payload.
+func (f *frameCursor) limit(p, avail []byte) int {
+	n := len(p)
+	if avail != nil {
+		n = min(n, len(avail))
+	}
+	if f.have == 0 || f.have < len(f.hdr) && f.have < f.headerLen() {
+		// In a header: up to its end, once its length is known.
+		switch {
+		case f.have >= 2:
+			return min(n, f.headerLen()-f.have)
+		case f.have == 1 && avail != nil && len(avail) >= 1:
+			return min(n, headerLen(avail[0])-1)
+		case f.have == 0 && avail != nil && len(avail) >= 2:
+			return min(n, headerLen(avail[1]))
+		default:
+			return min(n, 2-f.have) // the length is in the second byte
+		}
+	}
+	return int(min(uint64(n), f.payload))
+}
+
+// headerLen is the current header's length, once two bytes are in.
+func (f *frameCursor) headerLen() int {
+	if f.have < 2 {
+		return 2
+	}
+	return headerLen(f.hdr[1])
+}
+
+// consume moves the cursor past b, which limit allowed.
+func (f *frameCursor) consume(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	if f.have > 0 && f.have >= f.headerLen() { // in the payload
+		f.payload -= uint64(len(b))
+		if f.payload == 0 {
+			f.have = 0
+		}
+		return
+	}
+	f.have += copy(f.hdr[f.have:], b)
+	if f.have < 2 || f.have < f.headerLen() {
+		return
+	}
+	switch f.hdr[1] & 0x7f {
+	case 126:
+		f.payload = uint64(binary.BigEndian.Uint16(f.hdr[2:4]))
+	case 127:
+		f.payload = binary.BigEndian.Uint64(f.hdr[2:10])
+	default:
+		f.payload = uint64(f.hdr[1] & 0x7f)
+	}
+	if f.payload == 0 {
+		f.have = 0
+	}
 }
