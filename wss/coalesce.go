@@ -166,12 +166,19 @@ func (c *coalescer) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// idle reports whether no byte is waiting to be read (the library's own
+// buffer never holds bytes past the frame it read: frameCursor), so the
+// reader may wait with await. False without a raw connection: the reader
+// then waits in the library's read.
+func (c *coalescer) idle() bool {
+	return c != nil && c.raw != nil && !c.rheld.Load()
+}
+
 // await waits until the connection has bytes to read and reads them into
-// a pooled buffer, unless some are buffered already. The reader calls it
-// before each message so that an idle socket waits here, in a shallow
-// stack (the goroutine's stack stays at its smallest size) and holding no
-// buffer; errors are left for the read that follows to report. Safe on a
-// nil coalescer (no-op).
+// a pooled buffer, unless some are buffered already. An idle socket's
+// goroutine waits here, in a shallow stack and holding no buffer; errors
+// are left for the read that follows to report. Safe on a nil coalescer
+// (no-op).
 func (c *coalescer) await() {
 	if c == nil || c.Conn == nil {
 		return

@@ -290,18 +290,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	go s.serveConn(c)
 }
 
-// serveConn serves a tracked connection until it ends, then gives back
-// its slot (under the key it holds now: an auth frame may have moved it).
+// serveConn serves a tracked connection; once it has ended, its slot is
+// given back (under the key it holds then: an auth frame may have moved
+// it).
 func (s *Server) serveConn(c *conn) {
-	defer s.serving.Done()
-	defer func() {
+	c.serve(func() {
+		s.untrack(c)
 		c.mu.Lock()
 		held := c.apiKey
 		c.mu.Unlock()
 		s.release(held)
-	}()
-	defer s.untrack(c)
-	c.serve()
+		s.serving.Done()
+	})
 }
 
 // headerHasToken reports whether a comma-separated header holds token
