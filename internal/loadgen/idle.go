@@ -59,8 +59,9 @@ func (r *IdleResult) CPUPerSecond() float64 {
 	return r.GatewayCPU.Seconds() / r.Window.Seconds()
 }
 
-// Idle opens n idle WebSockets to the gateway at t and reports the growth
-// of its resident memory (process_resident_memory_bytes on its /metrics),
+// Idle opens n WebSockets to the gateway at t, makes one round trip (a
+// ping frame) on each and leaves them idle, and reports the growth of its
+// resident memory (process_resident_memory_bytes on its /metrics),
 // heap, stacks and goroutines per socket, then the gateway's CPU over
 // window with every socket open (pings answered by this process). A
 // window of 0 is the server's ping interval (every socket is pinged once
@@ -80,11 +81,21 @@ func Idle(ctx context.Context, t Target, n int, window time.Duration) (_ *IdleRe
 		for range k {
 			dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 			m, err := dialWS(dctx, t, nil)
+			if err == nil {
+				socks = append(socks, m)
+				// One round trip first: the figure is that of a socket
+				// that has been used, then left idle.
+				err = m.do(dctx, "idle", []byte(`{"action":"ping","request_id":"idle"}`), 0, func(f *frame) (bool, error) {
+					if f.Type != "pong" {
+						return false, fmt.Errorf("got a %s frame to a ping, want pong", f.Type)
+					}
+					return true, nil
+				})
+			}
 			cancel()
 			if err != nil {
-				return fmt.Errorf("idle socket %d: %w", len(socks)+1, err)
+				return fmt.Errorf("idle socket %d: %w", len(socks), err)
 			}
-			socks = append(socks, m)
 		}
 		return nil
 	}
