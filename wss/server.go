@@ -91,7 +91,8 @@ type Config struct {
 	// local page works at once.
 	AllowLoopbackOrigins bool
 	// MaxConnections caps this node's sockets; an upgrade over it gets 503
-	// with Retry-After. Default 100,000 (an idle socket costs ~24 KiB).
+	// with Retry-After. Default 100,000 (an idle socket costs ~11 KiB of
+	// RSS; README "Benchmarks").
 	MaxConnections int
 	// MaxConnectionsPerKey caps the sockets that hold one API key (given at
 	// upgrade or in an auth frame); one more gets 429. Default 100.
