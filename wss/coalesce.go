@@ -3,9 +3,11 @@ package wss
 import (
 	"bufio"
 	"encoding/binary"
+	"errors"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -172,6 +174,23 @@ func (c *coalescer) Read(p []byte) (int, error) {
 // then waits in the library's read.
 func (c *coalescer) idle() bool {
 	return c != nil && c.raw != nil && !c.rheld.Load()
+}
+
+// awaitFor waits at most d for bytes to read, in the caller's goroutine,
+// holding no buffer meanwhile. It reports false when none came within d
+// (the socket is idle); other errors are left for the read that follows.
+func (c *coalescer) awaitFor(d time.Duration) bool {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if c.rbuf != nil || c.raw == nil {
+		return true
+	}
+	if c.Conn.SetReadDeadline(time.Now().Add(d)) != nil {
+		return true
+	}
+	err := c.fillLocked()
+	_ = c.Conn.SetReadDeadline(time.Time{})
+	return !errors.Is(err, os.ErrDeadlineExceeded)
 }
 
 // await waits until the connection has bytes to read and reads them into

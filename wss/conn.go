@@ -138,8 +138,9 @@ func (c *conn) serve(finished func()) {
 	c.reading()
 }
 
-// reading reads frames in this goroutine until the socket goes idle or
-// the connection ends. An idle socket is handed to a fresh goroutine that
+// reading reads frames in this goroutine until the socket goes idle (no
+// frame for idleHandover) or the connection ends. An idle socket is
+// handed to a fresh goroutine that
 // waits for it (resume): the stack this one grew while reading and
 // answering frames is freed, and the waiting one needs the smallest
 // stack the runtime gives (an idle socket's cost, README "Benchmarks").
@@ -178,6 +179,12 @@ func (c *conn) end(err error) {
 	}
 }
 
+// idleHandover is how long the reader waits for the next frame itself
+// before it hands the socket to a fresh waiting goroutine (resume): a busy
+// socket keeps its reader, and one that goes quiet drops the reader's
+// stack soon after.
+const idleHandover = 50 * time.Millisecond
+
 // errConnClosed is the cause of the connection context once reading ends.
 var errConnClosed = errors.New("connection closed")
 
@@ -195,7 +202,7 @@ func (c *conn) readLoop() (_ error, idle bool) {
 		// (which reads byte by byte) would otherwise drain the peer's
 		// unread frames instead of this loop.
 		ending := !c.waitReadable()
-		if !ending && c.out.idle() {
+		if !ending && c.out.idle() && !c.out.awaitFor(idleHandover) {
 			return nil, true
 		}
 		// The read context is never cancelled: cancelling a read closes the
