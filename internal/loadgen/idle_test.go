@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	tu "github.com/athena-go/athena/internal/testutil"
 	"github.com/athena-go/athena/internal/loadgen"
+	tu "github.com/athena-go/athena/internal/testutil"
 )
 
 // TestIdleReport: the idle lines of the text report carry the breakdown,
