@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -23,7 +22,8 @@ import (
 type conn struct {
 	s      *Server
 	ws     *websocket.Conn
-	log    *slog.Logger
+	id     uint64 // for logs (logger)
+	remote string // the peer's address, for logs
 	client string // the client named at upgrade; frames may override it
 
 	// ctx lives as long as the connection; cancel ends it, which cancels
@@ -35,6 +35,7 @@ type conn struct {
 	results   sync.WaitGroup // result streams of deferrals (wss/result.go); added under mu while !unwatched
 	closeOnce sync.Once
 	pingTimer *time.Timer
+	finished  func() // run by end, once the connection is gone (serve)
 
 	// The reader's back-pressure (waitReadable): paused while it waits for
 	// a request to finish or the queue to drain, woken through wake.
@@ -103,73 +104,21 @@ func (s *Server) newConn(reqCtx context.Context, ws *websocket.Conn, client, key
 	return &conn{
 		s:         s,
 		ws:        ws,
-		log:       s.log.With(attrConnID, id, attrRemote, remote),
+		id:        id,
+		remote:    remote,
 		client:    client,
 		ctx:       ctx,
 		cancel:    cancel,
 		apiKey:    key,
 		headerKey: headerKey,
-		inflight:  make(map[string]context.CancelCauseFunc),
-		watches:   make(map[string]*jobWatch),
 		wake:      make(chan struct{}, 1),
 	}
 }
 
-// serve reads frames until the connection ends, then cancels what is still
-// running and waits for every goroutine the connection started.
-func (c *conn) serve() {
-	c.s.metrics.connections.Inc()
-	defer c.s.metrics.connections.Dec()
-	c.log.LogAttrs(c.ctx, slog.LevelDebug, "connection opened", slog.String(attrClient, c.client))
-
-	// Armed only now that the field is set: the callback reads it.
-	c.pingTimer = time.AfterFunc(time.Duration(math.MaxInt64), c.ping)
-	c.pingTimer.Reset(c.s.cfg.PingInterval)
-	err := c.readLoop()
-
-	c.cancel(errConnClosed)
-	c.reqs.Wait()
-	c.unwatchAll()
-	c.live.stopAll()
-	c.results.Wait()
-	c.closeQueue()
-	_ = c.ws.CloseNow()
-	c.log.LogAttrs(c.ctx, slog.LevelDebug, "connection closed", slog.String(attrReason, closeReason(err)))
-}
-
-// errConnClosed is the cause of the connection context once reading ends.
-var errConnClosed = errors.New("connection closed")
-
-// readLoop is the connection's only reader. It returns the error that ended
-// the connection.
-func (c *conn) readLoop() error {
-	for {
-		// Once the connection is ending, frames are read only to be
-		// dropped: a slow consumer's close frame waits for it to read, and
-		// closing a socket with unread input resets it (RFC 6455 §7.1.1,
-		// the server's TCP close after the close frame), losing the frames
-		// and the close frame still on their way.
-		ending := !c.waitReadable()
-		// The read context is never cancelled: cancelling a read closes the
-		// socket without a close frame. Closing the socket ends the read.
-		typ, b, err := c.ws.Read(context.Background())
-		c.reads.Add(1)
-		if err != nil {
-			if websocket.CloseStatus(err) == websocket.StatusMessageTooBig {
-				c.s.metrics.closes.WithLabelValues(closeLabel(websocket.StatusMessageTooBig)).Inc()
-			}
-			return err
-		}
-		if ending || c.ctx.Err() != nil {
-			continue
-		}
-		if typ != websocket.MessageText {
-			c.s.metrics.framesIn.WithLabelValues("binary").Inc()
-			c.send(outFrame{data: errorReply("", core.Errorf(core.CodeBadRequest, "binary frames are not supported; send one JSON object per text frame")), typ: typeReply})
-			continue
-		}
-		c.handle(b)
-	}
+// logger is the connection's logger. It is built when a line is logged,
+// not kept: an idle socket holds no logger of its own.
+func (c *conn) logger() *slog.Logger {
+	return c.s.log.With(attrConnID, c.id, attrRemote, c.remote)
 }
 
 // waitReadable is the back-pressure of DESIGN.md §4: while MaxInFlight
@@ -254,6 +203,9 @@ func (c *conn) start(req *Request) {
 		err = core.Errorf(core.CodeBadRequest, "field request_id: %q names a live watch of deferred request %q on this connection (its events carry this id); use a new request_id, or send deferred.unsubscribe first",
 			core.Truncate(req.RequestID, 64), core.Truncate(w.jobID, 64))
 	default:
+		if c.inflight == nil {
+			c.inflight = make(map[string]context.CancelCauseFunc)
+		}
 		c.inflight[req.RequestID] = cancel
 		c.active++
 	}
@@ -307,7 +259,7 @@ func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Req
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			c.log.LogAttrs(ctx, slog.LevelError, "request panicked",
+			c.logger().LogAttrs(ctx, slog.LevelError, "request panicked",
 				slog.String(attrRequestID, req.RequestID), slog.String(attrPanic, fmt.Sprint(p)), slog.String(attrStack, string(debug.Stack())))
 			code = string(core.CodeInternal)
 			release()
@@ -408,8 +360,8 @@ func (c *conn) logFailure(ctx context.Context, req *Request, err error) {
 	if core.CodeOf(err) == core.CodeInternal {
 		level = slog.LevelError
 	}
-	if c.log.Enabled(ctx, level) {
-		c.log.LogAttrs(ctx, level, "request failed",
+	if c.s.log.Enabled(ctx, level) {
+		c.logger().LogAttrs(ctx, level, "request failed",
 			slog.String(attrRequestID, req.RequestID), slog.String(attrAction, string(req.Action)), slog.String(attrError, err.Error()))
 	}
 }

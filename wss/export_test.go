@@ -20,3 +20,21 @@ func SetBeforeWatch(f func(jobID string)) { testHookBeforeWatch = f }
 func SetSlowCloseGrace(d time.Duration) {
 	slowCloseGrace = func(time.Duration) time.Duration { return d }
 }
+
+// ConnBuffers is what one open connection's coalescer holds now.
+type ConnBuffers struct {
+	Read, Write bool // a pooled read buffer, held write bytes
+	RawWait     bool // it waits for readability without a buffer
+}
+
+// HeldBuffers reports the coalescer state of every open connection.
+func HeldBuffers(s *Server) []ConnBuffers {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []ConnBuffers
+	for c := range s.conns {
+		r, w := c.out.heldBuffers()
+		out = append(out, ConnBuffers{Read: r, Write: w, RawWait: c.out.raw != nil})
+	}
+	return out
+}

@@ -91,6 +91,9 @@ func (c *conn) attachWatch(jobID string, w *jobWatch, unwatch func(), capped boo
 		return err
 	}
 	old := c.watches[w.requestID]
+	if c.watches == nil {
+		c.watches = make(map[string]*jobWatch)
+	}
 	c.watches[w.requestID] = w
 	w.jobID, w.filed, w.unwatch = jobID, true, unwatch
 	c.mu.Unlock()
@@ -208,7 +211,7 @@ func (c *conn) unwatchAll() {
 	for _, w := range c.watches {
 		stop = append(stop, w.unwatch)
 	}
-	c.watches = map[string]*jobWatch{}
+	c.watches = nil
 	c.mu.Unlock()
 	for _, f := range stop {
 		if f != nil {

@@ -204,7 +204,7 @@ func (c *conn) streamOnEnd(requestID string) func(*core.Job) {
 func (c *conn) streamDeferred(requestID, jobID, client, key string) {
 	defer func() {
 		if p := recover(); p != nil {
-			c.log.Error("streaming a deferred result panicked", attrRequestID, requestID, attrPanic, fmt.Sprint(p))
+			c.logger().Error("streaming a deferred result panicked", attrRequestID, requestID, attrPanic, fmt.Sprint(p))
 		}
 	}()
 	ctx := c.ctx

@@ -91,7 +91,8 @@ type Config struct {
 	// local page works at once.
 	AllowLoopbackOrigins bool
 	// MaxConnections caps this node's sockets; an upgrade over it gets 503
-	// with Retry-After. Default 100,000 (an idle socket costs ~24 KiB).
+	// with Retry-After. Default 100,000 (an idle socket costs ~11 KiB of
+	// RSS; README "Benchmarks").
 	MaxConnections int
 	// MaxConnectionsPerKey caps the sockets that hold one API key (given at
 	// upgrade or in an auth frame); one more gets 429. Default 100.
@@ -125,7 +126,7 @@ type Server struct {
 	open     int
 	perKey   map[string]int
 	draining bool
-	// serving counts connections whose handler has not returned yet.
+	// serving counts upgrades in progress and connections still served.
 	serving sync.WaitGroup
 }
 
@@ -194,7 +195,8 @@ func New(cfg Config) (*Server, error) {
 	}, nil
 }
 
-// ServeHTTP upgrades the request and serves the connection until it closes.
+// ServeHTTP upgrades the request and hands the connection to a goroutine
+// that serves it until it closes; it returns once the socket is open.
 // The client defaults from X-Athena-Client or ?client=, the API key from the
 // key headers or ?api_key=.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -223,7 +225,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeHTTPError(w, core.Errorf(core.CodeBackendUnavailable, "the server is shutting down; reconnect to another node"))
 		return
 	}
-	defer s.serving.Done()
+	// The connection outlives this handler (serveConn); until it is handed
+	// over, what was taken here is given back here.
+	handedOver := false
+	defer func() {
+		if !handedOver {
+			s.serving.Done()
+		}
+	}()
 
 	q := r.URL.Query()
 	client := strings.TrimSpace(r.Header.Get("X-Athena-Client"))
@@ -243,15 +252,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeHTTPError(w, err)
 		return
 	}
-	var c *conn
 	defer func() {
-		held := key // an auth frame may have moved the slot to another key
-		if c != nil {
-			c.mu.Lock()
-			held = c.apiKey
-			c.mu.Unlock()
+		if !handedOver {
+			s.release(key)
 		}
-		s.release(held)
 	}()
 
 	out := &coalescer{} // coalesce.go: a burst of frames, one write
@@ -268,18 +272,37 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.log.LogAttrs(r.Context(), slog.LevelDebug, "upgrade refused", slog.String(attrError, err.Error()))
 		return
 	}
-	c = s.newConn(r.Context(), ws, client, key, core.APIKeyFromHeader(r.Header.Get), r.RemoteAddr)
+	c := s.newConn(r.Context(), ws, client, key, core.APIKeyFromHeader(r.Header.Get), r.RemoteAddr)
 	c.out = out
 	if !s.track(c) {
 		// Shutdown began between the check above and now.
 		_ = ws.Close(websocket.StatusGoingAway, closeReasonShutdown)
 		return
 	}
-	defer s.untrack(c)
 	if needKey && key == "" {
 		c.requireAuth()
 	}
-	c.serve()
+	// The handler returns now, so net/http lets go of the request, the
+	// response and the conn state it keeps while a handler runs, and the
+	// connection is read by a goroutine of its own whose stack starts
+	// small instead of the handler's deep one: an idle socket's cost is
+	// its own state only.
+	handedOver = true
+	go s.serveConn(c)
+}
+
+// serveConn serves a tracked connection; once it has ended, its slot is
+// given back (under the key it holds then: an auth frame may have moved
+// it).
+func (s *Server) serveConn(c *conn) {
+	c.serve(func() {
+		s.untrack(c)
+		c.mu.Lock()
+		held := c.apiKey
+		c.mu.Unlock()
+		s.release(held)
+		s.serving.Done()
+	})
 }
 
 // headerHasToken reports whether a comma-separated header holds token

@@ -71,7 +71,7 @@ func (c *conn) drain() {
 	c.out.gather()
 	defer func() {
 		if p := recover(); p != nil {
-			c.log.LogAttrs(c.ctx, slog.LevelError, "writer panicked",
+			c.logger().LogAttrs(c.ctx, slog.LevelError, "writer panicked",
 				slog.String(attrPanic, fmt.Sprint(p)), slog.String(attrStack, string(debug.Stack())))
 			c.stopWriting()
 			c.closeNow()
@@ -93,8 +93,8 @@ func (c *conn) drain() {
 		f := c.queue[0]
 		c.queue[0] = outFrame{}
 		c.queue = c.queue[1:]
-		c.out.hold(len(c.queue) > 0 && c.queue[0].data != nil)
 		if f.data != nil {
+			c.out.hold(true)
 			c.writeStart = time.Now()
 			c.inWrite = true
 			c.armStallLocked()
@@ -105,6 +105,18 @@ func (c *conn) drain() {
 			continue
 		}
 		ok := c.write(f)
+		// The burst ends where no data frame is queued behind this one:
+		// what the coalescer holds leaves now, in one write, still under
+		// the stall check (inWrite).
+		c.qmu.Lock()
+		more := len(c.queue) > 0 && c.queue[0].data != nil
+		c.qmu.Unlock()
+		if ok && !more {
+			if err := c.out.flush(); err != nil {
+				c.cancel(errConnClosed)
+				ok = false
+			}
+		}
 		c.qmu.Lock()
 		c.inWrite = false
 		c.qframes--
@@ -209,7 +221,7 @@ func (c *conn) checkStall() {
 	c.qmu.Unlock()
 
 	c.s.metrics.slowConsumers.Inc()
-	c.log.LogAttrs(c.ctx, slog.LevelWarn, "closing slow consumer: no write progress with the outbound queue over its bound",
+	c.logger().LogAttrs(c.ctx, slog.LevelWarn, "closing slow consumer: no write progress with the outbound queue over its bound",
 		slog.Int("queued_frames", frames), slog.Int64("queued_bytes", bytes), slog.Duration("write_timeout", c.s.cfg.WriteTimeout))
 	// Requests stop and the reader lets go; the writer sends the close
 	// frame once the frame it is stuck on is taken. A peer that never reads
@@ -297,7 +309,7 @@ func (c *conn) ping() {
 			return
 		}
 		c.s.metrics.pingTimeouts.Inc()
-		c.log.LogAttrs(c.ctx, slog.LevelInfo, "closing dead peer: no pong", slog.Duration("ping_timeout", c.s.cfg.PingTimeout))
+		c.logger().LogAttrs(c.ctx, slog.LevelInfo, "closing dead peer: no pong", slog.Duration("ping_timeout", c.s.cfg.PingTimeout))
 		c.closeNow()
 		return
 	}

@@ -70,7 +70,11 @@ Scenarios (--scenarios, comma-separated; default all but live):
   deferred    deferred job round trip: submit, 202, completed event (WS)
   report100k  a 100,000-row deferred report (submit, completed, every row
               streamed from the stored result) vs the same fetch streamed inline
-  idle        server memory per idle WebSocket (--idle-sockets)
+  idle        what idle WebSockets cost the server (--idle-sockets): RSS,
+              heap, stacks and goroutines per socket, its CPU over
+              --idle-window with every socket open (default: its ping
+              interval, so each socket is pinged once), and the kernel's
+              socket memory when it runs on this machine
   live        live queries (not run by default): commit-to-event latency
               with 1 subscriber, 1,000 on one query and 100 queries × 10,
               while a writer commits 200 rows/s through pgx (--duration
@@ -94,6 +98,7 @@ type benchFlags struct {
 	report                         string
 	soak, soakInterval             time.Duration
 	baseline, profile              string
+	idleWindow                     time.Duration
 }
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
@@ -116,6 +121,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	fs.DurationVar(&bf.warmup, "warmup", time.Second, "unmeasured warm-up per cell")
 	fs.IntVar(&bf.rounds, "rounds", 2, "rounds each cell's duration is split into, alternating with the other transports")
 	fs.IntVar(&bf.idleSockets, "idle-sockets", 10000, "idle scenario: sockets to open")
+	fs.DurationVar(&bf.idleWindow, "idle-window", 0, "idle scenario: how long to measure the gateway's CPU with every socket open (default: its ping interval)")
 	fs.BoolVar(&bf.jsonOut, "json", false, "print the report as JSON instead of a table")
 	fs.StringVar(&bf.report, "report", "", "also write a self-contained HTML report (the table, latency histograms, the --profile breakdown) to this file")
 	fs.DurationVar(&bf.soak, "soak", 0, "hold a mixed load this long instead (e.g. 10m)")
@@ -174,7 +180,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 				return fmt.Errorf("idle scenario: %w", err)
 			}
 			defer child.close()
-			cfg.IdleURL = child.url
+			cfg.IdleURL, cfg.IdlePID = child.url, child.pid
 		}
 	}
 	if err := cfg.Validate(); err != nil {
@@ -279,7 +285,7 @@ func (bf *benchFlags) config() (loadgen.Config, error) {
 	cfg := loadgen.Config{
 		Target:    loadgen.Target{URL: bf.url, Client: bf.client, APIKey: loadgen.Secret(bf.apiKey), DirectURI: loadgen.Secret(bf.directURI)},
 		Scenarios: scen, Duration: bf.duration, Warmup: bf.warmup, Rounds: bf.rounds,
-		InFlight: inFlight, Sockets: bf.sockets, IdleSockets: bf.idleSockets,
+		InFlight: inFlight, Sockets: bf.sockets, IdleSockets: bf.idleSockets, IdleWindow: bf.idleWindow,
 	}
 	if bf.warmup == 0 {
 		cfg.Warmup = -1 // no warm-up

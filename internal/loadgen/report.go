@@ -262,8 +262,7 @@ func (r *Report) writeTable(w io.Writer) error {
 	}
 	writeReportComparison(w, r.Cells)
 	if r.Idle != nil {
-		fmt.Fprintf(w, "\nidle: %d sockets, server RSS %s -> %s: %.1f KiB per socket\n", r.Idle.Sockets,
-			fmtBytes(float64(r.Idle.RSSBefore)), fmtBytes(float64(r.Idle.RSSAfter)), r.Idle.PerSocket/1024)
+		r.Idle.writeText(w)
 	}
 	if r.Live != nil {
 		return r.Live.writeTable(w)

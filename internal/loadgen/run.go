@@ -51,6 +51,13 @@ type Config struct {
 	DeferredInFlight int
 	// IdleSockets is the idle scenario's socket count. Default 10,000.
 	IdleSockets int
+	// IdleWindow is how long the idle scenario measures the gateway's CPU
+	// with every socket open. Default: the server's ping interval.
+	IdleWindow time.Duration
+	// IdlePID is the process id of the gateway at IdleURL when it runs on
+	// this machine: its CPU and the kernel's socket memory are then read
+	// here.
+	IdlePID int
 	// IdleURL is the gateway the idle scenario measures, when it is not
 	// Target.URL (the embedded gateway shares the load generator's
 	// process, so --embedded points this at a separate athena serve).
@@ -237,7 +244,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if slices.Contains(cfg.Scenarios, ScenarioIdle) {
 		bar.set("idle sockets")
-		idle, err := Idle(ctx, Target{URL: cfg.IdleURL, Client: cfg.Target.Client, APIKey: cfg.Target.APIKey}, cfg.IdleSockets)
+		idle, err := Idle(ctx, Target{URL: cfg.IdleURL, Client: cfg.Target.Client, APIKey: cfg.Target.APIKey, GatewayPID: cfg.IdlePID}, cfg.IdleSockets, cfg.IdleWindow)
 		if err != nil {
 			return rep, err
 		}

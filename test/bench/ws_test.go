@@ -88,7 +88,7 @@ func BenchmarkIdleSockets(b *testing.B) {
 	var res *loadgen.IdleResult
 	for b.Loop() {
 		var err error
-		if res, err = loadgen.Idle(b.Context(), loadgen.Target{URL: srv.URL}, n); err != nil {
+		if res, err = loadgen.Idle(b.Context(), loadgen.Target{URL: srv.URL}, n, time.Second); err != nil {
 			b.Fatal(err)
 		}
 	}
