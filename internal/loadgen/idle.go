@@ -146,14 +146,14 @@ func Idle(ctx context.Context, t Target, n int, window time.Duration) (_ *IdleRe
 		res.KernelBytes, res.KernelKnown = kAfter-kBefore, true
 	}
 
-	meter := &cpuMeter{target: t}
-	c0 := meter.before(ctx)
+	meter := &cpuMeter{}
+	c0 := meter.before(ctx, t)
 	select {
 	case <-time.After(window):
 	case <-ctx.Done():
 		return nil, context.Cause(ctx)
 	}
-	c1 := meter.after(ctx)
+	c1 := meter.after(ctx, t)
 	res.Window = window
 	if c0.gatewayOK && c1.gatewayOK {
 		res.GatewayCPU, res.CPUKnown = c1.gateway-c0.gateway, true
