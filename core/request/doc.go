@@ -8,4 +8,10 @@
 // and knows nothing of schemas: identifiers are checked against the
 // introspected schema later, by core's planner. Every decoder has a fuzz
 // target beside it.
+//
+// A body is scanned once, by vocab.ValidJSON (syntax, duplicate member
+// names, UTF-8); its members, condition arrays, column lists and scalar
+// values are then cut out of it as sub-slices (split.go) rather than
+// decoded again by encoding/json, which remains the path for everything
+// else (nested objects, escaped names) and for wording errors.
 package request
