@@ -39,7 +39,7 @@ func (c *conn) serve(finished func()) {
 // answering frames is freed, and the waiting one needs the smallest
 // stack the runtime gives (an idle socket's cost, README "Benchmarks").
 func (c *conn) reading() {
-	err, idle := c.readLoop()
+	idle, err := c.readLoop()
 	if idle {
 		go c.resume()
 		return
@@ -83,9 +83,9 @@ const idleHandover = 50 * time.Millisecond
 var errConnClosed = errors.New("connection closed")
 
 // readLoop is the connection's only reader (one goroutine at a time: see
-// reading). It returns the error that ended the connection, or idle when
-// no byte is waiting to be read and the socket can be waited for.
-func (c *conn) readLoop() (_ error, idle bool) {
+// reading). It returns idle when no byte is waiting to be read and the
+// socket can be waited for, else the error that ended the connection.
+func (c *conn) readLoop() (idle bool, _ error) {
 	for {
 		// Once the connection is ending, frames are read only to be
 		// dropped: a slow consumer's close frame waits for it to read, and
@@ -97,7 +97,7 @@ func (c *conn) readLoop() (_ error, idle bool) {
 		// unread frames instead of this loop.
 		ending := !c.waitReadable()
 		if !ending && c.out.idle() && !c.out.awaitFor(idleHandover) {
-			return nil, true
+			return true, nil
 		}
 		// The read context is never cancelled: cancelling a read closes the
 		// socket without a close frame. Closing the socket ends the read.
@@ -107,7 +107,7 @@ func (c *conn) readLoop() (_ error, idle bool) {
 			if websocket.CloseStatus(err) == websocket.StatusMessageTooBig {
 				c.s.metrics.closes.WithLabelValues(closeLabel(websocket.StatusMessageTooBig)).Inc()
 			}
-			return err, false
+			return false, err
 		}
 		if ending || c.ctx.Err() != nil {
 			continue
