@@ -13,17 +13,6 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// onOneConn opens a backend whose pool holds a single connection, so every
-// call below runs on the same session.
-func onOneConn(t *testing.T) (*postgres.Backend, string) {
-	t.Helper()
-	dsn := pgtest.NewDatabase(t)
-	b, err := postgres.New(t.Context(), postgres.Config{URI: dsn, MaxConns: 1})
-	testutil.NoError(t, err)
-	t.Cleanup(func() { _ = b.Close() })
-	return b, dsn
-}
-
 // otherSession runs sql on a connection of its own: another application.
 func otherSession(t *testing.T, dsn, sql string) {
 	t.Helper()
@@ -55,13 +44,6 @@ func pointPlan(t *testing.T, b core.Backend, table string, id any) *core.FetchPl
 	return p
 }
 
-func prepared(t *testing.T, b *postgres.Backend) string {
-	t.Helper()
-	res, err := backendtest.Collect(b.Query(t.Context(), "SELECT count(*) AS n FROM pg_prepared_statements"))
-	testutil.NoError(t, err)
-	return res.JSON(t)
-}
-
 // TestFetchPreparedOnRepeat: a fetch text a connection runs again is
 // prepared there and gives the same answers (parameters still parsed by
 // the server as the type the statement needs, results in text); a raw
@@ -69,7 +51,7 @@ func prepared(t *testing.T, b *postgres.Backend) string {
 // changed by DDL makes the stale statement give way, not fail.
 func TestFetchPreparedOnRepeat(t *testing.T) {
 	t.Parallel()
-	b, dsn := onOneConn(t)
+	b, dsn := oneConn(t)
 	backendtest.Exec(t, b, "CREATE TABLE items (id int4 PRIMARY KEY, price numeric, name text)")
 	backendtest.Exec(t, b, "INSERT INTO items VALUES (1, 12.50, 'one'), (2, 99999999999999999999.25, 'two')")
 	want := map[any]string{
@@ -86,7 +68,7 @@ func TestFetchPreparedOnRepeat(t *testing.T) {
 		if round == 2 {
 			// The probe is a raw script: it runs after the gateway's
 			// statements are deallocated, so it sees none of them.
-			stmtsDuring = prepared(t, b)
+			stmtsDuring = queryJSON(t, b, "SELECT count(*) AS n FROM pg_prepared_statements")
 		}
 	}
 	testutil.Equal(t, "statements visible to a raw script", stmtsDuring, `[{"n":0}]`)
@@ -117,7 +99,7 @@ func TestFetchPreparedOnRepeat(t *testing.T) {
 // from a fresh plan, with the new type.
 func TestFetchPreparedStaleAfterDDL(t *testing.T) {
 	t.Parallel()
-	b, dsn := onOneConn(t)
+	b, dsn := oneConn(t)
 	backendtest.Exec(t, b, "CREATE TABLE items (id int4 PRIMARY KEY, qty int4)")
 	backendtest.Exec(t, b, "INSERT INTO items VALUES (1, 7)")
 	plan := pointPlan(t, b, "items", json.Number("1"))
