@@ -45,17 +45,11 @@ func splitObject(b []byte) (Fields, bool) {
 			return nil, false
 		}
 		f[name] = json.RawMessage(b[i:vend:vend])
-		i = skipSpace(b, vend)
-		if i >= len(b) {
+		var done, ok bool
+		if i, done, ok = afterValue(b, vend, '}'); !ok {
 			return nil, false
-		}
-		switch b[i] {
-		case '}':
+		} else if done {
 			return f, true
-		case ',':
-			i = skipSpace(b, i+1)
-		default:
-			return nil, false
 		}
 	}
 	return nil, false
@@ -78,20 +72,31 @@ func splitArray(b []byte) ([]json.RawMessage, bool) {
 			return nil, false
 		}
 		out = append(out, json.RawMessage(b[i:end:end]))
-		i = skipSpace(b, end)
-		if i >= len(b) {
+		var done, ok bool
+		if i, done, ok = afterValue(b, end, ']'); !ok {
 			return nil, false
-		}
-		switch b[i] {
-		case ']':
+		} else if done {
 			return out, true
-		case ',':
-			i = skipSpace(b, i+1)
-		default:
-			return nil, false
 		}
 	}
 	return nil, false
+}
+
+// afterValue reads what follows a member or element ending at b[i]: a
+// comma (next is where the next one starts) or the container's closing
+// byte (done); ok is false for anything else.
+func afterValue(b []byte, i int, closing byte) (next int, done, ok bool) {
+	i = skipSpace(b, i)
+	if i >= len(b) {
+		return i, false, false
+	}
+	switch b[i] {
+	case closing:
+		return i + 1, true, true
+	case ',':
+		return skipSpace(b, i+1), false, true
+	}
+	return i, false, false
 }
 
 func skipSpace(b []byte, i int) int {

@@ -162,22 +162,8 @@ func (c *jsonChecker) array(depth int) {
 	}
 	for !c.stop {
 		c.value(depth)
-		if c.stop {
+		if c.stop || c.closes(']') {
 			return
-		}
-		c.skipSpace()
-		if c.i >= len(c.b) {
-			c.stop = true
-			return
-		}
-		switch c.b[c.i] {
-		case ',':
-			c.i++
-		case ']':
-			c.i++
-			return
-		default:
-			c.stop = true
 		}
 	}
 }
@@ -231,24 +217,31 @@ func (c *jsonChecker) object(depth int) {
 		}
 		c.i++
 		c.value(depth)
-		if c.stop {
+		if c.stop || c.closes('}') {
 			return
-		}
-		c.skipSpace()
-		if c.i >= len(c.b) {
-			c.stop = true
-			return
-		}
-		switch c.b[c.i] {
-		case ',':
-			c.i++
-		case '}':
-			c.i++
-			return
-		default:
-			c.stop = true
 		}
 	}
+}
+
+// closes consumes what follows a member or element: a comma (false: the
+// next one follows) or the container's closing byte (true). Anything else
+// stops the scan.
+func (c *jsonChecker) closes(closing byte) bool {
+	c.skipSpace()
+	if c.i >= len(c.b) {
+		c.stop = true
+		return false
+	}
+	switch c.b[c.i] {
+	case ',':
+		c.i++
+		return false
+	case closing:
+		c.i++
+		return true
+	}
+	c.stop = true
+	return false
 }
 
 func (c *jsonChecker) duplicate(name []byte, at int) {
