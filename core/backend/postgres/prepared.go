@@ -53,6 +53,10 @@ type connStmts struct {
 	// prepared is set before the first Prepare is sent: the server may
 	// hold statements of this connection from then on.
 	prepared bool
+	// eqb encodes the parameters of the connection's fetches, reused as
+	// pgx reuses its own per connection (pgconn has sent them by the time
+	// the connection is free again).
+	eqb pgx.ExtendedQueryBuilder
 }
 
 // stmtCache tracks the prepared statements of every connection of a pool.
@@ -89,14 +93,13 @@ func (s *stmtCache) clear(ctx context.Context, pc *pgconn.PgConn) error {
 	return err
 }
 
-// statement returns the name of sql's prepared statement on pc, preparing
-// it when the connection has run the text before; "" means run it
-// unnamed this time.
-func (s *stmtCache) statement(ctx context.Context, pc *pgconn.PgConn, sql string) (string, error) {
+// statement returns the name of sql's prepared statement on pc (whose
+// state is cs), preparing it when the connection has run the text before;
+// "" means run it unnamed this time.
+func (s *stmtCache) statement(ctx context.Context, pc *pgconn.PgConn, cs *connStmts, sql string) (string, error) {
 	if s.off {
 		return "", nil
 	}
-	cs := s.of(pc)
 	if name, ok := cs.names[sql]; ok {
 		return name, nil
 	}
@@ -149,12 +152,13 @@ func (b *Backend) queryPrepared(ctx context.Context, sql string, args []any, col
 		return nil, err
 	}
 	pc := conn.Conn().PgConn()
-	var eqb pgx.ExtendedQueryBuilder
+	cs := b.stmts.of(pc)
+	eqb := &cs.eqb
 	if err := eqb.Build(conn.Conn().TypeMap(), nil, args); err != nil {
 		conn.Release()
 		return nil, err
 	}
-	name, err := b.stmts.statement(ctx, pc, sql)
+	name, err := b.stmts.statement(ctx, pc, cs, sql)
 	if err != nil {
 		// A connection the failure left unusable is closed, and the pool
 		// drops it on release.
