@@ -37,6 +37,9 @@ type Backend struct {
 	pool *pgxpool.Pool
 	// stmts is what each pooled connection has prepared (prepared.go).
 	stmts *stmtCache
+	// pipe sends fetches waiting for a connection together (pipeline.go);
+	// nil with fetch_pipeline=off.
+	pipe *pipeliner
 	// replConfig connects the change feed (replication.go): the pool's
 	// settings with replication=database.
 	replConfig *pgconn.Config
@@ -81,6 +84,10 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 		pcfg.MaxConns = cfg.MaxConns
 	}
 	cc := pcfg.ConnConfig
+	pipelined, err := pipeEnabled(cc.RuntimeParams)
+	if err != nil {
+		return nil, err
+	}
 	// Exec mode: one round trip, parameters sent as text with unknown type
 	// (the server parses each as the type the statement needs) and results
 	// in text format. Fetches add a statement cache of their own with the
@@ -116,7 +123,11 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: create pool: %w", err)
 	}
-	return &Backend{pool: pool, stmts: stmts, replConfig: rc, log: cfg.Logger.With("component", "postgres")}, nil
+	b := &Backend{pool: pool, stmts: stmts, replConfig: rc, log: cfg.Logger.With("component", "postgres")}
+	if pipelined {
+		b.pipe = &pipeliner{max: int(pcfg.MaxConns)}
+	}
+	return b, nil
 }
 
 // parseMessage is pgx's reason for rejecting a connection string, without
@@ -175,7 +186,9 @@ func (b *Backend) Fetch(ctx context.Context, p *core.FetchPlan) (core.Rows, erro
 	if err != nil {
 		return nil, fmt.Errorf("postgres: fetch: %w", err)
 	}
-	r, err := b.queryPrepared(ctx, st.SQL, st.Args, p.Columns)
+	// A plan with a limit has a bounded result (every non-streamed fetch
+	// has one: the row cap plus one), which a pipeline may hold in memory.
+	r, err := b.fetchRows(ctx, st.SQL, st.Args, p.Columns, p.Limit > 0)
 	if err != nil {
 		return nil, mapError(ctx, fmt.Errorf("postgres: fetch %s: %w", p.Table.Name, err))
 	}

@@ -145,25 +145,34 @@ func staleStatement(err error) bool {
 // queryPrepared runs a fetch statement on a connection of the pool, by
 // name when the connection has prepared it (see above), else unnamed. It
 // returns the cursor over its rows; the connection goes back to the pool
-// when the cursor ends.
-func (b *Backend) queryPrepared(ctx context.Context, sql string, args []any, cols []*core.Column) (*rows, error) {
+// when the cursor ends, and then after, when set, runs (once).
+func (b *Backend) queryPrepared(ctx context.Context, sql string, args []any, cols []*core.Column, after func()) (*rows, error) {
 	conn, err := b.pool.Acquire(ctx)
 	if err != nil {
+		if after != nil {
+			after()
+		}
 		return nil, err
+	}
+	retrying := false // the first row's stale-statement error: run again below
+	release := func(err error) error {
+		conn.Release()
+		if after != nil && !retrying {
+			after()
+		}
+		return err
 	}
 	pc := conn.Conn().PgConn()
 	cs := b.stmts.of(pc)
 	eqb := &cs.eqb
 	if err := eqb.Build(conn.Conn().TypeMap(), nil, args); err != nil {
-		conn.Release()
-		return nil, err
+		return nil, release(err)
 	}
 	name, err := b.stmts.statement(ctx, pc, cs, sql)
 	if err != nil {
 		// A connection the failure left unusable is closed, and the pool
 		// drops it on release.
-		conn.Release()
-		return nil, err
+		return nil, release(err)
 	}
 	var rr *pgconn.ResultReader
 	if name == "" {
@@ -171,17 +180,18 @@ func (b *Backend) queryPrepared(ctx context.Context, sql string, args []any, col
 	} else {
 		rr = pc.ExecPrepared(ctx, name, eqb.ParamValues, eqb.ParamFormats, nil)
 	}
-	release := func(err error) error {
+	first := true
+	r, err := newRows(ctx, pgx.RowsFromResultReader(conn.Conn().TypeMap(), rr), cols, false, func(err error) error {
 		if name != "" && staleStatement(err) {
 			b.stmts.drop(ctx, pc, sql)
+			retrying = first
 		}
-		conn.Release()
-		return err
-	}
-	r, err := newRows(ctx, pgx.RowsFromResultReader(conn.Conn().TypeMap(), rr), cols, false, release)
-	if err != nil && name != "" && staleStatement(err) {
+		return release(err)
+	})
+	first = false
+	if err != nil && retrying {
 		// Planned before DDL changed the table: run it unnamed, once.
-		return b.queryPrepared(ctx, sql, args, cols)
+		return b.queryPrepared(ctx, sql, args, cols, after)
 	}
 	return r, err
 }
