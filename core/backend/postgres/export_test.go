@@ -41,3 +41,22 @@ func (b *Backend) Prepared() int {
 	})
 	return n
 }
+
+// Pipelined reports the pipelines run with more than one fetch and the
+// fetches they carried.
+func (b *Backend) Pipelined() (batches, fetches int64) {
+	if b.pipe == nil {
+		return 0, 0
+	}
+	return b.pipe.batches.Load(), b.pipe.batched.Load()
+}
+
+// Queued counts the fetches waiting for a pipeline.
+func (b *Backend) Queued() int {
+	if b.pipe == nil {
+		return 0
+	}
+	b.pipe.mu.Lock()
+	defer b.pipe.mu.Unlock()
+	return len(b.pipe.queue)
+}
