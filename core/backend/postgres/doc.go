@@ -22,10 +22,18 @@
 // rolled back, nothing kept); the session is reset with DISCARD ALL before
 // its connection goes back to the pool, or the connection is closed.
 //
-// Write runs in a transaction whose RETURNING rows are streamed; the
-// transaction commits when the cursor is drained, or when it is closed early
-// (Close drains first: RETURNING rows are few, and whether the write happens
-// must not depend on whether the client read them). Any error rolls it back.
+// Write runs its one statement (an INSERT, UPDATE or DELETE, RETURNING
+// rows streamed) in the implicit transaction of its own Sync, one round
+// trip: atomic as an explicit transaction, committed when the statement
+// completes (deferred constraints checked then), rolled back entirely on
+// any error. Close drains the RETURNING rows (they are few) so Affected is
+// known.
+//
+// Fetches waiting for a connection are sent together as one pipeline, a
+// Sync after each so each stays its own implicit transaction, their
+// bounded results held in memory (pipeline.go); with one request in flight
+// a fetch runs alone as before. fetch_pipeline=off in the connection
+// string turns it off.
 //
 // A cancelled ctx sends a CancelRequest (pgconn's
 // CancelRequestContextWatcherHandler), so the server really stops the query

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/athena-go/athena/core"
+	"github.com/jackc/pgx/v5"
 )
 
 // Classify is classify.
@@ -59,4 +60,11 @@ func (b *Backend) Queued() int {
 	b.pipe.mu.Lock()
 	defer b.pipe.mu.Unlock()
 	return len(b.pipe.queue)
+}
+
+// WithTracer is cfg whose connections report the statements pgx runs to
+// tracer.
+func WithTracer(cfg Config, tracer pgx.QueryTracer) Config {
+	cfg.tracer = tracer
+	return cfg
 }

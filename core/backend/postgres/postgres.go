@@ -29,6 +29,9 @@ type Config struct {
 	MaxConns int32
 	// Logger receives lifecycle messages. Nil discards them.
 	Logger *slog.Logger
+
+	// tracer sees the statements pgx runs (tests).
+	tracer pgx.QueryTracer
 }
 
 // Backend is a PostgreSQL database behind a pgx pool. It is safe for
@@ -93,6 +96,9 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 	// in text format. Fetches add a statement cache of their own with the
 	// same encoding (prepared.go).
 	cc.DefaultQueryExecMode = pgx.QueryExecModeExec
+	if cfg.tracer != nil {
+		cc.Tracer = cfg.tracer
+	}
 	for k, v := range sessionParams {
 		cc.RuntimeParams[k] = v
 	}
@@ -195,31 +201,25 @@ func (b *Backend) Fetch(ctx context.Context, p *core.FetchPlan) (core.Rows, erro
 	return r, nil
 }
 
-// Write runs an insert, update or delete in a transaction and streams the
-// RETURNING rows. The transaction commits when the cursor is drained or
-// closed (Close drains first); an error at any point rolls it back.
+// Write runs an insert, update or delete and streams the RETURNING rows.
+// The plan is always one statement (sqlq.Write), so it runs in the
+// implicit transaction of its own Sync, atomic as an explicit one: it
+// commits when the statement completes (deferred constraints checked
+// then) and an error at any point rolls all of it back. One round trip,
+// where BEGIN / statement / COMMIT took three. Close drains the RETURNING
+// rows (they are few): Affected is known only then.
 func (b *Backend) Write(ctx context.Context, p *core.WritePlan) (core.Rows, error) {
 	st, err := sqlq.Write(sqlq.Postgres, p)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: write: %w", err)
 	}
-	tx, err := b.pool.Begin(ctx)
-	if err != nil {
-		return nil, mapError(ctx, fmt.Errorf("postgres: begin: %w", err))
-	}
 	finish := func(err error) error {
-		if err == nil {
-			if cerr := tx.Commit(ctx); cerr != nil {
-				return fmt.Errorf("postgres: commit: %w", cerr)
-			}
-			return nil
+		if err != nil {
+			return fmt.Errorf("postgres: write %s: %w", p.Table.Name, err)
 		}
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
-		defer cancel()
-		_ = tx.Rollback(rctx) // the write failed already; that error is the one to report
-		return fmt.Errorf("postgres: write %s: %w", p.Table.Name, err)
+		return nil
 	}
-	rs, err := tx.Query(ctx, st.SQL, st.Args...)
+	rs, err := b.pool.Query(ctx, st.SQL, st.Args...)
 	if err != nil {
 		return nil, mapError(ctx, finish(err))
 	}
