@@ -176,7 +176,16 @@ func runPipelinedAround(t *testing.T, b *postgres.Backend, dsn string, ctx conte
 	}
 	release()
 	waitFor(t, "the server to run the slow query", func() bool { return sleeping(t, dsn) == 1 || ctx.Err() != nil })
-	return slowErr, got, wg.Wait
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	return slowErr, got, func() {
+		t.Helper()
+		select {
+		case <-finished:
+		case <-time.After(2 * time.Minute):
+			t.Fatal("the fetches around the slow one never finished: its query was not stopped")
+		}
+	}
 }
 
 func checkNeighbours(t *testing.T, got []outcome) {
