@@ -275,13 +275,24 @@ func (b *Backend) runBatch(pb *pipeBatch) {
 	// Statements first: preparing one (second sighting) is a round trip of
 	// its own, which a pipeline cannot interleave.
 	names := make([]string, len(batch))
-	for i, c := range batch {
-		if c.state.Load() != callTaken {
-			continue
-		}
-		names[i], err = b.stmts.statement(ctx, pc, cs, c.sql)
-		if err != nil {
-			return
+	for again := true; again; {
+		again = false
+		resets := cs.resets
+		for i, c := range batch {
+			if c.state.Load() != callTaken {
+				continue
+			}
+			names[i], err = b.stmts.statement(ctx, pc, cs, c.sql)
+			if err != nil {
+				return
+			}
+			if cs.resets != resets {
+				// A full cache was deallocated: the names found before
+				// are gone. Look them up again (a batch is far smaller
+				// than the cache, so once).
+				again = true
+				break
+			}
 		}
 	}
 	sent := make([]bool, len(batch))

@@ -299,3 +299,56 @@ func TestFetchPipelineOff(t *testing.T) {
 	_, err := postgres.New(t.Context(), postgres.Config{URI: dsn + "&fetch_pipeline=maybe"})
 	testutil.Contains(t, "refused", fmt.Sprint(err), "fetch_pipeline must be on or off")
 }
+
+// TestFetchPipelineFullStatementCache: a pipeline whose second fetch
+// fills its connection's statement cache (which deallocates every
+// statement) does not run its first fetch by a name just deallocated.
+func TestFetchPipelineFullStatementCache(t *testing.T) {
+	t.Parallel()
+	b, _ := pipelineFixture(t, "")
+	backendtest.Exec(t, b, "CREATE TABLE wide (id int4 PRIMARY KEY, c1 int, c2 int, c3 int, c4 int, c5 int, c6 int, c7 int, c8 int, c9 int)")
+	backendtest.Exec(t, b, "INSERT INTO wide VALUES (1, 1, 2, 3, 4, 5, 6, 7, 8, 9)")
+	cat, err := b.Introspect(t.Context())
+	testutil.NoError(t, err)
+	wide := cat.Tables["wide"]
+	// 257 fetches of distinct texts: id and a distinct subset of c1..c9.
+	plans := make([]*core.FetchPlan, 257)
+	for i := range plans {
+		p := &core.FetchPlan{Table: wide, Limit: 10001}
+		p.Columns = append(p.Columns, &wide.Columns[0])
+		for bit := range 9 {
+			if (i+1)&(1<<bit) != 0 {
+				p.Columns = append(p.Columns, &wide.Columns[1+bit])
+			}
+		}
+		plans[i] = p
+	}
+	for range 2 { // the second round prepares each of the first 256
+		for _, p := range plans[:256] {
+			_, err := backendtest.Collect(b.Fetch(t.Context(), p))
+			testutil.NoError(t, err)
+		}
+	}
+	testutil.Equal(t, "statements prepared", b.Prepared(), 256)
+	_, err = backendtest.Collect(b.Fetch(t.Context(), plans[256])) // seen once
+	testutil.NoError(t, err)
+
+	// A pipeline of a prepared text, then the 257th text's second run.
+	release := holdSlot(t, b)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i, p := range []*core.FetchPlan{plans[0], plans[256]} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = backendtest.Collect(b.Fetch(t.Context(), p))
+		}()
+		waitFor(t, "the fetch to queue", func() bool { return b.Queued() == i+1 })
+	}
+	release()
+	wg.Wait()
+	testutil.NoError(t, errs[0])
+	testutil.NoError(t, errs[1])
+	batches, _ := b.Pipelined()
+	testutil.Equal(t, "pipelines", batches, 1)
+}

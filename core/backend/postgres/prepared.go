@@ -53,6 +53,9 @@ type connStmts struct {
 	// prepared is set before the first Prepare is sent: the server may
 	// hold statements of this connection from then on.
 	prepared bool
+	// resets counts the DEALLOCATE ALLs of a full cache: names looked up
+	// before one are gone (a pipeline looks up several).
+	resets int
 	// eqb encodes the parameters of the connection's fetches, reused as
 	// pgx reuses its own per connection (pgconn has sent them by the time
 	// the connection is free again).
@@ -115,6 +118,7 @@ func (s *stmtCache) statement(ctx context.Context, pc *pgconn.PgConn, cs *connSt
 			return "", err
 		}
 		clear(cs.names)
+		cs.resets++
 	}
 	name := "athena_" + strconv.FormatUint(s.next.Add(1), 36)
 	cs.prepared = true
