@@ -166,6 +166,10 @@ func (b *Backend) slotFree() {
 func (pl *pipeliner) take() *pipeBatch {
 	pl.mu.Lock()
 	defer pl.mu.Unlock()
+	if len(pl.queue) == 0 {
+		pl.runners--
+		return nil
+	}
 	pb := &pipeBatch{}
 	n := 0
 	for _, c := range pl.queue {
