@@ -30,7 +30,7 @@ func (g *Gateway) insert(ctx context.Context, c *client, o *op, r *request.Inser
 	g.invalidate(ctx, c, t.Name)
 	g.liveWrote(c, t.Name)
 	_, _ = g.shape(rs, request.PostProcessing{})
-	n := int64(len(rs.Rows))
+	n := int64(rs.Len())
 	if meta != nil {
 		n = affected
 	}
@@ -59,13 +59,13 @@ func (g *Gateway) write(ctx context.Context, c *client, p *WritePlan, strip bool
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	got, err := collect(rows, cp, strip, false)
+	got, err := collect(rows, cp, strip, false, false)
 	if err != nil {
 		return nil, 0, nil, err
 	}
 	affected = rows.Affected()
-	if affected < int64(len(got.rs.Rows)) {
-		affected = int64(len(got.rs.Rows))
+	if affected < int64(got.rs.Len()) {
+		affected = int64(got.rs.Len())
 	}
 	// A backend that buffers its rows may have kept fewer than it wrote
 	// (WritePlan.ReturnRows): that is a cut too.
@@ -73,7 +73,7 @@ func (g *Gateway) write(ctx context.Context, c *client, p *WritePlan, strip bool
 		got.truncated = true
 	}
 	if got.truncated {
-		n := int64(len(got.rs.Rows))
+		n := int64(got.rs.Len())
 		meta = &Meta{Truncated: true, ReturnedRowCount: &n, RowsAffected: &affected}
 	}
 	return got.rs, affected, meta, nil
