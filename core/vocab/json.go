@@ -51,7 +51,7 @@ func (rs *RowSet) appendRows(buf []byte) []byte {
 				buf = append(buf, ',')
 			}
 			start := 0
-			if i > 0 {
+			if i*n > 0 {
 				start = e.Ends[i*n-1]
 			}
 			buf = AppendEncodedRow(buf, rs.Columns, e.JSON, start, e.Ends[i*n:(i+1)*n], rs.StripNulls)
