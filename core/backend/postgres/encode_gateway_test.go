@@ -184,4 +184,3 @@ func compareReplies(t *testing.T, dsn string, camel, cached bool, ids int) {
 		t.Fatalf("streams differ:\nfast  %s\nplain %s", f, p)
 	}
 }
-
