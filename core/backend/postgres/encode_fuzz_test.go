@@ -103,3 +103,35 @@ func FuzzEncodeBytea(f *testing.F) {
 	fuzzEncoder(f, []uint32{pgtype.ByteaOID},
 		`\x`, `\x00ff10`, `\xFF`, `\x0`, `\xzz`, `abc`, `\\000`, `\x00000000000000000000000000000000ffffffff`)
 }
+
+// TestEncodersTakeServerText: the text the server sends for each type is
+// written by its encoder, not handed back to the decoder's path (which
+// would still be right, only slow).
+func TestEncodersTakeServerText(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		oid  uint32
+		text []string
+	}{
+		{pgtype.Int8OID, []string{"0", "-1", "42", "999999999999999999"}},
+		{pgtype.NumericOID, []string{"0", "12.50", "-0.000001", "NaN", "-Infinity"}},
+		{pgtype.Float4OID, []string{"0.1", "-0", "3.4028235e+38", "NaN"}},
+		{pgtype.Float8OID, []string{"0.1", "1e+21", "1e-07", "-2.5", "Infinity"}},
+		{pgtype.BoolOID, []string{"t", "f"}},
+		{pgtype.TextOID, []string{"", "héllo <&>"}},
+		{pgtype.TimestamptzOID, []string{"2024-01-02 03:04:05.123456+02", "1900-01-01 00:00:00+00:09:21", "2024-01-02 03:04:05-03:30"}},
+		{pgtype.TimestampOID, []string{"2024-01-02 03:04:05.5", "2024-02-29 23:59:59"}},
+		{pgtype.JSONBOID, []string{`{"a": [1, null]}`, "null"}},
+		{pgtype.ByteaOID, []string{`\x`, `\x00ff10`}},
+	} {
+		for _, s := range c.text {
+			checkEncoder(t, c.oid, []byte(s))
+			if _, ok := encoderFor(c.oid, nil)(nil, []byte(s)); !ok {
+				t.Errorf("oid %d: the encoder declines the server's text %q", c.oid, s)
+			}
+		}
+	}
+	if encoderFor(pgtype.Int4ArrayOID, nil) != nil {
+		t.Error("int4[] has an encoder: arrays take the decoder's path")
+	}
+}
