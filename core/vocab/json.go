@@ -250,12 +250,7 @@ func appendFloat(buf []byte, f float64) []byte {
 // writes it: <, > and & escaped so replies are safe to embed in HTML,
 // U+2028 and U+2029 escaped, and invalid UTF-8 replaced with U+FFFD. Every
 // JSON string the gateway writes goes through it.
-func AppendString(buf []byte, s string) []byte { return appendString(buf, s) }
-
-// AppendStringBytes is AppendString of string(s), without the copy.
-func AppendStringBytes(buf []byte, s []byte) []byte { return appendString(buf, s) }
-
-func appendString[S string | []byte](buf []byte, s S) []byte {
+func AppendString(buf []byte, s string) []byte {
 	buf = append(buf, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -285,8 +280,60 @@ func appendString[S string | []byte](buf []byte, s S) []byte {
 			start = i
 			continue
 		}
-		// At most a rune's bytes: a []byte that short converts on the stack.
-		r, size := utf8.DecodeRuneInString(string(s[i:min(i+utf8.UTFMax, len(s))]))
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	buf = append(buf, s[start:]...)
+	return append(buf, '"')
+}
+
+// AppendStringBytes is AppendString(buf, string(s)) without the copy: the
+// same function over a byte slice (FuzzAppendString checks both).
+func AppendStringBytes(buf []byte, s []byte) []byte {
+	buf = append(buf, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if b := s[i]; b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
+				i++
+				continue
+			}
+			buf = append(buf, s[start:i]...)
+			switch b {
+			case '\\', '"':
+				buf = append(buf, '\\', b)
+			case '\n':
+				buf = append(buf, '\\', 'n')
+			case '\r':
+				buf = append(buf, '\\', 'r')
+			case '\t':
+				buf = append(buf, '\\', 't')
+			case '\b':
+				buf = append(buf, '\\', 'b')
+			case '\f':
+				buf = append(buf, '\\', 'f')
+			default:
+				buf = append(buf, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
 		if r == utf8.RuneError && size == 1 {
 			buf = append(buf, s[start:i]...)
 			buf = append(buf, `\ufffd`...)
