@@ -135,6 +135,10 @@ func (g *Gateway) shape(rs *RowSet, post request.PostProcessing) (*PostProcessed
 	if spec == nil {
 		return nil, nil
 	}
+	if rs.Encoded != nil {
+		// collect keeps values for post-processing; reaching this is a bug.
+		return nil, Errorf(CodeInternal, "post-processing over rows kept encoded")
+	}
 	if spec.agg >= 0 {
 		spec.aggName = rs.Columns[spec.agg]
 	}

@@ -48,7 +48,7 @@ func (b plainBackend) QueryBounded(ctx context.Context, q string, maxValue int) 
 // whose rows take the fast path ("fast") and one whose rows do not
 // ("plain"), on the same database, and requires byte-identical replies:
 // fetches with column selection, limits, stripped nulls, group_by
-// post-processing, the row and byte caps (cut and refused), raw queries,
+// post-processing (fetch and update), the row and byte caps (cut and refused), raw queries,
 // writes returning rows, streams, with camelCase replies on and off and
 // through the cache (miss, then hit).
 func TestEncodedRepliesMatchDecoded(t *testing.T) {
@@ -150,6 +150,13 @@ func compareReplies(t *testing.T, dsn string, camel, cached bool, ids int) {
 		same(small, core.OpQuery, `{"query":"SELECT repeat('x', 2000) AS big"}`) // one row over the small cap: refused
 		same(small, core.OpQuery, `{"query":"SELECT 1 AS a, NULL AS b, 'NaN'::numeric AS c, '-0'::float8 AS d"}`)
 	}
+	// An update whose rows are post-processed, and one whose are not: both
+	// clients set the same values on the same rows, so the replies match.
+	same(false, core.OpUpdate, `{"table_name":"items","update_body":{"ratio":2.5},`+
+		`"conditions":[{"operator":"in","column":"id","value":[1,2,3,4]}],"columns":"id,flag,ratio,item_name",`+
+		`"group_by":"flag","aggregation_column":"ratio"}`)
+	same(false, core.OpUpdate, `{"table_name":"items","update_body":{"ratio":3.5},`+
+		`"conditions":[{"operator":"in","column":"id","value":[5,6]}]}`)
 	// Writes returning rows, in both clients alike (ids apart).
 	for i, client := range []string{"fast", "plain"} {
 		id := ids + i
