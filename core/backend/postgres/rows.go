@@ -261,6 +261,7 @@ func decodeRow(vals []any, raw [][]byte, decs []decoder) {
 		}
 	}
 }
+
 func (q *queryRows) Err() error      { return q.err }
 func (q *queryRows) Affected() int64 { return q.affected }
 
