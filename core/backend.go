@@ -54,6 +54,19 @@ type Rows interface {
 	Close()
 }
 
+// JSONRows is implemented by Rows that can write their current row's values
+// as JSON straight from the database's bytes, without building Values (the
+// reply-encoding fast path of collect and Cursor). Values still works for
+// any row; a caller uses one or the other per row.
+type JSONRows interface {
+	Rows
+	// AppendRowJSON appends the JSON of each value of the current row to
+	// buf, byte for byte what vocab.AppendValue writes for the same value of
+	// Values, nothing for a NULL, and after each value its end in buf to
+	// ends.
+	AppendRowJSON(buf []byte, ends []int) ([]byte, []int)
+}
+
 // Catalog is a backend's introspected schema.
 type Catalog struct {
 	Tables map[string]*Table // by name as the backend spells it

@@ -21,6 +21,10 @@ type Cursor struct {
 	strip  bool
 	cancel context.CancelFunc
 	count  int64
+	// vals and ends hold the current row's values as JSON when rows
+	// implement JSONRows (the fast path of AppendRow).
+	vals []byte
+	ends []int
 }
 
 // Stream runs a fetch or query and returns a cursor over its rows, read from
@@ -109,6 +113,10 @@ func (cu *Cursor) AppendRow(buf []byte) []byte {
 	cols := cu.cols
 	if cols == nil {
 		cols = cu.rows.Columns()
+	}
+	if jr, ok := cu.rows.(JSONRows); ok {
+		cu.vals, cu.ends = jr.AppendRowJSON(cu.vals[:0], cu.ends[:0])
+		return vocab.AppendEncodedRow(buf, cols, cu.vals, 0, cu.ends, cu.strip)
 	}
 	return AppendRow(buf, cols, cu.rows.Values(), cu.strip)
 }

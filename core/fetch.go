@@ -89,7 +89,7 @@ func (g *Gateway) runFetch(ctx context.Context, c *client, p *FetchPlan, capped 
 		return nil, err
 	}
 	cp := g.capOf(c)
-	got, err := collect(rows, cp, strip, true)
+	got, err := collect(rows, cp, strip, true, post.GroupBy != "")
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +104,7 @@ func (g *Gateway) runFetch(ctx context.Context, c *client, p *FetchPlan, capped 
 		}
 		return nil, Errorf(code, "group_by post-processing needs every row, but the result is larger than %s; compute the totals in the database with the aggregate member, or narrow the conditions", cp.why(got))
 	}
-	n := int64(len(rs.Rows))
+	n := int64(rs.Len())
 	res := &Result{Message: fmt.Sprintf("Fetched %d %s", n, vocab.Plural(n, "row")), Data: rs}
 	pp, err := g.shape(rs, post)
 	if err != nil {
@@ -134,6 +134,10 @@ func (g *Gateway) shape(rs *RowSet, post request.PostProcessing) (*PostProcessed
 	}
 	if spec == nil {
 		return nil, nil
+	}
+	if rs.Encoded != nil {
+		// collect keeps values for post-processing; reaching this is a bug.
+		return nil, Errorf(CodeInternal, "post-processing over rows kept encoded")
 	}
 	if spec.agg >= 0 {
 		spec.aggName = rs.Columns[spec.agg]

@@ -67,8 +67,15 @@ type collected struct {
 // that did not fit). A first row alone over the byte cap is refused with
 // reply_too_large when refuse is set (a read: paging or streaming gets it),
 // else kept out and reported as a truncation (a write that committed).
-func collect(rows Rows, cp replyCap, strip, refuse bool) (collected, error) {
+//
+// Rows that implement JSONRows are kept already encoded (RowSet.Encoded)
+// unless values is set: the caller reads the values (post-processing, the
+// live feed's keys).
+func collect(rows Rows, cp replyCap, strip, refuse, values bool) (collected, error) {
 	defer rows.Close()
+	if jr, ok := rows.(JSONRows); ok && !values {
+		return collectJSON(jr, cp, strip, refuse)
+	}
 	out := collected{rs: &RowSet{Columns: rows.Columns(), Rows: [][]any{}, StripNulls: strip}}
 	size := 2 // the array's brackets
 	var scratch []byte
@@ -83,8 +90,7 @@ func collect(rows Rows, cp replyCap, strip, refuse bool) (collected, error) {
 		if size+n > cp.bytes {
 			out.truncated, out.overBytes = true, true
 			if refuse && len(out.rs.Rows) == 0 {
-				return collected{}, Errorf(CodeReplyTooLarge,
-					"one row of the reply is larger than the reply byte cap of %d bytes; stream the result (Accept: application/x-ndjson, or stream: true on the socket) or select fewer columns", cp.bytes)
+				return collected{}, errOneRowTooLarge(cp)
 			}
 			break
 		}
@@ -101,6 +107,49 @@ func collect(rows Rows, cp replyCap, strip, refuse bool) (collected, error) {
 		return collected{}, err
 	}
 	return out, nil
+}
+
+// collectJSON is collect for rows that encode themselves: each row's values
+// are appended to one buffer, measured, and cut off again when they do not
+// fit.
+func collectJSON(rows JSONRows, cp replyCap, strip, refuse bool) (collected, error) {
+	cols := rows.Columns()
+	keyLens := make([]int, len(cols))
+	for i, c := range cols {
+		keyLens[i] = len(vocab.AppendString(nil, c))
+	}
+	enc := &vocab.EncodedRows{}
+	out := collected{rs: &RowSet{Columns: cols, Rows: [][]any{}, StripNulls: strip, Encoded: enc}}
+	size := 2 // the array's brackets
+	for rows.Next() {
+		if enc.N >= cp.rows {
+			out.truncated = true
+			break
+		}
+		start, nEnds := len(enc.JSON), len(enc.Ends)
+		enc.JSON, enc.Ends = rows.AppendRowJSON(enc.JSON, enc.Ends)
+		n := vocab.EncodedRowSize(keyLens, start, enc.Ends[nEnds:], strip) + 1 // and its comma
+		if size+n > cp.bytes {
+			enc.JSON, enc.Ends = enc.JSON[:start], enc.Ends[:nEnds]
+			out.truncated, out.overBytes = true, true
+			if refuse && enc.N == 0 {
+				return collected{}, errOneRowTooLarge(cp)
+			}
+			break
+		}
+		size += n
+		enc.N++
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return collected{}, err
+	}
+	return out, nil
+}
+
+func errOneRowTooLarge(cp replyCap) error {
+	return Errorf(CodeReplyTooLarge,
+		"one row of the reply is larger than the reply byte cap of %d bytes; stream the result (Accept: application/x-ndjson, or stream: true on the socket) or select fewer columns", cp.bytes)
 }
 
 // why names the cap that cut a reply, for messages.

@@ -197,7 +197,7 @@ func (g *Gateway) liveFetch(ctx context.Context, c *client, lp *livePlan) ([]liv
 		}
 		return nil, err
 	}
-	got, err := collect(rs, g.capOf(c), lp.strip, false)
+	got, err := collect(rs, g.capOf(c), lp.strip, false, true)
 	if err != nil {
 		return nil, err
 	}

@@ -54,13 +54,13 @@ func (g *Gateway) query(ctx context.Context, c *client, o *op, q *request.QueryR
 	if err != nil {
 		return nil, err
 	}
-	got, err := collect(rows, cp, g.stripNulls(o, nil), true)
+	got, err := collect(rows, cp, g.stripNulls(o, nil), true, false)
 	if err != nil {
 		return nil, err
 	}
 	rs := got.rs
 	_, _ = g.shape(rs, request.PostProcessing{})
-	n := int64(len(rs.Rows))
+	n := int64(rs.Len())
 	affected := rows.Affected()
 	return &Result{
 		Message: fmt.Sprintf("Query returned %d %s", n, vocab.Plural(n, "row")),

@@ -23,14 +23,14 @@ func (g *Gateway) insert(ctx context.Context, c *client, o *op, r *request.Inser
 	if err != nil {
 		return nil, err
 	}
-	rs, affected, meta, err := g.write(ctx, c, p, g.stripNulls(o, nil))
+	rs, affected, meta, err := g.write(ctx, c, p, g.stripNulls(o, nil), false)
 	if err != nil {
 		return nil, err
 	}
 	g.invalidate(ctx, c, t.Name)
 	g.liveWrote(c, t.Name)
 	_, _ = g.shape(rs, request.PostProcessing{})
-	n := int64(len(rs.Rows))
+	n := int64(rs.Len())
 	if meta != nil {
 		n = affected
 	}
@@ -41,7 +41,10 @@ func (g *Gateway) insert(ctx context.Context, c *client, o *op, r *request.Inser
 // reply caps of c (core/limits.go): the rows past a cap are not kept (the
 // statement still runs to its end and commits), and the reply says so with
 // meta.truncated. affected counts every row the statement changed.
-func (g *Gateway) write(ctx context.Context, c *client, p *WritePlan, strip bool) (rs *RowSet, affected int64, meta *Meta, err error) {
+//
+// values says the caller reads the rows' values (post-processing): they are
+// kept decoded rather than encoded (collect).
+func (g *Gateway) write(ctx context.Context, c *client, p *WritePlan, strip, values bool) (rs *RowSet, affected int64, meta *Meta, err error) {
 	cp := g.capOf(c)
 	p.ReturnRows, p.ReturnBytes = cp.rows, cp.bytes
 	defer func() {
@@ -59,13 +62,13 @@ func (g *Gateway) write(ctx context.Context, c *client, p *WritePlan, strip bool
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	got, err := collect(rows, cp, strip, false)
+	got, err := collect(rows, cp, strip, false, values)
 	if err != nil {
 		return nil, 0, nil, err
 	}
 	affected = rows.Affected()
-	if affected < int64(len(got.rs.Rows)) {
-		affected = int64(len(got.rs.Rows))
+	if affected < int64(got.rs.Len()) {
+		affected = int64(got.rs.Len())
 	}
 	// A backend that buffers its rows may have kept fewer than it wrote
 	// (WritePlan.ReturnRows): that is a cut too.
@@ -73,7 +76,7 @@ func (g *Gateway) write(ctx context.Context, c *client, p *WritePlan, strip bool
 		got.truncated = true
 	}
 	if got.truncated {
-		n := int64(len(got.rs.Rows))
+		n := int64(got.rs.Len())
 		meta = &Meta{Truncated: true, ReturnedRowCount: &n, RowsAffected: &affected}
 	}
 	return got.rs, affected, meta, nil
@@ -108,7 +111,7 @@ func (g *Gateway) update(ctx context.Context, c *client, o *op, r *request.Updat
 			return nil, err
 		}
 	}
-	rs, n, meta, err := g.write(ctx, c, p, g.stripNulls(o, r.StripNulls))
+	rs, n, meta, err := g.write(ctx, c, p, g.stripNulls(o, r.StripNulls), r.Post.GroupBy != "")
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +154,7 @@ func (g *Gateway) delete(ctx context.Context, c *client, o *op, r *request.Delet
 	if p.Returning, err = c.planColumns(ctx, t, r.Returning, "columns"); err != nil {
 		return nil, err
 	}
-	rs, n, meta, err := g.write(ctx, c, p, g.stripNulls(o, nil))
+	rs, n, meta, err := g.write(ctx, c, p, g.stripNulls(o, nil), false)
 	if err != nil {
 		return nil, err
 	}

@@ -121,7 +121,7 @@ func encodeReply(res *vocab.Result) (*cachedReply, error) {
 	}
 	cr := &cachedReply{Message: res.Message, Data: data, Truncated: res.Truncated()}
 	if rs, ok := res.Data.(*vocab.RowSet); ok {
-		cr.Rows = int64(len(rs.Rows))
+		cr.Rows = int64(rs.Len())
 	}
 	if res.PostProcessing != nil {
 		if cr.Post, err = json.Marshal(res.PostProcessing); err != nil {

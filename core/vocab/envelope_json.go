@@ -56,18 +56,7 @@ func appendTrusted(buf []byte, v any) ([]byte, error) {
 	case json.RawMessage:
 		return append(buf, x...), nil
 	case *RowSet:
-		for i, row := range x.Rows {
-			if i == 0 {
-				buf = append(buf, '[')
-			} else {
-				buf = append(buf, ',')
-			}
-			buf = AppendRow(buf, x.Columns, row, x.StripNulls)
-		}
-		if len(x.Rows) == 0 {
-			buf = append(buf, '[')
-		}
-		return append(buf, ']'), nil
+		return x.appendRows(buf), nil
 	}
 	b, err := json.Marshal(v)
 	if err != nil {

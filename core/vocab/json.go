@@ -10,23 +10,129 @@ import (
 
 // RowSet is a buffered result: rows as value slices sharing one column list.
 // It encodes as a JSON array of objects whose keys keep the column order.
+//
+// When Encoded is set, it holds the rows instead of Rows (which is then
+// empty): their values already in JSON, written straight from the
+// database's text by a backend whose rows implement the fast path (see
+// core.JSONRows). Such a set is only ever encoded, never read value by
+// value; Len counts its rows either way.
 type RowSet struct {
 	Columns    []string
 	Rows       [][]any
 	StripNulls bool // omit keys whose value is null
+	Encoded    *EncodedRows
 }
 
-// MarshalJSON implements json.Marshaler.
-func (rs *RowSet) MarshalJSON() ([]byte, error) {
-	buf := make([]byte, 0, 64*len(rs.Rows)+2)
+// EncodedRows are rows whose values are already JSON: value j of row i
+// (of a RowSet with n columns) is JSON[Ends[i*n+j-1]:Ends[i*n+j]], the
+// first starting at 0. A value of no bytes is NULL: every JSON value has
+// at least one.
+type EncodedRows struct {
+	N    int // rows
+	JSON []byte
+	Ends []int
+}
+
+// Len is the number of rows.
+func (rs *RowSet) Len() int {
+	if rs.Encoded != nil {
+		return rs.Encoded.N
+	}
+	return len(rs.Rows)
+}
+
+// appendRows appends the rows as a JSON array.
+func (rs *RowSet) appendRows(buf []byte) []byte {
 	buf = append(buf, '[')
+	if e := rs.Encoded; e != nil {
+		n := len(rs.Columns)
+		for i := range e.N {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			start := 0
+			if i*n > 0 {
+				start = e.Ends[i*n-1]
+			}
+			buf = AppendEncodedRow(buf, rs.Columns, e.JSON, start, e.Ends[i*n:(i+1)*n], rs.StripNulls)
+		}
+		return append(buf, ']')
+	}
 	for i, row := range rs.Rows {
 		if i > 0 {
 			buf = append(buf, ',')
 		}
 		buf = AppendRow(buf, rs.Columns, row, rs.StripNulls)
 	}
-	return append(buf, ']'), nil
+	return append(buf, ']')
+}
+
+// MarshalJSON implements json.Marshaler.
+func (rs *RowSet) MarshalJSON() ([]byte, error) {
+	size := 64*len(rs.Rows) + 2
+	if rs.Encoded != nil {
+		size = len(rs.Encoded.JSON) + rs.Encoded.N*(len(rs.Columns)*8+2) + 2
+	}
+	return rs.appendRows(make([]byte, 0, size)), nil
+}
+
+// AppendEncodedRow appends one row whose values are already JSON, as
+// AppendRow appends the same row's values: value j is
+// vals[start:ends[0]] for the first, vals[ends[j-1]:ends[j]] after it, and
+// one of no bytes is NULL.
+func AppendEncodedRow(buf []byte, cols []string, vals []byte, start int, ends []int, stripNulls bool) []byte {
+	buf = append(buf, '{')
+	first := true
+	for i, c := range cols {
+		end := start
+		if i < len(ends) {
+			end = ends[i]
+		}
+		v := vals[start:end]
+		start = end
+		if len(v) == 0 && stripNulls {
+			continue
+		}
+		if !first {
+			buf = append(buf, ',')
+		}
+		first = false
+		buf = AppendString(buf, c)
+		buf = append(buf, ':')
+		if len(v) == 0 {
+			buf = append(buf, "null"...)
+		} else {
+			buf = append(buf, v...)
+		}
+	}
+	return append(buf, '}')
+}
+
+// EncodedRowSize is len(AppendEncodedRow(nil, cols, vals, start, ends,
+// stripNulls)) for the cols whose encoded names are keyLens bytes long
+// (len(AppendString(nil, col))), without writing the row.
+func EncodedRowSize(keyLens []int, start int, ends []int, stripNulls bool) int {
+	size, n := 2, 0
+	for i, k := range keyLens {
+		end := start
+		if i < len(ends) {
+			end = ends[i]
+		}
+		v := end - start
+		start = end
+		if v == 0 {
+			if stripNulls {
+				continue
+			}
+			v = 4 // null
+		}
+		size += k + 1 + v
+		n++
+	}
+	if n > 1 {
+		size += n - 1
+	}
+	return size
 }
 
 // AppendRow appends one row as a JSON object to buf. Values are the
@@ -71,11 +177,8 @@ func AppendValue(buf []byte, v any) []byte {
 	case bool:
 		return strconv.AppendBool(buf, x)
 	case float64:
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			// JSON has no NaN or infinities: they travel as strings.
-			return AppendString(buf, strconv.FormatFloat(x, 'g', -1, 64))
-		}
-		return appendFloat(buf, x)
+		// JSON has no NaN or infinities: they travel as strings.
+		return AppendFloat(buf, x)
 	case json.Number:
 		if !validJSONNumber(string(x)) {
 			return AppendString(buf, string(x))
@@ -113,6 +216,15 @@ func validJSONNumber(s string) bool {
 }
 
 const hexDigits = "0123456789abcdef"
+
+// AppendFloat appends f as AppendValue does: NaN and infinities as strings
+// (JSON has no such numbers), a finite f via appendFloat.
+func AppendFloat(buf []byte, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return AppendString(buf, strconv.FormatFloat(f, 'g', -1, 64))
+	}
+	return appendFloat(buf, f)
+}
 
 // appendFloat appends a finite float64 exactly as encoding/json writes it:
 // the shortest form that reads back to the same value, in plain notation
@@ -169,6 +281,59 @@ func AppendString(buf []byte, s string) []byte {
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			buf = append(buf, s[start:i]...)
+			buf = append(buf, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	buf = append(buf, s[start:]...)
+	return append(buf, '"')
+}
+
+// AppendStringBytes is AppendString(buf, string(s)) without the copy: the
+// same function over a byte slice (FuzzAppendString checks both).
+func AppendStringBytes(buf []byte, s []byte) []byte {
+	buf = append(buf, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if b := s[i]; b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
+				i++
+				continue
+			}
+			buf = append(buf, s[start:i]...)
+			switch b {
+			case '\\', '"':
+				buf = append(buf, '\\', b)
+			case '\n':
+				buf = append(buf, '\\', 'n')
+			case '\r':
+				buf = append(buf, '\\', 'r')
+			case '\t':
+				buf = append(buf, '\\', 't')
+			case '\b':
+				buf = append(buf, '\\', 'b')
+			case '\f':
+				buf = append(buf, '\\', 'f')
+			default:
+				buf = append(buf, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRune(s[i:])
 		if r == utf8.RuneError && size == 1 {
 			buf = append(buf, s[start:i]...)
 			buf = append(buf, `\ufffd`...)

@@ -67,6 +67,16 @@
 // of strings in Fetch and Write, where Introspect marked the column as an
 // array, and as their text in raw queries.
 //
+// The cursors of Fetch, Write and Query also implement core.JSONRows: a
+// reply's rows are written from the text the server sent straight into the
+// reply's JSON (encode.go, one encoder per type in the table above), without
+// building Values, which decode only when a caller asks (post-processing,
+// live keys). The JSON is byte for byte what vocab.AppendValue writes for
+// Values: each encoder takes the canonical text the server sends and hands
+// anything else, and every array, to the decoder's path
+// (TestEncodeMatchesDecodePath against a real server, FuzzEncode* against
+// the decoders).
+//
 // # Errors
 //
 // Driver errors become core errors; the original stays in the chain for

@@ -18,8 +18,11 @@ type rows struct {
 	rs       pgx.Rows
 	cols     []string
 	decs     []decoder
+	encs     []encoder // see AppendRowJSON
 	vals     []any
-	primed   bool // vals holds a row Next has not returned yet
+	raw      [][]byte // the current row, decoded into vals only when Values asks
+	decoded  bool
+	primed   bool // raw holds a row Next has not returned yet
 	done     bool
 	err      error
 	affected int64
@@ -32,7 +35,8 @@ type rows struct {
 func newRows(ctx context.Context, rs pgx.Rows, planCols []*core.Column, write bool, finish func(error) error) (*rows, error) {
 	fds := rs.FieldDescriptions()
 	r := &rows{ctx: ctx, rs: rs, write: write, finish: finish,
-		cols: make([]string, len(fds)), decs: make([]decoder, len(fds)), vals: make([]any, len(fds))}
+		cols: make([]string, len(fds)), decs: make([]decoder, len(fds)), vals: make([]any, len(fds)),
+		encs: make([]encoder, len(fds))}
 	for i, fd := range fds {
 		r.cols[i] = fd.Name
 		var fallback decoder
@@ -40,6 +44,7 @@ func newRows(ctx context.Context, rs pgx.Rows, planCols []*core.Column, write bo
 			fallback = arrayDecoder(decodeText, ',')
 		}
 		r.decs[i] = decoderFor(fd.DataTypeOID, fallback)
+		r.encs[i] = encoderFor(fd.DataTypeOID, fallback)
 	}
 	if r.advance() {
 		r.primed = true
@@ -49,7 +54,8 @@ func newRows(ctx context.Context, rs pgx.Rows, planCols []*core.Column, write bo
 	return r, nil
 }
 
-// advance reads the next row into vals, or ends the cursor.
+// advance reads the next row (decoded by Values, or encoded by
+// AppendRowJSON), or ends the cursor.
 func (r *rows) advance() bool {
 	if r.done {
 		return false
@@ -58,14 +64,7 @@ func (r *rows) advance() bool {
 		r.end()
 		return false
 	}
-	raw := r.rs.RawValues()
-	for i, src := range raw {
-		if src == nil {
-			r.vals[i] = nil
-		} else {
-			r.vals[i] = r.decs[i](src)
-		}
-	}
+	r.raw, r.decoded = r.rs.RawValues(), false
 	return true
 }
 
@@ -97,7 +96,19 @@ func (r *rows) Next() bool {
 	return r.advance()
 }
 
-func (r *rows) Values() []any   { return r.vals }
+func (r *rows) Values() []any {
+	if !r.decoded {
+		decodeRow(r.vals, r.raw, r.decs)
+		r.decoded = true
+	}
+	return r.vals
+}
+
+// AppendRowJSON implements core.JSONRows.
+func (r *rows) AppendRowJSON(buf []byte, ends []int) ([]byte, []int) {
+	return appendRowJSON(buf, ends, r.raw, r.encs, r.decs)
+}
+
 func (r *rows) Err() error      { return r.err }
 func (r *rows) Affected() int64 { return r.affected }
 
@@ -125,7 +136,10 @@ type queryRows struct {
 	release  func(error) error    // returns the query's final error
 	cols     []string
 	decs     []decoder
+	encs     []encoder
 	vals     []any
+	raw      [][]byte
+	decoded  bool
 	primed   bool
 	done     bool
 	err      error
@@ -141,9 +155,11 @@ func (q *queryRows) start() error {
 			q.cols = make([]string, len(fds))
 			q.decs = make([]decoder, len(fds))
 			q.vals = make([]any, len(fds))
+			q.encs = make([]encoder, len(fds))
 			for i, fd := range fds {
 				q.cols[i] = fd.Name
 				q.decs[i] = decoderFor(fd.DataTypeOID, nil)
+				q.encs[i] = encoderFor(fd.DataTypeOID, nil)
 			}
 			break
 		}
@@ -179,13 +195,7 @@ func (q *queryRows) advance() bool {
 		q.finishWith(err)
 		return false
 	}
-	for i, src := range q.rr.Values() {
-		if src == nil {
-			q.vals[i] = nil
-		} else {
-			q.vals[i] = q.decs[i](src)
-		}
-	}
+	q.raw, q.decoded = q.rr.Values(), false
 	return true
 }
 
@@ -228,7 +238,30 @@ func (q *queryRows) Next() bool {
 	return q.advance()
 }
 
-func (q *queryRows) Values() []any   { return q.vals }
+func (q *queryRows) Values() []any {
+	if !q.decoded {
+		decodeRow(q.vals, q.raw, q.decs)
+		q.decoded = true
+	}
+	return q.vals
+}
+
+// AppendRowJSON implements core.JSONRows.
+func (q *queryRows) AppendRowJSON(buf []byte, ends []int) ([]byte, []int) {
+	return appendRowJSON(buf, ends, q.raw, q.encs, q.decs)
+}
+
+// decodeRow decodes one row's text-format values (nil is NULL) into vals.
+func decodeRow(vals []any, raw [][]byte, decs []decoder) {
+	for i, src := range raw {
+		if src == nil {
+			vals[i] = nil
+		} else {
+			vals[i] = decs[i](src)
+		}
+	}
+}
+
 func (q *queryRows) Err() error      { return q.err }
 func (q *queryRows) Affected() int64 { return q.affected }
 
