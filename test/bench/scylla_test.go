@@ -22,9 +22,7 @@ import (
 
 // setupScylla returns a gateway URL and a direct gocql session over the
 // same keyspace, which holds a table of 1,000 rows.
-func setupScylla(b *testing.B) (string, *gocql.Session) { return setupScyllaTB(b) }
-
-func setupScyllaTB(b testing.TB) (string, *gocql.Session) {
+func setupScylla(b *testing.B) (string, *gocql.Session) {
 	b.Helper()
 	hosts, ks := cqltest.NewKeyspace(b)
 	c := gocql.NewCluster(hosts...)
