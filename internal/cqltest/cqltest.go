@@ -158,6 +158,18 @@ func Stats() (startup time.Duration, rssKiB int64, ok bool) {
 	return srv.startup, srv.rssKiB(), true
 }
 
+// PID is the process id of the server this binary started, for benchmarks
+// that read its CPU time from /proc; ok is false when no server was started
+// here (ATHENA_TEST_CQL_HOSTS, or none yet).
+func PID() (pid int, ok bool) {
+	mu.Lock()
+	defer mu.Unlock()
+	if srv == nil || srv.cmd.Process == nil {
+		return 0, false
+	}
+	return srv.cmd.Process.Pid, true
+}
+
 func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms

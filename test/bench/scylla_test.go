@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	gocql "github.com/apache/cassandra-gocql-driver/v2"
 
@@ -44,6 +46,7 @@ func setupScylla(b *testing.B) (string, *gocql.Session) {
 			b.Fatal(err)
 		}
 	}
+	warmUp(b, s)
 	gw, err := core.New(ctx, core.Config{
 		Clients: []core.ClientSpec{{Name: "bench", Kind: "scylla", Hosts: hosts, Keyspace: ks}},
 		Open: func(ctx context.Context, spec core.ClientSpec) (core.Backend, error) {
@@ -63,10 +66,71 @@ func setupScylla(b *testing.B) (string, *gocql.Session) {
 	return srv.URL, s
 }
 
+// warmUp reads every row a few times, 16 at a time, before anything is
+// measured. The server is a fresh JVM: without this its read path is
+// compiled while the first sub-benchmark (the gateway's) runs, which
+// charged the gateway for the JIT and made its ratio to gocql low and
+// noisy.
+func warmUp(b testing.TB, s *gocql.Session) {
+	b.Helper()
+	const passes, workers = 5, 16
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := n.Add(1)
+				if i > passes*rows {
+					return
+				}
+				var name string
+				if err := s.Query(`SELECT name FROM items WHERE id = ?`, i%rows+1).Scan(&name); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		b.Fatalf("warm up: %v", err)
+	}
+}
+
+// cpuPerOp reports, after the measured loop, the CPU per operation of this
+// process (the load generator, the REST client and the gateway, or gocql
+// alone) as proc-cpu-µs/op and of the Cassandra server this binary started
+// as db-cpu-µs/op (/proc clock ticks: 10 ms, so runs of at least a few
+// thousand operations). Either is left out when it cannot be read.
+func cpuPerOp(b *testing.B) func() {
+	dbPID, dbOK := cqltest.PID()
+	var db0 time.Duration
+	if dbOK {
+		db0, dbOK = procCPU(dbPID)
+	}
+	self0, selfOK := selfCPU()
+	return func() {
+		self1, ok1 := selfCPU()
+		if selfOK && ok1 {
+			b.ReportMetric(float64((self1-self0).Microseconds())/float64(b.N), "proc-cpu-µs/op")
+		}
+		if dbOK {
+			if db1, ok := procCPU(dbPID); ok {
+				b.ReportMetric(float64((db1-db0).Microseconds())/float64(b.N), "db-cpu-µs/op")
+			}
+		}
+	}
+}
+
 // BenchmarkScyllaPointRead reads one row by partition key through the REST
 // gateway and through gocql directly, in one run, 16 requests in flight
 // each (8 × GOMAXPROCS 2). The ratio of their ns/op is the gateway's
-// overhead. It is named so that test/bench.sh (-bench=FetchPoint, the
+// overhead; proc-cpu-µs/op and db-cpu-µs/op say where the machine's CPU
+// went (see cpuPerOp). It is named so that test/bench.sh (-bench=FetchPoint, the
 // PostgreSQL ratio) does not pick it up.
 func BenchmarkScyllaPointRead(b *testing.B) {
 	b.Cleanup(cqltest.Stop) // the only user of Cassandra in this binary
@@ -76,6 +140,9 @@ func BenchmarkScyllaPointRead(b *testing.B) {
 		var n atomic.Int64
 		b.SetParallelism(8)
 		b.ReportAllocs()
+		b.ResetTimer()
+		report := cpuPerOp(b)
+		defer report()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				id := n.Add(1)%rows + 1
@@ -100,6 +167,9 @@ func BenchmarkScyllaPointRead(b *testing.B) {
 		var n atomic.Int64
 		b.SetParallelism(8)
 		b.ReportAllocs()
+		b.ResetTimer()
+		report := cpuPerOp(b)
+		defer report()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
 				id := n.Add(1)%rows + 1

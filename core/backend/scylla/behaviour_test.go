@@ -150,6 +150,7 @@ func TestSortLimitOffset(t *testing.T) {
 	f := events(t, false, 10)
 	dev, ts, kind := f.col(t, "device"), f.col(t, "ts"), f.col(t, "kind")
 	one := []core.Cond{leaf(dev, core.OpEq, num("1"))}
+	point := []core.Cond{leaf(dev, core.OpEq, num("1")), leaf(ts, core.OpEq, num("3"))}
 	tests := []struct {
 		name          string
 		where         []core.Cond
@@ -164,6 +165,13 @@ func TestSortLimitOffset(t *testing.T) {
 		{"limit offset", one, []core.Sort{{Column: ts}}, 3, 2, []int64{3, 4, 5}, ""},
 		{"offset only", one, nil, 0, 8, []int64{2, 1}, ""},
 		{"offset past end", one, nil, 5, 20, nil, ""},
+		// The whole primary key by eq: a point read, sent without LIMIT.
+		{"point read", point, nil, 0, 0, []int64{3}, ""},
+		{"point read limit", point, nil, 1, 0, []int64{3}, ""},
+		{"point read offset", point, nil, 5, 1, nil, ""},
+		{"point read offset only", point, nil, 0, 1, nil, ""},
+		{"point read sorted", point, []core.Sort{{Column: ts, Desc: true}}, 2, 0, []int64{3}, ""},
+		{"key by in", []core.Cond{leaf(dev, core.OpEq, num("1")), leaf(ts, core.OpIn, []any{num("3"), num("4"), num("5")})}, nil, 2, 0, []int64{5, 4}, ""},
 		{"sort by regular column", one, []core.Sort{{Column: kind}}, 0, 0, nil, `column "kind" is not a clustering column`},
 		{"sort without partition", nil, []core.Sort{{Column: ts}}, 0, 0, nil, "needs its partition key (device) restricted by eq"},
 		{"sort with partition in", []core.Cond{leaf(dev, core.OpIn, []any{num("1"), num("2")})}, []core.Sort{{Column: ts}}, 0, 0, nil, "cannot use in on the partition key"},

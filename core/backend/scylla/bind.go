@@ -64,18 +64,29 @@ func (jv value) marshal(info gocql.TypeInfo) ([]byte, error) {
 		}
 		return []byte{0}, nil
 	case gocql.TypeTinyInt, gocql.TypeSmallInt, gocql.TypeInt, gocql.TypeBigInt, gocql.TypeCounter:
-		n, err := integer(v, t)
-		if err != nil {
-			return nil, err
+		bits := 64
+		switch t {
+		case gocql.TypeTinyInt:
+			bits = 8
+		case gocql.TypeSmallInt:
+			bits = 16
+		case gocql.TypeInt:
+			bits = 32
 		}
-		bits := map[gocql.Type]int{gocql.TypeTinyInt: 8, gocql.TypeSmallInt: 16, gocql.TypeInt: 32}[t]
-		if bits == 0 {
-			bits = 64
+		x, fits := int64Of(v)
+		if !fits {
+			n, err := integer(v, t)
+			if err != nil {
+				return nil, err
+			}
+			if !n.IsInt64() {
+				return nil, fmt.Errorf("value out of range for %s", typeName(t))
+			}
+			x = n.Int64()
 		}
-		if !n.IsInt64() || (bits < 64 && (n.Int64() < -(1<<(bits-1)) || n.Int64() >= 1<<(bits-1))) {
+		if bits < 64 && (x < -(1<<(bits-1)) || x >= 1<<(bits-1)) {
 			return nil, fmt.Errorf("value out of range for %s", typeName(t))
 		}
-		x := n.Int64()
 		b := make([]byte, 8)
 		binary.BigEndian.PutUint64(b, uint64(x))
 		return b[8-bits/8:], nil
@@ -341,6 +352,19 @@ func numberText(v any) (string, bool) {
 		return strings.TrimSpace(x), true
 	}
 	return "", false
+}
+
+// int64Of is integer's fast path: the value when it is a JSON integer (or
+// a string holding one) that fits in 64 bits, read without big.Int. Any
+// text strconv.ParseInt accepts in base 10, big.Int's SetString accepts
+// with the same value, so a false result only means "ask integer".
+func int64Of(v any) (int64, bool) {
+	s, ok := numberText(v)
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
 }
 
 // integer accepts a JSON integer, or a string holding one (map keys arrive

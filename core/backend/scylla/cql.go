@@ -11,6 +11,22 @@ import (
 // any name core validated is safe and keeps its case.
 func quote(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
 
+// writeQuoted writes quote(name) to sb without building it first.
+func writeQuoted(sb *strings.Builder, name string) {
+	sb.WriteByte('"')
+	for {
+		i := strings.IndexByte(name, '"')
+		if i < 0 {
+			break
+		}
+		sb.WriteString(name[:i+1])
+		sb.WriteByte('"')
+		name = name[i+1:]
+	}
+	sb.WriteString(name)
+	sb.WriteByte('"')
+}
+
 func (b *Backend) qualified(table string) string { return quote(b.cfg.Keyspace) + "." + quote(table) }
 
 // restriction is one leaf of a fetch filter as CQL sees it.
@@ -83,9 +99,15 @@ func flatten(conds []core.Cond, out []restriction) ([]restriction, error) {
 // range. Columns with a secondary index are not recognised: the client's
 // allow_filtering setting covers them.
 func filterColumn(rs []restriction, k *tableKeys) (col string, partitionRestricted, partitionIn bool) {
-	by := map[string][]restriction{}
-	for _, r := range rs {
-		by[r.col.Name] = append(by[r.col.Name], r)
+	// rs is a handful of restrictions: scanning it per key column is
+	// cheaper than grouping it in a map on every fetch.
+	has := func(name string) bool {
+		for _, r := range rs {
+			if r.col.Name == name {
+				return true
+			}
+		}
+		return false
 	}
 	first := func(name string) {
 		if col == "" {
@@ -94,13 +116,16 @@ func filterColumn(rs []restriction, k *tableKeys) (col string, partitionRestrict
 	}
 	restricted := 0
 	for _, pk := range k.partition {
-		if len(by[pk]) > 0 {
+		if has(pk) {
 			restricted++
 		}
 	}
 	partitionRestricted = restricted == len(k.partition)
 	for _, pk := range k.partition {
-		for _, r := range by[pk] {
+		for _, r := range rs {
+			if r.col.Name != pk {
+				continue
+			}
 			switch {
 			case restricted < len(k.partition), r.kind != "eq" && r.kind != "in":
 				first(pk)
@@ -111,8 +136,7 @@ func filterColumn(rs []restriction, k *tableKeys) (col string, partitionRestrict
 	}
 	prefix := partitionRestricted && col == ""
 	for _, ck := range k.clustering {
-		rsc := by[ck]
-		if len(rsc) == 0 {
+		if !has(ck) {
 			prefix = false
 			continue
 		}
@@ -120,7 +144,10 @@ func filterColumn(rs []restriction, k *tableKeys) (col string, partitionRestrict
 			first(ck)
 			continue
 		}
-		for _, r := range rsc {
+		for _, r := range rs {
+			if r.col.Name != ck {
+				continue
+			}
 			switch r.kind {
 			case "range":
 				prefix = false // a range ends the prefix
@@ -135,6 +162,34 @@ func filterColumn(rs []restriction, k *tableKeys) (col string, partitionRestrict
 		}
 	}
 	return col, partitionRestricted && col == "", partitionIn
+}
+
+// singleRow reports whether rs pins every primary key column with eq, so
+// the statement reads one row at most and a LIMIT (of at least one) would
+// change nothing.
+func singleRow(rs []restriction, k *tableKeys) bool {
+	if len(k.partition) == 0 {
+		return false
+	}
+	pinned := func(name string) bool {
+		for _, r := range rs {
+			if r.col.Name == name && r.kind == "eq" {
+				return true
+			}
+		}
+		return false
+	}
+	for _, pk := range k.partition {
+		if !pinned(pk) {
+			return false
+		}
+	}
+	for _, ck := range k.clustering {
+		if !pinned(ck) {
+			return false
+		}
+	}
+	return true
 }
 
 // statement is CQL text with its bound values.
@@ -162,15 +217,19 @@ func (b *Backend) selectStmt(p *core.FetchPlan, k *tableKeys) (st statement, emp
 			filterCol, p.Table.Name)
 	}
 	var sb strings.Builder
+	sb.Grow(64 + 16*len(p.Columns) + 16*len(rs))
+	st.args = make([]any, 0, len(rs)+1)
 	sb.WriteString("SELECT ")
 	for i, c := range p.Columns {
 		if i > 0 {
 			sb.WriteString(", ")
 		}
-		sb.WriteString(quote(c.Name))
+		writeQuoted(&sb, c.Name)
 	}
 	sb.WriteString(" FROM ")
-	sb.WriteString(b.qualified(p.Table.Name))
+	writeQuoted(&sb, b.cfg.Keyspace)
+	sb.WriteByte('.')
+	writeQuoted(&sb, p.Table.Name)
 	for i, r := range rs {
 		if r.kind == "in" {
 			if list, _ := r.val.([]any); len(list) == 0 {
@@ -182,7 +241,7 @@ func (b *Backend) selectStmt(p *core.FetchPlan, k *tableKeys) (st statement, emp
 		} else {
 			sb.WriteString(" AND ")
 		}
-		sb.WriteString(quote(r.col.Name))
+		writeQuoted(&sb, r.col.Name)
 		sb.WriteByte(' ')
 		sb.WriteString(r.op)
 		sb.WriteString(" ?")
@@ -207,14 +266,17 @@ func (b *Backend) selectStmt(p *core.FetchPlan, k *tableKeys) (st statement, emp
 		} else {
 			sb.WriteString(", ")
 		}
-		sb.WriteString(quote(s.Column.Name))
+		writeQuoted(&sb, s.Column.Name)
 		if s.Desc {
 			sb.WriteString(" DESC")
 		} else {
 			sb.WriteString(" ASC")
 		}
 	}
-	if p.Limit > 0 {
+	// A point read by the whole primary key returns one row at most: its
+	// LIMIT (the row cap plus one, when the caller set none) would be one
+	// more value to bind and for the server to apply, for nothing.
+	if p.Limit > 0 && !singleRow(rs, k) {
 		sb.WriteString(" LIMIT ?")
 		// CQL has no OFFSET: the cursor skips Offset rows itself.
 		st.args = append(st.args, int(min(p.Limit+p.Offset, 1<<31-1)))

