@@ -116,9 +116,14 @@ func (q *Queue) claim(n int, slots chan struct{}, jobs *sync.WaitGroup) int {
 		q.running[j.RequestID] = cancel
 		q.mu.Unlock()
 		q.event(q.ctx, "claim", j)
+		// The slot is the request's: it is freed when the request has run
+		// (release), before the outcome is stored, so the finisher's
+		// batches do not keep the next job waiting (issue #19).
+		release := sync.OnceFunc(func() { q.busy.Add(-1); <-slots; q.wake() })
 		go func() {
-			defer func() { q.busy.Add(-1); <-slots; jobs.Done(); q.wake() }()
-			q.run(ctx, cancel, j)
+			defer jobs.Done()
+			defer release()
+			q.run(ctx, cancel, j, release)
 		}()
 	}
 	return len(claimed)
@@ -132,7 +137,7 @@ func (q *Queue) lease() time.Duration {
 
 // run executes one claimed job and stores its outcome. A panic fails the
 // job, not the process.
-func (q *Queue) run(ctx context.Context, cancel context.CancelCauseFunc, j *vocab.Job) {
+func (q *Queue) run(ctx context.Context, cancel context.CancelCauseFunc, j *vocab.Job, release func()) {
 	defer func() {
 		q.mu.Lock()
 		delete(q.running, j.RequestID)
@@ -165,6 +170,7 @@ func (q *Queue) run(ctx context.Context, cancel context.CancelCauseFunc, j *voca
 			env = vocab.SuccessEnvelope(res)
 		}
 	}
+	release()
 	switch {
 	case errors.Is(context.Cause(ctx), errJobCanceled), errors.Is(err, errClaimLost):
 		// CancelJob already stored canceled, or another worker has the
