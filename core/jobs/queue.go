@@ -79,7 +79,7 @@ func New(cfg Config) (*Queue, error) {
 	}
 	q.bus = newBus(q)
 	q.bus.start(ctx)
-	if b, ok := cfg.Store.(BatchEnqueuer); ok {
+	if b, ok := cfg.Store.(BatchEnqueuer); ok && b.EnqueueBatches() {
 		q.batchEnqueue, q.enqueueCh = b, make(chan enqueueReq)
 		q.wg.Add(1)
 		go q.enqueueLoop(q.enqueueCh)

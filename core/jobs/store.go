@@ -90,6 +90,11 @@ type BatchFinisher interface {
 // says why.
 type BatchEnqueuer interface {
 	EnqueueMany(ctx context.Context, js []*vocab.Job, maxQueued int) (stored []bool, err error)
+	// EnqueueBatches reports whether EnqueueMany stores a batch in fewer
+	// statements than Enqueue per job would; when it does not (SQLite's
+	// one writer), the queue never calls it and deferrals are stored
+	// concurrently, each by its own Enqueue.
+	EnqueueBatches() bool
 }
 
 // Keeper is the part of the durable queue that housekeeping uses: the

@@ -18,7 +18,8 @@ import (
 // all. The per-client cap is counted as Enqueue counts it, once per client
 // in the batch, and the batch's own jobs of a client count in their order:
 // a batch never passes the cap by itself. On SQLite (one writer) each job
-// goes through Enqueue. stored[i] is false for a job the cap refused (or,
+// goes through Enqueue (EnqueueBatches is false there: the queue stores
+// each deferral alone). stored[i] is false for a job the cap refused (or,
 // on SQLite, that failed); the caller sends it through Enqueue alone,
 // whose error says why.
 func (s *Jobs) EnqueueMany(ctx context.Context, js []*core.Job, maxQueued int) (stored []bool, err error) {
@@ -89,5 +90,8 @@ func (s *Jobs) EnqueueMany(ctx context.Context, js []*core.Job, maxQueued int) (
 	}
 	return stored, nil
 }
+
+// EnqueueBatches implements jobs.BatchEnqueuer: on PostgreSQL only.
+func (s *Jobs) EnqueueBatches() bool { return s.dialect == schema.Postgres }
 
 var _ jobs.BatchEnqueuer = (*Jobs)(nil)
