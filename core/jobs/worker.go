@@ -75,9 +75,11 @@ func (q *Queue) workLoop() {
 			}
 			continue
 		}
-		if claimed > 0 {
-			continue
-		}
+		// Fewer than asked: the queue was empty when the claim looked.
+		// Claiming again at once would mostly find nothing (a second
+		// statement per job at low load); a job stored since has woken
+		// this loop (wakeCh keeps one wake), another node's wakes it over
+		// the bus, and the poll catches the rest.
 		select {
 		case <-q.ctx.Done():
 			return
