@@ -190,6 +190,7 @@ func (q *Queue) run(ctx context.Context, cancel context.CancelCauseFunc, j *voca
 		if err := q.cfg.Store.Release(rctx, j.RequestID, q.cfg.NodeID); err != nil {
 			q.log.Warn("releasing a deferred request failed; it runs again when its lease expires", "request_id", j.RequestID, "error", err)
 		}
+		q.wake() // its slot was freed before it was queued again
 	default:
 		j.Stored = nil
 		q.finish(j, vocab.JobFailed, vocab.ErrorEnvelope(err), vocab.PublicMessage(err))
