@@ -142,3 +142,76 @@ func TestQueueConcurrentDeferrals(t *testing.T) {
 		})
 	}
 }
+
+// gatedFinish is the SQLite queue with its terminal writes held until
+// gate is closed; entered receives each job whose write is held.
+type gatedFinish struct {
+	*sqlstore.Jobs
+	gate    chan struct{}
+	entered chan string
+}
+
+func (g *gatedFinish) Finish(ctx context.Context, j *core.Job) (bool, error) {
+	g.entered <- j.RequestID
+	<-g.gate
+	return g.Jobs.Finish(ctx, j)
+}
+
+// TestQueueSlotFreedBeforeFinish: with one worker, a job whose request has
+// run but whose outcome is still being stored does not hold the next job
+// back: the next one runs meanwhile, and both are stored completed once
+// the store answers.
+func TestQueueSlotFreedBeforeFinish(t *testing.T) {
+	t.Parallel()
+	s := &gatedFinish{Jobs: sqlstore.NewJobs(OpenDB(t, schema.SQLite), schema.SQLite),
+		gate: make(chan struct{}), entered: make(chan string, 4)}
+	runs := make(chan string, 4)
+	q, err := jobs.New(jobs.Config{Store: s, WorkerEnabled: true, Concurrency: 1, PollInterval: 20 * time.Millisecond,
+		Run: func(_ context.Context, j *core.Job) (*core.Result, error) {
+			runs <- j.RequestID
+			return &core.Result{Message: "ok", Data: []int{1}}, nil
+		}})
+	tu.NoError(t, err)
+	defer q.Close()
+	gateOpen := false
+	defer func() {
+		if !gateOpen {
+			close(s.gate)
+		}
+	}()
+	ctx := t.Context()
+	var ids []string
+	for range 2 {
+		res, err := q.Enqueue(ctx, core.Call{Op: core.OpFetch, Body: []byte(`{"table_name":"users"}`)}, "local", "")
+		tu.NoError(t, err)
+		ids = append(ids, res.Data.(core.DeferredReply).RequestID)
+	}
+	wait := func(what string, ch chan string) string {
+		select {
+		case id := <-ch:
+			return id
+		case <-time.After(2 * time.Minute):
+			t.Fatalf("%s: nothing after two minutes", what)
+			return ""
+		}
+	}
+	tu.Equal(t, "first run", wait("first run", runs), ids[0])
+	tu.Equal(t, "first finish held", wait("first finish", s.entered), ids[0])
+	tu.Equal(t, "second run while the first is stored", wait("second run", runs), ids[1])
+	close(s.gate)
+	gateOpen = true
+	deadline := time.Now().Add(2 * time.Minute)
+	for _, id := range ids {
+		for {
+			j, err := q.Get(ctx, id)
+			tu.NoError(t, err)
+			if j.Status == core.JobCompleted {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("job %s is %s", id, j.Status)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
