@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/athena-go/athena/core"
 )
@@ -20,17 +22,82 @@ var testHookBeforeWatch func(jobID string)
 // request_id of the frame that deferred or subscribed to it, with the job's
 // id beside it (job_id).
 func eventFrame(requestID string, j *core.Job) ([]byte, error) {
-	data, err := json.Marshal(j)
-	if err != nil {
-		return nil, fmt.Errorf("encode event: %w", err)
-	}
-	b := make([]byte, 0, len(data)+112+len(requestID)+len(j.RequestID))
+	b := make([]byte, 0, len(j.Result)+len(j.Error)+320+len(requestID)+2*len(j.RequestID)+len(j.ClientName))
 	b = appendHead(b, typeEvent, requestID)
 	b = append(b, `,"event":"deferred.status","job_id":`...)
 	b = core.AppendString(b, j.RequestID)
 	b = append(b, `,"data":`...)
-	b = append(b, data...)
+	b, err := appendJob(b, j)
+	if err != nil {
+		return nil, fmt.Errorf("encode event: %w", err)
+	}
 	return append(b, '}'), nil
+}
+
+// appendJob appends j as json.Marshal encodes it, without reflection and
+// without compacting j.Result again (issue #19): the queue made it with
+// json.Marshal, or read back what it stored so. A result that does not
+// even look like an object goes through json.Marshal, which checks it.
+func appendJob(b []byte, j *core.Job) ([]byte, error) {
+	if len(j.Result) > 0 && !resultJSON(j.Result) {
+		data, err := json.Marshal(j)
+		return append(b, data...), err
+	}
+	b = append(b, `{"request_id":`...)
+	b = core.AppendString(b, j.RequestID)
+	b = append(b, `,"client_name":`...)
+	b = core.AppendString(b, j.ClientName)
+	b = append(b, `,"action":`...)
+	b = core.AppendString(b, string(j.Action))
+	b = append(b, `,"status":`...)
+	b = core.AppendString(b, string(j.Status))
+	b = append(b, `,"attempts":`...)
+	b = strconv.AppendInt(b, int64(j.Attempts), 10)
+	b = append(b, `,"created_at":`...)
+	b = appendTime(b, &j.CreatedAt)
+	b = append(b, `,"started_at":`...)
+	b = appendTime(b, j.StartedAt)
+	b = append(b, `,"finished_at":`...)
+	b = appendTime(b, j.FinishedAt)
+	if j.Error != "" {
+		b = append(b, `,"error":`...)
+		b = core.AppendString(b, j.Error)
+	}
+	if len(j.Result) > 0 {
+		b = append(b, `,"result":`...)
+		b = append(b, j.Result...)
+	}
+	if j.ResultTruncated {
+		b = append(b, `,"result_truncated":true`...)
+	}
+	if j.WorkerID != "" {
+		b = append(b, `,"worker_id":`...)
+		b = core.AppendString(b, j.WorkerID)
+	}
+	if j.LeaseExpiresAt != nil {
+		b = append(b, `,"lease_expires_at":`...)
+		b = appendTime(b, j.LeaseExpiresAt)
+	}
+	return append(b, '}'), nil
+}
+
+// resultJSON is a cheap guard, not a validation: a result the queue
+// stored is a compact JSON object it encoded itself (json.Marshal in the
+// finisher, kept as is by the store), so only its ends are looked at; a
+// full json.Valid pass would cost what skipping the compaction saves.
+func resultJSON(r []byte) bool {
+	return len(r) >= 2 && r[0] == '{' && r[len(r)-1] == '}'
+}
+
+// appendTime appends t as time.Time's MarshalJSON does (RFC 3339 with
+// nanoseconds), or null for nil.
+func appendTime(b []byte, t *time.Time) []byte {
+	if t == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
 }
 
 // deferredReply is the 202 reply frame of a deferred request.

@@ -34,7 +34,9 @@ type Config struct {
 	// job submitted on this node wakes them at once, and one this node's
 	// workers cannot take at once wakes the other nodes' over the Broker.
 	PollInterval time.Duration
-	// Concurrency is how many jobs this node runs at once. Default 8.
+	// Concurrency is how many jobs' requests this node runs at once (a
+	// job's slot is freed when its request has run, before its outcome is
+	// stored). Default 8.
 	Concurrency int
 	// MaxAttempts is how often a job is claimed before it fails. Default 3.
 	MaxAttempts int

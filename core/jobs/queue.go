@@ -37,7 +37,11 @@ type Queue struct {
 	// the store is a BatchFinisher (batch); the work loop closes it.
 	finishCh chan finishReq
 	batch    BatchFinisher
-	wg       sync.WaitGroup
+	// enqueueCh carries new jobs to the enqueuer (enqueueLoop), when the
+	// store is a BatchEnqueuer (batchEnqueue).
+	enqueueCh    chan enqueueReq
+	batchEnqueue BatchEnqueuer
+	wg           sync.WaitGroup
 
 	claimFailing atomic.Bool  // logs a store outage once
 	busy         atomic.Int64 // jobs this node's workers run now
@@ -75,6 +79,11 @@ func New(cfg Config) (*Queue, error) {
 	}
 	q.bus = newBus(q)
 	q.bus.start(ctx)
+	if b, ok := cfg.Store.(BatchEnqueuer); ok && b.EnqueueBatches() {
+		q.batchEnqueue, q.enqueueCh = b, make(chan enqueueReq)
+		q.wg.Add(1)
+		go q.enqueueLoop(q.enqueueCh)
+	}
 	q.wg.Add(1)
 	go q.housekeeping()
 	if cfg.WorkerEnabled {
@@ -115,7 +124,7 @@ func (q *Queue) Enqueue(ctx context.Context, call vocab.Call, client, owner stri
 	if call.Watch != nil {
 		unwatch = q.bus.watch(j.RequestID, call.Watch)
 	}
-	existing, err := q.cfg.Store.Enqueue(ctx, j, q.cfg.MaxQueuedPerClient)
+	existing, err := q.store(ctx, j)
 	if err != nil {
 		if unwatch != nil {
 			unwatch()

@@ -81,6 +81,22 @@ type BatchFinisher interface {
 	FinishMany(ctx context.Context, js []*vocab.Job) (ok []bool, errs []error)
 }
 
+// BatchEnqueuer is what a Store may also implement (core/store/sqlstore.Jobs
+// does): Enqueue of several jobs without idempotency keys at once, in as
+// few statements as the store can, each durable when EnqueueMany returns.
+// The client's cap (maxQueued, as Enqueue) counts the batch's own jobs
+// too. stored[i] reports whether js[i] was stored; the queue sends a job
+// that was not (refused by the cap) through Enqueue alone, whose answer
+// says why.
+type BatchEnqueuer interface {
+	EnqueueMany(ctx context.Context, js []*vocab.Job, maxQueued int) (stored []bool, err error)
+	// EnqueueBatches reports whether EnqueueMany stores a batch in fewer
+	// statements than Enqueue per job would; when it does not (SQLite's
+	// one writer), the queue never calls it and deferrals are stored
+	// concurrently, each by its own Enqueue.
+	EnqueueBatches() bool
+}
+
 // Keeper is the part of the durable queue that housekeeping uses: the
 // gauges and retention.
 type Keeper interface {

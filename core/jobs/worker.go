@@ -75,9 +75,11 @@ func (q *Queue) workLoop() {
 			}
 			continue
 		}
-		if claimed > 0 {
-			continue
-		}
+		// Fewer than asked: the queue was empty when the claim looked.
+		// Claiming again at once would mostly find nothing (a second
+		// statement per job at low load); a job stored since has woken
+		// this loop (wakeCh keeps one wake), another node's wakes it over
+		// the bus, and the poll catches the rest.
 		select {
 		case <-q.ctx.Done():
 			return
@@ -116,9 +118,14 @@ func (q *Queue) claim(n int, slots chan struct{}, jobs *sync.WaitGroup) int {
 		q.running[j.RequestID] = cancel
 		q.mu.Unlock()
 		q.event(q.ctx, "claim", j)
+		// The slot is the request's: it is freed when the request has run
+		// (release), before the outcome is stored, so the finisher's
+		// batches do not keep the next job waiting (issue #19).
+		release := sync.OnceFunc(func() { q.busy.Add(-1); <-slots; q.wake() })
 		go func() {
-			defer func() { q.busy.Add(-1); <-slots; jobs.Done(); q.wake() }()
-			q.run(ctx, cancel, j)
+			defer jobs.Done()
+			defer release()
+			q.run(ctx, cancel, j, release)
 		}()
 	}
 	return len(claimed)
@@ -132,7 +139,7 @@ func (q *Queue) lease() time.Duration {
 
 // run executes one claimed job and stores its outcome. A panic fails the
 // job, not the process.
-func (q *Queue) run(ctx context.Context, cancel context.CancelCauseFunc, j *vocab.Job) {
+func (q *Queue) run(ctx context.Context, cancel context.CancelCauseFunc, j *vocab.Job, release func()) {
 	defer func() {
 		q.mu.Lock()
 		delete(q.running, j.RequestID)
@@ -165,6 +172,7 @@ func (q *Queue) run(ctx context.Context, cancel context.CancelCauseFunc, j *voca
 			env = vocab.SuccessEnvelope(res)
 		}
 	}
+	release()
 	switch {
 	case errors.Is(context.Cause(ctx), errJobCanceled), errors.Is(err, errClaimLost):
 		// CancelJob already stored canceled, or another worker has the
@@ -182,6 +190,7 @@ func (q *Queue) run(ctx context.Context, cancel context.CancelCauseFunc, j *voca
 		if err := q.cfg.Store.Release(rctx, j.RequestID, q.cfg.NodeID); err != nil {
 			q.log.Warn("releasing a deferred request failed; it runs again when its lease expires", "request_id", j.RequestID, "error", err)
 		}
+		q.wake() // its slot was freed before it was queued again
 	default:
 		j.Stored = nil
 		q.finish(j, vocab.JobFailed, vocab.ErrorEnvelope(err), vocab.PublicMessage(err))
