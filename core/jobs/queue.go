@@ -45,6 +45,7 @@ type Queue struct {
 
 	claimFailing atomic.Bool  // logs a store outage once
 	busy         atomic.Int64 // jobs this node's workers run now
+	unsettled    atomic.Int64 // jobs claimed here whose outcome is not stored yet
 
 	// mu guards running: the cancel funcs of the jobs this node runs.
 	mu      sync.Mutex

@@ -60,7 +60,11 @@ func (q *Queue) workLoop() {
 	tick := time.NewTicker(q.cfg.PollInterval)
 	defer tick.Stop()
 	for {
-		free := q.cfg.Concurrency - len(slots)
+		// A job's slot is freed when its request has run, before its
+		// outcome is stored; jobs whose outcome is not stored yet hold
+		// their result in memory, so at most Concurrency of them wait
+		// beside the Concurrency that run.
+		free := min(q.cfg.Concurrency-len(slots), 2*q.cfg.Concurrency-int(q.unsettled.Load()))
 		claimed := 0
 		if free > 0 {
 			claimed = q.claim(free, slots, &jobs)
@@ -112,6 +116,7 @@ func (q *Queue) claim(n int, slots chan struct{}, jobs *sync.WaitGroup) int {
 	for _, j := range claimed {
 		slots <- struct{}{}
 		q.busy.Add(1)
+		q.unsettled.Add(1)
 		jobs.Add(1)
 		ctx, cancel := context.WithCancelCause(q.ctx)
 		q.mu.Lock()
@@ -124,6 +129,7 @@ func (q *Queue) claim(n int, slots chan struct{}, jobs *sync.WaitGroup) int {
 		release := sync.OnceFunc(func() { q.busy.Add(-1); <-slots; q.wake() })
 		go func() {
 			defer jobs.Done()
+			defer func() { q.unsettled.Add(-1); q.wake() }()
 			defer release()
 			q.run(ctx, cancel, j, release)
 		}()
