@@ -156,8 +156,12 @@ func (h *Handler) serve(ro *routeObs, w http.ResponseWriter, r *http.Request, ps
 	ro.observe(h.metrics, method, code, elapsed)
 	// The request id leads the line's own attributes, where a logger With
 	// it would put it: the same line, without building a logger per request.
+	// The record goes straight to the handler, without the caller's program
+	// counter (Logger.LogAttrs walks the stack for it on every line): the
+	// line always comes from here, and no handler of ours adds the source.
 	if ctx := r.Context(); h.log.Enabled(ctx, slog.LevelInfo) {
-		h.log.LogAttrs(ctx, slog.LevelInfo, "http request",
+		rec := slog.NewRecord(start.Add(elapsed), slog.LevelInfo, "http request", 0)
+		rec.AddAttrs(
 			slog.String(attrRequestID, id),
 			slog.String(attrRoute, ro.pattern),
 			slog.String(attrMethod, method),
@@ -166,6 +170,7 @@ func (h *Handler) serve(ro *routeObs, w http.ResponseWriter, r *http.Request, ps
 			slog.Duration(attrDuration, elapsed),
 			slog.Int64(attrBytes, rw.bytes),
 		)
+		_ = h.log.Handler().Handle(ctx, rec)
 	}
 }
 
