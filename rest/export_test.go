@@ -38,7 +38,7 @@ func specPath(p string) string {
 // ServeFunc serves r with fn as the route body, through the same adapter,
 // recovery, metrics and logging as a registered route labelled "test".
 func (h *Handler) ServeFunc(w http.ResponseWriter, r *http.Request, fn func(http.ResponseWriter, *http.Request) error) {
-	h.serve("test", w, r, nil, func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+	h.serve(&routeObs{pattern: "test"}, w, r, nil, func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 		return fn(w, r)
 	})
 }

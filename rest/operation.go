@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -20,7 +21,11 @@ func (h *Handler) operation(e core.Endpoint) handlerFunc {
 		if err != nil {
 			return err
 		}
-		call := core.NewCall(e.Op, body, core.CallSource{Header: r.Header.Get, Key: r.URL.Query().Get("api_key")})
+		var key string
+		if r.URL.RawQuery != "" { // Query parses into a new map even when there is nothing to parse
+			key = r.URL.Query().Get("api_key")
+		}
+		call := core.NewCall(e.Op, body, core.CallSource{Header: r.Header.Get, Key: key})
 		if e.Stream && !call.Defer && acceptsNDJSON(r.Header.Values("Accept")) {
 			return h.stream(w, r, call)
 		}
@@ -50,17 +55,37 @@ func (h *Handler) operation(e core.Endpoint) handlerFunc {
 // does not re-validate the cached JSON a hit carries (see
 // core.Envelope.AppendJSON).
 func writeEnvelope(w http.ResponseWriter, env core.Envelope) error {
-	b, err := env.AppendJSON(make([]byte, 0, 4096))
+	bp := replyBufs.Get().(*[]byte)
+	defer putReplyBuf(bp)
+	b, err := env.AppendJSON((*bp)[:0])
 	if err != nil {
 		return fmt.Errorf("encode reply: %w", err)
 	}
 	b = append(b, '\n')
+	*bp = b
 	hd := w.Header()
 	hd.Set("Content-Type", contentTypeJSON)
 	hd.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(b)
+	_, _ = w.Write(b) // a Write does not keep b (io.Writer's contract)
 	return nil
+}
+
+// replyBufs holds the buffers replies are encoded into, so a reply costs
+// no 4 KiB allocation.
+var replyBufs = sync.Pool{New: func() any {
+	b := make([]byte, 0, 4096)
+	return &b
+}}
+
+// maxPooledReply is the largest buffer kept for the next reply: a rare big
+// reply's buffer goes to the collector instead of staying pinned.
+const maxPooledReply = 64 << 10
+
+func putReplyBuf(bp *[]byte) {
+	if cap(*bp) <= maxPooledReply {
+		replyBufs.Put(bp)
+	}
 }
 
 // readBody reads the whole request body, refusing more than h.maxBody bytes

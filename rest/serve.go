@@ -6,9 +6,11 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // responseWriter records what a handler wrote, for the error adapter (which
@@ -27,30 +29,32 @@ type responseWriter struct {
 	code         string // envelope code, or "" for success
 	bytes        int64
 	writeTimeout time.Duration
+	extended     bool // the write deadline has been set for this reply
 }
 
 // extend moves the write deadline writeTimeout ahead.
 func (rw *responseWriter) extend() {
 	if rw.writeTimeout > 0 {
+		rw.extended = true
 		_ = http.NewResponseController(rw.ResponseWriter).SetWriteDeadline(time.Now().Add(rw.writeTimeout))
 	}
 }
 
+// WriteHeader records the status; net/http sends it with the first write or
+// flush (or when the handler returns), so the deadline is set there, once.
 func (rw *responseWriter) WriteHeader(status int) {
 	if rw.status != 0 {
 		return
 	}
 	rw.status = status
-	rw.extend()
 	rw.ResponseWriter.WriteHeader(status)
 }
 
 func (rw *responseWriter) Write(b []byte) (int, error) {
 	if rw.status == 0 {
 		rw.WriteHeader(http.StatusOK)
-	} else {
-		rw.extend()
 	}
+	rw.extend()
 	n, err := rw.ResponseWriter.Write(b)
 	rw.bytes += int64(n)
 	return n, err
@@ -60,9 +64,8 @@ func (rw *responseWriter) Write(b []byte) (int, error) {
 func (rw *responseWriter) Flush() {
 	if rw.status == 0 {
 		rw.WriteHeader(http.StatusOK)
-	} else {
-		rw.extend()
 	}
+	rw.extend()
 	_ = http.NewResponseController(rw.ResponseWriter).Flush()
 }
 
@@ -74,55 +77,101 @@ func (rw *responseWriter) wrote() bool { return rw.status != 0 }
 
 // wrap turns a handlerFunc into an httprouter.Handle labelled with pattern.
 func (h *Handler) wrap(pattern string, fn handlerFunc) httprouter.Handle {
+	ro := &routeObs{pattern: pattern}
 	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-		h.serve(pattern, w, r, ps, fn)
+		h.serve(ro, w, r, ps, fn)
 	}
 }
 
 // wrapHTTP is wrap for the router's NotFound, MethodNotAllowed and OPTIONS
 // hooks, which are plain http.Handlers.
 func (h *Handler) wrapHTTP(pattern string, fn handlerFunc) http.Handler {
+	ro := &routeObs{pattern: pattern}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.serve(pattern, w, r, nil, fn)
+		h.serve(ro, w, r, nil, fn)
 	})
+}
+
+// routeObs is one route's label and its most used metric series: the
+// counter of its successful requests and its latency histogram for the
+// method they came with, looked up once (WithLabelValues hashes the label
+// values on every call) and kept for the next request.
+type routeObs struct {
+	pattern string
+	ok      atomic.Pointer[okSeries]
+}
+
+type okSeries struct {
+	method   string
+	requests prometheus.Counter
+	duration prometheus.Observer
+}
+
+// observe counts one request and its latency.
+func (ro *routeObs) observe(m *metrics, method, code string, elapsed time.Duration) {
+	if code != "ok" {
+		m.requests.WithLabelValues(ro.pattern, method, code).Inc()
+		m.duration.WithLabelValues(ro.pattern, method).Observe(elapsed.Seconds())
+		return
+	}
+	s := ro.ok.Load()
+	if s == nil || s.method != method {
+		s = &okSeries{method: method, requests: m.requests.WithLabelValues(ro.pattern, method, code),
+			duration: m.duration.WithLabelValues(ro.pattern, method)}
+		ro.ok.Store(s)
+	}
+	s.requests.Inc()
+	s.duration.Observe(elapsed.Seconds())
 }
 
 // serve runs one request: request id, CORS, panic recovery, the error
 // adapter, metrics and the request's log line.
-func (h *Handler) serve(pattern string, w http.ResponseWriter, r *http.Request, ps httprouter.Params, fn handlerFunc) {
+func (h *Handler) serve(ro *routeObs, w http.ResponseWriter, r *http.Request, ps httprouter.Params, fn handlerFunc) {
 	start := time.Now()
 	method := methodLabel(r.Method)
 	id := requestID(r)
-	w.Header().Set("X-Request-Id", id)
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	h.cors.apply(w.Header(), r)
+	hd := w.Header()
+	hd["X-Request-Id"] = []string{id}
+	hd["X-Content-Type-Options"] = []string{"nosniff"}
+	h.cors.apply(hd, r)
 
 	h.metrics.inFlight.Inc()
 	defer h.metrics.inFlight.Dec()
 
-	log := h.log.With(attrRequestID, id)
 	rw := &responseWriter{ResponseWriter: w, writeTimeout: h.writeTimeout}
 	if err := call(fn, rw, r, ps); err != nil {
-		h.writeError(rw, r, log, err)
+		h.writeError(rw, r, h.log.With(attrRequestID, id), err)
 	}
 	if rw.status == 0 {
 		rw.WriteHeader(http.StatusOK)
+	}
+	if !rw.extended {
+		rw.extend() // a reply without a body: net/http writes it when we return
 	}
 	code := rw.code
 	if code == "" {
 		code = "ok"
 	}
 	elapsed := time.Since(start)
-	h.metrics.requests.WithLabelValues(pattern, method, code).Inc()
-	h.metrics.duration.WithLabelValues(pattern, method).Observe(elapsed.Seconds())
-	log.LogAttrs(r.Context(), slog.LevelInfo, "http request",
-		slog.String(attrRoute, pattern),
-		slog.String(attrMethod, method),
-		slog.Int(attrStatus, rw.status),
-		slog.String(attrCode, code),
-		slog.Duration(attrDuration, elapsed),
-		slog.Int64(attrBytes, rw.bytes),
-	)
+	ro.observe(h.metrics, method, code, elapsed)
+	// The request id leads the line's own attributes, where a logger With
+	// it would put it: the same line, without building a logger per request.
+	// The record goes straight to the handler, without the caller's program
+	// counter (Logger.LogAttrs walks the stack for it on every line): the
+	// line always comes from here, and no handler of ours adds the source.
+	if ctx := r.Context(); h.log.Enabled(ctx, slog.LevelInfo) {
+		rec := slog.NewRecord(start.Add(elapsed), slog.LevelInfo, "http request", 0)
+		rec.AddAttrs(
+			slog.String(attrRequestID, id),
+			slog.String(attrRoute, ro.pattern),
+			slog.String(attrMethod, method),
+			slog.Int(attrStatus, rw.status),
+			slog.String(attrCode, code),
+			slog.Duration(attrDuration, elapsed),
+			slog.Int64(attrBytes, rw.bytes),
+		)
+		_ = h.log.Handler().Handle(ctx, rec)
+	}
 }
 
 // call runs fn, turning a panic into a *panicError so the adapter answers

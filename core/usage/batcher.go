@@ -14,14 +14,16 @@ import (
 const flushTimeout = 60 * time.Second
 
 // Batcher writes rows in batches from a bounded queue: Add never blocks, a
-// full queue drops the row and counts it. Run owns the batch; Flush asks it
-// to write what it holds. It is safe for concurrent use.
+// full queue drops the row and counts it. Add wakes Run only once a batch's
+// worth of rows waits (the ticker takes fewer), so a row costs no goroutine
+// wake-up. Run owns the batch; Flush asks it to write what it holds. It is
+// safe for concurrent use.
 //
 // Rows whose write failed are kept and written by a later flush: a slow or
 // briefly failing control plane loses none. Past maxPending kept rows
 // (Config.QueueSize) the oldest are dropped and counted.
 type Batcher[T any] struct {
-	ch         chan T
+	q          *queue[T]
 	flushReq   chan chan struct{}
 	size       int
 	maxPending int
@@ -38,15 +40,13 @@ func NewBatcher[T any](c Config, dropped prometheus.Counter, log *slog.Logger, n
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Batcher[T]{ch: make(chan T, c.QueueSize), flushReq: make(chan chan struct{}), size: c.BatchSize, maxPending: max(c.QueueSize, c.BatchSize),
+	return &Batcher[T]{q: newQueue[T](c.QueueSize, c.BatchSize), flushReq: make(chan chan struct{}), size: c.BatchSize, maxPending: max(c.QueueSize, c.BatchSize),
 		interval: c.FlushInterval, dropped: dropped, log: log, name: name, write: write}
 }
 
 // Add queues v, or drops and counts it when the queue is full.
 func (b *Batcher[T]) Add(v T) {
-	select {
-	case b.ch <- v:
-	default:
+	if !b.q.push(v) {
 		b.dropped.Inc()
 	}
 }
@@ -108,20 +108,16 @@ func (b *Batcher[T]) Run(stop <-chan struct{}) {
 		}
 	}
 	drain := func() {
-		for {
-			select {
-			case v := <-b.ch:
-				add(v)
-			default:
-				return
-			}
+		for _, v := range b.q.take() {
+			add(v)
 		}
 	}
 	for {
 		select {
-		case v := <-b.ch:
-			add(v)
+		case <-b.q.kick:
+			drain()
 		case <-t.C:
+			drain()
 			flush()
 		case done := <-b.flushReq:
 			drain()

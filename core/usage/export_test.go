@@ -2,6 +2,7 @@ package usage
 
 import (
 	"context"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -29,7 +30,9 @@ func PushDeltas(st Store, n, keys int) error {
 		names[i] = statDelta{client: "c" + strconv.Itoa(i%20), table: "t" + strconv.Itoa(i/20), op: "fetch", ok: i%3 != 0, dur: 100, at: now}
 	}
 	for i := range n {
-		s.ch <- names[i%keys]
+		for !s.q.push(names[i%keys]) {
+			runtime.Gosched() // the queue is full: wait for room
+		}
 	}
 	close(stop)
 	<-done

@@ -68,3 +68,36 @@ func cpuTime() int64 {
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return ru.Utime.Nano() + ru.Stime.Nano()
 }
+
+// BenchmarkRecorderCallParallel is BenchmarkRecorderCall from many
+// goroutines at once, as a gateway's requests record their calls.
+func BenchmarkRecorderCallParallel(b *testing.B) {
+	st := &countingStore{}
+	r, err := usage.New(st, usage.Config{QueueSize: 1 << 20}, prometheus.NewRegistry(), nil) // a burst of 32 goroutines must not fill the queue
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	c := usage.Call{At: time.Now(), Client: "bench", Table: "items", Operation: "fetch", StatusCode: 200, DurationUS: 120}
+	var n atomic.Int64
+	b.SetParallelism(32)
+	cpu0 := cpuTime()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			r.Call(c)
+			i++
+			if i%64 == 0 {
+				time.Sleep(time.Millisecond) // calls come at a rate
+			}
+		}
+		n.Add(int64(i))
+	})
+	if err := r.Flush(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+	if got := st.req.Load(); got != n.Load() || st.op.Load() != n.Load() || st.stats.Load() != n.Load() {
+		b.Fatalf("recorded %d calls: %d request rows, %d operation rows, %d in statistics", n.Load(), got, st.op.Load(), st.stats.Load())
+	}
+}

@@ -21,7 +21,7 @@ type tableKey struct{ client, table, op string }
 // statsBatcher coalesces deltas in memory and upserts them every interval
 // or once it holds maxKeys keys.
 type statsBatcher struct {
-	ch       chan statDelta
+	q        *queue[statDelta]
 	flushReq chan chan struct{}
 	interval time.Duration
 	maxKeys  int
@@ -36,15 +36,13 @@ type statsBatcher struct {
 }
 
 func newStatsBatcher(c Config, dropped prometheus.Counter, log *slog.Logger, write func(context.Context, []ClientStat, []TableStat, time.Time) error) *statsBatcher {
-	return &statsBatcher{ch: make(chan statDelta, c.QueueSize), flushReq: make(chan chan struct{}), interval: c.FlushInterval,
+	return &statsBatcher{q: newQueue[statDelta](c.QueueSize, c.BatchSize), flushReq: make(chan chan struct{}), interval: c.FlushInterval,
 		maxKeys: c.MaxKeys, dropped: dropped, log: log, write: write,
 		clients: map[string]*ClientStat{}, tables: map[tableKey]*TableStat{}}
 }
 
 func (s *statsBatcher) add(d statDelta) {
-	select {
-	case s.ch <- d:
-	default:
+	if !s.q.push(d) {
 		s.dropped.Inc()
 	}
 }
@@ -137,20 +135,16 @@ func (s *statsBatcher) run(stop <-chan struct{}) {
 	t := time.NewTicker(s.interval)
 	defer t.Stop()
 	drain := func() {
-		for {
-			select {
-			case d := <-s.ch:
-				s.merge(d)
-			default:
-				return
-			}
+		for _, d := range s.q.take() {
+			s.merge(d)
 		}
 	}
 	for {
 		select {
-		case d := <-s.ch:
-			s.merge(d)
+		case <-s.q.kick:
+			drain()
 		case <-t.C:
+			drain()
 			s.flush()
 		case done := <-s.flushReq:
 			drain()
