@@ -10,10 +10,12 @@ import (
 	"github.com/coder/websocket"
 )
 
-// The outbound queue. Every frame goes through send; at most one writer
-// goroutine drains the queue at a time, started when a frame arrives and
+// The outbound queue. Every frame goes through send (or reply); at most
+// one writer drains the queue at a time, started when a frame arrives and
 // gone once the queue is empty, so an idle socket holds no writer goroutine
-// and no queue buffer (STYLE.md rule 9, with the idle cost kept small:
+// and no queue buffer. A request's reply that finds no writer running is
+// written by the request's goroutine itself (reply), which saves starting
+// and waking a goroutine per burst (STYLE.md rule 9, with the idle cost kept small:
 // thousands of dashboards mostly wait).
 //
 // The queue is bounded by back-pressure, not by refusal (DESIGN.md §4
@@ -28,6 +30,23 @@ import (
 // send queues a frame without blocking. It reports whether the frame was
 // queued: false once the connection is ending.
 func (c *conn) send(f outFrame) bool {
+	return c.enqueue(f, false)
+}
+
+// reply queues a request's reply frame from the request's own goroutine.
+// When no writer is running, this goroutine becomes the writer: it writes
+// the frame, and whatever other requests queue behind it meanwhile, itself
+// (drain), instead of handing them to a goroutine started for the burst.
+// The last frame of the burst is flushed as before, so replies finishing
+// together still leave in one write. It blocks while it writes, as the
+// writer goroutine would; only a request's goroutine calls it (never the
+// reader, nor core's job or live callbacks, which must not wait on a peer).
+func (c *conn) reply(f outFrame) bool {
+	return c.enqueue(f, true)
+}
+
+// enqueue is send, or reply when inline is set.
+func (c *conn) enqueue(f outFrame, inline bool) bool {
 	c.qmu.Lock()
 	if c.qclosed || c.ctx.Err() != nil {
 		c.qmu.Unlock()
@@ -41,12 +60,19 @@ func (c *conn) send(f outFrame) bool {
 			c.overSince = time.Now()
 		}
 	}
+	write := false
 	if !c.writing {
 		c.writing = true
 		c.writers.Add(1)
-		go c.drain()
+		write = inline
+		if !inline {
+			go c.drain()
+		}
 	}
 	c.qmu.Unlock()
+	if write {
+		c.drain()
+	}
 	return true
 }
 
