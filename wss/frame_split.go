@@ -14,7 +14,7 @@ import (
 // for anything else (defer, resume, null, escapes, a member name that
 // encoding/json would match case-insensitively, ...), and the caller then
 // decodes the frame with encoding/json, which defines the result: on every
-// frame split accepts, both give the same wireRequest (FuzzDecodeRequest).
+// frame split accepts, both give the same wireRequest (FuzzSplitFrame).
 // body is a sub-slice of b, which the caller must not modify afterwards.
 func (w *wireRequest) split(b []byte) bool {
 	i := jsonSpace(b, 0)

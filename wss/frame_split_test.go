@@ -64,9 +64,9 @@ func TestSplitMatchesDecode(t *testing.T) {
 	}
 }
 
-// FuzzDecodeRequest feeds arbitrary frames to the decoder: it never
+// FuzzSplitFrame feeds arbitrary frames to the decoder: it never
 // panics, and splitting a frame gives exactly what encoding/json gives.
-func FuzzDecodeRequest(f *testing.F) {
+func FuzzSplitFrame(f *testing.F) {
 	for _, s := range splitSeeds {
 		f.Add([]byte(s))
 	}
