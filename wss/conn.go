@@ -251,6 +251,7 @@ func (c *conn) settle() {
 func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Request, key string) {
 	defer c.reqs.Done()
 	start := time.Now()
+	var queued time.Time // when the reply was queued: reply may go on to write it
 	code := "ok"
 	released := false
 	release := func() {
@@ -271,7 +272,10 @@ func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Req
 		release()
 		c.settle()
 		c.s.metrics.replies.WithLabelValues(string(req.Action), code).Inc()
-		c.s.metrics.duration.WithLabelValues(string(req.Action)).Observe(time.Since(start).Seconds())
+		if queued.IsZero() {
+			queued = time.Now()
+		}
+		c.s.metrics.duration.WithLabelValues(string(req.Action)).Observe(queued.Sub(start).Seconds())
 	}()
 
 	if req.Action.jobAction() || req.Action.liveAction() {
@@ -284,6 +288,7 @@ func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Req
 		}
 		release()
 		if frame != nil {
+			queued = time.Now()
 			c.reply(outFrame{data: frame, typ: typeReply})
 		}
 		return
@@ -327,6 +332,7 @@ func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Req
 				// The reply first, then the job's events.
 				if frame, err = deferredReply(req.RequestID, res); err == nil {
 					release()
+					queued = time.Now()
 					c.reply(outFrame{data: frame, typ: typeReply})
 					if testHookBeforeWatch != nil {
 						testHookBeforeWatch(res.Deferred.RequestID)
@@ -352,6 +358,7 @@ func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Req
 		frame = errorReply(req.RequestID, err)
 	}
 	release()
+	queued = time.Now()
 	c.reply(outFrame{data: frame, typ: typeReply})
 }
 

@@ -97,3 +97,19 @@ func checkSplit(t *testing.T, b []byte) {
 		t.Fatalf("frame %q:\nsplit         %+v\nencoding/json %+v", b, fast, slow)
 	}
 }
+
+// BenchmarkDecodeFrame decodes a common point-fetch frame split and with
+// encoding/json, in one run.
+func BenchmarkDecodeFrame(b *testing.B) {
+	frame := []byte(splitSeeds[0])
+	for _, split := range []bool{true, false} {
+		b.Run(map[bool]string{true: "split", false: "encoding-json"}[split], func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := decodeRequest(frame, split); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
