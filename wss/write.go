@@ -66,6 +66,7 @@ func (c *conn) enqueue(f outFrame, inline bool) bool {
 		c.writers.Add(1)
 		write = inline
 		if !inline {
+			c.s.writerStarts.Add(1)
 			go c.drain()
 		}
 	}
@@ -111,7 +112,15 @@ func (c *conn) drain() {
 			c.closeSlow()
 			return
 		}
-		if len(c.queue) == 0 || c.ctx.Err() != nil {
+		if len(c.queue) == 0 && c.ctx.Err() == nil {
+			// Done, in the same hold of qmu as the check: a frame queued
+			// from now on starts a writer (or is written by its sender).
+			c.queue = nil
+			c.writing = false
+			c.qmu.Unlock()
+			return
+		}
+		if c.ctx.Err() != nil {
 			c.qmu.Unlock()
 			c.stopWriting()
 			return
@@ -168,6 +177,7 @@ func (c *conn) stopWriting() {
 		// Frames arrived after the last check and the socket is healthy:
 		// keep writing in this goroutine's place.
 		c.writers.Add(1)
+		c.s.writerStarts.Add(1)
 		go c.drain()
 		return
 	}
