@@ -250,8 +250,15 @@ func (c *conn) settle() {
 // error reply and closes this connection only (STYLE.md rule 10).
 func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Request, key string) {
 	defer c.reqs.Done()
+	// write: the reply found no writer running, so this goroutine writes
+	// it (queueReply), once the request is settled below.
+	write := false
+	defer func() {
+		if write {
+			c.drain()
+		}
+	}()
 	start := time.Now()
-	var queued time.Time // when the reply was queued: reply may go on to write it
 	code := "ok"
 	released := false
 	release := func() {
@@ -272,10 +279,7 @@ func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Req
 		release()
 		c.settle()
 		c.s.metrics.replies.WithLabelValues(string(req.Action), code).Inc()
-		if queued.IsZero() {
-			queued = time.Now()
-		}
-		c.s.metrics.duration.WithLabelValues(string(req.Action)).Observe(queued.Sub(start).Seconds())
+		c.s.metrics.duration.WithLabelValues(string(req.Action)).Observe(time.Since(start).Seconds())
 	}()
 
 	if req.Action.jobAction() || req.Action.liveAction() {
@@ -288,8 +292,7 @@ func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Req
 		}
 		release()
 		if frame != nil {
-			queued = time.Now()
-			c.reply(outFrame{data: frame, typ: typeReply})
+			write = c.queueReply(outFrame{data: frame, typ: typeReply})
 		}
 		return
 	}
@@ -332,8 +335,11 @@ func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Req
 				// The reply first, then the job's events.
 				if frame, err = deferredReply(req.RequestID, res); err == nil {
 					release()
-					queued = time.Now()
-					c.reply(outFrame{data: frame, typ: typeReply})
+					// Written before the watch is released: no code of
+					// core's runs while this goroutine holds the writer's turn.
+					if c.queueReply(outFrame{data: frame, typ: typeReply}) {
+						c.drain()
+					}
 					if testHookBeforeWatch != nil {
 						testHookBeforeWatch(res.Deferred.RequestID)
 					}
@@ -358,8 +364,7 @@ func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Req
 		frame = errorReply(req.RequestID, err)
 	}
 	release()
-	queued = time.Now()
-	c.reply(outFrame{data: frame, typ: typeReply})
+	write = c.queueReply(outFrame{data: frame, typ: typeReply})
 }
 
 // logFailure logs a failed request once: internal errors at error level,

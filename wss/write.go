@@ -14,8 +14,8 @@ import (
 // one writer drains the queue at a time, started when a frame arrives and
 // gone once the queue is empty, so an idle socket holds no writer goroutine
 // and no queue buffer. A request's reply that finds no writer running is
-// written by the request's goroutine itself (reply), which saves starting
-// and waking a goroutine per burst (STYLE.md rule 9, with the idle cost kept small:
+// written by the request's goroutine itself (queueReply), which saves
+// starting and waking a goroutine per burst (STYLE.md rule 9, with the idle cost kept small:
 // thousands of dashboards mostly wait).
 //
 // The queue is bounded by back-pressure, not by refusal (DESIGN.md §4
@@ -30,27 +30,32 @@ import (
 // send queues a frame without blocking. It reports whether the frame was
 // queued: false once the connection is ending.
 func (c *conn) send(f outFrame) bool {
-	return c.enqueue(f, false)
+	queued, _ := c.enqueue(f, false)
+	return queued
 }
 
-// reply queues a request's reply frame from the request's own goroutine.
-// When no writer is running, this goroutine becomes the writer: it writes
-// the frame, and whatever other requests queue behind it meanwhile, itself
-// (drain), instead of handing them to a goroutine started for the burst.
+// queueReply queues a request's reply frame from the request's own
+// goroutine. When no writer is running it reports write: this goroutine is
+// then the writer, and must call drain once it has settled the request —
+// it writes the frame, and whatever else is queued behind it meanwhile,
+// itself, instead of handing them to a goroutine started for the burst.
 // The last frame of the burst is flushed as before, so replies finishing
-// together still leave in one write. It blocks while it writes, as the
-// writer goroutine would; only a request's goroutine calls it (never the
-// reader, nor core's job or live callbacks, which must not wait on a peer).
-func (c *conn) reply(f outFrame) bool {
-	return c.enqueue(f, true)
+// together still leave in one write. Only a request's goroutine takes the
+// writer's turn like this (never the reader, nor core's job or live
+// callbacks, which must not wait on a peer).
+func (c *conn) queueReply(f outFrame) (write bool) {
+	_, write = c.enqueue(f, true)
+	return write
 }
 
-// enqueue is send, or reply when inline is set.
-func (c *conn) enqueue(f outFrame, inline bool) bool {
+// enqueue queues f. When no writer is running, it starts a goroutine to
+// write, or, when inline is set, reports write: the caller is the writer
+// and must call drain.
+func (c *conn) enqueue(f outFrame, inline bool) (queued, write bool) {
 	c.qmu.Lock()
 	if c.qclosed || c.ctx.Err() != nil {
 		c.qmu.Unlock()
-		return false
+		return false, false
 	}
 	c.queue = append(c.queue, f)
 	if f.data != nil {
@@ -60,7 +65,6 @@ func (c *conn) enqueue(f outFrame, inline bool) bool {
 			c.overSince = time.Now()
 		}
 	}
-	write := false
 	if !c.writing {
 		c.writing = true
 		c.writers.Add(1)
@@ -71,10 +75,7 @@ func (c *conn) enqueue(f outFrame, inline bool) bool {
 		}
 	}
 	c.qmu.Unlock()
-	if write {
-		c.drain()
-	}
-	return true
+	return true, write
 }
 
 // overLocked reports whether the frames waiting to be written (the one
