@@ -96,7 +96,15 @@ func (c *conn) queueOver() bool {
 func (c *conn) drain() {
 	defer c.writers.Done()
 	defer c.out.release()
-	c.out.gather()
+	// Only running requests can add replies to this burst: with none (a
+	// lone request's reply, written by its own goroutine once settled),
+	// there is nobody to wait for.
+	c.mu.Lock()
+	running := c.active > 0
+	c.mu.Unlock()
+	if running {
+		c.out.gather()
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			c.logger().LogAttrs(c.ctx, slog.LevelError, "writer panicked",
