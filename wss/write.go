@@ -10,13 +10,13 @@ import (
 	"github.com/coder/websocket"
 )
 
-// The outbound queue. Every frame goes through send (or reply); at most
-// one writer drains the queue at a time, started when a frame arrives and
-// gone once the queue is empty, so an idle socket holds no writer goroutine
-// and no queue buffer. A request's reply that finds no writer running is
-// written by the request's goroutine itself (queueReply), which saves
-// starting and waking a goroutine per burst (STYLE.md rule 9, with the idle cost kept small:
-// thousands of dashboards mostly wait).
+// The outbound queue. Every frame goes through send (or queueReply); at
+// most one writer drains the queue at a time, started when a frame arrives
+// and gone once the queue is empty, so an idle socket holds no writer
+// goroutine and no queue buffer (STYLE.md rule 9, with the idle cost kept
+// small: thousands of dashboards mostly wait). A request's reply that
+// finds no writer running is written by the request's goroutine itself
+// (queueReply), which saves starting and waking a goroutine per burst.
 //
 // The queue is bounded by back-pressure, not by refusal (DESIGN.md §4
 // Limits): while it is over Config.QueueFrames or Config.QueueBytes the
