@@ -132,6 +132,9 @@ func AppendRow(buf []byte, cols []string, vals []any, stripNulls bool) []byte {
 // CheckJSON is vocab.CheckJSON.
 func CheckJSON(b []byte) error { return vocab.CheckJSON(b) }
 
+// ValidJSON is vocab.ValidJSON.
+func ValidJSON(b []byte) (ok bool, err error) { return vocab.ValidJSON(b) }
+
 // Truncate is vocab.Truncate.
 func Truncate(s string, n int) string { return vocab.Truncate(s, n) }
 

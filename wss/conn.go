@@ -16,9 +16,11 @@ import (
 )
 
 // conn is one client socket. It follows STYLE.md rule 9: the handler
-// goroutine is the only reader, one writer goroutine drains a bounded queue
-// and is the only one to write data frames, and every request runs in a
-// goroutine that conn owns and waits for.
+// goroutine is the only reader, one writer at a time drains a bounded queue
+// and is the only one to write data frames (a goroutine started for the
+// burst, or the request goroutine whose reply found no writer running:
+// write.go), and every request runs in a goroutine that conn owns and
+// waits for.
 type conn struct {
 	s      *Server
 	ws     *websocket.Conn
@@ -57,9 +59,9 @@ type conn struct {
 	inWrite               bool
 	slow                  bool           // closing as a slow consumer
 	stall, grace          *time.Timer    // checkStall; the slow consumer's last chance
-	writing               bool           // a drain goroutine is running
+	writing               bool           // a writer is draining the queue
 	qclosed               bool           // the connection ended: no more frames or pings
-	writers               sync.WaitGroup // drain goroutines; added under qmu while !qclosed
+	writers               sync.WaitGroup // writers (drain); added under qmu while !qclosed
 	pings                 sync.WaitGroup // pings in progress; added under qmu while !qclosed
 	out                   *coalescer     // the hijacked connection; drain holds it during a burst (coalesce.go)
 
@@ -248,6 +250,14 @@ func (c *conn) settle() {
 // error reply and closes this connection only (STYLE.md rule 10).
 func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Request, key string) {
 	defer c.reqs.Done()
+	// write: the reply found no writer running, so this goroutine writes
+	// it (queueReply), once the request is settled below.
+	write := false
+	defer func() {
+		if write {
+			c.drain()
+		}
+	}()
 	start := time.Now()
 	code := "ok"
 	released := false
@@ -282,7 +292,7 @@ func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Req
 		}
 		release()
 		if frame != nil {
-			c.send(outFrame{data: frame, typ: typeReply})
+			write = c.queueReply(outFrame{data: frame, typ: typeReply})
 		}
 		return
 	}
@@ -325,7 +335,11 @@ func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Req
 				// The reply first, then the job's events.
 				if frame, err = deferredReply(req.RequestID, res); err == nil {
 					release()
-					c.send(outFrame{data: frame, typ: typeReply})
+					// Written before the watch is released: no code of
+					// core's runs while this goroutine holds the writer's turn.
+					if c.queueReply(outFrame{data: frame, typ: typeReply}) {
+						c.drain()
+					}
 					if testHookBeforeWatch != nil {
 						testHookBeforeWatch(res.Deferred.RequestID)
 					}
@@ -350,7 +364,7 @@ func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Req
 		frame = errorReply(req.RequestID, err)
 	}
 	release()
-	c.send(outFrame{data: frame, typ: typeReply})
+	write = c.queueReply(outFrame{data: frame, typ: typeReply})
 }
 
 // logFailure logs a failed request once: internal errors at error level,

@@ -38,3 +38,6 @@ func HeldBuffers(s *Server) []ConnBuffers {
 	}
 	return out
 }
+
+// WriterStarts is how many goroutines s started to write a burst.
+func WriterStarts(s *Server) uint64 { return s.writerStarts.Load() }

@@ -139,17 +139,34 @@ func (e *FrameError) Unwrap() error { return e.Err }
 
 // DecodeRequest decodes and validates one client text frame. Every failure
 // is a *FrameError carrying a *core.Error whose message names the problem.
+// The frame's bytes are kept (Request.Body may be a sub-slice of b).
 func DecodeRequest(b []byte) (*Request, error) {
+	return decodeRequest(b, true)
+}
+
+// decodeRequest is DecodeRequest; split says whether the members of a
+// common frame may be cut out of it (wireRequest.split) instead of decoded
+// by encoding/json (tests compare the two).
+func decodeRequest(b []byte, split bool) (*Request, error) {
 	if !utf8.Valid(b) {
 		return nil, &FrameError{Err: core.Errorf(core.CodeInvalidJSON, "frame is not valid UTF-8")}
 	}
-	if err := core.CheckJSON(b); err != nil {
+	valid, err := core.ValidJSON(b)
+	if err != nil {
 		return nil, &FrameError{RequestID: salvageRequestID(b), Err: core.Errorf(core.CodeInvalidJSON, "frame is not valid JSON: %s", core.PublicMessage(err))}
 	}
 	var w wireRequest
-	if err := json.Unmarshal(b, &w); err != nil {
-		return nil, &FrameError{RequestID: salvageRequestID(b), Err: jsonError(err)}
+	if !split || !valid || !w.split(b) {
+		w = wireRequest{}
+		if err := json.Unmarshal(b, &w); err != nil {
+			return nil, &FrameError{RequestID: salvageRequestID(b), Err: jsonError(err)}
+		}
 	}
+	return w.request()
+}
+
+// request validates a decoded frame.
+func (w *wireRequest) request() (*Request, error) {
 	fail := func(code core.Code, format string, args ...any) error {
 		id := ""
 		if w.RequestID != nil {

@@ -117,6 +117,9 @@ type Server struct {
 	metrics *metrics
 	origins *originPolicy
 	nextID  atomic.Uint64
+	// writerStarts counts the goroutines started to write a burst (tests:
+	// a reply that finds no writer running is written without one).
+	writerStarts atomic.Uint64
 
 	// mu guards the fields below.
 	mu    sync.Mutex

@@ -10,11 +10,13 @@ import (
 	"github.com/coder/websocket"
 )
 
-// The outbound queue. Every frame goes through send; at most one writer
-// goroutine drains the queue at a time, started when a frame arrives and
-// gone once the queue is empty, so an idle socket holds no writer goroutine
-// and no queue buffer (STYLE.md rule 9, with the idle cost kept small:
-// thousands of dashboards mostly wait).
+// The outbound queue. Every frame goes through send (or queueReply); at
+// most one writer drains the queue at a time, started when a frame arrives
+// and gone once the queue is empty, so an idle socket holds no writer
+// goroutine and no queue buffer (STYLE.md rule 9, with the idle cost kept
+// small: thousands of dashboards mostly wait). A request's reply that
+// finds no writer running is written by the request's goroutine itself
+// (queueReply), which saves starting and waking a goroutine per burst.
 //
 // The queue is bounded by back-pressure, not by refusal (DESIGN.md §4
 // Limits): while it is over Config.QueueFrames or Config.QueueBytes the
@@ -28,10 +30,32 @@ import (
 // send queues a frame without blocking. It reports whether the frame was
 // queued: false once the connection is ending.
 func (c *conn) send(f outFrame) bool {
+	queued, _ := c.enqueue(f, false)
+	return queued
+}
+
+// queueReply queues a request's reply frame from the request's own
+// goroutine. When no writer is running it reports write: this goroutine is
+// then the writer, and must call drain once it has settled the request —
+// it writes the frame, and whatever else is queued behind it meanwhile,
+// itself, instead of handing them to a goroutine started for the burst.
+// The last frame of the burst is flushed as before, so replies finishing
+// together still leave in one write. Only a request's goroutine takes the
+// writer's turn like this (never the reader, nor core's job or live
+// callbacks, which must not wait on a peer).
+func (c *conn) queueReply(f outFrame) (write bool) {
+	_, write = c.enqueue(f, true)
+	return write
+}
+
+// enqueue queues f. When no writer is running, it starts a goroutine to
+// write, or, when inline is set, reports write: the caller is the writer
+// and must call drain.
+func (c *conn) enqueue(f outFrame, inline bool) (queued, write bool) {
 	c.qmu.Lock()
 	if c.qclosed || c.ctx.Err() != nil {
 		c.qmu.Unlock()
-		return false
+		return false, false
 	}
 	c.queue = append(c.queue, f)
 	if f.data != nil {
@@ -44,10 +68,14 @@ func (c *conn) send(f outFrame) bool {
 	if !c.writing {
 		c.writing = true
 		c.writers.Add(1)
-		go c.drain()
+		write = inline
+		if !inline {
+			c.s.writerStarts.Add(1)
+			go c.drain()
+		}
 	}
 	c.qmu.Unlock()
-	return true
+	return true, write
 }
 
 // overLocked reports whether the frames waiting to be written (the one
@@ -68,7 +96,15 @@ func (c *conn) queueOver() bool {
 func (c *conn) drain() {
 	defer c.writers.Done()
 	defer c.out.release()
-	c.out.gather()
+	// Only running requests can add replies to this burst: with none (a
+	// lone request's reply, written by its own goroutine once settled),
+	// there is nobody to wait for.
+	c.mu.Lock()
+	running := c.active > 0
+	c.mu.Unlock()
+	if running {
+		c.out.gather()
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			c.logger().LogAttrs(c.ctx, slog.LevelError, "writer panicked",
@@ -85,7 +121,15 @@ func (c *conn) drain() {
 			c.closeSlow()
 			return
 		}
-		if len(c.queue) == 0 || c.ctx.Err() != nil {
+		if len(c.queue) == 0 && c.ctx.Err() == nil {
+			// Done, in the same hold of qmu as the check: a frame queued
+			// from now on starts a writer (or is written by its sender).
+			c.queue = nil
+			c.writing = false
+			c.qmu.Unlock()
+			return
+		}
+		if c.ctx.Err() != nil {
 			c.qmu.Unlock()
 			c.stopWriting()
 			return
@@ -142,6 +186,7 @@ func (c *conn) stopWriting() {
 		// Frames arrived after the last check and the socket is healthy:
 		// keep writing in this goroutine's place.
 		c.writers.Add(1)
+		c.s.writerStarts.Add(1)
 		go c.drain()
 		return
 	}
