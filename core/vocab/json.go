@@ -259,23 +259,7 @@ func AppendString(buf []byte, s string) []byte {
 				i++
 				continue
 			}
-			buf = append(buf, s[start:i]...)
-			switch b {
-			case '\\', '"':
-				buf = append(buf, '\\', b)
-			case '\n':
-				buf = append(buf, '\\', 'n')
-			case '\r':
-				buf = append(buf, '\\', 'r')
-			case '\t':
-				buf = append(buf, '\\', 't')
-			case '\b':
-				buf = append(buf, '\\', 'b')
-			case '\f':
-				buf = append(buf, '\\', 'f')
-			default:
-				buf = append(buf, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
-			}
+			buf = appendEscapedASCII(append(buf, s[start:i]...), b)
 			i++
 			start = i
 			continue
@@ -301,6 +285,26 @@ func AppendString(buf []byte, s string) []byte {
 	return append(buf, '"')
 }
 
+// appendEscapedASCII appends the escape of an ASCII byte that
+// AppendString does not copy as it is.
+func appendEscapedASCII(buf []byte, b byte) []byte {
+	switch b {
+	case '\\', '"':
+		return append(buf, '\\', b)
+	case '\n':
+		return append(buf, '\\', 'n')
+	case '\r':
+		return append(buf, '\\', 'r')
+	case '\t':
+		return append(buf, '\\', 't')
+	case '\b':
+		return append(buf, '\\', 'b')
+	case '\f':
+		return append(buf, '\\', 'f')
+	}
+	return append(buf, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
+}
+
 // AppendStringBytes is AppendString(buf, string(s)) without the copy: the
 // same function over a byte slice (FuzzAppendString checks both).
 func AppendStringBytes(buf []byte, s []byte) []byte {
@@ -312,23 +316,7 @@ func AppendStringBytes(buf []byte, s []byte) []byte {
 				i++
 				continue
 			}
-			buf = append(buf, s[start:i]...)
-			switch b {
-			case '\\', '"':
-				buf = append(buf, '\\', b)
-			case '\n':
-				buf = append(buf, '\\', 'n')
-			case '\r':
-				buf = append(buf, '\\', 'r')
-			case '\t':
-				buf = append(buf, '\\', 't')
-			case '\b':
-				buf = append(buf, '\\', 'b')
-			case '\f':
-				buf = append(buf, '\\', 'f')
-			default:
-				buf = append(buf, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
-			}
+			buf = appendEscapedASCII(append(buf, s[start:i]...), b)
 			i++
 			start = i
 			continue
