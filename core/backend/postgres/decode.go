@@ -34,29 +34,39 @@ var knownOID, arrayElem = func() (map[uint32]bool, map[uint32]uint32) {
 	return known, elems
 }()
 
+// codec is how a scalar type's text-format values are read: decoded into
+// a Go value, or encoded straight to JSON (encode.go).
+type codec struct {
+	dec decoder
+	enc encoder
+}
+
+// scalarCodecs are the types read by more than their text: every other
+// type decodes as its text (or an array of its elements, or a fallback).
+var scalarCodecs = map[uint32]codec{
+	pgtype.BoolOID:        {decodeBool, encodeBool},
+	pgtype.Int2OID:        {decodeInt, encodeInt},
+	pgtype.Int4OID:        {decodeInt, encodeInt},
+	pgtype.Int8OID:        {decodeInt, encodeInt},
+	pgtype.OIDOID:         {decodeInt, encodeInt},
+	pgtype.XIDOID:         {decodeInt, encodeInt},
+	pgtype.CIDOID:         {decodeInt, encodeInt},
+	pgtype.NumericOID:     {decodeNumeric, encodeNumeric},
+	pgtype.Float4OID:      {decodeFloat4, encodeFloat4},
+	pgtype.Float8OID:      {decodeFloat8, encodeFloat8},
+	pgtype.TimestamptzOID: {decodeTimestamptz, encodeTimestamptz},
+	pgtype.TimestampOID:   {decodeTimestamp, encodeTimestamp},
+	pgtype.JSONOID:        {decodeJSON, encodeJSON},
+	pgtype.JSONBOID:       {decodeJSON, encodeJSON},
+	pgtype.ByteaOID:       {decodeBytea, encodeBytea},
+}
+
 // decoderFor returns the decoder of a result column of type oid. Types it
 // does not know decode as their text form; fallback, when not nil, is used
 // for unknown OIDs instead (arrays of extension types found by Introspect).
 func decoderFor(oid uint32, fallback decoder) decoder {
-	switch oid {
-	case pgtype.BoolOID:
-		return decodeBool
-	case pgtype.Int2OID, pgtype.Int4OID, pgtype.Int8OID, pgtype.OIDOID, pgtype.XIDOID, pgtype.CIDOID:
-		return decodeInt
-	case pgtype.NumericOID:
-		return decodeNumeric
-	case pgtype.Float4OID:
-		return decodeFloat4
-	case pgtype.Float8OID:
-		return decodeFloat8
-	case pgtype.TimestamptzOID:
-		return decodeTimestamptz
-	case pgtype.TimestampOID:
-		return decodeTimestamp
-	case pgtype.JSONOID, pgtype.JSONBOID:
-		return decodeJSON
-	case pgtype.ByteaOID:
-		return decodeBytea
+	if c, ok := scalarCodecs[oid]; ok {
+		return c.dec
 	}
 	if elem, ok := arrayElem[oid]; ok {
 		delim := byte(',')

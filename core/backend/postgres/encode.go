@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/athena-go/athena/core/vocab"
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // encoder appends one non-NULL value in PostgreSQL text format as JSON,
@@ -23,25 +22,8 @@ type encoder func(buf, src []byte) (out []byte, ok bool)
 // values take the decoder's path (arrays, and types whose decoder is a
 // fallback: see decoderFor).
 func encoderFor(oid uint32, fallback decoder) encoder {
-	switch oid {
-	case pgtype.BoolOID:
-		return encodeBool
-	case pgtype.Int2OID, pgtype.Int4OID, pgtype.Int8OID, pgtype.OIDOID, pgtype.XIDOID, pgtype.CIDOID:
-		return encodeInt
-	case pgtype.NumericOID:
-		return encodeNumeric
-	case pgtype.Float4OID:
-		return encodeFloat4
-	case pgtype.Float8OID:
-		return encodeFloat8
-	case pgtype.TimestamptzOID:
-		return encodeTimestamptz
-	case pgtype.TimestampOID:
-		return encodeTimestamp
-	case pgtype.JSONOID, pgtype.JSONBOID:
-		return encodeJSON
-	case pgtype.ByteaOID:
-		return encodeBytea
+	if c, ok := scalarCodecs[oid]; ok {
+		return c.enc
 	}
 	if _, ok := arrayElem[oid]; ok {
 		return nil
