@@ -135,6 +135,12 @@ func CheckJSON(b []byte) error { return vocab.CheckJSON(b) }
 // ValidJSON is vocab.ValidJSON.
 func ValidJSON(b []byte) (ok bool, err error) { return vocab.ValidJSON(b) }
 
+// SkipJSONSpace is vocab.SkipJSONSpace.
+func SkipJSONSpace(b []byte, i int) int { return vocab.SkipJSONSpace(b, i) }
+
+// JSONValueEnd is vocab.JSONValueEnd.
+func JSONValueEnd(b []byte, i int) int { return vocab.JSONValueEnd(b, i) }
+
 // Truncate is vocab.Truncate.
 func Truncate(s string, n int) string { return vocab.Truncate(s, n) }
 

@@ -3,6 +3,8 @@ package wss
 import (
 	"encoding/json"
 	"strconv"
+
+	"github.com/athena-go/athena/core"
 )
 
 // split fills w from b, a frame that core.ValidJSON accepted (valid JSON,
@@ -17,22 +19,22 @@ import (
 // frame split accepts, both give the same wireRequest (FuzzSplitFrame).
 // body is a sub-slice of b, which the caller must not modify afterwards.
 func (w *wireRequest) split(b []byte) bool {
-	i := jsonSpace(b, 0)
+	i := core.SkipJSONSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return false
 	}
-	i = jsonSpace(b, i+1)
+	i = core.SkipJSONSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		return true
 	}
 	for i < len(b) {
-		kEnd := jsonValueEnd(b, i)
+		kEnd := core.JSONValueEnd(b, i)
 		key, ok := plainString(b[i:kEnd])
 		if !ok {
 			return false
 		}
-		i = jsonSpace(b, jsonSpace(b, kEnd)+1) // past the colon
-		end := jsonValueEnd(b, i)
+		i = core.SkipJSONSpace(b, core.SkipJSONSpace(b, kEnd)+1) // past the colon
+		end := core.JSONValueEnd(b, i)
 		v := b[i:end]
 		switch key {
 		case "request_id":
@@ -85,11 +87,11 @@ func (w *wireRequest) split(b []byte) bool {
 				return false
 			}
 		}
-		i = jsonSpace(b, end)
+		i = core.SkipJSONSpace(b, end)
 		if i >= len(b) || b[i] != ',' {
 			return true // the closing brace: b is valid
 		}
-		i = jsonSpace(b, i+1)
+		i = core.SkipJSONSpace(b, i+1)
 	}
 	return false
 }
@@ -152,93 +154,28 @@ func plainHeaders(v []byte) (map[string]string, bool) {
 		return nil, false
 	}
 	h := make(map[string]string)
-	i := jsonSpace(v, 1)
+	i := core.SkipJSONSpace(v, 1)
 	if v[i] == '}' {
 		return h, true
 	}
 	for i < len(v) {
-		kEnd := jsonValueEnd(v, i)
+		kEnd := core.JSONValueEnd(v, i)
 		k, ok := plainString(v[i:kEnd])
 		if !ok {
 			return nil, false
 		}
-		i = jsonSpace(v, jsonSpace(v, kEnd)+1)
-		end := jsonValueEnd(v, i)
+		i = core.SkipJSONSpace(v, core.SkipJSONSpace(v, kEnd)+1)
+		end := core.JSONValueEnd(v, i)
 		s, ok := plainString(v[i:end])
 		if !ok {
 			return nil, false
 		}
 		h[k] = s
-		i = jsonSpace(v, end)
+		i = core.SkipJSONSpace(v, end)
 		if i >= len(v) || v[i] != ',' {
 			return h, true
 		}
-		i = jsonSpace(v, i+1)
+		i = core.SkipJSONSpace(v, i+1)
 	}
 	return nil, false
-}
-
-// jsonSpace is the index of the first byte at or after i that is not
-// JSON white space.
-func jsonSpace(b []byte, i int) int {
-	for i < len(b) {
-		switch b[i] {
-		case ' ', '\t', '\r', '\n':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
-}
-
-// jsonValueEnd is the index just past the JSON value that starts at i in
-// b, which is valid JSON.
-func jsonValueEnd(b []byte, i int) int {
-	if i >= len(b) {
-		return i
-	}
-	switch b[i] {
-	case '"':
-		return jsonStringEnd(b, i)
-	case '{', '[':
-		depth := 0
-		for i < len(b) {
-			switch b[i] {
-			case '"':
-				i = jsonStringEnd(b, i)
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-			i++
-		}
-		return i
-	}
-	for i < len(b) {
-		switch b[i] {
-		case ',', '}', ']', ' ', '\t', '\r', '\n':
-			return i
-		}
-		i++
-	}
-	return i
-}
-
-// jsonStringEnd is the index just past the JSON string that starts at i.
-func jsonStringEnd(b []byte, i int) int {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return i
 }

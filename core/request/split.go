@@ -20,27 +20,27 @@ import (
 
 // splitObject returns the members of the JSON object b.
 func splitObject(b []byte) (Fields, bool) {
-	i := skipSpace(b, 0)
+	i := vocab.SkipJSONSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return nil, false
 	}
 	f := make(Fields, 8)
-	i = skipSpace(b, i+1)
+	i = vocab.SkipJSONSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
 		return f, true
 	}
 	for i < len(b) && b[i] == '"' {
-		end, escaped := stringEnd(b, i)
+		end, escaped := vocab.JSONStringEnd(b, i)
 		if escaped {
 			return nil, false
 		}
 		name := string(b[i+1 : end-1])
-		i = skipSpace(b, end)
+		i = vocab.SkipJSONSpace(b, end)
 		if i >= len(b) || b[i] != ':' {
 			return nil, false
 		}
-		i = skipSpace(b, i+1)
-		vend := valueEnd(b, i)
+		i = vocab.SkipJSONSpace(b, i+1)
+		vend := vocab.JSONValueEnd(b, i)
 		if vend <= i {
 			return nil, false
 		}
@@ -57,17 +57,17 @@ func splitObject(b []byte) (Fields, bool) {
 
 // splitArray returns the elements of the JSON array b.
 func splitArray(b []byte) ([]json.RawMessage, bool) {
-	i := skipSpace(b, 0)
+	i := vocab.SkipJSONSpace(b, 0)
 	if i >= len(b) || b[i] != '[' {
 		return nil, false
 	}
 	var out []json.RawMessage
-	i = skipSpace(b, i+1)
+	i = vocab.SkipJSONSpace(b, i+1)
 	if i < len(b) && b[i] == ']' {
 		return []json.RawMessage{}, true
 	}
 	for i < len(b) {
-		end := valueEnd(b, i)
+		end := vocab.JSONValueEnd(b, i)
 		if end <= i {
 			return nil, false
 		}
@@ -86,7 +86,7 @@ func splitArray(b []byte) ([]json.RawMessage, bool) {
 // comma (next is where the next one starts) or the container's closing
 // byte (done); ok is false for anything else.
 func afterValue(b []byte, i int, closing byte) (next int, done, ok bool) {
-	i = skipSpace(b, i)
+	i = vocab.SkipJSONSpace(b, i)
 	if i >= len(b) {
 		return i, false, false
 	}
@@ -94,75 +94,9 @@ func afterValue(b []byte, i int, closing byte) (next int, done, ok bool) {
 	case closing:
 		return i + 1, true, true
 	case ',':
-		return skipSpace(b, i+1), false, true
+		return vocab.SkipJSONSpace(b, i+1), false, true
 	}
 	return i, false, false
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) {
-		switch b[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
-}
-
-// stringEnd returns the index just past the string that opens at b[i],
-// and whether it holds an escape.
-func stringEnd(b []byte, i int) (end int, escaped bool) {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			escaped = true
-			i++
-		case '"':
-			return i + 1, escaped
-		}
-	}
-	return len(b), escaped
-}
-
-// valueEnd returns the index just past the value that starts at b[i].
-func valueEnd(b []byte, i int) int {
-	if i >= len(b) {
-		return i
-	}
-	switch b[i] {
-	case '"':
-		end, _ := stringEnd(b, i)
-		return end
-	case '{', '[':
-		depth := 0
-		for i < len(b) {
-			switch b[i] {
-			case '"':
-				i, _ = stringEnd(b, i)
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-			i++
-		}
-		return len(b)
-	default: // a number or a literal
-		for i < len(b) {
-			switch b[i] {
-			case ',', '}', ']', ' ', '\t', '\n', '\r':
-				return i
-			}
-			i++
-		}
-		return i
-	}
 }
 
 // scalarValue decodes a string without escapes, a number (as json.Number,
