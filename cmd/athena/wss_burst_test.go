@@ -48,7 +48,12 @@ func TestWebSocketBurstOnStarvedServer(t *testing.T) {
 	spun := make(chan struct{})
 	go func() {
 		defer close(spun)
+		// Unlocked before the goroutine ends: a goroutine that ends
+		// locked takes its OS thread with it, and a test server this
+		// binary started from that thread (pgtest, with a parent-death
+		// signal) would be killed with it.
 		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
 		for x := 0; !stop.Load(); x++ {
 			_ = x * x
 		}
