@@ -27,8 +27,8 @@ type rows struct {
 	err      error
 	affected int64
 	write    bool
-	// finish, when set, ends the transaction: it gets the iteration error
-	// and returns the final one.
+	// finish, when set, gets the iteration error and returns the final
+	// one (a write wraps it with its table).
 	finish func(err error) error
 }
 
@@ -68,8 +68,7 @@ func (r *rows) advance() bool {
 	return true
 }
 
-// end closes the driver rows, records Affected and finishes the
-// transaction, once.
+// end closes the driver rows, records Affected and calls finish, once.
 func (r *rows) end() {
 	if r.done {
 		return
@@ -112,9 +111,10 @@ func (r *rows) AppendRowJSON(buf []byte, ends []int) ([]byte, []int) {
 func (r *rows) Err() error      { return r.err }
 func (r *rows) Affected() int64 { return r.affected }
 
-// Close ends the cursor. A write's cursor is drained first so that its
-// transaction commits: RETURNING rows are few, and a write the client asked
-// for must not depend on whether it read the rows.
+// Close ends the cursor. A write's cursor is drained first, so that its
+// outcome (committed, or the error of a deferred constraint) and Affected
+// are known whether or not the caller read the RETURNING rows, which are
+// few.
 func (r *rows) Close() {
 	if r.write {
 		for r.advance() {
