@@ -62,16 +62,7 @@ func BenchmarkRESTFetch100(b *testing.B) {
 	client := e.srv.Client()
 	b.ReportAllocs()
 	for b.Loop() {
-		r, err := http.NewRequestWithContext(b.Context(), http.MethodPost, e.srv.URL+"/gateway/fetch", bytes.NewReader(body))
-		if err != nil {
-			b.Fatal(err)
-		}
-		r.Header.Set("Content-Type", "application/json")
-		r.Header.Set("X-Athena-Client", "local")
-		resp, err := client.Do(r)
-		if err != nil {
-			b.Fatal(err)
-		}
+		resp := postFetch(b, client, e.srv.URL, body)
 		n, _ := io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != 200 || n < 100*30 {
@@ -101,16 +92,7 @@ func BenchmarkRESTPointFetch(b *testing.B) {
 	b.ReportAllocs()
 	cpu0 := cpuTime()
 	for b.Loop() {
-		r, err := http.NewRequestWithContext(b.Context(), http.MethodPost, e.srv.URL+"/gateway/fetch", bytes.NewReader(body))
-		if err != nil {
-			b.Fatal(err)
-		}
-		r.Header.Set("Content-Type", "application/json")
-		r.Header.Set("X-Athena-Client", "local")
-		resp, err := client.Do(r)
-		if err != nil {
-			b.Fatal(err)
-		}
+		resp := postFetch(b, client, e.srv.URL, body)
 		reply, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != 200 || !bytes.Contains(reply, []byte(`"item 7"`)) {
@@ -125,4 +107,20 @@ func cpuTime() int64 {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// postFetch posts body to /gateway/fetch as the client local and returns
+// the reply, whose body the caller reads and closes.
+func postFetch(b *testing.B, client *http.Client, url string, body []byte) *http.Response {
+	r, err := http.NewRequestWithContext(b.Context(), http.MethodPost, url+"/gateway/fetch", bytes.NewReader(body))
+	if err != nil {
+		b.Fatal(err)
+	}
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("X-Athena-Client", "local")
+	resp, err := client.Do(r)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return resp
 }

@@ -90,16 +90,7 @@ func benchFetchCache(b *testing.B, bk backend, cc *cache.Config) {
 		client := e.srv.Client()
 		b.ReportAllocs()
 		for b.Loop() {
-			r, err := http.NewRequestWithContext(b.Context(), http.MethodPost, e.srv.URL+"/gateway/fetch", bytes.NewReader(body))
-			if err != nil {
-				b.Fatal(err)
-			}
-			r.Header.Set("Content-Type", "application/json")
-			r.Header.Set("X-Athena-Client", "local")
-			resp, err := client.Do(r)
-			if err != nil {
-				b.Fatal(err)
-			}
+			resp := postFetch(b, client, e.srv.URL, body)
 			n, _ := io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 			check(resp.StatusCode, resp.Header, n)
