@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/athena-go/athena/internal/childproc"
 	"github.com/athena-go/athena/internal/loadgen"
 )
 
@@ -99,7 +100,7 @@ func startServeChild(ctx context.Context, o serveOptions) (_ *serveChild, err er
 	c.cmd.Env = append(c.cmd.Env, "HOME="+dir)
 	c.cmd.Env = append(c.cmd.Env, env...)
 	c.cmd.SysProcAttr = childProcAttr()
-	if err := c.cmd.Start(); err != nil {
+	if err := childproc.Start(c.cmd); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("start athena serve: %w", err)
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/athena-go/athena/internal/childproc"
 )
 
 // server is a Cassandra JVM this binary started.
@@ -255,7 +257,7 @@ func launch(java, lib, root string) (_ *server, err error) {
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = procAttr()
 	begin := time.Now()
-	if err := cmd.Start(); err != nil {
+	if err := childproc.Start(cmd); err != nil {
 		return nil, fmt.Errorf("start java: %w", err)
 	}
 	s := &server{dir: dir, cmd: cmd, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(native))}

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/athena-go/athena/internal/childproc"
 )
 
 // Config configures Start. The zero value of every field means its default.
@@ -263,7 +265,7 @@ func launch(cfg Config, bindir, dir, data string, cred *syscall.Credential) (*Se
 		"-c", "wal_writer_delay=10ms")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = procAttr(cred)
-	if err := cmd.Start(); err != nil {
+	if err := childproc.Start(cmd); err != nil {
 		return nil, fmt.Errorf("start postgres: %w", err)
 	}
 	s := &Server{dir: dir, cmd: cmd}

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/athena-go/athena/internal/childproc"
 )
 
 // Run runs the tests, stops the shared server if this binary started it,
@@ -211,7 +213,7 @@ func launch(bin, dir string) (*Server, error) {
 	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", dir, "--logfile", logPath, "--daemonize", "no")
 	cmd.SysProcAttr = procAttr()
-	if err := cmd.Start(); err != nil {
+	if err := childproc.Start(cmd); err != nil {
 		return nil, fmt.Errorf("start redis-server: %w", err)
 	}
 	exited := make(chan struct{})

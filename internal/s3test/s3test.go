@@ -19,6 +19,8 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/athena-go/athena/internal/childproc"
 )
 
 // Run runs the tests, stops the shared server if this binary started it,
@@ -250,7 +252,7 @@ func launch(bin, dir string) (*Server, error) {
 	// may leak in.
 	cmd.Env = append(os.Environ(), "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
 	cmd.SysProcAttr = procAttr()
-	if err := cmd.Start(); err != nil {
+	if err := childproc.Start(cmd); err != nil {
 		return nil, fmt.Errorf("start moto_server: %w", err)
 	}
 	exited := make(chan struct{})
