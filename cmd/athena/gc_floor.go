@@ -25,19 +25,22 @@ import (
 // without it. GOMEMLIMIT, when set, still starts a collection at the
 // limit.
 
-// maxFloorPercent bounds the GOGC the floor sets (a live heap of a few
-// hundred KiB would otherwise ask for a huge percent; the floor is reached
-// anyway).
-const maxFloorPercent = 10000
+// heapMinimumPercent100 is the runtime's smallest heap goal at GOGC=100
+// (4 MiB); it scales with GOGC, so GOGC is never raised past the percent
+// at which that minimum alone would exceed the floor.
+const heapMinimumPercent100 = 4 << 20
 
 // floorPercent is the GOGC that puts the next heap goal at floor bytes
-// after a collection that left live bytes, never below base.
-func floorPercent(live, floor uint64, base int) int {
-	if live == 0 || floor/live >= maxFloorPercent/100 {
-		return max(base, maxFloorPercent)
+// after a collection that left live bytes of heap, with roots bytes of
+// goroutine stacks and globals besides (the runtime's goal is live +
+// (live + roots) × GOGC/100), never below base.
+func floorPercent(live, roots, floor uint64, base int) int {
+	top := int(floor * 100 / heapMinimumPercent100)
+	if live >= floor {
+		return base
 	}
-	p := int(floor*100/live) - 100
-	return min(max(p, base), maxFloorPercent)
+	p := int((floor - live) * 100 / max(live+roots, 1))
+	return max(min(p, top), base)
 }
 
 // heapFloor re-sets GOGC after every collection (a cleanup on a sentinel
@@ -50,7 +53,7 @@ type heapFloor struct {
 	stopped bool
 	set     int              // the GOGC last set
 	adjusts int              // collections seen, for tests
-	sample  []metrics.Sample // /gc/heap/live:bytes
+	sample  []metrics.Sample // the live heap, stacks and globals
 }
 
 // floorSentinel is the object whose collection marks a finished GC: it
@@ -90,7 +93,7 @@ func newHeapFloor(floor uint64) *heapFloor {
 		return nil
 	}
 	floorActive = true
-	h := &heapFloor{floor: floor, base: base, set: base, sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
+	h := &heapFloor{floor: floor, base: base, set: base, sample: []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/scan/stack:bytes"}, {Name: "/gc/scan/globals:bytes"}}}
 	h.arm()
 	runtime.GC() // one collection now: the floor applies from the start
 	return h
@@ -122,11 +125,13 @@ func (h *heapFloor) collected() {
 		return
 	}
 	metrics.Read(h.sample)
-	var live uint64
-	if h.sample[0].Value.Kind() == metrics.KindUint64 {
-		live = h.sample[0].Value.Uint64()
+	var v [3]uint64
+	for i, s := range h.sample {
+		if s.Value.Kind() == metrics.KindUint64 {
+			v[i] = s.Value.Uint64()
+		}
 	}
-	if p := floorPercent(live, h.floor, h.base); p != h.set {
+	if p := floorPercent(v[0], v[1]+v[2], h.floor, h.base); p != h.set {
 		debug.SetGCPercent(p)
 		h.set = p
 	}

@@ -12,22 +12,23 @@ func TestFloorPercent(t *testing.T) {
 	t.Parallel()
 	const mib = 1 << 20
 	tests := []struct {
-		name        string
-		live, floor uint64
-		base, want  int
+		name               string
+		live, roots, floor uint64
+		base, want         int
 	}{
-		{"small live heap: the goal is the floor", 4 * mib, 64 * mib, 100, 1500},
-		{"live heap at half the floor: GOGC's own", 32 * mib, 64 * mib, 100, 100},
-		{"live heap over the floor: GOGC's own", 200 * mib, 64 * mib, 100, 100},
-		{"a raised GOGC is kept", 16 * mib, 64 * mib, 400, 400},
-		{"a lowered GOGC is kept for a big heap", 60 * mib, 64 * mib, 50, 50},
-		{"a tiny live heap is capped", 1024, 64 * mib, 100, maxFloorPercent},
-		{"no live heap read", 0, 64 * mib, 100, maxFloorPercent},
+		{"small live heap: the goal is the floor", 4 * mib, 4 * mib, 64 * mib, 100, 750},
+		{"live heap at half the floor: GOGC's own", 32 * mib, 0, 64 * mib, 100, 100},
+		{"live heap over the floor: GOGC's own", 200 * mib, 1 * mib, 64 * mib, 100, 100},
+		{"a raised GOGC is kept", 16 * mib, 0, 64 * mib, 400, 400},
+		{"a lowered GOGC is kept for a big heap", 60 * mib, 1 * mib, 64 * mib, 50, 50},
+		{"a tiny heap: the runtime's minimum heap stays under the floor", 1024, 0, 64 * mib, 100, 1600},
+		{"no live heap read", 0, 0, 64 * mib, 100, 1600},
+		{"a floor under the runtime's minimum heap", 1 * mib, 0, 2 * mib, 100, 100},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			testutil.Equal(t, "percent", floorPercent(tt.live, tt.floor, tt.base), tt.want)
+			testutil.Equal(t, "percent", floorPercent(tt.live, tt.roots, tt.floor, tt.base), tt.want)
 		})
 	}
 }
@@ -41,12 +42,12 @@ func TestHeapFloorSetsGOGC(t *testing.T) {
 	if base < 0 {
 		t.Skip("GOGC=off in this environment: the floor is off by design")
 	}
-	h := newHeapFloor(1 << 30) // 1 GiB: far above this process's live heap
+	h := newHeapFloor(256 << 20) // 256 MiB: far above this process's live heap
 	if h == nil {
 		t.Fatal("no heap floor started")
 	}
 	defer h.stop()
-	testutil.Equal(t, "a second floor", newHeapFloor(1<<30) == nil, true)
+	testutil.Equal(t, "a second floor", newHeapFloor(256<<20) == nil, true)
 	waitFor(t, "GOGC raised after a collection", func() bool {
 		runtime.GC()
 		return gcPercent() > base
@@ -62,7 +63,7 @@ func TestHeapFloorSetsGOGC(t *testing.T) {
 	testutil.Equal(t, "GOGC after stop", gcPercent(), base)
 	runtime.GC()
 	testutil.Equal(t, "GOGC after stop and a collection", gcPercent(), base)
-	h2 := newHeapFloor(1 << 30)
+	h2 := newHeapFloor(256 << 20)
 	if h2 == nil {
 		t.Fatal("a floor could not start again after stop")
 	}
