@@ -13,11 +13,11 @@ import (
 // Go starts a collection when the heap has grown by GOGC percent (default
 // 100) over what the last one left live. A gateway's live heap is small
 // (about 5 MiB serving a few clients), so at GOGC=100 it collects every
-// ~5 MiB allocated: four to five times a second at one request in flight,
+// ~5 MiB allocated: three to five times a second at one request in flight,
 // and each collection stops the world twice and takes a share of the
-// CPU for its mark phase, so a request that meets one is slow. That was
-// most of the gateway's p99 at one request in flight (see README,
-// Benchmarks). The heap floor raises GOGC while the live heap is small, so
+// CPU for its mark phase, so a request that meets one is slow: a quarter
+// to a third of the slow requests at one in flight, the largest cause the
+// gateway itself controls (see README, Benchmarks). The heap floor raises GOGC while the live heap is small, so
 // that the next collection starts near the floor instead: the heap grows
 // to the floor before it is collected, and collections are that many
 // times rarer. Once the live heap is over half the floor, GOGC is the
