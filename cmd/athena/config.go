@@ -160,6 +160,8 @@ type Config struct {
 	Backups BackupsConfig `yaml:"backups"`
 	// Console is the browser console at /console (see ConsoleConfig).
 	Console ConsoleConfig `yaml:"console"`
+	// Runtime holds the Go runtime's settings (see RuntimeConfig).
+	Runtime RuntimeConfig `yaml:"runtime"`
 
 	// path is the file this config came from ("" for the defaults).
 	path string
@@ -444,6 +446,9 @@ func (c *Config) applyDefaults() {
 	}
 	c.applyCacheDefaults()
 	c.applyLimitDefaults()
+	if c.Runtime.GCHeapFloorMiB == 0 {
+		c.Runtime.GCHeapFloorMiB = defaultGCHeapFloorMiB
+	}
 	if !c.declaresDataClient() {
 		// No data client declared (no config at all, or a file that sets
 		// other keys only): the embedded demo client, as DESIGN.md §8 says.
@@ -506,6 +511,9 @@ func (c *Config) Validate(getenv func(string) string) error {
 	c.validateAdmission(bad)
 	checkDuration(bad, "gateway.deferred_lease", c.Gateway.DeferredLease)
 	c.validateDeferred(bad)
+	if f := c.Runtime.GCHeapFloorMiB; f < -1 || f > 1<<20 {
+		bad("runtime.gc_heap_floor_mib", "must be -1 (off) or 1-1048576, got %d", f)
+	}
 	if c.API.MaxBodyBytes < 1024 {
 		bad("api.max_body_bytes", "must be at least 1024, got %d", c.API.MaxBodyBytes)
 	}

@@ -53,6 +53,9 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		return err
 	}
 	log := newLogger(cfg, stderr)
+	if f := cfg.Runtime.GCHeapFloorMiB; f > 0 {
+		defer startHeapFloor(uint64(f)<<20, log)()
+	}
 	if *cpuProfile != "" {
 		stop, err := startCPUProfile(*cpuProfile, log)
 		if err != nil {

@@ -23,6 +23,8 @@ func TestCheckGrowth(t *testing.T) {
 		{"heap leak", []loadgen.Sample{steady(90, 20<<20, 4), steady(150, 30<<20, 4), steady(150, 80<<20, 4), steady(150, 200<<20, 4)}, "heap in use grew"},
 		{"socket leak", []loadgen.Sample{steady(90, 20<<20, 4), steady(150, 30<<20, 4), steady(150, 30<<20, 40), steady(150, 30<<20, 80)}, "open websockets grew"},
 		{"postgres backend leak", []loadgen.Sample{steady(90, 20<<20, 4), pg(steady(150, 30<<20, 4), 40<<20), pg(steady(150, 30<<20, 4), 60<<20), pg(steady(150, 30<<20, 4), 200<<20)}, "PostgreSQL backend grew"},
+		{"heap sawtooth under a GC heap floor", []loadgen.Sample{steady(90, 20<<20, 4), steady(150, 8<<20, 4), steady(150, 60<<20, 4), steady(150, 9<<20, 4), steady(150, 10<<20, 4), steady(150, 63<<20, 4)}, ""},
+		{"heap leak under a sawtooth", []loadgen.Sample{steady(90, 20<<20, 4), steady(150, 8<<20, 4), steady(150, 60<<20, 4), steady(150, 90<<20, 4), steady(150, 200<<20, 4), steady(150, 150<<20, 4)}, "heap in use grew"},
 		{"too few samples", []loadgen.Sample{steady(1, 1, 1), steady(1, 1, 1)}, "at least 3 samples"},
 	}
 	for _, tt := range tests {

@@ -81,19 +81,24 @@ func insertRows(ctx context.Context, s *Control, db execer, head string, types [
 // column gathers one column's n values into a typed slice, which the
 // driver sends as a PostgreSQL array in every query mode (a []any would
 // need the statement's described parameter types). NULL travels as a nil
-// pointer.
+// pointer; the pointers point into one backing slice per column, so a
+// column costs two allocations rather than one per value (the request
+// log's batch is written every 250 ms at any load: its garbage made the
+// gateway collect more often, see README, Benchmarks).
 func column(typ string, n int, at func(i int) any) (any, error) {
 	bad := func(v any) error { return fmt.Errorf("insert rows: a %T in a %s column", v, typ) }
 	switch typ {
 	case "text":
-		out := make([]*string, n)
+		out, vals := make([]*string, n), make([]string, n)
 		for i := range out {
 			switch v := at(i).(type) {
 			case string:
-				out[i] = &v
+				vals[i] = v
+				out[i] = &vals[i]
 			case sql.NullString:
 				if v.Valid {
-					out[i] = &v.String
+					vals[i] = v.String
+					out[i] = &vals[i]
 				}
 			case nil:
 			default:
@@ -102,11 +107,12 @@ func column(typ string, n int, at func(i int) any) (any, error) {
 		}
 		return out, nil
 	case "timestamptz":
-		out := make([]*time.Time, n)
+		out, vals := make([]*time.Time, n), make([]time.Time, n)
 		for i := range out {
 			switch v := at(i).(type) {
 			case time.Time:
-				out[i] = &v
+				vals[i] = v
+				out[i] = &vals[i]
 			case nil:
 			default:
 				return nil, bad(v)
