@@ -15,7 +15,8 @@ import (
 	"github.com/coder/websocket"
 )
 
-// frame is a server frame as the benchmark reads it (openapi-wss.yaml).
+// frame is a server frame as the benchmark reads it (openapi-wss.yaml),
+// decoded by decoder.frame.
 type frame struct {
 	Type       string          `json:"type"`
 	Event      string          `json:"event"`
@@ -92,6 +93,7 @@ func dialWS(ctx context.Context, t Target, w *wire) (*wsConn, error) {
 
 func (m *wsConn) readLoop() {
 	defer close(m.done)
+	var d decoder
 	for {
 		_, raw, err := m.c.Read(context.Background())
 		if err != nil {
@@ -99,7 +101,7 @@ func (m *wsConn) readLoop() {
 			return
 		}
 		f := new(frame)
-		if err := json.Unmarshal(raw, f); err != nil {
+		if err := d.frame(raw, f); err != nil {
 			m.addStray(fmt.Sprintf("not JSON: %.200s", raw))
 			continue
 		}
