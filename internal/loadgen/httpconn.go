@@ -77,17 +77,17 @@ func newHTTPTarget(t Target, w *wire) (*httpTarget, error) {
 		return nil, errors.New("gateway URL: no host")
 	}
 	ht.addr = net.JoinHostPort(u.Hostname(), port)
+	for _, v := range []string{u.Host, t.Client, string(t.APIKey)} {
+		if strings.ContainsFunc(v, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+			return nil, errors.New("gateway URL, client or key holds a control character")
+		}
+	}
 	h := []byte("Host: " + u.Host + "\r\nUser-Agent: athena-bench\r\nContent-Type: application/json\r\n")
 	if t.Client != "" {
 		h = append(h, "X-Athena-Client: "+t.Client+"\r\n"...)
 	}
 	if t.APIKey != "" {
 		h = append(h, "Authorization: Bearer "+string(t.APIKey)+"\r\n"...)
-	}
-	for _, b := range h {
-		if b < ' ' && b != '\r' && b != '\n' || b == 0x7f {
-			return nil, errors.New("gateway URL, client or key holds a control character")
-		}
 	}
 	ht.hdr = h
 	return ht, nil
@@ -225,7 +225,8 @@ func readResponse(r *bufio.Reader, buf []byte) (status int, body []byte, keep bo
 		// No request of ours asks for an interim response.
 		return status, nil, false, fmt.Errorf("%w: unexpected status %d", errMalformed, status)
 	}
-	keep = line[7] == '1'
+	http10 := line[7] == '0'
+	keep = !http10
 	length := int64(-1)
 	chunked := false
 	for n := 0; ; n++ {
@@ -239,15 +240,9 @@ func readResponse(r *bufio.Reader, buf []byte) (status int, body []byte, keep bo
 		if n == maxHeaders {
 			return status, nil, false, fmt.Errorf("%w: more than %d header lines", errMalformed, maxHeaders)
 		}
-		colon := bytes.IndexByte(line, ':')
-		if colon <= 0 || !isToken(line[:colon]) {
-			return status, nil, false, fmt.Errorf("%w: header line %.80q", errMalformed, line)
-		}
-		name, value := line[:colon], bytes.Trim(line[colon+1:], " \t")
-		for _, b := range value {
-			if b < ' ' && b != '\t' || b == 0x7f {
-				return status, nil, false, fmt.Errorf("%w: control character in header %s", errMalformed, name)
-			}
+		name, value, err := headerLine(line)
+		if err != nil {
+			return status, nil, false, err
 		}
 		switch {
 		case bytes.EqualFold(name, []byte("Content-Length")):
@@ -257,7 +252,8 @@ func readResponse(r *bufio.Reader, buf []byte) (status int, body []byte, keep bo
 			}
 			length = v
 		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
-			if chunked || !bytes.EqualFold(value, []byte("chunked")) {
+			// HTTP/1.0 has no chunked encoding (net/http ignores it there).
+			if chunked || http10 || !bytes.EqualFold(value, []byte("chunked")) {
 				return status, nil, false, fmt.Errorf("%w: Transfer-Encoding %.40q", errMalformed, value)
 			}
 			chunked = true
@@ -266,7 +262,7 @@ func readResponse(r *bufio.Reader, buf []byte) (status int, body []byte, keep bo
 				tok = bytes.Trim(tok, " \t")
 				if bytes.EqualFold(tok, []byte("close")) {
 					keep = false
-				} else if bytes.EqualFold(tok, []byte("keep-alive")) && line[7] == '0' {
+				} else if bytes.EqualFold(tok, []byte("keep-alive")) && http10 {
 					keep = true
 				}
 			}
@@ -305,6 +301,9 @@ func readChunked(r *bufio.Reader, buf []byte) ([]byte, error) {
 		line, err := readLine(r)
 		if err != nil {
 			return nil, fmt.Errorf("chunk size: %w", err)
+		}
+		if bytes.ContainsFunc(line, func(r rune) bool { return r < ' ' && r != '\t' || r == 0x7f }) {
+			return nil, fmt.Errorf("%w: control character in a chunk size line", errMalformed)
 		}
 		if i := bytes.IndexByte(line, ';'); i >= 0 {
 			line = line[:i] // chunk extensions are ignored
@@ -358,10 +357,25 @@ func readChunked(r *bufio.Reader, buf []byte) ([]byte, error) {
 		if n == maxHeaders {
 			return nil, fmt.Errorf("%w: more than %d trailer lines", errMalformed, maxHeaders)
 		}
-		if colon := bytes.IndexByte(line, ':'); colon <= 0 || !isToken(line[:colon]) {
-			return nil, fmt.Errorf("%w: trailer line %.80q", errMalformed, line)
+		if _, _, err := headerLine(line); err != nil {
+			return nil, fmt.Errorf("trailer: %w", err)
 		}
 	}
+}
+
+// headerLine splits a header (or trailer) line into its name and value.
+func headerLine(line []byte) (name, value []byte, err error) {
+	colon := bytes.IndexByte(line, ':')
+	if colon <= 0 || !isToken(line[:colon]) {
+		return nil, nil, fmt.Errorf("%w: header line %.80q", errMalformed, line)
+	}
+	name, value = line[:colon], bytes.Trim(line[colon+1:], " \t")
+	for _, b := range value {
+		if b < ' ' && b != '\t' || b == 0x7f {
+			return nil, nil, fmt.Errorf("%w: control character in header %.80q", errMalformed, name)
+		}
+	}
+	return name, value, nil
 }
 
 // readLine reads one CRLF-ended line without its CRLF. The slice is valid
