@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/athena-go/athena/internal/testutil"
@@ -390,6 +391,7 @@ func BenchmarkReplyCheck(b *testing.B) {
 		b.Run("reply="+k.name+"/impl=json", func(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
+			c0, _ := selfCPU()
 			for b.Loop() {
 				data, err := jsonEnvelope(body)
 				if err == nil {
@@ -399,16 +401,19 @@ func BenchmarkReplyCheck(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			reportCPU(b, c0)
 		})
 		b.Run("reply="+k.name+"/impl=fast", func(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
 			var d decoder
+			c0, _ := selfCPU()
 			for b.Loop() {
 				if err := fastEnvelope(&d, seq, body, k.fast); err != nil {
 					b.Fatal(err)
 				}
 			}
+			reportCPU(b, c0)
 		})
 	}
 }
@@ -429,6 +434,7 @@ func BenchmarkWSFrame(b *testing.B) {
 		raw := []byte(`{"type":"reply","request_id":"r4242","http_status":200,"status":"success","message":"Fetched rows","data":` + k.data + `,"meta":{"row_count":1}}`)
 		b.Run("reply="+k.name+"/impl=json", func(b *testing.B) {
 			b.ReportAllocs()
+			c0, _ := selfCPU()
 			for b.Loop() {
 				f, err := jsonFrame(raw)
 				if err == nil {
@@ -438,10 +444,12 @@ func BenchmarkWSFrame(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			reportCPU(b, c0)
 		})
 		b.Run("reply="+k.name+"/impl=fast", func(b *testing.B) {
 			b.ReportAllocs()
 			var d decoder
+			c0, _ := selfCPU()
 			for b.Loop() {
 				f := new(frame)
 				err := d.frame(raw, f)
@@ -452,6 +460,7 @@ func BenchmarkWSFrame(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			reportCPU(b, c0)
 		})
 	}
 }
@@ -470,6 +479,7 @@ func BenchmarkRESTClient(b *testing.B) {
 		w := &wire{}
 		cl := &http.Client{Transport: &http.Transport{DialContext: w.dial, MaxIdleConnsPerHost: 1}}
 		defer cl.CloseIdleConnections()
+		c0, _ := selfCPU()
 		for b.Loop() {
 			r, err := http.NewRequestWithContext(b.Context(), http.MethodPost, url+"/gateway/fetch", bytes.NewReader(req))
 			if err != nil {
@@ -486,6 +496,7 @@ func BenchmarkRESTClient(b *testing.B) {
 				b.Fatal(res.StatusCode, err)
 			}
 		}
+		reportCPU(b, c0)
 	})
 	b.Run("impl=lean", func(b *testing.B) {
 		b.ReportAllocs()
@@ -495,12 +506,14 @@ func BenchmarkRESTClient(b *testing.B) {
 		}
 		h := newHTTPConn(ht)
 		defer h.Close()
+		c0, _ := selfCPU()
 		for b.Loop() {
 			status, out, err := h.do(b.Context(), http.MethodPost, "/gateway/fetch", req)
 			if err != nil || status != http.StatusOK || len(out) != len(body) {
 				b.Fatal(status, err)
 			}
 		}
+		reportCPU(b, c0)
 	})
 }
 
@@ -512,4 +525,12 @@ func readAllBody(res *http.Response) ([]byte, error) {
 		return nil, errors.Join(errors.New("read body"), err)
 	}
 	return buf.Bytes(), nil
+}
+
+// reportCPU reports the process's CPU time per op since c0 (getrusage): on
+// a shared machine ns/op moves with the load, CPU per op much less.
+func reportCPU(b *testing.B, c0 time.Duration) {
+	if c1, ok := selfCPU(); ok && b.N > 0 {
+		b.ReportMetric(float64(c1-c0)/float64(b.N)/1e3, "cpu-µs/op")
+	}
 }
