@@ -323,3 +323,52 @@ func cannedServer(tb testing.TB, resp []byte) string {
 	}()
 	return "http://" + l.Addr().String()
 }
+
+// TestRESTOpChecksEveryReply runs the REST point op against a server that
+// answers right, then wrongly in each way: only the right answer passes.
+func TestRESTOpChecksEveryReply(t *testing.T) {
+	t.Parallel()
+	const seq = 7 // item 8
+	good := envelopeOf(pointData(seq))
+	tests := []struct {
+		name, want string
+		reply      func(w http.ResponseWriter)
+	}{
+		{"right", "", func(w http.ResponseWriter) { _, _ = io.WriteString(w, good) }},
+		{"chunked", "", func(w http.ResponseWriter) {
+			_, _ = io.WriteString(w, good[:10])
+			w.(http.Flusher).Flush()
+			_, _ = io.WriteString(w, good[10:])
+		}},
+		{"wrong row", "point fetch of id 8", func(w http.ResponseWriter) { _, _ = io.WriteString(w, envelopeOf(pointData(seq+1))) }},
+		{"error status", "500", func(w http.ResponseWriter) { http.Error(w, `{"status":"error"}`, http.StatusInternalServerError) }},
+		{"error envelope", "envelope", func(w http.ResponseWriter) {
+			_, _ = io.WriteString(w, strings.Replace(good, `"success"`, `"error"`, 1))
+		}},
+		{"truncated JSON", "not JSON", func(w http.ResponseWriter) { _, _ = io.WriteString(w, good[:len(good)-1]) }},
+		{"connection close", "closed the connection", func(w http.ResponseWriter) {
+			w.Header().Set("Connection", "close")
+			_, _ = io.WriteString(w, good)
+		}},
+	}
+	for _, tt := range tests {
+		ht, _ := restServer(t, func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			if string(body) != string(pointBody(seq)) {
+				http.Error(w, "wrong body "+string(body), http.StatusBadRequest)
+				return
+			}
+			tt.reply(w)
+		})
+		c := &conns{rest: []*httpConn{newHTTPConn(ht)}}
+		err := restOp(http.MethodPost, "/gateway/fetch", pointBody, checkPoint)(t.Context(), c, 0, seq)
+		_ = c.close()
+		if tt.want == "" {
+			if err != nil {
+				t.Errorf("%s: %v", tt.name, err)
+			}
+		} else if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: error %v, want it to say %q", tt.name, err, tt.want)
+		}
+	}
+}
