@@ -282,9 +282,10 @@ var (
 	metaFields  = []string{"row_count"}
 )
 
-// frame decodes a server frame into f. f.Data is a copy of the frame's
-// data, without insignificant white space.
+// frame decodes a server frame into f. f's data is a value of d's parse
+// tree: d belongs to f until f.release.
 func (d *decoder) frame(raw []byte, f *frame) error {
+	f.dec = d
 	v, err := d.parse(raw)
 	if err != nil {
 		return err
@@ -322,7 +323,7 @@ func (d *decoder) frame(raw []byte, f *frame) error {
 		case 7:
 			return num(&f.Seq, m)
 		case 8:
-			f.Data = m.MarshalTo(nil)
+			f.data = m
 			return nil
 		default:
 			return members(m, metaFields, func(_ int, m *fastjson.Value) error {

@@ -238,9 +238,26 @@ func TestEnvelopeRejectsBadEnvelopes(t *testing.T) {
 
 func must[T any](v T, _ error) T { return v }
 
+// oldFrame is a server frame as the WebSocket reader decoded it with
+// encoding/json.
+type oldFrame struct {
+	Type       string          `json:"type"`
+	Event      string          `json:"event"`
+	RequestID  string          `json:"request_id"`
+	HTTPStatus int             `json:"http_status"`
+	Status     string          `json:"status"`
+	Code       string          `json:"code"`
+	Message    string          `json:"message"`
+	Seq        int             `json:"seq"`
+	Data       json.RawMessage `json:"data"`
+	Meta       struct {
+		RowCount int64 `json:"row_count"`
+	} `json:"meta"`
+}
+
 // jsonFrame is the WebSocket reader's frame decode with encoding/json.
-func jsonFrame(raw []byte) (*frame, error) {
-	f := new(frame)
+func jsonFrame(raw []byte) (*oldFrame, error) {
+	f := new(oldFrame)
 	err := json.Unmarshal(raw, f)
 	return f, err
 }
@@ -259,7 +276,9 @@ func TestFrameDecode(t *testing.T) {
 	testutil.Equal(t, "message", f.Message, "Fetched 1 row")
 	testutil.Equal(t, "seq", f.Seq, 3)
 	testutil.Equal(t, "row_count", f.Meta.RowCount, int64(1))
-	testutil.Equal(t, "data", string(f.Data), `[{"id":8,"name":"item 8"}]`)
+	testutil.Equal(t, "data", string(f.raw()), `[{"id":8,"name":"item 8"}]`)
+	testutil.NoError(t, checkInsert(f.dec, 8, f.data))
+	f.release()
 	for _, bad := range []string{
 		`{"type":"reply","request_id":"r7"`,
 		`{"type":"reply","request_id":7}`,
@@ -365,8 +384,8 @@ func FuzzFrameAgainstEncodingJSON(f *testing.F) {
 				t.Fatalf("%q: data %q: %v", raw, want.Data, err)
 			}
 		}
-		if !bytes.Equal(got.Data, compact.Bytes()) || (got.Data == nil) != (want.Data == nil) {
-			t.Fatalf("%q: data %q, encoding/json %q", raw, got.Data, compact.Bytes())
+		if !bytes.Equal(got.raw(), compact.Bytes()) || (got.raw() == nil) != (want.Data == nil) {
+			t.Fatalf("%q: data %q, encoding/json %q", raw, got.raw(), compact.Bytes())
 		}
 	})
 }
@@ -448,14 +467,14 @@ func BenchmarkWSFrame(b *testing.B) {
 		})
 		b.Run("reply="+k.name+"/impl=fast", func(b *testing.B) {
 			b.ReportAllocs()
-			var d decoder
 			c0, _ := selfCPU()
 			for b.Loop() {
 				f := new(frame)
-				err := d.frame(raw, f)
+				err := decoders.Get().(*decoder).frame(raw, f)
 				if err == nil {
-					err = checkJSON(k.fast, seq, f.Data)
+					err = k.fast(f.dec, seq, f.data)
 				}
+				f.release()
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -208,7 +208,7 @@ func wsOp(action string, body func(int64) []byte, chk check) op {
 			if err := replyErr(f, http.StatusOK); err != nil {
 				return false, err
 			}
-			return true, checkJSON(chk, seq, f.Data)
+			return true, chk(f.dec, seq, f.data)
 		})
 	}
 }
@@ -225,7 +225,7 @@ func wsStream(ctx context.Context, c *conns, worker int, seq int64) error {
 				return false, fmt.Errorf("chunk seq %d, want %d", f.Seq, next)
 			}
 			next++
-			rows, err := decodeRows(f.Data)
+			rows, err := decodeRows(f.raw())
 			if err != nil {
 				return false, err
 			}
@@ -287,8 +287,8 @@ func wsDeferred(ctx context.Context, c *conns, worker int, seq int64) error {
 			if err := replyErr(f, http.StatusAccepted); err != nil {
 				return false, err
 			}
-			if err := json.Unmarshal(f.Data, &job); err != nil || job.RequestID == "" {
-				return false, fmt.Errorf("202 without a job id: %.200s", f.Data)
+			if err := json.Unmarshal(f.raw(), &job); err != nil || job.RequestID == "" {
+				return false, fmt.Errorf("202 without a job id: %.200s", f.raw())
 			}
 			return false, nil
 		}
@@ -296,13 +296,13 @@ func wsDeferred(ctx context.Context, c *conns, worker int, seq int64) error {
 			return false, fmt.Errorf("got a %s frame after the 202", f.Type)
 		}
 		var st jobState
-		if err := json.Unmarshal(f.Data, &st); err != nil {
+		if err := json.Unmarshal(f.raw(), &st); err != nil {
 			return false, fmt.Errorf("event data: %w", err)
 		}
 		if st.RequestID != job.RequestID {
 			return false, fmt.Errorf("event for job %s, submitted %s", st.RequestID, job.RequestID)
 		}
-		return st.terminal(seq, f.Data)
+		return st.terminal(seq, f.raw())
 	})
 	if !errors.Is(err, errQuiet) || job.RequestID == "" {
 		return err
@@ -317,10 +317,10 @@ func wsDeferred(ctx context.Context, c *conns, worker int, seq int64) error {
 				return false, err
 			}
 			var st jobState
-			if err := json.Unmarshal(f.Data, &st); err != nil {
+			if err := json.Unmarshal(f.raw(), &st); err != nil {
 				return false, fmt.Errorf("deferred.get data: %w", err)
 			}
-			d, err := st.terminal(seq, f.Data)
+			d, err := st.terminal(seq, f.raw())
 			done = d
 			return true, err
 		})
