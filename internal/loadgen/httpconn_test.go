@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -370,5 +372,37 @@ func TestRESTOpChecksEveryReply(t *testing.T) {
 		} else if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: error %v, want it to say %q", tt.name, err, tt.want)
 		}
+	}
+}
+
+func TestHTTPConnTLS(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS == nil || r.Header.Get("X-Athena-Client") != "bench" {
+			http.Error(w, "not over TLS", http.StatusBadRequest)
+			return
+		}
+		_, _ = io.WriteString(w, `{"status":"success"}`)
+	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake below
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	ht, err := newHTTPTarget(Target{URL: srv.URL, Client: "bench"}, &wire{})
+	testutil.NoError(t, err)
+	// The test server's certificate is for 127.0.0.1 and example.com.
+	ht.tls.RootCAs = srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
+	ht.tls.ServerName = "example.com"
+	h := newHTTPConn(ht)
+	defer h.Close()
+	for range 2 {
+		status, out, err := h.do(t.Context(), http.MethodPost, "/gateway/fetch", []byte(`{}`))
+		testutil.NoError(t, err)
+		testutil.Equal(t, "status", status, http.StatusOK)
+		testutil.Equal(t, "body", string(out), `{"status":"success"}`)
+	}
+	// Without the test CA the handshake fails, and says so.
+	h2 := newHTTPConn(&httpTarget{addr: ht.addr, tls: &tls.Config{ServerName: "example.com", MinVersion: tls.VersionTLS12}, hdr: ht.hdr, wire: &wire{}})
+	if _, _, err := h2.do(t.Context(), http.MethodPost, "/gateway/fetch", nil); err == nil || !strings.Contains(err.Error(), "TLS handshake") {
+		t.Errorf("an untrusted certificate: %v", err)
 	}
 }
