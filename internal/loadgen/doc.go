@@ -19,7 +19,12 @@
 //
 // Every reply is checked (its request_id and the rows it must carry):
 // a wrong answer ends the run with an error, so a fast wrong gateway
-// cannot win. Every goroutine the package starts is stopped and waited
+// cannot win. The load generator shares the machine with the gateway and
+// often with the database, so its own CPU per request is kept small: REST
+// requests go through a minimal keep-alive HTTP/1.1 client (httpconn.go,
+// one connection per worker), and replies and WebSocket frames are parsed
+// once with fastjson and checked from the parse tree (check.go), by
+// encoding/json's decoding rules. Every goroutine the package starts is stopped and waited
 // for before the function that started it returns (or by Close).
 //
 // It must not be imported by the gateway's own packages (core, rest, wss):

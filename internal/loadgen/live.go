@@ -70,12 +70,6 @@ type liveSub struct {
 	got   []int64 // per row index: unix nanos of its insert event, 0 until then
 }
 
-// liveFrame is a frame with its event name.
-type liveFrame struct {
-	frame
-	Event string `json:"event"`
-}
-
 // liveSocket is one socket's subscriptions, by request_id.
 type liveSocket struct {
 	c    *websocket.Conn
@@ -272,14 +266,17 @@ func (s *liveSocket) read(run *liveRun) {
 			return
 		}
 		now := time.Now().UnixNano()
-		var f liveFrame
-		if json.Unmarshal(raw, &f) != nil {
+		f := new(frame)
+		err = decoders.Get().(*decoder).frame(raw, f)
+		f.raw() // a copy of the data, so that the decoder can go back
+		f.release()
+		if err != nil {
 			s.err = fmt.Errorf("undecodable frame %.200s", raw)
 			_ = s.c.CloseNow()
 			return
 		}
 		if f.Type == "reply" {
-			s.replies <- &f.frame
+			s.replies <- f
 			continue
 		}
 		if f.Type != "event" {
@@ -299,8 +296,8 @@ func (s *liveSocket) read(run *liveRun) {
 					Bucket int   `json:"bucket"`
 				} `json:"row"`
 			}
-			if err := json.Unmarshal(f.Data, &c); err != nil {
-				s.fail(fmt.Errorf("live.change data %.200s: %w", f.Data, err))
+			if err := json.Unmarshal(f.raw(), &c); err != nil {
+				s.fail(fmt.Errorf("live.change data %.200s: %w", f.raw(), err))
 				return
 			}
 			if c.Op != "insert" {
@@ -316,7 +313,7 @@ func (s *liveSocket) read(run *liveRun) {
 				ID     int64 `json:"id"`
 				Bucket int   `json:"bucket"`
 			}
-			if err := json.Unmarshal(f.Data, &rows); err != nil {
+			if err := json.Unmarshal(f.raw(), &rows); err != nil {
 				s.fail(fmt.Errorf("live.resync data: %w", err))
 				return
 			}
@@ -326,7 +323,7 @@ func (s *liveSocket) read(run *liveRun) {
 				}
 			}
 		case "live.end":
-			s.fail(fmt.Errorf("subscription %s ended: %s", f.RequestID, f.Data))
+			s.fail(fmt.Errorf("subscription %s ended: %s", f.RequestID, f.raw()))
 			return
 		}
 	}

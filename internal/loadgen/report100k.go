@@ -51,7 +51,7 @@ func wsDeferredReport(ctx context.Context, c *conns, worker int, seq int64) erro
 			return false, nil
 		case f.Type == "event" && f.Event == "deferred.status":
 			var st jobState
-			if err := json.Unmarshal(f.Data, &st); err != nil {
+			if err := json.Unmarshal(f.raw(), &st); err != nil {
 				return false, fmt.Errorf("event data: %w", err)
 			}
 			switch st.Status {
@@ -59,7 +59,7 @@ func wsDeferredReport(ctx context.Context, c *conns, worker int, seq int64) erro
 			case "completed":
 				completed = true
 			default:
-				return false, fmt.Errorf("report job ended %s: %.200s", st.Status, f.Data)
+				return false, fmt.Errorf("report job ended %s: %.200s", st.Status, f.raw())
 			}
 			return false, nil
 		case f.Type == "chunk":
@@ -70,7 +70,7 @@ func wsDeferredReport(ctx context.Context, c *conns, worker int, seq int64) erro
 				return false, fmt.Errorf("chunk seq %d, want %d", f.Seq, next)
 			}
 			next++
-			rows, err := decodeRows(f.Data)
+			rows, err := decodeRows(f.raw())
 			if err != nil {
 				return false, err
 			}
@@ -84,8 +84,8 @@ func wsDeferredReport(ctx context.Context, c *conns, worker int, seq int64) erro
 				RowCount int64  `json:"row_count"`
 				Error    string `json:"error"`
 			}
-			if err := json.Unmarshal(f.Data, &end); err != nil || end.Error != "" {
-				return false, fmt.Errorf("the stored result did not stream: %.200s", f.Data)
+			if err := json.Unmarshal(f.raw(), &end); err != nil || end.Error != "" {
+				return false, fmt.Errorf("the stored result did not stream: %.200s", f.raw())
 			}
 			return true, checkStream(n, sum, end.RowCount)
 		}

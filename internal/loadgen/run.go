@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -427,7 +426,7 @@ func measure(ctx context.Context, c *cell, d time.Duration, seq *atomic.Int64) (
 }
 
 // openConns opens what cell c's transport needs: its sockets, a keep-alive
-// HTTP client, or a pgx pool with one connection per worker.
+// HTTP/1.1 connection per worker, or a pgx pool with one connection per worker.
 func openConns(ctx context.Context, t Target, c *cell) (_ *conns, err error) {
 	cs := &conns{target: t, wire: &wire{}}
 	defer func() {
@@ -445,10 +444,17 @@ func openConns(ctx context.Context, t Target, c *cell) (_ *conns, err error) {
 			cs.ws = append(cs.ws, m)
 		}
 	case ViaREST:
-		cs.http = &http.Client{Transport: &http.Transport{
-			DialContext: cs.wire.dial, MaxIdleConns: c.workers, MaxIdleConnsPerHost: c.workers,
-			MaxConnsPerHost: c.workers, IdleConnTimeout: time.Minute,
-		}}
+		ht, err := newHTTPTarget(t, cs.wire)
+		if err != nil {
+			return nil, err
+		}
+		for range c.workers {
+			h := newHTTPConn(ht)
+			if err := h.dial(ctx); err != nil {
+				return nil, fmt.Errorf("connect to the gateway: %w", err)
+			}
+			cs.rest = append(cs.rest, h)
+		}
 	case ViaDirect:
 		pc, err := pgxpool.ParseConfig(string(t.DirectURI))
 		if err != nil {
@@ -472,8 +478,8 @@ func (cs *conns) close() error {
 	for _, m := range cs.ws {
 		errs = append(errs, m.Close())
 	}
-	if cs.http != nil {
-		cs.http.CloseIdleConnections()
+	for _, h := range cs.rest {
+		_ = h.Close() // a keep-alive connection has nothing left to say
 	}
 	if cs.pool != nil {
 		cs.pool.Close()

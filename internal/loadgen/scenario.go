@@ -1,15 +1,12 @@
 package loadgen
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -77,7 +74,7 @@ type conns struct {
 	target Target
 	wire   *wire
 	ws     []*wsConn
-	http   *http.Client
+	rest   []*httpConn // one per worker
 	pool   *pgxpool.Pool
 
 	eventGrace time.Duration // see Config.EventGrace
@@ -160,33 +157,6 @@ func decodeRows(data []byte) ([]row, error) {
 	return rows, nil
 }
 
-func checkPoint(seq int64, data []byte) error {
-	rows, err := decodeRows(data)
-	if err != nil {
-		return err
-	}
-	id := itemID(seq)
-	if len(rows) != 1 || rows[0].ID != id || rows[0].Name != "item "+strconv.FormatInt(id, 10) ||
-		rows[0].Price == nil || *rows[0].Price != float64(id)*1.25 {
-		return fmt.Errorf("point fetch of id %d answered %.200s", id, data)
-	}
-	return nil
-}
-
-func checkRows(seq int64, data []byte) error {
-	rows, err := decodeRows(data)
-	if err != nil {
-		return err
-	}
-	return checkGroup(groupOf(seq), len(rows), func(i int) (int64, int64) {
-		g := int64(-1)
-		if rows[i].Grp != nil {
-			g = *rows[i].Grp
-		}
-		return rows[i].ID, g
-	})
-}
-
 // checkGroup checks n rows are group g's GroupRows distinct rows.
 func checkGroup(g int64, n int, at func(int) (id, grp int64)) error {
 	if n != GroupRows {
@@ -199,17 +169,6 @@ func checkGroup(g int64, n int, at func(int) (id, grp int64)) error {
 			return fmt.Errorf("group %d: row %d (id %d, grp %d) does not belong or repeats", g, i, id, grp)
 		}
 		seen[id] = true
-	}
-	return nil
-}
-
-func checkInsert(seq int64, data []byte) error {
-	rows, err := decodeRows(data)
-	if err != nil {
-		return err
-	}
-	if len(rows) != 1 || rows[0].ID != seq {
-		return fmt.Errorf("insert of id %d answered %.200s", seq, data)
 	}
 	return nil
 }
@@ -241,7 +200,7 @@ func replyErr(f *frame, status int) error {
 	return nil
 }
 
-func wsOp(action string, body func(int64) []byte, check func(int64, []byte) error) op {
+func wsOp(action string, body func(int64) []byte, chk check) op {
 	return func(ctx context.Context, c *conns, worker int, seq int64) error {
 		m := c.ws[worker%len(c.ws)]
 		rid := "r" + strconv.FormatInt(seq, 10)
@@ -249,7 +208,7 @@ func wsOp(action string, body func(int64) []byte, check func(int64, []byte) erro
 			if err := replyErr(f, http.StatusOK); err != nil {
 				return false, err
 			}
-			return true, check(seq, f.Data)
+			return true, chk(f.dec, seq, f.data)
 		})
 	}
 }
@@ -266,7 +225,7 @@ func wsStream(ctx context.Context, c *conns, worker int, seq int64) error {
 				return false, fmt.Errorf("chunk seq %d, want %d", f.Seq, next)
 			}
 			next++
-			rows, err := decodeRows(f.Data)
+			rows, err := decodeRows(f.raw())
 			if err != nil {
 				return false, err
 			}
@@ -310,7 +269,7 @@ func (j *jobState) terminal(seq int64, raw []byte) (bool, error) {
 		if j.Result.Status != "success" {
 			return false, fmt.Errorf("job completed with %.200s", raw)
 		}
-		return true, checkPoint(seq, j.Result.Data)
+		return true, checkJSON(checkPoint, seq, j.Result.Data)
 	}
 	return false, fmt.Errorf("job ended %s: %.200s", j.Status, raw)
 }
@@ -328,8 +287,8 @@ func wsDeferred(ctx context.Context, c *conns, worker int, seq int64) error {
 			if err := replyErr(f, http.StatusAccepted); err != nil {
 				return false, err
 			}
-			if err := json.Unmarshal(f.Data, &job); err != nil || job.RequestID == "" {
-				return false, fmt.Errorf("202 without a job id: %.200s", f.Data)
+			if err := json.Unmarshal(f.raw(), &job); err != nil || job.RequestID == "" {
+				return false, fmt.Errorf("202 without a job id: %.200s", f.raw())
 			}
 			return false, nil
 		}
@@ -337,13 +296,13 @@ func wsDeferred(ctx context.Context, c *conns, worker int, seq int64) error {
 			return false, fmt.Errorf("got a %s frame after the 202", f.Type)
 		}
 		var st jobState
-		if err := json.Unmarshal(f.Data, &st); err != nil {
+		if err := json.Unmarshal(f.raw(), &st); err != nil {
 			return false, fmt.Errorf("event data: %w", err)
 		}
 		if st.RequestID != job.RequestID {
 			return false, fmt.Errorf("event for job %s, submitted %s", st.RequestID, job.RequestID)
 		}
-		return st.terminal(seq, f.Data)
+		return st.terminal(seq, f.raw())
 	})
 	if !errors.Is(err, errQuiet) || job.RequestID == "" {
 		return err
@@ -358,10 +317,10 @@ func wsDeferred(ctx context.Context, c *conns, worker int, seq int64) error {
 				return false, err
 			}
 			var st jobState
-			if err := json.Unmarshal(f.Data, &st); err != nil {
+			if err := json.Unmarshal(f.raw(), &st); err != nil {
 				return false, fmt.Errorf("deferred.get data: %w", err)
 			}
-			d, err := st.terminal(seq, f.Data)
+			d, err := st.terminal(seq, f.raw())
 			done = d
 			return true, err
 		})
@@ -378,39 +337,24 @@ func wsDeferred(ctx context.Context, c *conns, worker int, seq int64) error {
 
 // REST ops.
 
-func restOp(method, path string, body func(int64) []byte, check func(int64, []byte) error) op {
-	return func(ctx context.Context, c *conns, _ int, seq int64) error {
-		req, err := http.NewRequestWithContext(ctx, method, strings.TrimSuffix(c.target.URL, "/")+path, bytes.NewReader(body(seq)))
+func restOp(method, path string, body func(int64) []byte, chk check) op {
+	return func(ctx context.Context, c *conns, worker int, seq int64) error {
+		h := c.rest[worker%len(c.rest)]
+		status, out, err := h.do(ctx, method, path, body(seq))
 		if err != nil {
-			return fmt.Errorf("build request: %w", err)
+			if out != nil {
+				return fmt.Errorf("%s %s: %w: %d %.200s", method, path, err, status, out)
+			}
+			return fmt.Errorf("%s %s: %w", method, path, err)
 		}
-		req.Header.Set("Content-Type", "application/json")
-		if c.target.Client != "" {
-			req.Header.Set("X-Athena-Client", c.target.Client)
+		if status != http.StatusOK {
+			return fmt.Errorf("%s %s: %d %.200s", method, path, status, out)
 		}
-		if c.target.APIKey != "" {
-			req.Header.Set("Authorization", "Bearer "+string(c.target.APIKey))
-		}
-		resp, err := c.http.Do(req)
+		data, err := h.dec.envelope(out)
 		if err != nil {
 			return fmt.Errorf("%s %s: %w", method, path, err)
 		}
-		out, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			return fmt.Errorf("%s %s: read body: %w", method, path, err)
-		}
-		var env struct {
-			Status string          `json:"status"`
-			Data   json.RawMessage `json:"data"`
-		}
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("%s %s: %d %.200s", method, path, resp.StatusCode, out)
-		}
-		if err := json.Unmarshal(out, &env); err != nil || env.Status != "success" {
-			return fmt.Errorf("%s %s: envelope %.200s", method, path, out)
-		}
-		return check(seq, env.Data)
+		return chk(&h.dec, seq, data)
 	}
 }
 

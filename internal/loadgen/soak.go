@@ -109,7 +109,7 @@ func Soak(ctx context.Context, cfg SoakConfig) ([]Sample, error) {
 	for _, l := range soakLoad {
 		c := &cell{scenario: l.scenario, via: l.via, sockets: l.sockets, inFlight: l.inFlight, workers: l.sockets * l.inFlight}
 		if l.via != ViaWS {
-			c.sockets = 1 // REST: workers share one keep-alive client
+			c.sockets = 1 // REST: one keep-alive connection per worker
 		}
 		cs, err := openConns(ctx, cfg.Target, c)
 		if err != nil {

@@ -2,7 +2,6 @@ package loadgen
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -13,22 +12,48 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/valyala/fastjson"
 )
 
-// frame is a server frame as the benchmark reads it (openapi-wss.yaml).
+// frame is a server frame as the benchmark reads it (openapi-wss.yaml),
+// decoded by decoder.frame. Its data stays in the decoder's parse tree,
+// checked from there without another parse; release hands the decoder
+// back.
 type frame struct {
-	Type       string          `json:"type"`
-	Event      string          `json:"event"`
-	RequestID  string          `json:"request_id"`
-	HTTPStatus int             `json:"http_status"`
-	Status     string          `json:"status"`
-	Code       string          `json:"code"`
-	Message    string          `json:"message"`
-	Seq        int             `json:"seq"`
-	Data       json.RawMessage `json:"data"`
+	Type       string
+	Event      string
+	RequestID  string
+	HTTPStatus int
+	Status     string
+	Code       string
+	Message    string
+	Seq        int
 	Meta       struct {
-		RowCount int64 `json:"row_count"`
-	} `json:"meta"`
+		RowCount int64
+	}
+
+	data *fastjson.Value // nil when the frame has no data
+	dec  *decoder        // owns data
+	text []byte          // data as JSON text, once raw made it
+}
+
+// raw returns the frame's data as JSON text (without insignificant white
+// space), nil when it has none.
+func (f *frame) raw() []byte {
+	if f.text == nil && f.data != nil {
+		f.text = f.data.MarshalTo(nil)
+	}
+	return f.text
+}
+
+// release hands the frame's decoder back for another frame; the frame's
+// data must not be read after it (raw's copy may).
+func (f *frame) release() {
+	if f.dec != nil {
+		f.data = nil
+		decoders.Put(f.dec)
+		f.dec = nil
+	}
 }
 
 // errSocketClosed reports a socket that closed under a request.
@@ -99,7 +124,8 @@ func (m *wsConn) readLoop() {
 			return
 		}
 		f := new(frame)
-		if err := json.Unmarshal(raw, f); err != nil {
+		if err := decoders.Get().(*decoder).frame(raw, f); err != nil {
+			f.release()
 			m.addStray(fmt.Sprintf("not JSON: %.200s", raw))
 			continue
 		}
@@ -108,15 +134,18 @@ func (m *wsConn) readLoop() {
 		gaveUp := m.abandoned[f.RequestID]
 		m.mu.Unlock()
 		if gaveUp {
+			f.release()
 			continue
 		}
 		if p == nil {
+			f.release()
 			m.addStray(fmt.Sprintf("%.200s", raw))
 			continue
 		}
 		select {
 		case p.ch <- f:
 		case <-p.gone: // the request ended (failed) meanwhile
+			f.release()
 		}
 	}
 }
@@ -173,12 +202,13 @@ func (m *wsConn) do(ctx context.Context, rid string, payload []byte, quiet time.
 			frames++
 			last = f.Type + " " + f.Status + " " + strconv.Itoa(f.HTTPStatus)
 			if f.Type == "event" {
-				last += " " + string(f.Data)
+				last += " " + string(f.raw())
 			}
 			if timer != nil {
 				timer.Reset(quiet)
 			}
 			done, err := handle(f)
+			f.release()
 			if err != nil {
 				return fmt.Errorf("request %s: %w", rid, err)
 			}
