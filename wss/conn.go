@@ -220,7 +220,7 @@ func (c *conn) start(req *Request) {
 	}
 	c.s.metrics.inFlight.Inc()
 	c.reqs.Add(1)
-	go c.run(ctx, cancel, req, key)
+	c.s.workers.run(func() { c.run(ctx, cancel, req, key) })
 }
 
 // release frees a request's id just before its reply is queued: a client
