@@ -107,7 +107,7 @@ func BenchmarkWSPointFetch(b *testing.B) {
 				case err := <-done:
 					b.Fatal(err)
 				}
-				frame = append(strconv.AppendInt(append(frame[:0], `{"request_id":"r`...), int64(n), 10), `","action":"gateway.fetch","client_name":"local","body":{"table_name":"users","conditions":[{"eq_column":"id","eq_value":`...)
+				frame = append(strconv.AppendInt(append(frame[:0], `{"request_id":"r`...), int64(n), 10), `","action":"gateway.fetch","client_name":"local","body":{"table_name":"users","columns":"id,name,age","conditions":[{"eq_column":"id","eq_value":`...)
 				frame = append(strconv.AppendInt(frame, int64(n%rows+1), 10), "}]}}"...)
 				c.raw(frame)
 				n++
