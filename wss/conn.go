@@ -299,6 +299,7 @@ func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Req
 	e, _ := req.Action.endpoint()
 	call := core.NewCall(e.Op, req.Body, core.CallSource{Header: req.header, Client: req.ClientName, DefaultClient: c.client, Key: key})
 	call.Timeout = req.Timeout
+	call.BodyValid = req.bodyValid
 	call.Defer = call.Defer || req.Defer
 	if req.IdempotencyKey != "" {
 		call.IdempotencyKey = req.IdempotencyKey

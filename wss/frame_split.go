@@ -33,7 +33,8 @@ func (w *wireRequest) split(b []byte) bool {
 		if !ok {
 			return false
 		}
-		key := string(kb) // compared only: no copy is made
+		// Compared only: no copy of the name is made.
+		key := string(kb)
 		i = core.SkipJSONSpace(b, core.SkipJSONSpace(b, kEnd)+1) // past the colon
 		end := core.JSONValueEnd(b, i)
 		v := b[i:end]
