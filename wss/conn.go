@@ -19,8 +19,8 @@ import (
 // goroutine is the only reader, one writer at a time drains a bounded queue
 // and is the only one to write data frames (a goroutine started for the
 // burst, or the request goroutine whose reply found no writer running:
-// write.go), and every request runs in a goroutine that conn owns and
-// waits for.
+// write.go), and every request runs in a goroutine that conn waits for
+// (one of the server's reused workers: workers.go).
 type conn struct {
 	s      *Server
 	ws     *websocket.Conn
