@@ -189,7 +189,7 @@ func (c *conn) reject(requestID string, action Action, err error) {
 	c.send(outFrame{data: errorReply(requestID, err), typ: typeReply})
 }
 
-// start registers req as in flight and runs it in its own goroutine.
+// start registers req as in flight and runs it in a worker (workers.go).
 func (c *conn) start(req *Request) {
 	ctx, cancel := context.WithCancelCause(c.ctx)
 	c.mu.Lock()

@@ -443,8 +443,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	go func() { s.serving.Wait(); close(done) }()
 	select {
 	case <-done:
-		s.workers.close()
-		return nil
+		return s.workers.close(ctx)
 	case <-ctx.Done():
 		return context.Cause(ctx)
 	}

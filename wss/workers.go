@@ -1,6 +1,7 @@
 package wss
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -18,6 +19,7 @@ type workers struct {
 	tasks chan func()
 	stop  chan struct{}
 	once  sync.Once
+	wg    sync.WaitGroup // the workers running
 }
 
 // workerIdle is how long a worker waits for its next request before it
@@ -34,6 +36,7 @@ func (w *workers) run(f func()) {
 	select {
 	case w.tasks <- f:
 	default:
+		w.wg.Add(1)
 		go w.work(f)
 	}
 }
@@ -41,6 +44,7 @@ func (w *workers) run(f func()) {
 // work runs f and then the tasks handed to it, until it has been idle for
 // workerIdle or the pool is closed.
 func (w *workers) work(f func()) {
+	defer w.wg.Done()
 	idle := time.NewTimer(workerIdle)
 	defer idle.Stop()
 	for {
@@ -57,8 +61,18 @@ func (w *workers) work(f func()) {
 	}
 }
 
-// close ends the idle workers (Shutdown); a worker busy with a request ends
-// after it. run still works afterwards: its worker ends after the task.
-func (w *workers) close() {
+// close ends the idle workers and waits, until ctx ends, for every worker
+// to be gone (Shutdown, once no connection is left to start a request); a
+// worker busy with a request ends after it. run still works afterwards:
+// its worker ends after the task.
+func (w *workers) close(ctx context.Context) error {
 	w.once.Do(func() { close(w.stop) })
+	done := make(chan struct{})
+	go func() { w.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
 }

@@ -1,6 +1,7 @@
 package wss
 
 import (
+	"context"
 	"sync"
 	"syscall"
 	"testing"
@@ -40,15 +41,43 @@ func TestWorkersRunEveryTask(t *testing.T) {
 			t.Fatalf("task %d ran %d times", id, n)
 		}
 	}
-	w.close()
-	w.close() // a second close is harmless
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := w.close(ctx); err != nil {
+		t.Fatalf("close: %v", err)
+	}
 	// A task handed over after close still runs; its worker then ends.
 	done := make(chan struct{})
 	w.run(func() { close(done) })
 	select {
 	case <-done:
-	case <-time.After(time.Minute):
+	case <-ctx.Done():
 		t.Fatal("a task run after close never ran")
+	}
+	if err := w.close(ctx); err != nil { // a second close is harmless
+		t.Fatalf("second close: %v", err)
+	}
+}
+
+// TestWorkersCloseWaitsForBusy: close returns only once a worker busy
+// with a task has finished it, and reports ctx's end if it does not.
+func TestWorkersCloseWaitsForBusy(t *testing.T) {
+	t.Parallel()
+	w := newWorkers()
+	release := make(chan struct{})
+	started := make(chan struct{})
+	w.run(func() { close(started); <-release })
+	<-started
+	short, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := w.close(short); err == nil {
+		t.Fatal("close returned nil while a worker was busy")
+	}
+	close(release)
+	ctx, cancel2 := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel2()
+	if err := w.close(ctx); err != nil {
+		t.Fatalf("close after the task: %v", err)
 	}
 }
 
@@ -71,7 +100,7 @@ func BenchmarkWorkers(b *testing.B) {
 	for _, pooled := range []bool{false, true} {
 		b.Run(map[bool]string{false: "go", true: "pool"}[pooled], func(b *testing.B) {
 			w := newWorkers()
-			defer w.close()
+			defer func() { _ = w.close(context.Background()) }()
 			const inflight = 64
 			sem := make(chan struct{}, inflight)
 			var wg sync.WaitGroup
