@@ -21,7 +21,11 @@ type op struct {
 
 func newOp(call Call) *op {
 	o := &op{Call: call}
-	o.req, o.reqErr = request.Decode(call.Op, call.Body)
+	if call.BodyValid {
+		o.req, o.reqErr = request.DecodeValid(call.Op, call.Body)
+	} else {
+		o.req, o.reqErr = request.Decode(call.Op, call.Body)
+	}
 	return o
 }
 

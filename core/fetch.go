@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/athena-go/athena/core/request"
 	"github.com/athena-go/athena/core/vocab"
@@ -105,7 +106,7 @@ func (g *Gateway) runFetch(ctx context.Context, c *client, p *FetchPlan, capped 
 		return nil, Errorf(code, "group_by post-processing needs every row, but the result is larger than %s; compute the totals in the database with the aggregate member, or narrow the conditions", cp.why(got))
 	}
 	n := int64(rs.Len())
-	res := &Result{Message: fmt.Sprintf("Fetched %d %s", n, vocab.Plural(n, "row")), Data: rs}
+	res := &Result{Message: fetchedMessage(n), Data: rs}
 	pp, err := g.shape(rs, post)
 	if err != nil {
 		return nil, err
@@ -117,6 +118,14 @@ func (g *Gateway) runFetch(ctx context.Context, c *client, p *FetchPlan, capped 
 		res.Meta = &Meta{Truncated: true, ReturnedRowCount: &n}
 	}
 	return res, nil
+}
+
+// fetchedMessage is a fetch reply's message, "Fetched 3 rows".
+func fetchedMessage(n int64) string {
+	if n == 1 {
+		return "Fetched 1 row" // the point fetch's: no allocation
+	}
+	return "Fetched " + strconv.FormatInt(n, 10) + " " + vocab.Plural(n, "row")
 }
 
 // shape applies post-processing and reply casing to rows. It returns the

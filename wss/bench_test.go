@@ -2,7 +2,11 @@ package wss_test
 
 import (
 	"bytes"
+	"fmt"
+	"strconv"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/athena-go/athena/core"
 	"github.com/athena-go/athena/core/cache"
@@ -53,4 +57,83 @@ func BenchmarkWSFetchCache(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkWSPointFetch is the bench's WS point cell in process: one socket,
+// a primary-key fetch from PostgreSQL, up to inflight requests in flight (a
+// reader goroutine takes the replies while the loop sends), every reply
+// checked for its request_id and its row. allocs/op and B/op count the
+// whole process: the gateway's path and the test client's frame reads.
+func BenchmarkWSPointFetch(b *testing.B) {
+	for _, inflight := range []int{1, 64} {
+		b.Run(fmt.Sprintf("inflight=%d", inflight), func(b *testing.B) {
+			e := newEnv(b, envConfig{postgres: true, rows: 1000})
+			c := e.dial(b, dialOpts{})
+			// Request ids never repeat (a slow request may still hold its
+			// id when the ids of a fixed set came round again); request rN
+			// reads row N%1000+1.
+			const rows = 1000
+			names := make([][]byte, rows)
+			for i := range names {
+				names[i] = fmt.Appendf(nil, `"name":"user%d"`, i+1)
+			}
+			var frame []byte
+			slots := make(chan struct{}, inflight)
+			done := make(chan error, 1)
+			var n int
+			go func() {
+				prefix := []byte(`{"type":"reply","request_id":"r`)
+				for {
+					_, reply, err := c.c.Read(b.Context())
+					if err != nil {
+						done <- err
+						return
+					}
+					id, rest := 0, bytes.TrimPrefix(reply, prefix)
+					for len(rest) > 0 && rest[0] >= '0' && rest[0] <= '9' {
+						id = id*10 + int(rest[0]-'0')
+						rest = rest[1:]
+					}
+					if len(rest) == len(reply) || !bytes.HasPrefix(rest, []byte(`","http_status":200,"status":"success"`)) || !bytes.Contains(rest, names[id%rows]) {
+						done <- fmt.Errorf("reply %s", reply)
+						return
+					}
+					<-slots
+				}
+			}()
+			b.ReportAllocs()
+			cpu0 := processCPU(b)
+			for b.Loop() {
+				select {
+				case slots <- struct{}{}:
+				case err := <-done:
+					b.Fatal(err)
+				}
+				frame = append(strconv.AppendInt(append(frame[:0], `{"request_id":"r`...), int64(n), 10), `","action":"gateway.fetch","client_name":"local","body":{"table_name":"users","columns":"id,name,age","conditions":[{"eq_column":"id","eq_value":`...)
+				frame = append(strconv.AppendInt(frame, int64(n%rows+1), 10), "}]}}"...)
+				c.raw(frame)
+				n++
+			}
+			// Every reply arrives before the socket goes.
+			for len(slots) > 0 {
+				select {
+				case err := <-done:
+					b.Fatal(err)
+				case <-time.After(time.Millisecond):
+				}
+			}
+			// What the machine's load cannot stretch: this process's CPU
+			// time per request (the gateway's path and the test client).
+			b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N), "cpu-ns/op")
+		})
+	}
+}
+
+// processCPU is the user and system CPU time this process has used.
+func processCPU(tb testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatalf("getrusage: %v", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

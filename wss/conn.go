@@ -19,8 +19,8 @@ import (
 // goroutine is the only reader, one writer at a time drains a bounded queue
 // and is the only one to write data frames (a goroutine started for the
 // burst, or the request goroutine whose reply found no writer running:
-// write.go), and every request runs in a goroutine that conn owns and
-// waits for.
+// write.go), and every request runs in a goroutine that conn waits for
+// (one of the server's reused workers: workers.go).
 type conn struct {
 	s      *Server
 	ws     *websocket.Conn
@@ -189,7 +189,7 @@ func (c *conn) reject(requestID string, action Action, err error) {
 	c.send(outFrame{data: errorReply(requestID, err), typ: typeReply})
 }
 
-// start registers req as in flight and runs it in its own goroutine.
+// start registers req as in flight and runs it in a worker (workers.go).
 func (c *conn) start(req *Request) {
 	ctx, cancel := context.WithCancelCause(c.ctx)
 	c.mu.Lock()
@@ -220,7 +220,7 @@ func (c *conn) start(req *Request) {
 	}
 	c.s.metrics.inFlight.Inc()
 	c.reqs.Add(1)
-	go c.run(ctx, cancel, req, key)
+	c.s.workers.run(func() { c.run(ctx, cancel, req, key) })
 }
 
 // release frees a request's id just before its reply is queued: a client
@@ -299,6 +299,7 @@ func (c *conn) run(ctx context.Context, cancel context.CancelCauseFunc, req *Req
 	e, _ := req.Action.endpoint()
 	call := core.NewCall(e.Op, req.Body, core.CallSource{Header: req.header, Client: req.ClientName, DefaultClient: c.client, Key: key})
 	call.Timeout = req.Timeout
+	call.BodyValid = req.bodyValid
 	call.Defer = call.Defer || req.Defer
 	if req.IdempotencyKey != "" {
 		call.IdempotencyKey = req.IdempotencyKey

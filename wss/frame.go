@@ -92,6 +92,9 @@ type Request struct {
 	DeferStream bool
 	// IdempotencyKey makes a deferral idempotent (core.Call).
 	IdempotencyKey string
+	// bodyValid: Body is part of a frame core.ValidJSON accepted, so core
+	// need not check it again (core.Call.BodyValid).
+	bodyValid bool
 }
 
 // header looks a frame header up case-insensitively, like HTTP.
@@ -162,7 +165,12 @@ func decodeRequest(b []byte, split bool) (*Request, error) {
 			return nil, &FrameError{RequestID: salvageRequestID(b), Err: jsonError(err)}
 		}
 	}
-	return w.request()
+	r, err := w.request()
+	if r != nil {
+		// Both paths keep the body's bytes as the frame had them.
+		r.bodyValid = valid
+	}
+	return r, err
 }
 
 // request validates a decoded frame.

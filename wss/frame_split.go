@@ -29,10 +29,12 @@ func (w *wireRequest) split(b []byte) bool {
 	}
 	for i < len(b) {
 		kEnd := core.JSONValueEnd(b, i)
-		key, ok := plainString(b[i:kEnd])
+		kb, ok := plainText(b[i:kEnd])
 		if !ok {
 			return false
 		}
+		// Compared only: no copy of the name is made.
+		key := string(kb)
 		i = core.SkipJSONSpace(b, core.SkipJSONSpace(b, kEnd)+1) // past the colon
 		end := core.JSONValueEnd(b, i)
 		v := b[i:end]
@@ -44,8 +46,12 @@ func (w *wireRequest) split(b []byte) bool {
 			}
 			w.RequestID = &s
 		case "action":
-			if w.Action, ok = plainString(v); !ok {
+			a, ok := plainText(v)
+			if !ok {
 				return false
+			}
+			if w.Action, ok = actionNames[string(a)]; !ok {
+				w.Action = string(a)
 			}
 		case "client_name":
 			if w.ClientName, ok = plainString(v); !ok {
@@ -117,17 +123,36 @@ func unknownName(name string) bool {
 
 // plainString is the text of v, a JSON string without escapes.
 func plainString(v []byte) (string, bool) {
-	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+	t, ok := plainText(v)
+	if !ok {
 		return "", false
+	}
+	return string(t), true
+}
+
+// plainText is plainString's text as a sub-slice of v.
+func plainText(v []byte) ([]byte, bool) {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return nil, false
 	}
 	v = v[1 : len(v)-1]
 	for _, c := range v {
 		if c == '\\' {
-			return "", false
+			return nil, false
 		}
 	}
-	return string(v), true
+	return v, true
 }
+
+// actionNames holds the action names: a frame's action is one of these
+// strings, not a copy made per frame.
+var actionNames = func() map[string]string {
+	m := make(map[string]string, len(Actions))
+	for _, a := range Actions {
+		m[string(a)] = string(a)
+	}
+	return m
+}()
 
 // plainInt is v, a JSON number, when it is an integer of at most 18
 // digits (so it fits an int64 as encoding/json would decode it).

@@ -3,6 +3,8 @@ package wss
 import (
 	"reflect"
 	"testing"
+
+	"github.com/athena-go/athena/core"
 )
 
 // splitSeeds are frames of every shape: the common ones split takes, and
@@ -95,6 +97,12 @@ func checkSplit(t *testing.T, b []byte) {
 	}
 	if !reflect.DeepEqual(fast, slow) {
 		t.Fatalf("frame %q:\nsplit         %+v\nencoding/json %+v", b, fast, slow)
+	}
+	// core decodes a body marked valid without checking it: it must be.
+	if fast.bodyValid && fast.Body != nil {
+		if ok, err := core.ValidJSON(fast.Body); !ok || err != nil {
+			t.Fatalf("frame %q: body %q marked valid, ValidJSON says %v, %v", b, fast.Body, ok, err)
+		}
 	}
 }
 

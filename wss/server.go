@@ -120,6 +120,8 @@ type Server struct {
 	// writerStarts counts the goroutines started to write a burst (tests:
 	// a reply that finds no writer running is written without one).
 	writerStarts atomic.Uint64
+	// workers run the requests of every connection (workers.go).
+	workers *workers
 
 	// mu guards the fields below.
 	mu    sync.Mutex
@@ -193,6 +195,7 @@ func New(cfg Config) (*Server, error) {
 		log:     log,
 		metrics: m,
 		origins: origins,
+		workers: newWorkers(),
 		conns:   make(map[*conn]struct{}),
 		perKey:  make(map[string]int),
 	}, nil
@@ -440,7 +443,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	go func() { s.serving.Wait(); close(done) }()
 	select {
 	case <-done:
-		return nil
+		return s.workers.close(ctx)
 	case <-ctx.Done():
 		return context.Cause(ctx)
 	}

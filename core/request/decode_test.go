@@ -44,6 +44,10 @@ func TestDecodeFetch(t *testing.T) {
 			got, err := request.DecodeFetch([]byte(tt.body))
 			testutil.NoError(t, err)
 			testutil.Equal(t, tt.body, *got, tt.want)
+			// A body already checked (a WebSocket frame's) decodes alike.
+			v, err := request.DecodeValid(vocab.OpFetch, []byte(tt.body))
+			testutil.NoError(t, err)
+			testutil.Equal(t, tt.body+" (valid)", *v.(*request.FetchRequest), tt.want)
 		})
 	}
 }

@@ -21,6 +21,12 @@ type Fields map[string]json.RawMessage
 // invalid_json, what encoding/json would accept silently: a member named
 // twice in any object at any depth, and invalid UTF-8 (vocab.CheckJSON).
 func DecodeObject(body []byte) (Fields, error) {
+	return decodeObject(body, false)
+}
+
+// decodeObject is DecodeObject; known says body is known to be valid JSON
+// as vocab.ValidJSON accepts it, which is then not checked again.
+func decodeObject(body []byte, known bool) (Fields, error) {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
 		return nil, vocab.Errorf(vocab.CodeBadRequest, "request body is empty; expected a JSON object")
@@ -31,9 +37,12 @@ func DecodeObject(body []byte) (Fields, error) {
 		}
 		return nil, vocab.Errorf(vocab.CodeBadRequest, "request body must be a JSON object")
 	}
-	valid, err := vocab.ValidJSON(trimmed)
-	if err != nil {
-		return nil, vocab.Prefixed(err, "request body is not valid JSON: ")
+	valid := known
+	if !known {
+		var err error
+		if valid, err = vocab.ValidJSON(trimmed); err != nil {
+			return nil, vocab.Prefixed(err, "request body is not valid JSON: ")
+		}
 	}
 	// One pass for the usual, valid body; a body that fails is decoded
 	// again below only to word the error.

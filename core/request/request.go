@@ -101,7 +101,12 @@ func tableName(f Fields) (string, error) {
 // DecodeFetch decodes a fetch body. Unknown Fields are ignored, because
 // Athena clients send options this gateway does not use.
 func DecodeFetch(body []byte) (*FetchRequest, error) {
-	f, err := DecodeObject(body)
+	return decodeFetch(body, false)
+}
+
+// decodeFetch is DecodeFetch; valid says body is known to be valid JSON.
+func decodeFetch(body []byte, valid bool) (*FetchRequest, error) {
+	f, err := decodeObject(body, valid)
 	if err != nil {
 		return nil, err
 	}
@@ -541,9 +546,20 @@ func DecodeQuery(body []byte) (*QueryRequest, error) {
 // *FetchRequest, *InsertRequest, *UpdateRequest, *DeleteRequest, or a
 // *QueryRequest for query and sql. The error names the offending field.
 func Decode(op vocab.Operation, body []byte) (any, error) {
+	return decode(op, body, false)
+}
+
+// DecodeValid is Decode of a body known to be valid JSON as
+// vocab.ValidJSON accepts it (vocab.Call.BodyValid): a fetch body is not
+// checked again.
+func DecodeValid(op vocab.Operation, body []byte) (any, error) {
+	return decode(op, body, true)
+}
+
+func decode(op vocab.Operation, body []byte, valid bool) (any, error) {
 	switch op {
 	case vocab.OpFetch:
-		return orNil(DecodeFetch(body))
+		return orNil(decodeFetch(body, valid))
 	case vocab.OpInsert:
 		return orNil(DecodeInsert(body))
 	case vocab.OpUpdate:

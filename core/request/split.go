@@ -34,7 +34,10 @@ func splitObject(b []byte) (Fields, bool) {
 		if escaped {
 			return nil, false
 		}
-		name := string(b[i+1 : end-1])
+		name, known := memberNames[string(b[i+1:end-1])]
+		if !known {
+			name = string(b[i+1 : end-1])
+		}
 		i = vocab.SkipJSONSpace(b, end)
 		if i >= len(b) || b[i] != ':' {
 			return nil, false
@@ -54,6 +57,25 @@ func splitObject(b []byte) (Fields, bool) {
 	}
 	return nil, false
 }
+
+// memberNames are the member names the decoders read: a split object's
+// key is one of these strings when it can be, not a copy made per
+// request.
+var memberNames = func() map[string]string {
+	m := make(map[string]string)
+	for _, n := range []string{
+		"table_name", "view_name", "columns", "conditions", "limit", "offset",
+		"current_page", "page_size", "sort_by", "strip_nulls", "group_by",
+		"time_granularity", "aggregation_column", "aggregation_strategy",
+		"aggregation_dedup", "aggregate", "measures", "eq_column", "eq_value",
+		"operator", "column", "value", "direction", "field", "as", "bucket",
+		"insert_body", "update_body", "resource_id", "on_conflict",
+		"default_to_null", "query", "db_name", "driver",
+	} {
+		m[n] = n
+	}
+	return m
+}()
 
 // splitArray returns the elements of the JSON array b.
 func splitArray(b []byte) ([]json.RawMessage, bool) {

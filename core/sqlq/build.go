@@ -29,7 +29,17 @@ type builder struct {
 
 func (b *builder) str(s string) { b.sb.WriteString(s) }
 
-func (b *builder) ident(name string) { b.sb.WriteString(b.d.Quote(name)) }
+// ident writes name quoted. The dialects of this package quote as
+// QuoteIdent does, so it is quoted straight into the text, not copied
+// first (TestDialectsQuoteAlike).
+func (b *builder) ident(name string) {
+	switch b.d.(type) {
+	case postgres, sqlite:
+		quoteTo(&b.sb, name)
+	default:
+		b.sb.WriteString(b.d.Quote(name))
+	}
+}
 
 // bind binds v for col and writes its placeholder.
 func (b *builder) bind(col *core.Column, v any) error {
@@ -44,6 +54,13 @@ func (b *builder) bind(col *core.Column, v any) error {
 // bindRaw writes the placeholder of an already converted argument.
 func (b *builder) bindRaw(a any) {
 	b.args = append(b.args, a)
+	if _, ok := b.d.(postgres); ok {
+		// Placeholder's $n, without a string for it.
+		var n [20]byte
+		b.sb.WriteByte('$')
+		b.sb.Write(strconv.AppendInt(n[:0], int64(len(b.args)), 10))
+		return
+	}
 	b.sb.WriteString(b.d.Placeholder(len(b.args)))
 }
 

@@ -3,6 +3,7 @@ package sqlq_test
 import (
 	"encoding/json"
 	"errors"
+	"strconv"
 	"testing"
 
 	"github.com/athena-go/athena/core"
@@ -51,6 +52,21 @@ func TestQuoteIdent(t *testing.T) {
 			t.Parallel()
 			testutil.Equal(t, "quoted", sqlq.QuoteIdent(tt.in), tt.want)
 		})
+	}
+}
+
+// The builder quotes identifiers of both dialects with QuoteIdent's rule,
+// and writes PostgreSQL's placeholders itself: what Quote and Placeholder
+// give must be the same.
+func TestDialectsQuoteAlike(t *testing.T) {
+	t.Parallel()
+	for _, d := range []sqlq.Dialect{sqlq.Postgres, sqlq.SQLite} {
+		for _, name := range []string{"users", `a"b`, `x"; DROP TABLE t; --`, "", "é"} {
+			testutil.Equal(t, "quoted", d.Quote(name), sqlq.QuoteIdent(name))
+		}
+	}
+	for n := 1; n <= 12; n++ {
+		testutil.Equal(t, "placeholder", sqlq.Postgres.Placeholder(n), "$"+strconv.Itoa(n))
 	}
 }
 

@@ -11,6 +11,10 @@ type Call struct {
 	Op     Operation
 	Client string // X-Athena-Client or the WebSocket client_name
 	Body   []byte
+	// BodyValid says that Body is known to be valid JSON as ValidJSON
+	// accepts it (no duplicate member, valid UTF-8): a WebSocket frame's
+	// body, checked with the frame. Decoding does not check it again.
+	BodyValid bool
 	// Options from headers; see ApplyHeader.
 	StripNulls *bool
 	// NoCache skips the cache lookup (Cache-Control: no-cache or

@@ -25,8 +25,7 @@ func CheckJSON(b []byte) error {
 // from the same single pass. When err is not nil, ok is false. A caller
 // that has ok may split b without validating it again.
 func ValidJSON(b []byte) (ok bool, err error) {
-	var names [16][]byte // room for the names of a typical body or frame in one allocation
-	c := jsonChecker{b: b, names: names[:0]}
+	c := jsonChecker{b: b}
 	c.value(0)
 	if c.err != nil || c.stop {
 		return false, c.err
@@ -48,11 +47,47 @@ type jsonChecker struct {
 	b   []byte
 	i   int
 	err error
-	// names holds the member names of every object being scanned, innermost
-	// last; each object remembers where its own names start.
-	names [][]byte
+	// The member names of every object being scanned, innermost last;
+	// each object remembers where its own names start: the first
+	// len(small) in small, the rest in more, n in all. Offsets in an array
+	// of the checker's own, not slices appended to: the checker (and so
+	// the names of a typical body or frame) stays on ValidJSON's stack.
+	small [16]nameRef
+	more  []nameRef
+	n     int
+	// unescaped holds the names that had escapes, unescaped.
+	unescaped []byte
 	// stop is set once the input is malformed or a problem was found.
 	stop bool
+}
+
+// nameRef is a member name: b[start:end], or unescaped[start:end] when esc.
+type nameRef struct {
+	start, end int
+	esc        bool
+}
+
+func (c *jsonChecker) nameAt(i int) nameRef {
+	if i < len(c.small) {
+		return c.small[i]
+	}
+	return c.more[i-len(c.small)]
+}
+
+func (c *jsonChecker) push(r nameRef) {
+	if c.n < len(c.small) {
+		c.small[c.n] = r
+	} else {
+		c.more = append(c.more[:c.n-len(c.small)], r)
+	}
+	c.n++
+}
+
+func (c *jsonChecker) name(r nameRef) []byte {
+	if r.esc {
+		return c.unescaped[r.start:r.end]
+	}
+	return c.b[r.start:r.end]
 }
 
 func (c *jsonChecker) fail(format string, args ...any) {
@@ -171,9 +206,9 @@ func (c *jsonChecker) array(depth int) {
 func (c *jsonChecker) object(depth int) {
 	at := c.i
 	c.i++ // {
-	base := len(c.names)
+	base := c.n
 	var index map[string]struct{} // set once the object outgrows smallObject
-	defer func() { c.names = c.names[:base] }()
+	defer func() { c.n = base }()
 	c.skipSpace()
 	if c.i < len(c.b) && c.b[c.i] == '}' {
 		c.i++
@@ -185,9 +220,16 @@ func (c *jsonChecker) object(depth int) {
 			c.stop = true
 			return
 		}
+		start := c.i + 1
 		name := c.str(true)
 		if c.stop {
 			return
+		}
+		// An escape always takes more bytes than what it stands for.
+		ref := nameRef{start: start, end: c.i - 1}
+		if len(name) != ref.end-ref.start {
+			ref = nameRef{start: len(c.unescaped), end: len(c.unescaped) + len(name), esc: true}
+			c.unescaped = append(c.unescaped, name...)
 		}
 		if index != nil {
 			if _, dup := index[string(name)]; dup {
@@ -196,17 +238,17 @@ func (c *jsonChecker) object(depth int) {
 			}
 			index[string(name)] = struct{}{}
 		} else {
-			for _, seen := range c.names[base:] {
-				if bytes.Equal(seen, name) {
+			for i := base; i < c.n; i++ {
+				if bytes.Equal(c.name(c.nameAt(i)), name) {
 					c.duplicate(name, at)
 					return
 				}
 			}
-			c.names = append(c.names, name)
-			if len(c.names)-base > smallObject {
+			c.push(ref)
+			if c.n-base > smallObject {
 				index = make(map[string]struct{}, 2*smallObject)
-				for _, n := range c.names[base:] {
-					index[string(n)] = struct{}{}
+				for i := base; i < c.n; i++ {
+					index[string(c.name(c.nameAt(i)))] = struct{}{}
 				}
 			}
 		}

@@ -47,6 +47,11 @@ func TestCheckJSON(t *testing.T) {
 		{"duplicate after escape", `{"a":1,"\u0061":2}`, `duplicate member "a"`},
 		{"duplicate of escaped names", `{"\n":1,"\u000a":2}`, `duplicate member "\n"`},
 		{"duplicate in a big object", many(30), `duplicate member "k3"`},
+		// Names of enclosing objects and of the object itself on both sides
+		// of the checker's inline room (16 names).
+		{"nested names past the inline room", `{"a0":0,"a1":1,"a2":2,"a3":3,"a4":4,"a5":5,"a6":6,"a7":7,"a8":8,"a9":{"b0":0,"b1":1,"b2":2,"b3":3,"b4":4,"b5":5,"b6":6,"b7":7,"a0":8,"b9":9},"b0":10}`, ""},
+		{"duplicate across the inline room", `{"a0":0,"a1":1,"a2":2,"a3":3,"a4":4,"a5":5,"a6":6,"a7":7,"a8":8,"a9":{"b0":0,"b1":1,"b2":2,"b3":3,"b4":4,"b5":5,"b6":6,"b7":7,"b8":8,"b9":9,"b3":10}}`, `duplicate member "b3"`},
+		{"escaped duplicate past the inline room", `[{"x":{}},{"a0":0,"a1":1,"a2":2,"a3":3,"a4":4,"a5":5,"a6":6,"a7":7,"a8":8,"a9":{"b0":0,"b1":1,"b2":2,"b3":3,"b4":4,"b5":5,"b6":6,"é":7,"b8":8,"b9":9,"é":10}}]`, `duplicate member "é"`},
 		{"invalid byte", "{\"a\":\"x\xffy\"}", "invalid UTF-8 in a string at byte 7"},
 		{"truncated sequence", "[\"\xe2\x82\"]", "invalid UTF-8"},
 		{"overlong encoding", "[\"\xc0\xaf\"]", "invalid UTF-8"},

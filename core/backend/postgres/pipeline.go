@@ -400,7 +400,15 @@ func (pb *pipeBatch) cancelHit() bool {
 // values; past that it reads on without keeping anything.
 func readResult(rr *pgconn.ResultReader) *bufRows {
 	// buf is never nil, so an empty value is not taken for a NULL.
-	r := &bufRows{fds: append([]pgconn.FieldDescription(nil), rr.FieldDescriptions()...), buf: make([]byte, 0, 512)}
+	// A small result (a point fetch's) lives in the arrays of r itself: one
+	// allocation.
+	r := &bufRows{}
+	if fds := rr.FieldDescriptions(); len(fds) <= len(r.fdsIn) {
+		r.fds = append(r.fdsIn[:0], fds...)
+	} else {
+		r.fds = append([]pgconn.FieldDescription(nil), fds...)
+	}
+	r.buf, r.vals = r.bufIn[:0], r.valsIn[:0]
 	n := len(r.fds)
 	size := 0
 	for rr.NextRow() {
@@ -454,6 +462,10 @@ type bufRows struct {
 	tooBig bool
 	closed bool
 	types  *pgtype.Map // the connection's
+	// Room for a small result, where readResult starts fds, buf and vals.
+	fdsIn  [4]pgconn.FieldDescription
+	valsIn [8][]byte
+	bufIn  [256]byte
 }
 
 func (r *bufRows) Close()                                       { r.closed = true }

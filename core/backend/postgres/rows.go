@@ -30,13 +30,22 @@ type rows struct {
 	// finish, when set, gets the iteration error and returns the final
 	// one (a write wraps it with its table).
 	finish func(err error) error
+	// Room for the columns of a narrow result, where newRows starts decs,
+	// encs and vals (not cols: a reply keeps them, and must not keep the
+	// cursor with them).
+	decsIn [8]decoder
+	encsIn [8]encoder
+	valsIn [8]any
 }
 
 func newRows(ctx context.Context, rs pgx.Rows, planCols []*core.Column, write bool, finish func(error) error) (*rows, error) {
 	fds := rs.FieldDescriptions()
-	r := &rows{ctx: ctx, rs: rs, write: write, finish: finish,
-		cols: make([]string, len(fds)), decs: make([]decoder, len(fds)), vals: make([]any, len(fds)),
-		encs: make([]encoder, len(fds))}
+	r := &rows{ctx: ctx, rs: rs, write: write, finish: finish, cols: make([]string, len(fds))}
+	if n := len(fds); n <= len(r.decsIn) {
+		r.decs, r.encs, r.vals = r.decsIn[:n], r.encsIn[:n], r.valsIn[:n]
+	} else {
+		r.decs, r.encs, r.vals = make([]decoder, n), make([]encoder, n), make([]any, n)
+	}
 	for i, fd := range fds {
 		r.cols[i] = fd.Name
 		var fallback decoder
