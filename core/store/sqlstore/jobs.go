@@ -99,29 +99,42 @@ func scanJob(sc interface{ Scan(...any) error }) (*core.Job, error) {
 // of the insert, so it costs no round trip of its own). With an idempotency
 // key the insert yields to the job already stored under it (one unique
 // index per client, owner and key), which it returns; without one it is a
-// plain insert, since a random 128-bit id never collides.
+// plain insert, since a random 128-bit id never collides. A job handed to
+// a local worker (j.Status running, see jobs.ClaimingEnqueuer) is stored
+// already claimed when no job is queued, else queued (j says which).
 func (s *Jobs) Enqueue(ctx context.Context, j *core.Job, maxQueued int) (*core.Job, error) {
 	req, err := json.Marshal(j.Request)
 	if err != nil {
 		return nil, fmt.Errorf("enqueue %s: %w", j.RequestID, err)
 	}
+	handoff, lease, started := claimArgs(j)
+	// h.run: the job is stored claimed (a hand-off), only while no job is
+	// queued, so that it never overtakes an older one.
 	stmt := `INSERT INTO gateway_deferred_requests
 		(request_id, client_name, action, request, status, attempts, max_attempts, created_at, updated_at, owner_key,
-			idempotency_key, request_hash)
-		SELECT $1, $2, $3, $4, 'queued', 0, CAST($5 AS INTEGER), CAST($6 AS BIGINT), CAST($6 AS BIGINT), $7, $8, $9
+			idempotency_key, request_hash, worker_id, lease_until, started_at)
+		SELECT $1, $2, $3, $4, CASE WHEN h.run THEN 'running' ELSE 'queued' END, CASE WHEN h.run THEN 1 ELSE 0 END,
+			CAST($5 AS INTEGER), CAST($6 AS BIGINT), CAST($6 AS BIGINT), $7, $8, $9,
+			CASE WHEN h.run THEN $11 END, CASE WHEN h.run THEN CAST($12 AS BIGINT) END, CASE WHEN h.run THEN CAST($13 AS BIGINT) END
+		FROM (SELECT CAST($14 AS INTEGER) = 1 AND NOT EXISTS (SELECT 1 FROM gateway_deferred_requests WHERE status = 'queued') AS run) h
 		WHERE CAST($10 AS INTEGER) < 0 OR (SELECT count(*) FROM gateway_deferred_requests WHERE client_name = $2 AND status = 'queued') < CAST($10 AS INTEGER)`
 	if j.Request.IdempotencyKey != "" {
 		stmt += ` ON CONFLICT DO NOTHING`
 	}
-	res, err := s.db.ExecContext(ctx, s.q(stmt),
+	stmt += ` RETURNING status`
+	var status string
+	err = s.db.QueryRowContext(ctx, s.q(stmt),
 		j.RequestID, j.ClientName, string(j.Action), string(req), j.MaxAttempts, ms(j.CreatedAt),
-		nullString(j.Request.OwnerKey), nullString(j.Request.IdempotencyKey), nullString(j.Request.Hash), maxQueued)
-	if err != nil {
+		nullString(j.Request.OwnerKey), nullString(j.Request.IdempotencyKey), nullString(j.Request.Hash), maxQueued,
+		nullString(j.WorkerID), lease, started, handoff).Scan(&status)
+	if err == nil {
+		storedAs(j, core.JobStatus(status))
+		return nil, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("enqueue %s: %w", j.RequestID, err)
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 1 {
-		return nil, err
-	}
+	storedAs(j, core.JobQueued)
 	if j.Request.IdempotencyKey != "" {
 		existing, err := scanJob(s.db.QueryRowContext(ctx, s.q(`SELECT `+jobColumns+` FROM gateway_deferred_requests
 			WHERE client_name = $1 AND COALESCE(owner_key, '') = $2 AND idempotency_key = $3`),
