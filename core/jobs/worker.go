@@ -120,16 +120,15 @@ func (q *Queue) reserve(n int) int {
 	return k
 }
 
-// unreserve gives back n reserved slots that no job took.
+// unreserve gives back n reserved slots that no job took. It wakes no
+// worker: a claim that found fewer jobs than slots must not claim again at
+// once, and a hand-off that was stored queued wakes the workers itself.
 func (q *Queue) unreserve(n int) {
 	for range n {
 		q.busy.Add(-1)
 		q.unsettled.Add(-1)
 		<-q.slots
 		q.jobs.Done()
-	}
-	if n > 0 {
-		q.wake()
 	}
 }
 
