@@ -156,6 +156,8 @@ func TestHandoffStoredClaimed(t *testing.T) {
 			}})
 		tu.NoError(t, err)
 		defer q.Close()
+		var unblock sync.Once
+		defer unblock.Do(func() { close(block) }) // before Close, should the test stop early
 		idle(t, q, s)
 
 		var evMu sync.Mutex
@@ -178,7 +180,7 @@ func TestHandoffStoredClaimed(t *testing.T) {
 		// The only slot is busy: the next deferrals are queued, and claimed.
 		second := deferCall(t, q, nil)
 		tu.Equal(t, "second status", getJob(t, s, second).Status, vocab.JobQueued)
-		close(block)
+		unblock.Do(func() { close(block) })
 		for _, x := range []string{id, second} {
 			waitFor(t, x+" completed", func() bool { return getJob(t, s, x).Status == vocab.JobCompleted })
 		}
