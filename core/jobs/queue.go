@@ -46,6 +46,7 @@ type Queue struct {
 	claimFailing atomic.Bool  // logs a store outage once
 	busy         atomic.Int64 // jobs this node's workers run now
 	unsettled    atomic.Int64 // jobs claimed here whose outcome is not stored yet
+	starved      atomic.Bool  // the work loop waits for a slot (worker.go)
 
 	// slots holds a token per job whose request runs (or is about to) on
 	// this node: at most Concurrency (worker.go, reserve). jobs counts the

@@ -43,6 +43,14 @@ func (q *Queue) wake() {
 	}
 }
 
+// wakeStarved wakes the work loop for a freed slot when it waits for one:
+// when its last claim filled every slot it had, or it had none.
+func (q *Queue) wakeStarved() {
+	if q.starved.Load() {
+		q.wake()
+	}
+}
+
 // workLoop claims jobs while there is room and runs each in its own
 // goroutine, at most Concurrency at once (with the jobs handed to this
 // node's workers at their deferral, which take their slots the same way).
@@ -66,10 +74,21 @@ func (q *Queue) workLoop() {
 	tick := time.NewTicker(q.cfg.PollInterval)
 	defer tick.Stop()
 	for {
+		// Starved until a claim finds the queue empty: while it is, a
+		// freed slot wakes this loop (set before reserve, so that a slot
+		// freed after reserve looked is never missed).
+		q.starved.Store(true)
 		free := q.reserve(q.cfg.Concurrency)
 		claimed := 0
 		if free > 0 {
 			claimed = q.claim(free)
+		}
+		if claimed < free {
+			// The queue was empty: a freed slot need not wake this loop
+			// (a claim then would find nothing, a statement per job at
+			// low load), and the next deferral finds the slot free and
+			// is handed to it. A job queued since wakes it.
+			q.starved.Store(false)
 		}
 		if claimed > 0 && claimed == free {
 			// A full batch: there may be more, but wait for a free slot.
@@ -172,10 +191,10 @@ func (q *Queue) start(j *vocab.Job) {
 	// The slot is the request's: it is freed when the request has run
 	// (release), before the outcome is stored, so the finisher's batches
 	// do not keep the next job waiting (issue #19).
-	release := sync.OnceFunc(func() { q.busy.Add(-1); <-q.slots; q.wake() })
+	release := sync.OnceFunc(func() { q.busy.Add(-1); <-q.slots; q.wakeStarved() })
 	go func() {
 		defer q.jobs.Done()
-		defer func() { q.unsettled.Add(-1); q.wake() }()
+		defer func() { q.unsettled.Add(-1); q.wakeStarved() }()
 		defer release()
 		q.run(ctx, cancel, j, release)
 	}()
