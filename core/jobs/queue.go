@@ -145,7 +145,10 @@ func (q *Queue) Enqueue(ctx context.Context, call vocab.Call, client, owner stri
 	// A free slot of this node's workers: the job is handed straight to
 	// it, stored already claimed by this node (one insert, no claim, no
 	// wake), unless an older job is queued (the store decides; issue #19).
-	handoff := q.handoff && q.reserve(1) == 1
+	// Not tried while the workers wait for a slot (their last claim filled
+	// every slot: jobs are queued), where the slot would only be held
+	// back from the next claim for the insert's round trip.
+	handoff := q.handoff && !q.starved.Load() && q.reserve(1) == 1
 	if handoff {
 		now := time.Now()
 		j.Status, j.WorkerID, j.LeaseUntil, j.StartedAt = vocab.JobRunning, q.cfg.NodeID, now.Add(q.lease()), &now

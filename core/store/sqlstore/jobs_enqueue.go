@@ -65,9 +65,30 @@ func (s *Jobs) EnqueueMany(ctx context.Context, js []*core.Job, maxQueued int) (
 			handoffs[i], leases[i], worker = true, &lease.Int64, j.WorkerID
 		}
 	}
-	// A job handed to a local worker (handoff) is stored claimed, started
-	// when it was deferred, unless a job was queued before the batch.
-	rows, err := s.db.QueryContext(ctx, `WITH u AS (
+	var rows *sql.Rows
+	if worker == "" {
+		// No hand-off in the batch: every job is queued.
+		rows, err = s.db.QueryContext(ctx, `WITH u AS (
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int4[], $6::int8[], $7::text[])
+				WITH ORDINALITY AS u(request_id, client_name, action, request, max_attempts, created_at, owner_key, n)
+		), c AS (
+			SELECT x.client_name, CASE WHEN $8::int8 < 0 THEN 0 ELSE (SELECT count(*) FROM gateway_deferred_requests d
+				WHERE d.client_name = x.client_name AND d.status = 'queued') END AS queued
+			FROM (SELECT DISTINCT client_name FROM u) x
+		)
+		INSERT INTO gateway_deferred_requests
+			(request_id, client_name, action, request, status, attempts, max_attempts, created_at, updated_at, owner_key)
+		SELECT r.request_id, r.client_name, r.action, r.request, 'queued', 0, r.max_attempts, r.created_at, r.created_at, r.owner_key
+		FROM (SELECT u.*, row_number() OVER (PARTITION BY u.client_name ORDER BY u.n) AS rank FROM u) r
+			JOIN c ON c.client_name = r.client_name
+		WHERE $8::int8 < 0 OR c.queued + r.rank <= $8::int8
+		RETURNING request_id, status`,
+			ids, clients, actions, reqs, maxAttempts, created, owners, int64(maxQueued))
+	} else {
+		// A job handed to a local worker (handoff) is stored claimed,
+		// started when it was deferred, unless a job was queued before
+		// the batch.
+		rows, err = s.db.QueryContext(ctx, `WITH u AS (
 			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int4[], $6::int8[], $7::text[], $9::bool[], $10::int8[])
 				WITH ORDINALITY AS u(request_id, client_name, action, request, max_attempts, created_at, owner_key, handoff, lease_until, n)
 		), c AS (
@@ -75,7 +96,7 @@ func (s *Jobs) EnqueueMany(ctx context.Context, js []*core.Job, maxQueued int) (
 				WHERE d.client_name = x.client_name AND d.status = 'queued') END AS queued
 			FROM (SELECT DISTINCT client_name FROM u) x
 		), h AS (
-			SELECT bool_or(handoff) AND NOT EXISTS (SELECT 1 FROM gateway_deferred_requests WHERE status = 'queued') AS free FROM u
+			SELECT NOT EXISTS (SELECT 1 FROM gateway_deferred_requests WHERE status = 'queued') AS free
 		)
 		INSERT INTO gateway_deferred_requests
 			(request_id, client_name, action, request, status, attempts, max_attempts, created_at, updated_at, owner_key,
@@ -87,7 +108,8 @@ func (s *Jobs) EnqueueMany(ctx context.Context, js []*core.Job, maxQueued int) (
 			JOIN c ON c.client_name = r.client_name
 		WHERE $8::int8 < 0 OR c.queued + r.rank <= $8::int8
 		RETURNING request_id, status`,
-		ids, clients, actions, reqs, maxAttempts, created, owners, int64(maxQueued), handoffs, leases, worker)
+			ids, clients, actions, reqs, maxAttempts, created, owners, int64(maxQueued), handoffs, leases, worker)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("enqueue %d jobs: %w", n, err)
 	}
