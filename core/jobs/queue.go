@@ -183,11 +183,12 @@ func (q *Queue) Enqueue(ctx context.Context, call vocab.Call, client, owner stri
 	// Counted, not published: nobody can watch a job before it exists but
 	// its submitter, whose watch already knows it is queued.
 	q.metrics.events.WithLabelValues("enqueue", string(vocab.JobQueued)).Inc()
-	deferred := *j // the worker changes j from now on
-	deferred.Status = vocab.JobQueued
+	deferred := j
 	if handoff {
 		// Claimed in the insert: the running event follows the 202's
-		// queued, as after a claim.
+		// queued, as after a claim. The worker changes j from now on.
+		d := *j
+		d.Status, deferred = vocab.JobQueued, &d
 		q.start(j)
 	} else {
 		q.wake()
@@ -200,7 +201,7 @@ func (q *Queue) Enqueue(ctx context.Context, call vocab.Call, client, owner stri
 	return &vocab.Result{
 		Message:  "Request deferred",
 		Data:     vocab.DeferredReply{RequestID: j.RequestID, Status: vocab.JobQueued},
-		Deferred: &deferred,
+		Deferred: deferred,
 		Unwatch:  unwatch,
 	}, nil
 }
