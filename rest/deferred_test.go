@@ -1,14 +1,19 @@
 package rest_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/jobs"
+	"github.com/athena-go/athena/core/store/sqlstore"
 	"github.com/athena-go/athena/internal/controltest"
 	tu "github.com/athena-go/athena/internal/testutil"
+	"github.com/athena-go/athena/schema"
 )
 
 // withQueue gives the env a job queue on a SQLite control plane; workers
@@ -139,4 +144,54 @@ func TestDeferredWithoutQueue(t *testing.T) {
 	r := e.do(t, req{method: http.MethodPost, path: "/gateway/fetch", client: "local", header: deferHeader, body: map[string]any{"table_name": "users"}})
 	fail(t, r, 503, core.CodeQueueUnavailable)
 	fail(t, e.do(t, req{method: http.MethodGet, client: "local", path: "/gateway/deferred/x"}), 503, core.CodeQueueUnavailable)
+}
+
+// claimCounting is the real store (hand-offs included), counting the jobs
+// its claims returned.
+type claimCounting struct {
+	*sqlstore.Jobs
+	claims, claimed atomic.Int64
+}
+
+func (s *claimCounting) Claim(ctx context.Context, worker string, now, leaseUntil time.Time, limit int) ([]*core.Job, []*core.Job, error) {
+	c, e, err := s.Jobs.Claim(ctx, worker, now, leaseUntil, limit)
+	s.claimed.Add(int64(len(c)))
+	s.claims.Add(1)
+	return c, e, err
+}
+
+// TestDeferredHandedOff: a REST deferral on a node whose workers are idle
+// answers 202 queued and is stored already claimed by that node, which
+// runs it without any claim finding it (issue #19): the job completes on
+// its first attempt with this node as worker and its rows. (A claim in
+// progress at that instant holds the slots, so up to five deferrals are
+// made one after the other; one must be handed off.)
+func TestDeferredHandedOff(t *testing.T) {
+	t.Parallel()
+	store := &claimCounting{Jobs: sqlstore.NewJobs(controltest.Open(t, schema.SQLite), schema.SQLite)}
+	e := seeded(t, sqliteBackend, envConfig{core: func(c *core.Config) {
+		c.Deferred = jobs.Config{Store: store, WorkerEnabled: true, PollInterval: time.Hour, NodeID: "node-h"}
+	}})
+	deadline := time.Now().Add(60 * time.Second)
+	for store.claims.Load() == 0 { // the workers' first look, at start
+		if time.Now().After(deadline) {
+			t.Fatal("the workers never claimed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	handed := 0
+	for range 5 {
+		before := store.claimed.Load()
+		id := submit(t, e, req{method: http.MethodPost, path: "/gateway/fetch", body: map[string]any{"table_name": "users", "limit": 2}})
+		job := waitJob(t, e, id, "completed")
+		tu.Equal(t, "attempts", job["attempts"], any(float64(1)))
+		tu.Equal(t, "worker", job["worker_id"], any("node-h"))
+		tu.Equal(t, "rows", len(job["result"].(map[string]any)["data"].([]any)), 2)
+		if store.claimed.Load() == before {
+			handed++
+		}
+	}
+	if handed == 0 {
+		t.Fatal("every deferral on the idle node was found by a claim: none was handed off")
+	}
 }

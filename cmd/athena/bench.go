@@ -94,6 +94,7 @@ type benchFlags struct {
 	scenarios, inFlight            string
 	duration, warmup               time.Duration
 	rounds, sockets, idleSockets   int
+	deferredInFlight               int
 	jsonOut                        bool
 	report                         string
 	soak, soakInterval             time.Duration
@@ -116,6 +117,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	fs.BoolVar(&bf.embedded, "embedded", false, "start a throwaway PostgreSQL and an athena serve child process on it")
 	fs.StringVar(&bf.scenarios, "scenarios", strings.Join(loadgen.DefaultScenarios, ","), "scenarios to run, comma-separated")
 	fs.StringVar(&bf.inFlight, "in-flight", "1,16,64", "requests in flight per socket (REST and pgx: connections), comma-separated")
+	fs.IntVar(&bf.deferredInFlight, "deferred-in-flight", 64, "deferred jobs in flight on the deferred scenario's socket")
 	fs.IntVar(&bf.sockets, "sockets", 100, "the many-sockets cell: this many sockets, one request in flight each (0: skip)")
 	fs.DurationVar(&bf.duration, "duration", 5*time.Second, "measured time per cell")
 	fs.DurationVar(&bf.warmup, "warmup", time.Second, "unmeasured warm-up per cell")
@@ -286,6 +288,7 @@ func (bf *benchFlags) config() (loadgen.Config, error) {
 		Target:    loadgen.Target{URL: bf.url, Client: bf.client, APIKey: loadgen.Secret(bf.apiKey), DirectURI: loadgen.Secret(bf.directURI)},
 		Scenarios: scen, Duration: bf.duration, Warmup: bf.warmup, Rounds: bf.rounds,
 		InFlight: inFlight, Sockets: bf.sockets, IdleSockets: bf.idleSockets, IdleWindow: bf.idleWindow,
+		DeferredInFlight: bf.deferredInFlight,
 	}
 	if bf.warmup == 0 {
 		cfg.Warmup = -1 // no warm-up

@@ -97,6 +97,20 @@ type BatchEnqueuer interface {
 	EnqueueBatches() bool
 }
 
+// ClaimingEnqueuer is what a Store may also implement (core/store/sqlstore.Jobs
+// does): Enqueue and EnqueueMany store a job whose Status is running (a
+// deferral handed straight to a free worker of this node) already claimed
+// — its first attempt, by j.WorkerID until j.LeaseUntil, started at
+// j.StartedAt — in the insert itself, when no job is queued at that
+// moment (a hand-off never overtakes an older job); else they store it
+// queued and reset j to say so (Status queued, no claim). A job stored
+// claimed is exactly a claimed job: its lease expires and another node
+// runs it when this one dies. Without it (a store wrapped in another
+// type, say) every deferral is stored queued and claimed by Claim.
+type ClaimingEnqueuer interface {
+	EnqueuesClaimed() bool
+}
+
 // Keeper is the part of the durable queue that housekeeping uses: the
 // gauges and retention.
 type Keeper interface {

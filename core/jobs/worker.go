@@ -43,11 +43,19 @@ func (q *Queue) wake() {
 	}
 }
 
+// wakeStarved wakes the work loop for a freed slot when it waits for one:
+// when its last claim filled every slot it had, or it had none.
+func (q *Queue) wakeStarved() {
+	if q.starved.Load() {
+		q.wake()
+	}
+}
+
 // workLoop claims jobs while there is room and runs each in its own
-// goroutine, at most Concurrency at once.
+// goroutine, at most Concurrency at once (with the jobs handed to this
+// node's workers at their deferral, which take their slots the same way).
 func (q *Queue) workLoop() {
 	defer q.wg.Done()
-	slots := make(chan struct{}, q.cfg.Concurrency)
 	if q.finishCh != nil {
 		// The finisher outlives every job: a job finishing during
 		// shutdown still stores its result through it.
@@ -55,35 +63,49 @@ func (q *Queue) workLoop() {
 		go q.finishLoop(q.finishCh)
 		defer close(q.finishCh)
 	}
-	var jobs sync.WaitGroup
-	defer jobs.Wait()
+	defer q.jobs.Wait()
+	defer func() {
+		// No slot is reserved from now on: every job reserved before is
+		// in q.jobs, which the deferred Wait above waits for.
+		q.mu.Lock()
+		q.closing = true
+		q.mu.Unlock()
+	}()
 	tick := time.NewTicker(q.cfg.PollInterval)
 	defer tick.Stop()
 	for {
-		// A job's slot is freed when its request has run, before its
-		// outcome is stored; jobs whose outcome is not stored yet hold
-		// their result in memory, so at most Concurrency of them wait
-		// beside the Concurrency that run.
-		free := min(q.cfg.Concurrency-len(slots), 2*q.cfg.Concurrency-int(q.unsettled.Load()))
+		// Starved until a claim finds the queue empty: while it is, a
+		// freed slot wakes this loop (set before reserve, so that a slot
+		// freed after reserve looked is never missed).
+		q.starved.Store(true)
+		free := q.reserve(q.cfg.Concurrency)
 		claimed := 0
 		if free > 0 {
-			claimed = q.claim(free, slots, &jobs)
+			claimed = q.claim(free)
+		}
+		if claimed < free {
+			// The queue was empty: a freed slot need not wake this loop
+			// (a claim then would find nothing, a statement per job at
+			// low load), and the next deferral finds the slot free and
+			// is handed to it. A job queued since wakes it.
+			q.starved.Store(false)
 		}
 		if claimed > 0 && claimed == free {
 			// A full batch: there may be more, but wait for a free slot.
 			select {
-			case slots <- struct{}{}:
-				<-slots
+			case q.slots <- struct{}{}:
+				<-q.slots
 			case <-q.ctx.Done():
 				return
 			}
 			continue
 		}
-		// Fewer than asked: the queue was empty when the claim looked.
-		// Claiming again at once would mostly find nothing (a second
-		// statement per job at low load); a job stored since has woken
-		// this loop (wakeCh keeps one wake), another node's wakes it over
-		// the bus, and the poll catches the rest.
+		// Fewer than asked (or no slot free): the queue was empty when the
+		// claim looked. Claiming again at once would mostly find nothing
+		// (a second statement per job at low load); a job stored since has
+		// woken this loop (wakeCh keeps one wake), another node's wakes it
+		// over the bus, a freed slot wakes it, and the poll catches the
+		// rest.
 		select {
 		case <-q.ctx.Done():
 			return
@@ -93,11 +115,49 @@ func (q *Queue) workLoop() {
 	}
 }
 
-// claim leases up to n jobs and starts them; it returns how many started.
-func (q *Queue) claim(n int, slots chan struct{}, jobs *sync.WaitGroup) int {
+// reserve takes up to n free slots for jobs about to start here (a claim,
+// or a hand-off at a deferral) and returns how many it took. A job's slot
+// is freed when its request has run, before its outcome is stored; jobs
+// whose outcome is not stored yet hold their result in memory, so at most
+// Concurrency of them wait beside the Concurrency that run: a slot is
+// reserved only while fewer than 2×Concurrency jobs are unsettled. Each
+// reserved slot goes to start, or back through unreserve.
+func (q *Queue) reserve(n int) int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	k := 0
+	for ; k < n && !q.closing && q.unsettled.Load() < int64(2*q.cfg.Concurrency); k++ {
+		select {
+		case q.slots <- struct{}{}:
+		default:
+			return k
+		}
+		q.busy.Add(1)
+		q.unsettled.Add(1)
+		q.jobs.Add(1)
+	}
+	return k
+}
+
+// unreserve gives back n reserved slots that no job took. It wakes no
+// worker: a claim that found fewer jobs than slots must not claim again at
+// once, and a hand-off that was stored queued wakes the workers itself.
+func (q *Queue) unreserve(n int) {
+	for range n {
+		q.busy.Add(-1)
+		q.unsettled.Add(-1)
+		<-q.slots
+		q.jobs.Done()
+	}
+}
+
+// claim leases up to n jobs, for which n slots are reserved, and starts
+// them; it returns how many started and gives back the other slots.
+func (q *Queue) claim(n int) int {
 	now := time.Now()
 	claimed, expired, err := q.cfg.Store.Claim(q.ctx, q.cfg.NodeID, now, now.Add(q.lease()), n)
 	if err != nil {
+		q.unreserve(n)
 		if q.ctx.Err() == nil {
 			q.metrics.storageUp.Set(0)
 			if !q.claimFailing.Swap(true) {
@@ -113,28 +173,31 @@ func (q *Queue) claim(n int, slots chan struct{}, jobs *sync.WaitGroup) int {
 	for _, j := range expired {
 		q.event(q.ctx, "expire", j)
 	}
+	q.unreserve(n - len(claimed))
 	for _, j := range claimed {
-		slots <- struct{}{}
-		q.busy.Add(1)
-		q.unsettled.Add(1)
-		jobs.Add(1)
-		ctx, cancel := context.WithCancelCause(q.ctx)
-		q.mu.Lock()
-		q.running[j.RequestID] = cancel
-		q.mu.Unlock()
-		q.event(q.ctx, "claim", j)
-		// The slot is the request's: it is freed when the request has run
-		// (release), before the outcome is stored, so the finisher's
-		// batches do not keep the next job waiting (issue #19).
-		release := sync.OnceFunc(func() { q.busy.Add(-1); <-slots; q.wake() })
-		go func() {
-			defer jobs.Done()
-			defer func() { q.unsettled.Add(-1); q.wake() }()
-			defer release()
-			q.run(ctx, cancel, j, release)
-		}()
+		q.start(j)
 	}
 	return len(claimed)
+}
+
+// start runs a claimed job, on a slot reserved for it, in its own
+// goroutine.
+func (q *Queue) start(j *vocab.Job) {
+	ctx, cancel := context.WithCancelCause(q.ctx)
+	q.mu.Lock()
+	q.running[j.RequestID] = cancel
+	q.mu.Unlock()
+	q.event(q.ctx, "claim", j)
+	// The slot is the request's: it is freed when the request has run
+	// (release), before the outcome is stored, so the finisher's batches
+	// do not keep the next job waiting (issue #19).
+	release := sync.OnceFunc(func() { q.busy.Add(-1); <-q.slots; q.wakeStarved() })
+	go func() {
+		defer q.jobs.Done()
+		defer func() { q.unsettled.Add(-1); q.wakeStarved() }()
+		defer release()
+		q.run(ctx, cancel, j, release)
+	}()
 }
 
 // lease is how long a claim lasts: the longest a request may run, plus a

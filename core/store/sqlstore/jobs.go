@@ -99,28 +99,20 @@ func scanJob(sc interface{ Scan(...any) error }) (*core.Job, error) {
 // of the insert, so it costs no round trip of its own). With an idempotency
 // key the insert yields to the job already stored under it (one unique
 // index per client, owner and key), which it returns; without one it is a
-// plain insert, since a random 128-bit id never collides.
+// plain insert, since a random 128-bit id never collides. A job handed to
+// a local worker (j.Status running, see jobs.ClaimingEnqueuer) is stored
+// already claimed when no job is queued, else queued (j says which).
 func (s *Jobs) Enqueue(ctx context.Context, j *core.Job, maxQueued int) (*core.Job, error) {
 	req, err := json.Marshal(j.Request)
 	if err != nil {
 		return nil, fmt.Errorf("enqueue %s: %w", j.RequestID, err)
 	}
-	stmt := `INSERT INTO gateway_deferred_requests
-		(request_id, client_name, action, request, status, attempts, max_attempts, created_at, updated_at, owner_key,
-			idempotency_key, request_hash)
-		SELECT $1, $2, $3, $4, 'queued', 0, CAST($5 AS INTEGER), CAST($6 AS BIGINT), CAST($6 AS BIGINT), $7, $8, $9
-		WHERE CAST($10 AS INTEGER) < 0 OR (SELECT count(*) FROM gateway_deferred_requests WHERE client_name = $2 AND status = 'queued') < CAST($10 AS INTEGER)`
-	if j.Request.IdempotencyKey != "" {
-		stmt += ` ON CONFLICT DO NOTHING`
-	}
-	res, err := s.db.ExecContext(ctx, s.q(stmt),
-		j.RequestID, j.ClientName, string(j.Action), string(req), j.MaxAttempts, ms(j.CreatedAt),
-		nullString(j.Request.OwnerKey), nullString(j.Request.IdempotencyKey), nullString(j.Request.Hash), maxQueued)
+	inserted, err := s.insert(ctx, j, string(req), maxQueued)
 	if err != nil {
 		return nil, fmt.Errorf("enqueue %s: %w", j.RequestID, err)
 	}
-	if n, err := res.RowsAffected(); err != nil || n == 1 {
-		return nil, err
+	if inserted {
+		return nil, nil
 	}
 	if j.Request.IdempotencyKey != "" {
 		existing, err := scanJob(s.db.QueryRowContext(ctx, s.q(`SELECT `+jobColumns+` FROM gateway_deferred_requests
@@ -145,6 +137,55 @@ func (s *Jobs) Enqueue(ctx context.Context, j *core.Job, maxQueued int) (*core.J
 		return nil, &jobs.QueueFull{Queued: max(n, int64(maxQueued))}
 	}
 	return nil, fmt.Errorf("enqueue %s: not stored, and the client has %d queued jobs; retry", j.RequestID, n)
+}
+
+// insert stores j unless the cap (or its idempotency key) refuses it,
+// and reports whether it did. A job that is not handed to a worker is a
+// plain queued insert; a hand-off (j.Status running) is stored claimed
+// only while no job is queued (h.run), so that it never overtakes an older
+// one, and j says how it was stored.
+func (s *Jobs) insert(ctx context.Context, j *core.Job, req string, maxQueued int) (bool, error) {
+	handoff, lease, started := claimArgs(j)
+	conflict := ""
+	if j.Request.IdempotencyKey != "" {
+		conflict = ` ON CONFLICT DO NOTHING`
+	}
+	if handoff == 0 {
+		res, err := s.db.ExecContext(ctx, s.q(`INSERT INTO gateway_deferred_requests
+		(request_id, client_name, action, request, status, attempts, max_attempts, created_at, updated_at, owner_key,
+			idempotency_key, request_hash)
+		SELECT $1, $2, $3, $4, 'queued', 0, CAST($5 AS INTEGER), CAST($6 AS BIGINT), CAST($6 AS BIGINT), $7, $8, $9
+		WHERE CAST($10 AS INTEGER) < 0 OR (SELECT count(*) FROM gateway_deferred_requests WHERE client_name = $2 AND status = 'queued') < CAST($10 AS INTEGER)`+conflict),
+			j.RequestID, j.ClientName, string(j.Action), req, j.MaxAttempts, ms(j.CreatedAt),
+			nullString(j.Request.OwnerKey), nullString(j.Request.IdempotencyKey), nullString(j.Request.Hash), maxQueued)
+		if err != nil {
+			return false, err
+		}
+		n, err := res.RowsAffected()
+		return n == 1, err
+	}
+	var status string
+	err := s.db.QueryRowContext(ctx, s.q(`INSERT INTO gateway_deferred_requests
+		(request_id, client_name, action, request, status, attempts, max_attempts, created_at, updated_at, owner_key,
+			idempotency_key, request_hash, worker_id, lease_until, started_at)
+		SELECT $1, $2, $3, $4, CASE WHEN h.run THEN 'running' ELSE 'queued' END, CASE WHEN h.run THEN 1 ELSE 0 END,
+			CAST($5 AS INTEGER), CAST($6 AS BIGINT), CAST($6 AS BIGINT), $7, $8, $9,
+			CASE WHEN h.run THEN $11 END, CASE WHEN h.run THEN CAST($12 AS BIGINT) END, CASE WHEN h.run THEN CAST($13 AS BIGINT) END
+		FROM (SELECT NOT EXISTS (SELECT 1 FROM gateway_deferred_requests WHERE status = 'queued') AS run) h
+		WHERE CAST($10 AS INTEGER) < 0 OR (SELECT count(*) FROM gateway_deferred_requests WHERE client_name = $2 AND status = 'queued') < CAST($10 AS INTEGER)`+
+		conflict+` RETURNING status`),
+		j.RequestID, j.ClientName, string(j.Action), req, j.MaxAttempts, ms(j.CreatedAt),
+		nullString(j.Request.OwnerKey), nullString(j.Request.IdempotencyKey), nullString(j.Request.Hash), maxQueued,
+		nullString(j.WorkerID), lease, started).Scan(&status)
+	if errors.Is(err, sql.ErrNoRows) {
+		storedAs(j, core.JobQueued)
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	storedAs(j, core.JobStatus(status))
+	return true, nil
 }
 
 // Queued implements jobs.Store.

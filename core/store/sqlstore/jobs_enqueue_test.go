@@ -215,3 +215,75 @@ func TestQueueSlotFreedBeforeFinish(t *testing.T) {
 		}
 	}
 }
+
+// claimedJob is job(id) handed to worker's free slot (jobs.Queue sets
+// these fields before it stores a deferral it hands off).
+func claimedJob(id string, created time.Time, worker string) *core.Job {
+	j := job(id, created)
+	lease := created.Add(time.Minute)
+	j.Status, j.WorkerID, j.LeaseUntil, j.LeaseExpiresAt, j.StartedAt = core.JobRunning, worker, lease, &lease, &created
+	return j
+}
+
+// TestEnqueueClaimed: a job handed to a worker is stored already claimed
+// by it (running, first attempt, its lease), alone or in a batch beside
+// queued ones, while no job is queued; once one is, a hand-off is stored
+// queued and the job says so (no claim). A claimed job is finished under
+// its claim and, when its lease passes, claimed again by another worker.
+func TestEnqueueClaimed(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, s *sqlstore.Jobs) {
+		ctx := t.Context()
+		t0 := time.UnixMilli(1_700_000_000_000)
+		a := claimedJob("a", t0, "node-1")
+		tu.NoError(t, errOf(s.Enqueue(ctx, a, 5)))
+		tu.Equal(t, "a in memory", [3]any{a.Status, a.Attempts, a.WorkerID}, [3]any{core.JobRunning, 1, "node-1"})
+		got, err := s.Get(ctx, "a")
+		tu.NoError(t, err)
+		tu.Equal(t, "a stored", [3]any{got.Status, got.Attempts, got.WorkerID}, [3]any{core.JobRunning, 1, "node-1"})
+		tu.Equal(t, "a lease", got.LeaseUntil.UnixMilli(), a.LeaseUntil.UnixMilli())
+		tu.Equal(t, "a started", got.StartedAt.UnixMilli(), t0.UnixMilli())
+
+		// A batch: a hand-off beside a queued job, while none is queued.
+		b, c := claimedJob("b", t0.Add(time.Second), "node-1"), job("c", t0.Add(time.Second))
+		stored, err := s.EnqueueMany(ctx, []*core.Job{b, c}, 5)
+		tu.NoError(t, err)
+		tu.Equal(t, "stored", stored, []bool{true, true})
+		for id, want := range map[string]core.JobStatus{"b": core.JobRunning, "c": core.JobQueued} {
+			got, err := s.Get(ctx, id)
+			tu.NoError(t, err)
+			tu.Equal(t, id+" status", got.Status, want)
+		}
+		tu.Equal(t, "b in memory", b.Status, core.JobRunning)
+		// c is queued now: hand-offs are stored queued, alone or batched.
+		d := claimedJob("d", t0.Add(2*time.Second), "node-1")
+		tu.NoError(t, errOf(s.Enqueue(ctx, d, 5)))
+		e := claimedJob("e", t0.Add(2*time.Second), "node-1")
+		stored, err = s.EnqueueMany(ctx, []*core.Job{e, job("f", t0.Add(2*time.Second))}, 5)
+		tu.NoError(t, err)
+		tu.Equal(t, "stored", stored, []bool{true, true})
+		for _, x := range []*core.Job{d, e} {
+			tu.Equal(t, x.RequestID+" in memory", [4]any{x.Status, x.Attempts, x.WorkerID, x.StartedAt == nil}, [4]any{core.JobQueued, 0, "", true})
+			got, err := s.Get(ctx, x.RequestID)
+			tu.NoError(t, err)
+			tu.Equal(t, x.RequestID+" stored", [3]any{got.Status, got.Attempts, got.WorkerID}, [3]any{core.JobQueued, 0, ""})
+		}
+		// The cap counts queued jobs, a hand-off included (c, d, e, f: 4).
+		_, err = s.Enqueue(ctx, claimedJob("g", t0.Add(3*time.Second), "node-1"), 4)
+		var full *jobs.QueueFull
+		tu.Equal(t, "at the cap", errors.As(err, &full), true)
+
+		// a is a claimed job like any other: finished under its claim...
+		now := time.Now()
+		a.Status, a.Result, a.FinishedAt = core.JobCompleted, []byte(`{"status":"success"}`), &now
+		ok, err := s.Finish(ctx, a)
+		tu.NoError(t, err)
+		tu.Equal(t, "finished", ok, true)
+		// ...and b, whose lease has passed, is claimed again by another
+		// worker (orphaned jobs before queued ones), its second attempt.
+		claimed, _, err := s.Claim(ctx, "node-2", t0.Add(2*time.Minute), t0.Add(3*time.Minute), 1)
+		tu.NoError(t, err)
+		tu.Equal(t, "claimed", len(claimed), 1)
+		tu.Equal(t, "b again", [3]any{claimed[0].RequestID, claimed[0].Attempts, claimed[0].WorkerID}, [3]any{"b", 2, "node-2"})
+	})
+}
