@@ -364,14 +364,14 @@ func (s *Jobs) List(ctx context.Context, f jobs.ListFilter) ([]*core.Job, error)
 		add("client_name = $%d", f.Client)
 	}
 	if f.Status != "" {
-		// A literal, not a parameter: each status has its own partial
-		// index (queued, running or done), which the planners of both
-		// dialects use only when the query names the status itself.
-		lit, ok := statusLiteral[f.Status]
+		// Literals, not a parameter: each status has its partial index
+		// (queued, running or done), which the planners of both dialects
+		// use only when the query names the index's own condition.
+		cond, ok := statusCondition[f.Status]
 		if !ok {
 			return nil, core.Errorf(core.CodeBadRequest, "status: expected queued, running, completed, failed or canceled, got %q", core.Truncate(string(f.Status), 32))
 		}
-		where = append(where, "status = "+lit)
+		where = append(where, cond)
 	}
 	stmt := `SELECT ` + jobColumns + ` FROM gateway_deferred_requests`
 	if len(where) > 0 {
@@ -390,11 +390,19 @@ func (s *Jobs) List(ctx context.Context, f jobs.ListFilter) ([]*core.Job, error)
 	return out, nil
 }
 
-// statusLiteral is the SQL literal of each job status List may filter by.
-var statusLiteral = map[core.JobStatus]string{
-	core.JobQueued: "'queued'", core.JobRunning: "'running'", core.JobCompleted: "'completed'",
-	core.JobFailed: "'failed'", core.JobCanceled: "'canceled'",
+// statusCondition is List's condition for each status. A terminal one
+// repeats the done index's condition: SQLite's planner uses a partial
+// index only when the query contains the index's WHERE term itself.
+var statusCondition = map[core.JobStatus]string{
+	core.JobQueued:    "status = 'queued'",
+	core.JobRunning:   "status = 'running'",
+	core.JobCompleted: "status = 'completed' AND " + terminalCondition,
+	core.JobFailed:    "status = 'failed' AND " + terminalCondition,
+	core.JobCanceled:  "status = 'canceled' AND " + terminalCondition,
 }
+
+// terminalCondition is the condition of the done index.
+const terminalCondition = "status IN ('completed', 'failed', 'canceled')"
 
 // Requeue implements jobs.Store.
 func (s *Jobs) Requeue(ctx context.Context, id string, now time.Time) (*core.Job, error) {
