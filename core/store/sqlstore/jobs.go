@@ -460,9 +460,16 @@ func (s *Jobs) Cancel(ctx context.Context, id string, now time.Time) (*core.Job,
 	return jobs[0], cur.Status, nil
 }
 
+// statsQuery counts the jobs of each status through the partial index of
+// its status (queued, lease or done), never the table itself; only the
+// oldest queued job's creation is read.
+const statsQuery = `SELECT 'queued', count(*), min(created_at) FROM gateway_deferred_requests WHERE status = 'queued'
+	UNION ALL SELECT 'running', count(*), NULL FROM gateway_deferred_requests WHERE status = 'running'
+	UNION ALL SELECT status, count(*), NULL FROM gateway_deferred_requests WHERE ` + terminalCondition + ` GROUP BY status`
+
 // Stats implements jobs.Store.
 func (s *Jobs) Stats(ctx context.Context) (map[core.JobStatus]int64, time.Time, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT status, count(*), min(created_at) FROM gateway_deferred_requests GROUP BY status`)
+	rows, err := s.db.QueryContext(ctx, statsQuery)
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("queue stats: %w", err)
 	}
@@ -475,6 +482,9 @@ func (s *Jobs) Stats(ctx context.Context) (map[core.JobStatus]int64, time.Time, 
 		var first sql.NullInt64
 		if err := rows.Scan(&status, &n, &first); err != nil {
 			return nil, time.Time{}, fmt.Errorf("queue stats: %w", err)
+		}
+		if n == 0 {
+			continue
 		}
 		counts[core.JobStatus(status)] = n
 		if status == string(core.JobQueued) && first.Valid {

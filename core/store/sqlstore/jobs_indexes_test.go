@@ -30,7 +30,7 @@ var deferredIndexes = []string{
 // sends (values inlined), each with the indexes that may serve it. Every
 // one must be served by one of them in both dialects: the claim, the
 // hand-off's "is anything queued", the per-client cap, the lease sweeps,
-// the retention prune, the idempotency lookup, a job by id, and the job
+// the retention prune, the gauges' counts (Stats), the idempotency lookup, a job by id, and the job
 // lists by owner, client and each status.
 var deferredQueries = []struct {
 	name, sql string
@@ -54,6 +54,12 @@ var deferredQueries = []struct {
 		WHERE client_name = 'c1' AND COALESCE(owner_key, '') = '' AND idempotency_key = 'k'`,
 		// (PostgreSQL may prefer the client index while few jobs have keys.)
 		[]string{"gateway_deferred_requests_idempotency", "gateway_deferred_requests_client"}},
+	{"stats: queued", `SELECT 'queued', count(*), min(created_at) FROM gateway_deferred_requests WHERE status = 'queued'`,
+		[]string{"gateway_deferred_requests_queued", "gateway_deferred_requests_queued_client"}},
+	{"stats: running", `SELECT 'running', count(*), NULL FROM gateway_deferred_requests WHERE status = 'running'`,
+		[]string{"gateway_deferred_requests_lease"}},
+	{"stats: done", `SELECT status, count(*), NULL FROM gateway_deferred_requests
+		WHERE status IN ('completed', 'failed', 'canceled') GROUP BY status`, []string{"gateway_deferred_requests_done"}},
 	{"by id", `SELECT status FROM gateway_deferred_requests WHERE request_id = 'j1'`, []string{"pkey"}},
 	{"list by owner", `SELECT request_id FROM gateway_deferred_requests WHERE owner_key = 'k1'
 		ORDER BY created_at DESC, request_id DESC LIMIT 50 OFFSET 0`, []string{"gateway_deferred_requests_owner"}},
