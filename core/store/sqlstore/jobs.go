@@ -200,10 +200,12 @@ func (s *Jobs) Queued(ctx context.Context, client string) (int64, error) {
 
 // Claim implements jobs.Store: one statement takes up to limit queued jobs,
 // oldest first, skipping rows other workers hold (on PostgreSQL); it walks
-// the (status, created_at) index and stops after limit rows. Jobs whose
+// the index of queued jobs by creation and stops after limit rows. Jobs whose
 // lease ran out (their worker died) are looked for at most once a second,
 // by separate statements: failed when out of attempts, else claimed again
-// here, before queued jobs.
+// here, before queued jobs. The queued jobs are read through the index of
+// queued rows only (gateway_deferred_requests_queued, on created_at), which
+// the claimed and finished versions of a row never enter.
 func (s *Jobs) Claim(ctx context.Context, worker string, now, leaseUntil time.Time, limit int) (claimed, expired []*core.Job, err error) {
 	if last := s.lastExpiry.Load(); now.UnixMilli()-last >= 1000 && s.lastExpiry.CompareAndSwap(last, now.UnixMilli()) {
 		if expired, err = s.expire(ctx, now); err != nil {
@@ -215,7 +217,7 @@ func (s *Jobs) Claim(ctx context.Context, worker string, now, leaseUntil time.Ti
 		}
 	}
 	if n := limit - len(claimed); n > 0 {
-		queued, err := s.claimWhere(ctx, `status = 'queued' ORDER BY status, created_at`, worker, now, leaseUntil, n)
+		queued, err := s.claimWhere(ctx, `status = 'queued' ORDER BY created_at`, worker, now, leaseUntil, n)
 		if err != nil {
 			return nil, expired, err
 		}
@@ -362,7 +364,14 @@ func (s *Jobs) List(ctx context.Context, f jobs.ListFilter) ([]*core.Job, error)
 		add("client_name = $%d", f.Client)
 	}
 	if f.Status != "" {
-		add("status = $%d", string(f.Status))
+		// Literals, not a parameter: each status has its partial index
+		// (queued, running or done), which the planners of both dialects
+		// use only when the query names the index's own condition.
+		cond, ok := statusCondition[f.Status]
+		if !ok {
+			return nil, core.Errorf(core.CodeBadRequest, "status: expected queued, running, completed, failed or canceled, got %q", core.Truncate(string(f.Status), 32))
+		}
+		where = append(where, cond)
 	}
 	stmt := `SELECT ` + jobColumns + ` FROM gateway_deferred_requests`
 	if len(where) > 0 {
@@ -380,6 +389,20 @@ func (s *Jobs) List(ctx context.Context, f jobs.ListFilter) ([]*core.Job, error)
 	}
 	return out, nil
 }
+
+// statusCondition is List's condition for each status. A terminal one
+// repeats the done index's condition: SQLite's planner uses a partial
+// index only when the query contains the index's WHERE term itself.
+var statusCondition = map[core.JobStatus]string{
+	core.JobQueued:    "status = 'queued'",
+	core.JobRunning:   "status = 'running'",
+	core.JobCompleted: "status = 'completed' AND " + terminalCondition,
+	core.JobFailed:    "status = 'failed' AND " + terminalCondition,
+	core.JobCanceled:  "status = 'canceled' AND " + terminalCondition,
+}
+
+// terminalCondition is the condition of the done index.
+const terminalCondition = "status IN ('completed', 'failed', 'canceled')"
 
 // Requeue implements jobs.Store.
 func (s *Jobs) Requeue(ctx context.Context, id string, now time.Time) (*core.Job, error) {
@@ -437,9 +460,16 @@ func (s *Jobs) Cancel(ctx context.Context, id string, now time.Time) (*core.Job,
 	return jobs[0], cur.Status, nil
 }
 
+// statsQuery counts the jobs of each status through the partial index of
+// its status (queued, lease or done), never the table itself; only the
+// oldest queued job's creation is read.
+const statsQuery = `SELECT 'queued', count(*), min(created_at) FROM gateway_deferred_requests WHERE status = 'queued'
+	UNION ALL SELECT 'running', count(*), NULL FROM gateway_deferred_requests WHERE status = 'running'
+	UNION ALL SELECT status, count(*), NULL FROM gateway_deferred_requests WHERE ` + terminalCondition + ` GROUP BY status`
+
 // Stats implements jobs.Store.
 func (s *Jobs) Stats(ctx context.Context) (map[core.JobStatus]int64, time.Time, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT status, count(*), min(created_at) FROM gateway_deferred_requests GROUP BY status`)
+	rows, err := s.db.QueryContext(ctx, statsQuery)
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("queue stats: %w", err)
 	}
@@ -453,6 +483,9 @@ func (s *Jobs) Stats(ctx context.Context) (map[core.JobStatus]int64, time.Time, 
 		if err := rows.Scan(&status, &n, &first); err != nil {
 			return nil, time.Time{}, fmt.Errorf("queue stats: %w", err)
 		}
+		if n == 0 {
+			continue
+		}
 		counts[core.JobStatus(status)] = n
 		if status == string(core.JobQueued) && first.Valid {
 			oldest = time.UnixMilli(first.Int64)
@@ -461,15 +494,17 @@ func (s *Jobs) Stats(ctx context.Context) (map[core.JobStatus]int64, time.Time, 
 	return counts, oldest, rows.Err()
 }
 
-// Prune implements jobs.Store.
+// Prune implements jobs.Store. It walks the index of terminal jobs by
+// status and creation: a job finished before the cutoff was created before
+// it too.
 func (s *Jobs) Prune(ctx context.Context, cutoff time.Time) (int64, error) {
 	if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM gateway_deferred_results WHERE request_id IN (
 		SELECT request_id FROM gateway_deferred_requests
-		WHERE status IN ('completed', 'failed', 'canceled') AND finished_at < $1)`), ms(cutoff)); err != nil {
+		WHERE status IN ('completed', 'failed', 'canceled') AND created_at < $1 AND finished_at < $1)`), ms(cutoff)); err != nil {
 		return 0, fmt.Errorf("prune results: %w", err)
 	}
 	res, err := s.db.ExecContext(ctx, s.q(`DELETE FROM gateway_deferred_requests
-		WHERE status IN ('completed', 'failed', 'canceled') AND finished_at < $1`), ms(cutoff))
+		WHERE status IN ('completed', 'failed', 'canceled') AND created_at < $1 AND finished_at < $1`), ms(cutoff))
 	if err != nil {
 		return 0, fmt.Errorf("prune: %w", err)
 	}
