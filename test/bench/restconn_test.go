@@ -15,9 +15,9 @@ import (
 // buffer the connection reuses. net/http's client cost this process about
 // as much CPU per read as the gateway's whole REST path, on the 2 cores the
 // gateway and Cassandra share, so the gateway's side of the comparison
-// measured the benchmark's client too. The response must be a 200-or-other
-// status with a Content-Length body on a connection kept alive; anything
-// else (chunked, close, a malformed line) is an error, never skipped.
+// measured the benchmark's client too. A response must be HTTP/1.1 with a
+// Content-Length body on a connection kept alive; anything else (chunked,
+// close, a malformed line) is an error, never skipped.
 type restConn struct {
 	c    net.Conn
 	r    *bufio.Reader
@@ -53,7 +53,7 @@ func (rc *restConn) post(body []byte) (int, []byte, error) {
 		return 0, nil, err
 	}
 	// "HTTP/1.1 200 OK\r\n"
-	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.1 ")) || line[12] != ' ' && line[12] != '\r' {
+	if len(line) < 13 || !bytes.HasPrefix(line, []byte("HTTP/1.1 ")) || line[12] != ' ' && line[12] != '\r' {
 		return 0, nil, fmt.Errorf("malformed status line %q", line)
 	}
 	status, err := strconv.Atoi(string(line[9:12]))

@@ -77,6 +77,7 @@ func TestRESTConn(t *testing.T) {
 		"bad length":    "HTTP/1.1 200 OK\r\nContent-Length: -2\r\n\r\n{}",
 		"short body":    "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{}",
 		"no header end": "HTTP/1.1 200 OK\r\n",
+		"short status":  "HTTP/1.1 20\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			rc, err := dialREST(serveOnce(t, reply), "/gateway/fetch", "bench")

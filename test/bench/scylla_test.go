@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -144,8 +145,8 @@ func BenchmarkScyllaPointRead(b *testing.B) {
 }
 
 // BenchmarkScyllaInFlight is the same reads at several numbers of requests
-// in flight (2 × the parallelism): gocql directly at 2 to 32, the gateway at
-// 16 and 32. It shows how Cassandra's CPU per read (db-cpu-µs/op) depends on
+// in flight (the parallelism × GOMAXPROCS; with 2 cores gocql directly at 2
+// to 32, the gateway at 16 and 32). It shows how Cassandra's CPU per read (db-cpu-µs/op) depends on
 // how many requests reach it together, which is what set the gateway's
 // reads apart from gocql's (README, Benchmarks).
 func BenchmarkScyllaInFlight(b *testing.B) {
@@ -153,10 +154,10 @@ func BenchmarkScyllaInFlight(b *testing.B) {
 	url, s := setupScylla(b)
 	addr := strings.TrimPrefix(url, "http://")
 	for _, par := range []int{1, 2, 4, 8, 16} {
-		b.Run("via=gocql-direct/in_flight="+strconv.Itoa(2*par), func(b *testing.B) { benchGocqlRead(b, s, par) })
+		b.Run("via=gocql-direct/in_flight="+strconv.Itoa(par*runtime.GOMAXPROCS(0)), func(b *testing.B) { benchGocqlRead(b, s, par) })
 	}
 	for _, par := range []int{8, 16} {
-		b.Run("via=gateway-rest/in_flight="+strconv.Itoa(2*par), func(b *testing.B) { benchGatewayRead(b, addr, par) })
+		b.Run("via=gateway-rest/in_flight="+strconv.Itoa(par*runtime.GOMAXPROCS(0)), func(b *testing.B) { benchGatewayRead(b, addr, par) })
 	}
 }
 
