@@ -3,10 +3,10 @@ package bench_test
 import (
 	"bytes"
 	"context"
-	"io"
-	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -102,9 +102,9 @@ func warmUp(b testing.TB, s *gocql.Session) {
 }
 
 // cpuPerOp reports, after the measured loop, the CPU per operation of this
-// process (the load generator, the REST client and the gateway, or gocql
-// alone) as proc-cpu-µs/op and of the Cassandra server this binary started
-// as db-cpu-µs/op (/proc clock ticks: 10 ms, so runs of at least a few
+// process (the gateway and the benchmark's REST client, or gocql alone) as
+// proc-cpu-µs/op and of the Cassandra server this binary started as
+// db-cpu-µs/op (/proc clock ticks: 10 ms, so runs of at least a few
 // thousand operations). Either is left out when it cannot be read.
 func cpuPerOp(b *testing.B) func() {
 	dbPID, dbOK := cqltest.PID()
@@ -130,60 +130,96 @@ func cpuPerOp(b *testing.B) func() {
 // gateway and through gocql directly, in one run, 16 requests in flight
 // each (8 × GOMAXPROCS 2). The ratio of their ns/op is the gateway's
 // overhead; proc-cpu-µs/op and db-cpu-µs/op say where the machine's CPU
-// went (see cpuPerOp). It is named so that test/bench.sh (-bench=FetchPoint, the
-// PostgreSQL ratio) does not pick it up.
+// went (see cpuPerOp). The gateway is served in this process (httptest)
+// and read over loopback by restConn, a keep-alive HTTP/1.1 client written
+// by hand, so that proc-cpu-µs/op is the gateway's CPU and little else;
+// every reply is checked (status 200 and the id of the row asked for). It
+// is named so that test/bench.sh (-bench=FetchPoint, the PostgreSQL ratio)
+// does not pick it up.
 func BenchmarkScyllaPointRead(b *testing.B) {
 	b.Cleanup(cqltest.Stop) // the only user of Cassandra in this binary
 	url, s := setupScylla(b)
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	b.Run("via=gateway-rest", func(b *testing.B) {
-		var n atomic.Int64
-		b.SetParallelism(8)
-		b.ReportAllocs()
-		b.ResetTimer()
-		report := cpuPerOp(b)
-		defer report()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				id := n.Add(1)%rows + 1
-				body := `{"table_name":"items","columns":"id,name,price","conditions":[{"eq_column":"id","eq_value":` + strconv.FormatInt(id, 10) + `}]}`
-				req, _ := http.NewRequest(http.MethodPost, url+"/gateway/fetch", bytes.NewBufferString(body))
-				req.Header.Set("X-Athena-Client", "bench")
-				resp, err := client.Do(req)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				out, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != 200 || !bytes.Contains(out, []byte(`"id":`+strconv.FormatInt(id, 10)+`,`)) {
-					b.Errorf("fetch id %d: %d %s", id, resp.StatusCode, out)
-					return
-				}
+	addr := strings.TrimPrefix(url, "http://")
+	b.Run("via=gateway-rest", func(b *testing.B) { benchGatewayRead(b, addr, 8) })
+	b.Run("via=gocql-direct", func(b *testing.B) { benchGocqlRead(b, s, 8) })
+}
+
+// BenchmarkScyllaInFlight is the same reads at several numbers of requests
+// in flight (the parallelism × GOMAXPROCS; with 2 cores gocql directly at 2
+// to 32, the gateway at 16 and 32). It shows how Cassandra's CPU per read (db-cpu-µs/op) depends on
+// how many requests reach it together, which is what set the gateway's
+// reads apart from gocql's (README, Benchmarks).
+func BenchmarkScyllaInFlight(b *testing.B) {
+	b.Cleanup(cqltest.Stop)
+	url, s := setupScylla(b)
+	addr := strings.TrimPrefix(url, "http://")
+	for _, par := range []int{1, 2, 4, 8, 16} {
+		b.Run("via=gocql-direct/in_flight="+strconv.Itoa(par*runtime.GOMAXPROCS(0)), func(b *testing.B) { benchGocqlRead(b, s, par) })
+	}
+	for _, par := range []int{8, 16} {
+		b.Run("via=gateway-rest/in_flight="+strconv.Itoa(par*runtime.GOMAXPROCS(0)), func(b *testing.B) { benchGatewayRead(b, addr, par) })
+	}
+}
+
+// benchGatewayRead reads rows by id through the gateway at addr, par ×
+// GOMAXPROCS connections, each with one request in flight.
+func benchGatewayRead(b *testing.B, addr string, par int) {
+	var n atomic.Int64
+	b.SetParallelism(par)
+	b.ReportAllocs()
+	b.ResetTimer()
+	report := cpuPerOp(b)
+	defer report()
+	b.RunParallel(func(pb *testing.PB) {
+		rc, err := dialREST(addr, "/gateway/fetch", "bench")
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		defer rc.Close()
+		var body, want []byte
+		for pb.Next() {
+			id := n.Add(1)%rows + 1
+			body = append(body[:0], `{"table_name":"items","columns":"id,name,price","conditions":[{"eq_column":"id","eq_value":`...)
+			body = strconv.AppendInt(body, id, 10)
+			body = append(body, `}]}`...)
+			want = append(want[:0], `"id":`...)
+			want = strconv.AppendInt(want, id, 10)
+			want = append(want, ',')
+			status, out, err := rc.post(body)
+			if err != nil {
+				b.Errorf("fetch id %d: %v", id, err)
+				return
 			}
-		})
+			if status != 200 || !bytes.Contains(out, want) {
+				b.Errorf("fetch id %d: %d %s", id, status, out)
+				return
+			}
+		}
 	})
-	b.Run("via=gocql-direct", func(b *testing.B) {
-		var n atomic.Int64
-		b.SetParallelism(8)
-		b.ReportAllocs()
-		b.ResetTimer()
-		report := cpuPerOp(b)
-		defer report()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				id := n.Add(1)%rows + 1
-				var (
-					gotID int64
-					name  string
-					price *string
-				)
-				err := s.Query(`SELECT id, name, price FROM items WHERE id = ?`, id).Scan(&gotID, &name, &price)
-				if err != nil || gotID != id {
-					b.Errorf("fetch id %d: %v", id, err)
-					return
-				}
+}
+
+// benchGocqlRead is the same reads with gocql, par × GOMAXPROCS goroutines.
+func benchGocqlRead(b *testing.B, s *gocql.Session, par int) {
+	var n atomic.Int64
+	b.SetParallelism(par)
+	b.ReportAllocs()
+	b.ResetTimer()
+	report := cpuPerOp(b)
+	defer report()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			id := n.Add(1)%rows + 1
+			var (
+				gotID int64
+				name  string
+				price *string
+			)
+			err := s.Query(`SELECT id, name, price FROM items WHERE id = ?`, id).Scan(&gotID, &name, &price)
+			if err != nil || gotID != id {
+				b.Errorf("fetch id %d: %v", id, err)
+				return
 			}
-		})
+		}
 	})
 }
