@@ -439,3 +439,33 @@ func isToken(b []byte) bool {
 	}
 	return true
 }
+
+// HTTPConn is the REST cells' keep-alive HTTP/1.1 client for benchmarks
+// outside this package (test/bench), so that they too measure the gateway
+// and not net/http's client. It is not safe for concurrent use.
+type HTTPConn struct{ c *httpConn }
+
+// DialHTTP opens a connection to the gateway at t.URL; every request
+// carries t.Client and t.APIKey as the REST cells' requests do.
+func DialHTTP(ctx context.Context, t Target) (*HTTPConn, error) {
+	ht, err := newHTTPTarget(t, &wire{})
+	if err != nil {
+		return nil, err
+	}
+	c := newHTTPConn(ht)
+	if err := c.dial(ctx); err != nil {
+		return nil, err
+	}
+	return &HTTPConn{c: c}, nil
+}
+
+// Post sends body to path (under the URL's path) and returns the status
+// and the response body, which is valid until the next call. A malformed
+// response, any error and a response that closes the connection fail the
+// request; the next call dials again.
+func (h *HTTPConn) Post(ctx context.Context, path string, body []byte) (int, []byte, error) {
+	return h.c.do(ctx, "POST", path, body)
+}
+
+// Close ends the connection.
+func (h *HTTPConn) Close() error { return h.c.Close() }

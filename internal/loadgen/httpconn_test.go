@@ -406,3 +406,40 @@ func TestHTTPConnTLS(t *testing.T) {
 		t.Errorf("an untrusted certificate: %v", err)
 	}
 }
+
+// TestDialHTTPPost drives the exported client (test/bench's) against a
+// real net/http server: the path under the URL's prefix, the client and
+// key headers, the body both ways, and two requests on one connection.
+func TestDialHTTPPost(t *testing.T) {
+	var mu sync.Mutex
+	remotes := map[string]bool{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		remotes[r.RemoteAddr] = true
+		mu.Unlock()
+		if r.Method != http.MethodPost || r.URL.Path != "/base/gateway/fetch" ||
+			r.Header.Get("X-Athena-Client") != "bench" || r.Header.Get("Authorization") != "Bearer k3y" {
+			http.Error(w, r.Method+" "+r.URL.Path, http.StatusBadRequest)
+			return
+		}
+		b, _ := io.ReadAll(r.Body)
+		_, _ = w.Write(append([]byte("got "), b...))
+	}))
+	t.Cleanup(srv.Close)
+	c, err := DialHTTP(context.Background(), Target{URL: srv.URL + "/base", Client: "bench", APIKey: "k3y"})
+	testutil.NoError(t, err)
+	defer c.Close()
+	for _, body := range []string{`{"a":1}`, `{"b":2}`} {
+		status, out, err := c.Post(context.Background(), "/gateway/fetch", []byte(body))
+		testutil.NoError(t, err)
+		if status != http.StatusOK || string(out) != "got "+body {
+			t.Fatalf("Post(%s) = %d %q", body, status, out)
+		}
+	}
+	if len(remotes) != 1 {
+		t.Fatalf("two requests used %d connections, want 1", len(remotes))
+	}
+	if _, err := DialHTTP(context.Background(), Target{URL: "ftp://x"}); err == nil {
+		t.Fatal("DialHTTP accepted an ftp URL")
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,6 +16,7 @@ import (
 	"github.com/athena-go/athena/core"
 	"github.com/athena-go/athena/core/backend/scylla"
 	"github.com/athena-go/athena/internal/cqltest"
+	"github.com/athena-go/athena/internal/loadgen"
 	"github.com/athena-go/athena/rest"
 )
 
@@ -131,16 +131,16 @@ func cpuPerOp(b *testing.B) func() {
 // each (8 × GOMAXPROCS 2). The ratio of their ns/op is the gateway's
 // overhead; proc-cpu-µs/op and db-cpu-µs/op say where the machine's CPU
 // went (see cpuPerOp). The gateway is served in this process (httptest)
-// and read over loopback by restConn, a keep-alive HTTP/1.1 client written
-// by hand, so that proc-cpu-µs/op is the gateway's CPU and little else;
+// and read over loopback by the load generator's keep-alive HTTP/1.1
+// client (loadgen.HTTPConn), so that proc-cpu-µs/op is the gateway's CPU
+// and little else;
 // every reply is checked (status 200 and the id of the row asked for). It
 // is named so that test/bench.sh (-bench=FetchPoint, the PostgreSQL ratio)
 // does not pick it up.
 func BenchmarkScyllaPointRead(b *testing.B) {
 	b.Cleanup(cqltest.Stop) // the only user of Cassandra in this binary
 	url, s := setupScylla(b)
-	addr := strings.TrimPrefix(url, "http://")
-	b.Run("via=gateway-rest", func(b *testing.B) { benchGatewayRead(b, addr, 8) })
+	b.Run("via=gateway-rest", func(b *testing.B) { benchGatewayRead(b, url, 8) })
 	b.Run("via=gocql-direct", func(b *testing.B) { benchGocqlRead(b, s, 8) })
 }
 
@@ -152,18 +152,17 @@ func BenchmarkScyllaPointRead(b *testing.B) {
 func BenchmarkScyllaInFlight(b *testing.B) {
 	b.Cleanup(cqltest.Stop)
 	url, s := setupScylla(b)
-	addr := strings.TrimPrefix(url, "http://")
 	for _, par := range []int{1, 2, 4, 8, 16} {
 		b.Run("via=gocql-direct/in_flight="+strconv.Itoa(par*runtime.GOMAXPROCS(0)), func(b *testing.B) { benchGocqlRead(b, s, par) })
 	}
 	for _, par := range []int{8, 16} {
-		b.Run("via=gateway-rest/in_flight="+strconv.Itoa(par*runtime.GOMAXPROCS(0)), func(b *testing.B) { benchGatewayRead(b, addr, par) })
+		b.Run("via=gateway-rest/in_flight="+strconv.Itoa(par*runtime.GOMAXPROCS(0)), func(b *testing.B) { benchGatewayRead(b, url, par) })
 	}
 }
 
-// benchGatewayRead reads rows by id through the gateway at addr, par ×
+// benchGatewayRead reads rows by id through the gateway at url, par ×
 // GOMAXPROCS connections, each with one request in flight.
-func benchGatewayRead(b *testing.B, addr string, par int) {
+func benchGatewayRead(b *testing.B, url string, par int) {
 	var n atomic.Int64
 	b.SetParallelism(par)
 	b.ReportAllocs()
@@ -171,7 +170,7 @@ func benchGatewayRead(b *testing.B, addr string, par int) {
 	report := cpuPerOp(b)
 	defer report()
 	b.RunParallel(func(pb *testing.PB) {
-		rc, err := dialREST(addr, "/gateway/fetch", "bench")
+		rc, err := loadgen.DialHTTP(context.Background(), loadgen.Target{URL: url, Client: "bench"})
 		if err != nil {
 			b.Error(err)
 			return
@@ -186,7 +185,7 @@ func benchGatewayRead(b *testing.B, addr string, par int) {
 			want = append(want[:0], `"id":`...)
 			want = strconv.AppendInt(want, id, 10)
 			want = append(want, ',')
-			status, out, err := rc.post(body)
+			status, out, err := rc.Post(context.Background(), "/gateway/fetch", body)
 			if err != nil {
 				b.Errorf("fetch id %d: %v", id, err)
 				return
