@@ -1,10 +1,8 @@
 package rest_test
 
 import (
-	"context"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -146,20 +144,6 @@ func TestDeferredWithoutQueue(t *testing.T) {
 	fail(t, e.do(t, req{method: http.MethodGet, client: "local", path: "/gateway/deferred/x"}), 503, core.CodeQueueUnavailable)
 }
 
-// claimCounting is the real store (hand-offs included), counting the jobs
-// its claims returned.
-type claimCounting struct {
-	*sqlstore.Jobs
-	claims, claimed atomic.Int64
-}
-
-func (s *claimCounting) Claim(ctx context.Context, worker string, now, leaseUntil time.Time, limit int) ([]*core.Job, []*core.Job, error) {
-	c, e, err := s.Jobs.Claim(ctx, worker, now, leaseUntil, limit)
-	s.claimed.Add(int64(len(c)))
-	s.claims.Add(1)
-	return c, e, err
-}
-
 // TestDeferredHandedOff: a REST deferral on a node whose workers are idle
 // answers 202 queued and is stored already claimed by that node, which
 // runs it without any claim finding it (issue #19): the job completes on
@@ -168,12 +152,12 @@ func (s *claimCounting) Claim(ctx context.Context, worker string, now, leaseUnti
 // made one after the other; one must be handed off.)
 func TestDeferredHandedOff(t *testing.T) {
 	t.Parallel()
-	store := &claimCounting{Jobs: sqlstore.NewJobs(controltest.Open(t, schema.SQLite), schema.SQLite)}
+	store := &controltest.ClaimCounting{Jobs: sqlstore.NewJobs(controltest.Open(t, schema.SQLite), schema.SQLite)}
 	e := seeded(t, sqliteBackend, envConfig{core: func(c *core.Config) {
 		c.Deferred = jobs.Config{Store: store, WorkerEnabled: true, PollInterval: time.Hour, NodeID: "node-h"}
 	}})
 	deadline := time.Now().Add(60 * time.Second)
-	for store.claims.Load() == 0 { // the workers' first look, at start
+	for store.Claims.Load() == 0 { // the workers' first look, at start
 		if time.Now().After(deadline) {
 			t.Fatal("the workers never claimed")
 		}
@@ -181,13 +165,13 @@ func TestDeferredHandedOff(t *testing.T) {
 	}
 	handed := 0
 	for range 5 {
-		before := store.claimed.Load()
+		before := store.Claimed.Load()
 		id := submit(t, e, req{method: http.MethodPost, path: "/gateway/fetch", body: map[string]any{"table_name": "users", "limit": 2}})
 		job := waitJob(t, e, id, "completed")
 		tu.Equal(t, "attempts", job["attempts"], any(float64(1)))
 		tu.Equal(t, "worker", job["worker_id"], any("node-h"))
 		tu.Equal(t, "rows", len(job["result"].(map[string]any)["data"].([]any)), 2)
-		if store.claimed.Load() == before {
+		if store.Claimed.Load() == before {
 			handed++
 		}
 	}

@@ -1,33 +1,18 @@
 package wss_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/athena-go/athena/core"
 	"github.com/athena-go/athena/core/jobs"
 	"github.com/athena-go/athena/core/store/sqlstore"
+	"github.com/athena-go/athena/internal/controltest"
 	tu "github.com/athena-go/athena/internal/testutil"
 	"github.com/athena-go/athena/schema"
 )
-
-// claimCounting is the real store (hand-offs and batches included),
-// counting the jobs its claims returned.
-type claimCounting struct {
-	*sqlstore.Jobs
-	claims, claimed atomic.Int64
-}
-
-func (s *claimCounting) Claim(ctx context.Context, worker string, now, leaseUntil time.Time, limit int) ([]*core.Job, []*core.Job, error) {
-	c, e, err := s.Jobs.Claim(ctx, worker, now, leaseUntil, limit)
-	s.claimed.Add(int64(len(c)))
-	s.claims.Add(1)
-	return c, e, err
-}
 
 // TestDeferredHandedOff: a deferral on a node whose workers are idle is
 // stored already claimed by that node and run by it without any claim
@@ -37,13 +22,13 @@ func (s *claimCounting) Claim(ctx context.Context, worker string, now, leaseUnti
 // five deferrals are made one after the other; one must be handed off.)
 func TestDeferredHandedOff(t *testing.T) {
 	t.Parallel()
-	store := &claimCounting{Jobs: sqlstore.NewJobs(sharedQueue(t), schema.Postgres)}
+	store := &controltest.ClaimCounting{Jobs: sqlstore.NewJobs(sharedQueue(t), schema.Postgres)}
 	e := newEnv(t, envConfig{core: func(c *core.Config) {
 		c.Deferred = jobs.Config{Store: store, WorkerEnabled: true, PollInterval: noPoll, NodeID: "node-h"}
 	}})
 	c := e.dial(t, dialOpts{header: http.Header{"X-Athena-Client": {"local"}}})
 	deadline := time.Now().Add(60 * time.Second)
-	for store.claims.Load() == 0 { // the workers' first look, at start
+	for store.Claims.Load() == 0 { // the workers' first look, at start
 		if time.Now().After(deadline) {
 			t.Fatal("the workers never claimed")
 		}
@@ -52,7 +37,7 @@ func TestDeferredHandedOff(t *testing.T) {
 	handed := 0
 	for i := range 5 {
 		id := fmt.Sprint("h", i)
-		before := store.claimed.Load()
+		before := store.Claimed.Load()
 		c.send(map[string]any{"request_id": id, "action": "gateway.query", "defer": true, "body": map[string]any{"query": fmt.Sprintf("SELECT %d AS n", i)}})
 		var seen []string
 		var done map[string]any
@@ -81,7 +66,7 @@ func TestDeferredHandedOff(t *testing.T) {
 		tu.Equal(t, "result", fmtJSON(done["result"].(map[string]any)["data"]), fmt.Sprintf(`[{"n":%d}]`, i))
 		tu.Equal(t, "attempts", done["attempts"], any(jsonNumber(1)))
 		tu.Equal(t, "worker", done["worker_id"], any("node-h"))
-		if store.claimed.Load() == before {
+		if store.Claimed.Load() == before {
 			handed++
 		}
 	}
