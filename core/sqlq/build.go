@@ -64,7 +64,12 @@ func (b *builder) bindRaw(a any) {
 	b.sb.WriteString(b.d.Placeholder(len(b.args)))
 }
 
-func (b *builder) stmt() Stmt { return Stmt{SQL: b.sb.String(), Args: b.args} }
+func (b *builder) stmt() Stmt {
+	if len(b.args) == 0 {
+		b.args = nil // no arguments are nil, whatever room was made for them
+	}
+	return Stmt{SQL: b.sb.String(), Args: b.args}
+}
 
 func (b *builder) columnList(cols []*core.Column) {
 	for i, c := range cols {
@@ -84,6 +89,12 @@ func (b *builder) returning(cols []*core.Column) {
 }
 
 func (b *builder) bindInt(n int64) error {
+	if _, ok := b.d.(postgres); ok {
+		// What postgres.Bind makes of the json.Number below (a whole
+		// number is always valid), without boxing the number first.
+		b.bindRaw(strconv.FormatInt(n, 10))
+		return nil
+	}
 	return b.bind(nil, json.Number(strconv.FormatInt(n, 10)))
 }
 
@@ -96,6 +107,9 @@ func Select(d Dialect, p *core.FetchPlan) (Stmt, error) {
 	}
 	b := &builder{d: d}
 	b.sb.Grow(64 + 16*len(p.Columns))
+	// A point fetch binds its key and its limit: room for both, and for
+	// one more, without growing.
+	b.args = make([]any, 0, 3+len(p.Where))
 	b.str("SELECT ")
 	b.columnList(p.Columns)
 	b.str(" FROM ")
@@ -209,20 +223,20 @@ var comparisons = map[core.Op]string{
 
 func (b *builder) leaf(c *Cond) error {
 	col := c.Column
-	expr := b.d.Quote(col.Name)
 	if c.Op == core.OpIs || (c.Value == nil && (c.Op == core.OpEq || c.Op == core.OpNeq)) {
 		// eq/neq null mean IS [NOT] NULL: "= NULL" is never true.
-		return b.is(c, expr)
+		return b.is(c, b.d.Quote(col.Name))
 	}
 	if c.Not {
 		b.str("NOT (")
 		defer b.str(")")
 	}
 	if sym, ok := comparisons[c.Op]; ok {
-		b.str(expr)
+		b.ident(col.Name) // quoted into the text, as Quote would
 		b.str(sym)
 		return b.bind(col, c.Value)
 	}
+	expr := b.d.Quote(col.Name)
 	switch c.Op {
 	case core.OpIn:
 		list, ok := c.Value.([]any)

@@ -437,3 +437,18 @@ func BenchmarkBuildFetch(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSelectPoint builds a point fetch: three columns, one key,
+// the row cap plus one as its limit.
+func BenchmarkSelectPoint(b *testing.B) {
+	tb := testTable()
+	id, name := col(tb, "id"), col(tb, "name")
+	p := &core.FetchPlan{Table: tb, Columns: []*core.Column{id, name},
+		Where: []core.Cond{leaf(id, core.OpEq, json.Number("42"))}, Limit: 1001}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := sqlq.Select(sqlq.Postgres, p); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
