@@ -156,13 +156,7 @@ func TestDeferredHandedOff(t *testing.T) {
 	e := seeded(t, sqliteBackend, envConfig{core: func(c *core.Config) {
 		c.Deferred = jobs.Config{Store: store, WorkerEnabled: true, PollInterval: time.Hour, NodeID: "node-h"}
 	}})
-	deadline := time.Now().Add(60 * time.Second)
-	for store.Claims.Load() == 0 { // the workers' first look, at start
-		if time.Now().After(deadline) {
-			t.Fatal("the workers never claimed")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	store.WaitFirstClaim(t)
 	handed := 0
 	for range 5 {
 		before := store.Claimed.Load()

@@ -27,13 +27,8 @@ func TestDeferredHandedOff(t *testing.T) {
 		c.Deferred = jobs.Config{Store: store, WorkerEnabled: true, PollInterval: noPoll, NodeID: "node-h"}
 	}})
 	c := e.dial(t, dialOpts{header: http.Header{"X-Athena-Client": {"local"}}})
+	store.WaitFirstClaim(t)
 	deadline := time.Now().Add(60 * time.Second)
-	for store.Claims.Load() == 0 { // the workers' first look, at start
-		if time.Now().After(deadline) {
-			t.Fatal("the workers never claimed")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 	handed := 0
 	for i := range 5 {
 		id := fmt.Sprint("h", i)

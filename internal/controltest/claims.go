@@ -3,6 +3,7 @@ package controltest
 import (
 	"context"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/athena-go/athena/core/store/sqlstore"
@@ -23,4 +24,18 @@ func (s *ClaimCounting) Claim(ctx context.Context, worker string, now, leaseUnti
 	s.Claimed.Add(int64(len(c)))
 	s.Claims.Add(1)
 	return c, e, err
+}
+
+// WaitFirstClaim waits until the workers have made their first claim (the
+// look they take at start), so that a test's next deferral does not race
+// it for the free slots.
+func (s *ClaimCounting) WaitFirstClaim(tb testing.TB) {
+	tb.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for s.Claims.Load() == 0 {
+		if time.Now().After(deadline) {
+			tb.Fatal("the workers never claimed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
