@@ -367,8 +367,13 @@ func (s *Control) DeleteClientEnforce(ctx context.Context, client string) error 
 // chunk.
 func (s *Control) InsertAuthAttempts(ctx context.Context, as []usage.AuthAttempt) error {
 	return insertRows(ctx, s, s.DB, `INSERT INTO api_key_auth_log (created_at, api_key_id, client_name, right_name, outcome, reason)`,
-		[]string{"timestamptz", "text", "text", "text", "text", "text"}, len(as), func(i int, args []any) []any {
-			a := as[i]
-			return append(args, s.ts(a.At), nullString(a.APIKeyID), nullString(a.ClientName), nullString(a.Right), a.Outcome, a.Reason)
+		[]string{"timestamptz", "text", "text", "text", "text", "text"}, len(as), func(i int, w *rowWriter) {
+			a := &as[i]
+			w.Time(a.At)
+			w.NullStr(a.APIKeyID)
+			w.NullStr(a.ClientName)
+			w.NullStr(a.Right)
+			w.Str(a.Outcome)
+			w.Str(a.Reason)
 		}, "")
 }

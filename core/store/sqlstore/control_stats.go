@@ -12,18 +12,30 @@ import (
 // InsertRequestLogs appends to gateway_request_log.
 func (s *Control) InsertRequestLogs(ctx context.Context, ls []usage.RequestLog) error {
 	return insertRows(ctx, s, s.DB, `INSERT INTO gateway_request_log (created_at, client_name, operation, status_code, error_code, duration_us, api_key_id)`,
-		[]string{"timestamptz", "text", "text", "int4", "text", "int8", "text"}, len(ls), func(i int, args []any) []any {
-			l := ls[i]
-			return append(args, s.ts(l.At), l.ClientName, l.Operation, l.StatusCode, l.ErrorCode, l.DurationUS, nullString(l.APIKeyID))
+		[]string{"timestamptz", "text", "text", "int4", "text", "int8", "text"}, len(ls), func(i int, w *rowWriter) {
+			l := &ls[i]
+			w.Time(l.At)
+			w.Str(l.ClientName)
+			w.Str(l.Operation)
+			w.Int(int64(l.StatusCode))
+			w.Str(l.ErrorCode)
+			w.Int(l.DurationUS)
+			w.NullStr(l.APIKeyID)
 		}, "")
 }
 
 // InsertOperationLogs appends to gateway_operation_log.
 func (s *Control) InsertOperationLogs(ctx context.Context, ls []usage.OperationLog) error {
 	return insertRows(ctx, s, s.DB, `INSERT INTO gateway_operation_log (created_at, client_name, table_name, operation, status, error_code, duration_us)`,
-		[]string{"timestamptz", "text", "text", "text", "text", "text", "int8"}, len(ls), func(i int, args []any) []any {
-			l := ls[i]
-			return append(args, s.ts(l.At), l.ClientName, l.TableName, l.Operation, l.Status, l.ErrorCode, l.DurationUS)
+		[]string{"timestamptz", "text", "text", "text", "text", "text", "int8"}, len(ls), func(i int, w *rowWriter) {
+			l := &ls[i]
+			w.Time(l.At)
+			w.Str(l.ClientName)
+			w.Str(l.TableName)
+			w.Str(l.Operation)
+			w.Str(l.Status)
+			w.Str(l.ErrorCode)
+			w.Int(l.DurationUS)
 		}, "")
 }
 
@@ -36,9 +48,15 @@ func (s *Control) AddStatistics(ctx context.Context, cs []usage.ClientStat, ts [
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
 	err = insertRows(ctx, s, tx, `INSERT INTO client_statistics (client_name, total_requests, success_count, error_count, total_duration_us, last_request_at, updated_at)`,
-		[]string{"text", "int8", "int8", "int8", "int8", "timestamptz", "timestamptz"}, len(cs), func(i int, args []any) []any {
-			c := cs[i]
-			return append(args, c.ClientName, c.Total, c.Success, c.Errors, c.DurationUS, s.ts(c.LastAt), s.ts(now))
+		[]string{"text", "int8", "int8", "int8", "int8", "timestamptz", "timestamptz"}, len(cs), func(i int, w *rowWriter) {
+			c := &cs[i]
+			w.Str(c.ClientName)
+			w.Int(c.Total)
+			w.Int(c.Success)
+			w.Int(c.Errors)
+			w.Int(c.DurationUS)
+			w.Time(c.LastAt)
+			w.Time(now)
 		}, ` ON CONFLICT (client_name) DO UPDATE SET
  total_requests = client_statistics.total_requests + excluded.total_requests,
  success_count = client_statistics.success_count + excluded.success_count,
@@ -50,9 +68,17 @@ func (s *Control) AddStatistics(ctx context.Context, cs []usage.ClientStat, ts [
 		return fmt.Errorf("upsert client statistics: %w", err)
 	}
 	err = insertRows(ctx, s, tx, `INSERT INTO client_table_statistics (client_name, table_name, operation, total_operations, success_count, error_count, total_duration_us, last_operation_at, updated_at)`,
-		[]string{"text", "text", "text", "int8", "int8", "int8", "int8", "timestamptz", "timestamptz"}, len(ts), func(i int, args []any) []any {
-			t := ts[i]
-			return append(args, t.ClientName, t.TableName, t.Operation, t.Total, t.Success, t.Errors, t.DurationUS, s.ts(t.LastAt), s.ts(now))
+		[]string{"text", "text", "text", "int8", "int8", "int8", "int8", "timestamptz", "timestamptz"}, len(ts), func(i int, w *rowWriter) {
+			t := &ts[i]
+			w.Str(t.ClientName)
+			w.Str(t.TableName)
+			w.Str(t.Operation)
+			w.Int(t.Total)
+			w.Int(t.Success)
+			w.Int(t.Errors)
+			w.Int(t.DurationUS)
+			w.Time(t.LastAt)
+			w.Time(now)
 		}, ` ON CONFLICT (client_name, table_name, operation) DO UPDATE SET
  total_operations = client_table_statistics.total_operations + excluded.total_operations,
  success_count = client_table_statistics.success_count + excluded.success_count,

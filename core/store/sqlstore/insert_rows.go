@@ -16,8 +16,9 @@ type execer interface {
 }
 
 // insertRows writes n rows into the columns named by head ("INSERT INTO t
-// (a, b)"), whose PostgreSQL types are types; row appends row i's values
-// to args. tail follows the rows (an ON CONFLICT clause, or "").
+// (a, b)"), whose PostgreSQL types are types; row writes row i's values,
+// one call of w per column in order. tail follows the rows (an ON
+// CONFLICT clause, or "").
 //
 // On PostgreSQL the rows travel as one array per column through
 // unnest($1::type[], ...), so the statement's text is the same for every
@@ -25,25 +26,29 @@ type execer interface {
 // on each connection, and a text that grew with the batch (VALUES with a
 // placeholder per value) left up to 512 prepared plans of multi-thousand-
 // parameter inserts in every control-plane backend (issue 19, item 5).
-// SQLite, whose driver keeps no statement cache, gets a multi-row VALUES
-// insert in chunks under its parameter limit.
-func insertRows(ctx context.Context, s *Control, db execer, head string, types []string, n int, row func(i int, args []any) []any, tail string) error {
+// Each array is sent as its text form, written straight from the values
+// (rowWriter): the request and operation logs are written at any load, and
+// boxing every value into an any and letting pgx encode typed slices by
+// reflection cost about 25 allocations per gateway call (README,
+// Benchmarks). SQLite, whose driver keeps no statement cache, gets a
+// multi-row VALUES insert in chunks under its parameter limit.
+func insertRows(ctx context.Context, s *Control, db execer, head string, types []string, n int, row func(i int, w *rowWriter), tail string) error {
 	if n == 0 {
 		return nil
 	}
 	width := len(types)
 	if s.Dialect != schema.SQLite {
-		args := make([]any, 0, n*width)
+		w := &rowWriter{arrays: make([][]byte, width)}
 		for i := range n {
-			args = row(i, args)
+			w.col = 0
+			row(i, w)
+			if w.col != width {
+				return fmt.Errorf("insert rows: row %d has %d values for %d columns", i, w.col, width)
+			}
 		}
 		cols := make([]any, width)
-		for j, typ := range types {
-			col, err := column(typ, n, func(i int) any { return args[i*width+j] })
-			if err != nil {
-				return err
-			}
-			cols[j] = col
+		for j, a := range w.arrays {
+			cols[j] = string(append(a, '}'))
 		}
 		if _, err := db.ExecContext(ctx, unnestInsert(head, types, tail), cols...); err != nil {
 			return fmt.Errorf("insert rows: %w", err)
@@ -51,10 +56,11 @@ func insertRows(ctx context.Context, s *Control, db execer, head string, types [
 		return nil
 	}
 	chunk := 30000 / width
+	w := &rowWriter{sqlite: true}
 	for start := 0; start < n; start += chunk {
 		end := min(start+chunk, n)
 		b := append([]byte(head), " VALUES "...)
-		args := make([]any, 0, (end-start)*width)
+		w.args = make([]any, 0, (end-start)*width)
 		for i := start; i < end; i++ {
 			if i > start {
 				b = append(b, ',')
@@ -65,92 +71,152 @@ func insertRows(ctx context.Context, s *Control, db execer, head string, types [
 					b = append(b, ',')
 				}
 				b = append(b, "?"...)
-				b = strconv.AppendInt(b, int64(len(args)+j+1), 10)
+				b = strconv.AppendInt(b, int64(len(w.args)+j+1), 10)
 			}
 			b = append(b, ')')
-			args = row(i, args)
+			before := len(w.args)
+			row(i, w)
+			if len(w.args)-before != width {
+				return fmt.Errorf("insert rows: row %d has %d values for %d columns", i, len(w.args)-before, width)
+			}
 		}
 		b = append(b, tail...)
-		if _, err := db.ExecContext(ctx, string(b), args...); err != nil {
+		if _, err := db.ExecContext(ctx, string(b), w.args...); err != nil {
 			return fmt.Errorf("insert rows: %w", err)
 		}
 	}
 	return nil
 }
 
-// column gathers one column's n values into a typed slice, which the
-// driver sends as a PostgreSQL array in every query mode (a []any would
-// need the statement's described parameter types). NULL travels as a nil
-// pointer; the pointers point into one backing slice per column, so a
-// column costs two allocations rather than one per value (the request
-// log's batch is written every 250 ms at any load: its garbage made the
-// gateway collect more often, see README, Benchmarks).
-func column(typ string, n int, at func(i int) any) (any, error) {
-	bad := func(v any) error { return fmt.Errorf("insert rows: a %T in a %s column", v, typ) }
-	switch typ {
-	case "text":
-		out, vals := make([]*string, n), make([]string, n)
-		for i := range out {
-			switch v := at(i).(type) {
-			case string:
-				vals[i] = v
-				out[i] = &vals[i]
-			case sql.NullString:
-				if v.Valid {
-					vals[i] = v.String
-					out[i] = &vals[i]
-				}
-			case nil:
-			default:
-				return nil, bad(v)
-			}
-		}
-		return out, nil
-	case "timestamptz":
-		out, vals := make([]*time.Time, n), make([]time.Time, n)
-		for i := range out {
-			switch v := at(i).(type) {
-			case time.Time:
-				vals[i] = v
-				out[i] = &vals[i]
-			case nil:
-			default:
-				return nil, bad(v)
-			}
-		}
-		return out, nil
-	case "int4", "int8":
-		out := make([]int64, n)
-		for i := range out {
-			switch v := at(i).(type) {
-			case int:
-				out[i] = int64(v)
-			case int32:
-				out[i] = int64(v)
-			case int64:
-				out[i] = v
-			default:
-				return nil, bad(v)
-			}
-		}
-		return out, nil
+// rowWriter takes one row's values, column by column. On PostgreSQL it
+// appends each to its column's array in PostgreSQL's text form
+// ({"a",NULL,"b"}, array_in's syntax: every string element double-quoted
+// with " and \ escaped, so no content is read as a delimiter or as NULL);
+// on SQLite it collects them as statement arguments. Not safe for
+// concurrent use.
+type rowWriter struct {
+	sqlite bool
+	args   []any    // SQLite: the chunk's arguments
+	arrays [][]byte // PostgreSQL: one array's text per column, '}' not yet written
+	col    int      // PostgreSQL: the column the next value goes to
+}
+
+// next returns the text of the array the next value goes into, with the
+// separator before that value written.
+func (w *rowWriter) next() []byte {
+	a := w.arrays[w.col]
+	if a == nil {
+		a = append(make([]byte, 0, 256), '{')
+	} else {
+		a = append(a, ',')
 	}
-	return nil, fmt.Errorf("insert rows: no array type for %s", typ)
+	return a
+}
+
+func (w *rowWriter) put(a []byte) {
+	w.arrays[w.col] = a
+	w.col++
+}
+
+// Str writes a text value.
+func (w *rowWriter) Str(s string) {
+	if w.sqlite {
+		w.args = append(w.args, s)
+		return
+	}
+	a := append(w.next(), '"')
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '"' || c == '\\' {
+			a = append(a, '\\')
+		}
+		a = append(a, s[i])
+	}
+	w.put(append(a, '"'))
+}
+
+// NullStr writes a text value, NULL for "".
+func (w *rowWriter) NullStr(s string) {
+	if s == "" {
+		w.null()
+		return
+	}
+	w.Str(s)
+}
+
+// Int writes an integer value.
+func (w *rowWriter) Int(n int64) {
+	if w.sqlite {
+		w.args = append(w.args, n)
+		return
+	}
+	w.put(strconv.AppendInt(w.next(), n, 10))
+}
+
+// Time writes a timestamp, NULL for the zero time. On PostgreSQL it
+// travels as microseconds since the Unix epoch (an int8 array that
+// unnestInsert turns back into timestamptz: exact, and cheaper for the
+// server than parsing a timestamp's text; finer digits are cut, as pgx's
+// binary encoding did).
+func (w *rowWriter) Time(t time.Time) {
+	switch {
+	case t.IsZero():
+		w.null()
+	case w.sqlite:
+		w.args = append(w.args, t.UTC().Format(sqliteTime))
+	default:
+		w.put(strconv.AppendInt(w.next(), t.UnixMicro(), 10))
+	}
+}
+
+func (w *rowWriter) null() {
+	if w.sqlite {
+		w.args = append(w.args, nil)
+		return
+	}
+	w.put(append(w.next(), "NULL"...))
 }
 
 // unnestInsert is head's PostgreSQL insert of one array parameter per
-// column: INSERT INTO t (a, b) SELECT * FROM unnest($1::text[], $2::int8[]).
+// column: INSERT INTO t (a, b, c) SELECT u.c1, u.c2, 'epoch'::timestamptz +
+// u.c3 * interval '1 microsecond' FROM unnest($1::text[], $2::int8[],
+// $3::int8[]) AS u (c1, c2, c3), a timestamptz column's array holding
+// microseconds since the epoch (rowWriter.Time).
 func unnestInsert(head string, types []string, tail string) string {
-	b := append([]byte(head), " SELECT * FROM unnest("...)
+	b := append([]byte(head), " SELECT "...)
 	for j, t := range types {
 		if j > 0 {
 			b = append(b, ", "...)
+		}
+		if t == "timestamptz" {
+			b = append(b, "'epoch'::timestamptz + "...)
+		}
+		b = append(b, "u.c"...)
+		b = strconv.AppendInt(b, int64(j+1), 10)
+		if t == "timestamptz" {
+			b = append(b, " * interval '1 microsecond'"...)
+		}
+	}
+	b = append(b, " FROM unnest("...)
+	for j, t := range types {
+		if j > 0 {
+			b = append(b, ", "...)
+		}
+		if t == "timestamptz" {
+			t = "int8"
 		}
 		b = append(b, '$')
 		b = strconv.AppendInt(b, int64(j+1), 10)
 		b = append(b, "::"...)
 		b = append(b, t...)
 		b = append(b, "[]"...)
+	}
+	b = append(b, ") AS u ("...)
+	for j := range types {
+		if j > 0 {
+			b = append(b, ", "...)
+		}
+		b = append(b, "c"...)
+		b = strconv.AppendInt(b, int64(j+1), 10)
 	}
 	b = append(b, ')')
 	return string(append(b, tail...))

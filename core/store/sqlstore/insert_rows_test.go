@@ -15,9 +15,11 @@ import (
 
 // TestBatchRowsKeepTheirOwnValues writes one request-log batch whose every
 // row differs in each text and time column (some api_key_id NULL) and
-// reads it back row by row: the batch's columns travel as arrays whose
-// elements share one backing slice per column, and no row may take
-// another's value.
+// reads it back row by row: the batch's columns travel as arrays in
+// PostgreSQL's text form, so no row may take another's value, and no text
+// may be read as a delimiter, an escape or NULL (quotes, backslashes,
+// commas, braces, the word NULL, blanks, the empty string, non-ASCII).
+// Times come back in UTC at microsecond precision, finer digits cut.
 func TestBatchRowsKeepTheirOwnValues(t *testing.T) {
 	t.Parallel()
 	db, err := sql.Open("pgx", pgtest.NewDatabase(t))
@@ -26,7 +28,8 @@ func TestBatchRowsKeepTheirOwnValues(t *testing.T) {
 	_, err = schema.Migrate(t.Context(), db, schema.Postgres)
 	testutil.NoError(t, err)
 	s := sqlstore.NewControl(db, schema.Postgres)
-	base := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	base := time.Date(2026, 1, 2, 3, 4, 5, 123456789, time.FixedZone("", -(7*3600 + 30*60)))
+	odd := []string{`"`, `\`, `a,b`, `{x}`, `NULL`, `null`, ` `, ``, `\"},{"`, "ü\u2028é", `'`, "tab\there"}
 	const n = 37
 	rows := make([]usage.RequestLog, n)
 	for i := range rows {
@@ -35,7 +38,10 @@ func TestBatchRowsKeepTheirOwnValues(t *testing.T) {
 			key = fmt.Sprintf("key-%d", i)
 		}
 		rows[i] = usage.RequestLog{At: base.Add(time.Duration(i) * time.Second), ClientName: fmt.Sprintf("client-%d", i),
-			Operation: fmt.Sprintf("op-%d", i), StatusCode: 200 + i, ErrorCode: fmt.Sprintf("code-%d", i), DurationUS: int64(i), APIKeyID: key}
+			Operation: fmt.Sprintf("op-%d", i), StatusCode: 200 + i, ErrorCode: odd[i%len(odd)], DurationUS: int64(i), APIKeyID: key}
+		if i%5 == 1 {
+			rows[i].ClientName = odd[i%len(odd)] + rows[i].ClientName
+		}
 	}
 	testutil.NoError(t, s.InsertRequestLogs(t.Context(), rows))
 	got, err := db.QueryContext(t.Context(), `SELECT created_at, client_name, operation, status_code, error_code, duration_us, api_key_id FROM gateway_request_log ORDER BY duration_us`)
@@ -50,7 +56,7 @@ func TestBatchRowsKeepTheirOwnValues(t *testing.T) {
 		var key sql.NullString
 		testutil.NoError(t, got.Scan(&at, &client, &op, &status, &code, &dur, &key))
 		want := rows[i]
-		testutil.Equal(t, "created_at", at.UTC(), want.At)
+		testutil.Equal(t, "created_at", at.UTC(), want.At.UTC().Truncate(time.Microsecond))
 		testutil.Equal(t, "client_name", client, want.ClientName)
 		testutil.Equal(t, "operation", op, want.Operation)
 		testutil.Equal(t, "status_code", status, want.StatusCode)
