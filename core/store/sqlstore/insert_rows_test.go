@@ -28,7 +28,7 @@ func TestBatchRowsKeepTheirOwnValues(t *testing.T) {
 	_, err = schema.Migrate(t.Context(), db, schema.Postgres)
 	testutil.NoError(t, err)
 	s := sqlstore.NewControl(db, schema.Postgres)
-	base := time.Date(2026, 1, 2, 3, 4, 5, 123456789, time.FixedZone("", -(7*3600 + 30*60)))
+	base := time.Date(2026, 1, 2, 3, 4, 5, 123456789, time.FixedZone("", -(7*3600+30*60)))
 	odd := []string{`"`, `\`, `a,b`, `{x}`, `NULL`, `null`, ` `, ``, `\"},{"`, "ü\u2028é", `'`, "tab\there"}
 	const n = 37
 	rows := make([]usage.RequestLog, n)
