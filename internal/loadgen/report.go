@@ -83,9 +83,11 @@ type Cell struct {
 	// there is no direct cell to compare with.
 	VsDirect    float64 `json:"vs_direct,omitempty"`
 	P99VsDirect float64 `json:"p99_vs_direct,omitempty"`
-	// LostEvents counts deferred jobs (deferred scenario) whose status
-	// events never reached the socket that submitted them within the
-	// grace period; each was then read with deferred.get.
+	// LostEvents counts deferred jobs (deferred scenario) whose terminal
+	// status event never reached the socket that submitted them: no event
+	// came for the grace period after the 202 (the job was then read with
+	// deferred.get), and the terminal one had still not come a request
+	// timeout after the cell. An event that was only late is not lost.
 	LostEvents int64 `json:"lost_events,omitempty"`
 	// GatewayCPU is the gateway process's CPU time (user + system) over
 	// the measured slices divided by the requests, in microseconds; for a
@@ -256,7 +258,7 @@ func (r *Report) writeTable(w io.Writer) error {
 			if c.Gateway == GatewayBaseline {
 				via += " (baseline)"
 			}
-			fmt.Fprintf(w, "\n%s %s %d×%d: %d of %d jobs never got their status events on the submitting socket (read with deferred.get after the grace period)\n",
+			fmt.Fprintf(w, "\n%s %s %d×%d: %d of %d jobs never got their terminal status event on the submitting socket (read with deferred.get after the grace period; the event had not come a request timeout later)\n",
 				c.Scenario, via, c.Sockets, c.InFlight, c.LostEvents, c.Requests)
 		}
 	}

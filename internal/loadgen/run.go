@@ -185,7 +185,7 @@ type cell struct {
 	warmN     int64 // requests answered (and checked) in the warm-up
 	elapsed   time.Duration
 	wireBytes int64
-	// lostEvents counts deferred jobs whose events never came.
+	// lostEvents counts deferred jobs whose terminal event never came.
 	lostEvents int64
 	// cpu is what the gateway, the database and the load generator spent
 	// over the measured slices; load the 1-minute load average after them.
@@ -339,7 +339,6 @@ func runGroup(ctx context.Context, cfg Config, g []*cell, seq *atomic.Int64, bar
 			return fmt.Errorf("%s (warm-up): %w", c.label(), err)
 		}
 		c.warmN = int64(h.Count())
-		c.c.lostEvents.Store(0)
 		bar.advance(cfg.Warmup)
 	}
 	slice := cfg.Duration / time.Duration(cfg.Rounds)
@@ -365,7 +364,7 @@ func runGroup(ctx context.Context, cfg Config, g []*cell, seq *atomic.Int64, bar
 	load := loadAverage()
 	for _, c := range g {
 		c.load = load
-		c.lostEvents = c.c.lostEvents.Load()
+		c.lostEvents = c.c.lostEvents(ctx, c.timeout)
 		if isWS(c.via) {
 			for _, m := range c.c.ws {
 				if err := m.strayErr(); err != nil {

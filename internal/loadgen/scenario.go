@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -78,7 +77,34 @@ type conns struct {
 	pool   *pgxpool.Pool
 
 	eventGrace time.Duration // see Config.EventGrace
-	lostEvents atomic.Int64
+}
+
+// missingEvents is how many deferrals on c's sockets went quiet after
+// their reply and have not had their terminal event since.
+func (c *conns) missingEvents() int64 {
+	var n int64
+	for _, m := range c.ws {
+		n += int64(m.missingEvents())
+	}
+	return n
+}
+
+// lostEvents waits, until no deferral's terminal event is missing or for
+// at most wait, and returns how many are still missing: events that never
+// came, not events that were only late (a busy machine delays them).
+func (c *conns) lostEvents(ctx context.Context, wait time.Duration) int64 {
+	deadline := time.Now().Add(wait)
+	for {
+		n := c.missingEvents()
+		if n == 0 || time.Now().After(deadline) {
+			return n
+		}
+		select {
+		case <-ctx.Done():
+			return n
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // op performs request seq on worker's connection and checks the answer.
@@ -276,8 +302,10 @@ func (j *jobState) terminal(seq int64, raw []byte) (bool, error) {
 
 // wsDeferred submits a deferred point fetch and waits for its completed
 // event: the 202 reply, then events until the terminal one. When no event
-// comes for EventGrace the event counts as lost and the job is read with
-// deferred.get until it ends, as a client that missed an event would.
+// comes for EventGrace after the reply, the job is read with deferred.get
+// until it ends, as a client that missed an event would, and its terminal
+// event is still expected on the socket (conns.lostEvents counts it lost
+// only if it never comes).
 func wsDeferred(ctx context.Context, c *conns, worker int, seq int64) error {
 	m := c.ws[worker%len(c.ws)]
 	rid := "d" + strconv.FormatInt(seq, 10)
@@ -307,7 +335,7 @@ func wsDeferred(ctx context.Context, c *conns, worker int, seq int64) error {
 	if !errors.Is(err, errQuiet) || job.RequestID == "" {
 		return err
 	}
-	c.lostEvents.Add(1)
+	m.expectLate(rid)
 	body := fmt.Appendf(nil, `{"request_id":%q}`, job.RequestID)
 	for try := 0; ; try++ {
 		grid := rid + "g" + strconv.Itoa(try)

@@ -35,7 +35,10 @@ type Sample struct {
 	Heap       float64       `json:"heap_inuse_bytes"`
 	Goroutines float64       `json:"goroutines"`
 	WSConns    float64       `json:"ws_connections"`
-	LostEvents int64         `json:"lost_events"`
+	// LostEvents counts deferrals whose terminal event had not reached
+	// the submitting socket EventGrace after their last frame; in the last
+	// sample, those whose event never came (Soak waits RequestTimeout).
+	LostEvents int64 `json:"lost_events"`
 	// PGBackends is the PostgreSQL server's live child processes (when
 	// it runs on this machine), PGBackendsRSS their private resident
 	// memory (RssAnon) in all and PGLargestRSS the largest one's.
@@ -186,7 +189,7 @@ func Soak(ctx context.Context, cfg SoakConfig) ([]Sample, error) {
 		now, n := time.Now(), reqs.Load()
 		var lostN int64
 		for _, c := range lost {
-			lostN += c.lostEvents.Load()
+			lostN += c.missingEvents()
 		}
 		s := Sample{Elapsed: now.Sub(start), Requests: n, Throughput: float64(n-lastReqs) / now.Sub(last).Seconds(), P99: p99,
 			RSS: m[metricRSS], Heap: m[metricHeap], Goroutines: m[metricGoroutines], WSConns: m[metricWSConns], LostEvents: lostN}
@@ -231,6 +234,21 @@ loop:
 	}
 	if cause != nil {
 		return samples, fmt.Errorf("soak interrupted: %w", cause)
+	}
+	if err == nil && len(samples) > 0 {
+		// A sample counts the events late at that moment; the last one
+		// counts those that never came: the sockets are still open, so
+		// a late event still arrives.
+		var lostN int64
+		for _, c := range lost {
+			lostN += c.lostEvents(context.WithoutCancel(ctx), cfg.RequestTimeout)
+		}
+		if s := &samples[len(samples)-1]; s.LostEvents != lostN {
+			if cfg.Out != nil {
+				fmt.Fprintf(cfg.Out, "lost events: %d once the %d late at the last sample had time to come\n", lostN, s.LostEvents)
+			}
+			s.LostEvents = lostN
+		}
 	}
 	return samples, err
 }

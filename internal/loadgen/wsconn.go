@@ -75,6 +75,11 @@ type wsConn struct {
 	// abandoned is guarded by mu: requests given up on (their late
 	// frames are not strays).
 	abandoned map[string]bool
+	// awaiting and late are guarded by mu: deferrals whose job events went
+	// quiet (expectLate) and whose terminal event has not come yet, and
+	// abandoned requests whose terminal event came before expectLate
+	// asked for it. An event is lost only while its deferral is awaited.
+	awaiting, late map[string]bool
 
 	stray     atomic.Int64
 	strayText atomic.Pointer[string]
@@ -110,7 +115,8 @@ func dialWS(ctx context.Context, t Target, w *wire) (*wsConn, error) {
 		return nil, fmt.Errorf("dial websocket: %w", err)
 	}
 	c.SetReadLimit(64 << 20)
-	m := &wsConn{c: c, done: make(chan struct{}), waiting: map[string]*pending{}, abandoned: map[string]bool{}}
+	m := &wsConn{c: c, done: make(chan struct{}), waiting: map[string]*pending{}, abandoned: map[string]bool{},
+		awaiting: map[string]bool{}, late: map[string]bool{}}
 	go m.readLoop()
 	return m, nil
 }
@@ -132,6 +138,13 @@ func (m *wsConn) readLoop() {
 		m.mu.Lock()
 		p := m.waiting[f.RequestID]
 		gaveUp := m.abandoned[f.RequestID]
+		if gaveUp && terminalEvent(f) {
+			if m.awaiting[f.RequestID] {
+				delete(m.awaiting, f.RequestID)
+			} else {
+				m.late[f.RequestID] = true
+			}
+		}
 		m.mu.Unlock()
 		if gaveUp {
 			f.release()
@@ -163,13 +176,48 @@ func (m *wsConn) strayErr() error {
 	return nil
 }
 
+// terminalEvent reports whether f is a deferred job's last status event.
+func terminalEvent(f *frame) bool {
+	if f.Type != "event" || f.Event != "deferred.status" || f.data == nil {
+		return false
+	}
+	switch string(f.data.GetStringBytes("status")) {
+	case "completed", "failed", "canceled":
+		return true
+	}
+	return false
+}
+
+// expectLate records that the deferral rid, given up on by do after its
+// reply, still owes its terminal event: it counts in missingEvents until
+// that event comes.
+func (m *wsConn) expectLate(rid string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.late[rid] {
+		delete(m.late, rid)
+		return
+	}
+	m.awaiting[rid] = true
+}
+
+// missingEvents is how many deferrals expectLate recorded whose terminal
+// event has not come.
+func (m *wsConn) missingEvents() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.awaiting)
+}
+
 // errQuiet reports a request that got no frame for its quiet period.
 var errQuiet = errors.New("no frame within the quiet period")
 
 // do sends frame for request rid and hands each frame carrying rid to
 // handle until it reports done or fails. With quiet > 0 it gives up with
-// errQuiet when no frame came for that long, and ignores the request's
-// later frames.
+// errQuiet when, after the first frame (the reply), no frame came for that
+// long, and ignores the request's later frames; the reply itself is
+// waited for as long as ctx allows, like any other request's, so a busy
+// machine makes it slow, not failed.
 func (m *wsConn) do(ctx context.Context, rid string, payload []byte, quiet time.Duration, handle func(*frame) (bool, error)) error {
 	p := &pending{ch: make(chan *frame, 16), gone: make(chan struct{})}
 	m.mu.Lock()
@@ -190,12 +238,12 @@ func (m *wsConn) do(ctx context.Context, rid string, payload []byte, quiet time.
 	}
 	frames, last := 0, "none"
 	var timer *time.Timer
-	var quietC <-chan time.Time
-	if quiet > 0 {
-		timer = time.NewTimer(quiet)
-		defer timer.Stop()
-		quietC = timer.C
-	}
+	var quietC <-chan time.Time // armed by the first frame
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
 	for {
 		select {
 		case f := <-p.ch:
@@ -204,7 +252,12 @@ func (m *wsConn) do(ctx context.Context, rid string, payload []byte, quiet time.
 			if f.Type == "event" {
 				last += " " + string(f.raw())
 			}
-			if timer != nil {
+			switch {
+			case quiet <= 0:
+			case timer == nil:
+				timer = time.NewTimer(quiet)
+				quietC = timer.C
+			default:
 				timer.Reset(quiet)
 			}
 			done, err := handle(f)
