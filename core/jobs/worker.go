@@ -175,6 +175,7 @@ func (q *Queue) claim(n int) int {
 	}
 	q.unreserve(n - len(claimed))
 	for _, j := range claimed {
+		j.Decoded = q.decoded.take(j.RequestID)
 		q.start(j)
 	}
 	return len(claimed)
