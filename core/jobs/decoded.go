@@ -3,10 +3,15 @@ package jobs
 import "sync"
 
 // maxDecoded bounds how many decoded requests a node keeps for its queued
-// jobs. A job that another node claims leaves its entry behind until
-// maxDecoded later deferrals push it out; a job whose entry is gone is
-// decoded from its stored body, as every job read from the store is.
-const maxDecoded = 1024
+// jobs, and maxDecodedBody the body of each (bytes; a bigger one is not
+// kept: its decode is small beside its run, and its decoded form large).
+// A job that another node claims leaves its entry behind until maxDecoded
+// later deferrals push it out; a job whose entry is gone is decoded from
+// its stored body, as every job read from the store is.
+const (
+	maxDecoded     = 256
+	maxDecodedBody = 4096
+)
 
 // decodedRequests keeps the requests this node's deferrals decoded, by job
 // id, from the deferral until one of this node's workers claims the job

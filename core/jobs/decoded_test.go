@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -37,8 +38,8 @@ func TestDecodedRequestsBounded(t *testing.T) {
 // TestDecodedHandedToOwnWorker: the worker of the node that deferred a job
 // gets the request its deferral decoded (Job.Decoded), whether the job was
 // handed to it at the deferral or queued and claimed later; a job deferred
-// on another node, or without a decoded request, is run from its stored
-// body (Decoded nil). Issue #19.
+// on another node, without a decoded request, or with a body over 4 KiB,
+// is run from its stored body (Decoded nil). Issue #19.
 func TestDecodedHandedToOwnWorker(t *testing.T) {
 	t.Parallel()
 	eachDialect(t, func(t *testing.T, db func() *sqlstore.Jobs, _ schema.Dialect) {
@@ -81,11 +82,15 @@ func TestDecodedHandedToOwnWorker(t *testing.T) {
 		queued := enqueue(q, "queued")
 		elsewhere := enqueue(other, "elsewhere")
 		none := enqueue(q, nil)
-		for _, id := range []string{queued, elsewhere, none} {
+		big := fmt.Sprintf(`{"query":"SELECT 1 -- %s"}`, strings.Repeat("x", 5000))
+		res, err := q.EnqueueDecoded(t.Context(), vocab.Call{Op: vocab.OpQuery, Body: []byte(big)}, "local", "", "big")
+		tu.NoError(t, err)
+		large := res.Data.(vocab.DeferredReply).RequestID
+		for _, id := range []string{queued, elsewhere, none, large} {
 			tu.Equal(t, "stored queued", getJob(t, s, id).Status, vocab.JobQueued)
 		}
 		unblock.Do(func() { close(block) })
-		for _, id := range []string{handed, queued, elsewhere, none} {
+		for _, id := range []string{handed, queued, elsewhere, none, large} {
 			waitFor(t, id+" completed", func() bool { return getJob(t, s, id).Status == vocab.JobCompleted })
 		}
 		mu.Lock()
@@ -94,5 +99,6 @@ func TestDecodedHandedToOwnWorker(t *testing.T) {
 		tu.Equal(t, "queued, claimed by its node", got[queued], any("queued"))
 		tu.Equal(t, "deferred on another node", got[elsewhere], nil)
 		tu.Equal(t, "deferred without a decoded request", got[none], nil)
+		tu.Equal(t, "a body over 4 KiB", got[large], nil)
 	})
 }

@@ -127,8 +127,9 @@ func (q *Queue) Enqueue(ctx context.Context, call vocab.Call, client, owner stri
 // EnqueueDecoded is Enqueue of a call whose body the caller has decoded
 // into decoded (nil for none). When one of this node's workers runs the
 // job, its Job.Decoded is that value, so the body is not decoded again
-// (issue #19); a job run by another node, or whose value this node no
-// longer keeps (decoded.go), is decoded from its stored body. decoded must
+// (issue #19); a job run by another node, with a body over 4 KiB, or
+// whose value this node no longer keeps (decoded.go), is decoded from its
+// stored body. decoded must
 // be what decoding call.Body gives, and the caller must not change it.
 func (q *Queue) EnqueueDecoded(ctx context.Context, call vocab.Call, client, owner string, decoded any) (*vocab.Result, error) {
 	if q == nil {
@@ -171,7 +172,9 @@ func (q *Queue) EnqueueDecoded(ctx context.Context, call vocab.Call, client, own
 	}
 	// Kept before the insert: a worker of this node may claim the job as
 	// soon as it is stored.
-	q.decoded.put(j.RequestID, decoded)
+	if len(call.Body) <= maxDecodedBody {
+		q.decoded.put(j.RequestID, decoded)
+	}
 	existing, err := q.store(ctx, j)
 	if err != nil || existing != nil {
 		q.decoded.take(j.RequestID)
