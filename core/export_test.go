@@ -24,3 +24,10 @@ func (g *Gateway) CacheWaiting() int {
 
 // MayChangeSchema is mayChangeSchema.
 var MayChangeSchema = mayChangeSchema
+
+// WorkerRequest is the decoded request a worker runs for j (jobOp): the one
+// its deferral decoded when j carries it, else its stored body decoded.
+func WorkerRequest(j *Job) (any, error) {
+	o := jobOp(j)
+	return o.req, o.reqErr
+}

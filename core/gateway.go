@@ -242,7 +242,14 @@ func (g *Gateway) deferCall(ctx context.Context, o *op) (*Result, error) {
 	if call.Op == OpSQL && call.Client == "" {
 		call.Client = c.spec.Name
 	}
-	return g.jobs.Enqueue(ctx, call, c.spec.Name, o.keyID)
+	// The worker of this node that runs the job runs what was decoded
+	// here (issue #19); a body that failed to decode is decoded again
+	// there, and fails the job with the same error.
+	var decoded any
+	if o.reqErr == nil {
+		decoded = o.req
+	}
+	return g.jobs.EnqueueDecoded(ctx, call, c.spec.Name, o.keyID, decoded)
 }
 
 // Do runs one operation and buffers its reply.
@@ -279,8 +286,17 @@ func (g *Gateway) runJob(ctx context.Context, j *Job) (*Result, error) {
 	if err := g.jobRunnable(j); err != nil {
 		return nil, err
 	}
+	return g.run(ctx, jobOp(j))
+}
+
+// jobOp is the op of a claimed job: its request as its deferral decoded it
+// when this node deferred it (Job.Decoded), else its stored body decoded.
+func jobOp(j *Job) *op {
 	call := Call{Op: j.Action, Client: j.ClientName, Body: j.Request.Body, StripNulls: j.Request.StripNulls}
-	return g.run(ctx, newOp(call))
+	if j.Decoded != nil {
+		return &op{Call: call, req: j.Decoded}
+	}
+	return newOp(call)
 }
 
 // run executes a call inline, under its statement timeout (core/limits.go).

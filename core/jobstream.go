@@ -24,7 +24,7 @@ func (g *Gateway) streamJob(ctx context.Context, j *Job) (jobs.Rows, string, err
 	default:
 		return nil, "", nil
 	}
-	o := newOp(Call{Op: j.Action, Client: j.ClientName, Body: j.Request.Body, StripNulls: j.Request.StripNulls})
+	o := jobOp(j)
 	if r, ok := o.req.(*request.FetchRequest); ok && r.Post.GroupBy != "" {
 		return nil, "", nil // post-processing needs every row in memory
 	}

@@ -23,7 +23,7 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		queue: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "athena", Subsystem: "gateway", Name: "deferred_queue_requests",
-			Help: "Deferred requests in the queue by status (refreshed every 5 s)."}, []string{"status"}),
+			Help: "Deferred requests in the queue by status (queued and running refreshed every 5 s, the terminal statuses every minute)."}, []string{"status"}),
 		oldestAge: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "athena", Subsystem: "gateway", Name: "deferred_queue_oldest_age_seconds",
 			Help: "Age of the oldest queued deferred request, 0 when none."}),
 		storageUp: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "athena", Subsystem: "gateway", Name: "deferred_queue_storage_up",

@@ -56,6 +56,9 @@ type Queue struct {
 	// handoff: the store stores a deferral claimed by this node when one
 	// of its slots is free (ClaimingEnqueuer; workers enabled).
 	handoff bool
+	// decoded holds the requests this node's queued deferrals decoded,
+	// for its workers (nil without workers; decoded.go).
+	decoded *decodedRequests
 
 	// mu guards running: the cancel funcs of the jobs this node runs, and
 	// closing: set when workLoop stops, after which no slot is reserved.
@@ -94,6 +97,7 @@ func New(cfg Config) (*Queue, error) {
 		q.slots = make(chan struct{}, cfg.Concurrency)
 		c, ok := cfg.Store.(ClaimingEnqueuer)
 		q.handoff = ok && c.EnqueuesClaimed()
+		q.decoded = newDecodedRequests(maxDecoded)
 	}
 	q.bus = newBus(q)
 	q.bus.start(ctx)
@@ -117,6 +121,17 @@ func New(cfg Config) (*Queue, error) {
 // registered before any worker can see the job, and Result.Unwatch ends it
 // (Enqueue ends it itself when it fails).
 func (q *Queue) Enqueue(ctx context.Context, call vocab.Call, client, owner string) (*vocab.Result, error) {
+	return q.EnqueueDecoded(ctx, call, client, owner, nil)
+}
+
+// EnqueueDecoded is Enqueue of a call whose body the caller has decoded
+// into decoded (nil for none). When one of this node's workers runs the
+// job, its Job.Decoded is that value, so the body is not decoded again
+// (issue #19); a job run by another node, with a body over 4 KiB, or
+// whose value this node no longer keeps (decoded.go), is decoded from its
+// stored body. decoded must
+// be what decoding call.Body gives, and the caller must not change it.
+func (q *Queue) EnqueueDecoded(ctx context.Context, call vocab.Call, client, owner string, decoded any) (*vocab.Result, error) {
 	if q == nil {
 		return nil, ErrNoQueue
 	}
@@ -155,7 +170,15 @@ func (q *Queue) Enqueue(ctx context.Context, call vocab.Call, client, owner stri
 		lease := j.LeaseUntil
 		j.LeaseExpiresAt = &lease
 	}
+	// Kept before the insert: a worker of this node may claim the job as
+	// soon as it is stored.
+	if len(call.Body) <= maxDecodedBody {
+		q.decoded.put(j.RequestID, decoded)
+	}
 	existing, err := q.store(ctx, j)
+	if err != nil || existing != nil {
+		q.decoded.take(j.RequestID)
+	}
 	if handoff && (err != nil || existing != nil || j.Status != vocab.JobRunning) {
 		handoff = false
 		q.unreserve(1)
@@ -189,6 +212,7 @@ func (q *Queue) Enqueue(ctx context.Context, call vocab.Call, client, owner stri
 		// queued, as after a claim. The worker changes j from now on.
 		d := *j
 		d.Status, deferred = vocab.JobQueued, &d
+		j.Decoded = q.decoded.take(j.RequestID)
 		q.start(j)
 	} else {
 		q.wake()

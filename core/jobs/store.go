@@ -115,8 +115,10 @@ type ClaimingEnqueuer interface {
 // gauges and retention.
 type Keeper interface {
 	// Stats counts jobs by status and reports the oldest queued job's
-	// creation time (zero when none).
-	Stats(ctx context.Context) (map[vocab.JobStatus]int64, time.Time, error)
+	// creation time (zero when none). Without terminal it counts queued
+	// and running jobs only: terminal ones are every job kept for
+	// Config.Retention, and counting them grows with the table.
+	Stats(ctx context.Context, terminal bool) (map[vocab.JobStatus]int64, time.Time, error)
 	// Prune deletes terminal jobs that finished before cutoff.
 	Prune(ctx context.Context, cutoff time.Time) (int64, error)
 }

@@ -57,6 +57,12 @@ type Job struct {
 	// Reader reads the stored result back, when the job was read for its
 	// result (core.JobResult).
 	Reader ResultReader `json:"-"`
+	// Decoded is Request.Body as the node that deferred the job decoded
+	// it (core's request value, or nil), handed in process to that node's
+	// own worker so the body is not decoded again (issue #19). It is nil
+	// on a job read from the store; the worker that runs the job is its
+	// only user and must not change it.
+	Decoded any `json:"-"`
 }
 
 // ResultChunk is one stored piece of a result: up to ChunkRows rows, one

@@ -460,16 +460,24 @@ func (s *Jobs) Cancel(ctx context.Context, id string, now time.Time) (*core.Job,
 	return jobs[0], cur.Status, nil
 }
 
-// statsQuery counts the jobs of each status through the partial index of
-// its status (queued, lease or done), never the table itself; only the
-// oldest queued job's creation is read.
-const statsQuery = `SELECT 'queued', count(*), min(created_at) FROM gateway_deferred_requests WHERE status = 'queued'
-	UNION ALL SELECT 'running', count(*), NULL FROM gateway_deferred_requests WHERE status = 'running'
+// activeStatsQuery counts queued and running jobs through the partial
+// index of their status (queued, lease), never the table itself; only the
+// oldest queued job's creation is read. statsQuery adds the terminal jobs,
+// through the index of terminal rows: a walk over every finished job kept.
+const (
+	activeStatsQuery = `SELECT 'queued', count(*), min(created_at) FROM gateway_deferred_requests WHERE status = 'queued'
+	UNION ALL SELECT 'running', count(*), NULL FROM gateway_deferred_requests WHERE status = 'running'`
+	statsQuery = activeStatsQuery + `
 	UNION ALL SELECT status, count(*), NULL FROM gateway_deferred_requests WHERE ` + terminalCondition + ` GROUP BY status`
+)
 
 // Stats implements jobs.Store.
-func (s *Jobs) Stats(ctx context.Context) (map[core.JobStatus]int64, time.Time, error) {
-	rows, err := s.db.QueryContext(ctx, statsQuery)
+func (s *Jobs) Stats(ctx context.Context, terminal bool) (map[core.JobStatus]int64, time.Time, error) {
+	query := activeStatsQuery
+	if terminal {
+		query = statsQuery
+	}
+	rows, err := s.db.QueryContext(ctx, query)
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("queue stats: %w", err)
 	}

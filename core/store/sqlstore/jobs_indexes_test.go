@@ -24,14 +24,17 @@ var deferredIndexes = []string{
 	"gateway_deferred_requests_owner",
 	"gateway_deferred_requests_queued",
 	"gateway_deferred_requests_queued_client",
+	"gateway_deferred_requests_result_bytes",
 }
 
 // deferredQueries are the reads of the queue, in the shapes the store
 // sends (values inlined), each with the indexes that may serve it. Every
 // one must be served by one of them in both dialects: the claim, the
 // hand-off's "is anything queued", the per-client cap, the lease sweeps,
-// the retention prune, the gauges' counts (Stats), the idempotency lookup, a job by id, and the job
-// lists by owner, client and each status.
+// the retention prune, the gauges' counts (Stats), the stored result bytes
+// (the result gauges and the per-client quota, migration 0009), the
+// idempotency lookup, a job by id, and the job lists by owner, client and
+// each status.
 var deferredQueries = []struct {
 	name, sql string
 	want      []string
@@ -60,6 +63,10 @@ var deferredQueries = []struct {
 		[]string{"gateway_deferred_requests_lease"}},
 	{"stats: done", `SELECT status, count(*), NULL FROM gateway_deferred_requests
 		WHERE status IN ('completed', 'failed', 'canceled') GROUP BY status`, []string{"gateway_deferred_requests_done"}},
+	{"result bytes", `SELECT client_name, SUM(result_bytes) FROM gateway_deferred_requests WHERE result_bytes > 0 GROUP BY client_name`,
+		[]string{"gateway_deferred_requests_result_bytes"}},
+	{"result bytes of a client", `SELECT client_name, SUM(result_bytes) FROM gateway_deferred_requests WHERE result_bytes > 0 AND client_name = 'c1' GROUP BY client_name`,
+		[]string{"gateway_deferred_requests_result_bytes"}},
 	{"by id", `SELECT status FROM gateway_deferred_requests WHERE request_id = 'j1'`, []string{"pkey"}},
 	{"list by owner", `SELECT request_id FROM gateway_deferred_requests WHERE owner_key = 'k1'
 		ORDER BY created_at DESC, request_id DESC LIMIT 50 OFFSET 0`, []string{"gateway_deferred_requests_owner"}},
@@ -112,9 +119,10 @@ func TestDeferredIndexes(t *testing.T) {
 			for i := range 200 {
 				status := []string{"queued", "running", "completed", "failed", "canceled"}[i%5]
 				_, err := conn.ExecContext(ctx, fmt.Sprintf(`INSERT INTO gateway_deferred_requests
-					(request_id, client_name, action, request, status, created_at, updated_at, lease_until, finished_at, owner_key)
-					VALUES ('j%d', 'c%d', 'fetch', '{}', '%s', %d, %d, %d, %d, %s)`,
-					i, i%7, status, i, i, i+10, i+20, map[bool]string{true: "'k1'", false: "NULL"}[i%2 == 0]))
+					(request_id, client_name, action, request, status, created_at, updated_at, lease_until, finished_at, owner_key, result_bytes)
+					VALUES ('j%d', 'c%d', 'fetch', '{}', '%s', %d, %d, %d, %d, %s, %d)`,
+					i, i%7, status, i, i, i+10, i+20, map[bool]string{true: "'k1'", false: "NULL"}[i%2 == 0],
+					map[bool]int{true: 1000 + i, false: 0}[i%10 == 2])) // some completed jobs' results are stored in chunks
 				tu.NoError(t, err)
 			}
 			explain := "EXPLAIN QUERY PLAN "

@@ -74,9 +74,12 @@ func TestJobLifecycle(t *testing.T) {
 		tu.Equal(t, "attempts", claimed[0].Attempts, 1)
 		tu.Equal(t, "worker", claimed[0].WorkerID, "w1")
 
-		counts, oldest, err := s.Stats(ctx)
+		counts, oldest, err := s.Stats(ctx, true)
 		tu.NoError(t, err)
 		tu.Equal(t, "counts", counts, map[core.JobStatus]int64{core.JobQueued: 1, core.JobRunning: 2})
+		active, _, err := s.Stats(ctx, false)
+		tu.NoError(t, err)
+		tu.Equal(t, "active counts", active, counts)
 		tu.Equal(t, "oldest queued", oldest.UnixMilli(), t0.Add(2*time.Second).UnixMilli())
 
 		// Finish stores once; a second finish (a duplicate run) is refused.
@@ -92,6 +95,12 @@ func TestJobLifecycle(t *testing.T) {
 		got, _ = s.Get(ctx, "j0")
 		tu.Equal(t, "result", string(got.Result), `{"status":"success"}`)
 		tu.Equal(t, "finished", got.FinishedAt.UnixMilli(), fin.UnixMilli())
+		counts, _, err = s.Stats(ctx, true)
+		tu.NoError(t, err)
+		tu.Equal(t, "counts after a finish", counts, map[core.JobStatus]int64{core.JobQueued: 1, core.JobRunning: 1, core.JobCompleted: 1})
+		active, _, err = s.Stats(ctx, false)
+		tu.NoError(t, err)
+		tu.Equal(t, "active counts after a finish", active, map[core.JobStatus]int64{core.JobQueued: 1, core.JobRunning: 1})
 
 		// Requeue only finished jobs; cancel only unfinished ones.
 		_, err = s.Requeue(ctx, "j1", now)
