@@ -27,7 +27,8 @@ const noPoll = time.Hour
 
 // trackedStore is the real store (every optional interface of
 // *sqlstore.Jobs promoted), counting Claim calls and the jobs they
-// returned, and holding terminal writes at a gate while it is closed.
+// returned, recording the status each new job was stored with, and
+// holding terminal writes at a gate while it is closed.
 type trackedStore struct {
 	*sqlstore.Jobs
 	claims, claimedJobs atomic.Int64
@@ -36,6 +37,44 @@ type trackedStore struct {
 	gate     chan struct{} // nil: open
 	finished int           // terminal writes done
 	onClaim  func(limit int)
+	storedAs map[string]vocab.JobStatus
+}
+
+func (s *trackedStore) Enqueue(ctx context.Context, j *vocab.Job, maxQueued int) (*vocab.Job, error) {
+	existing, err := s.Jobs.Enqueue(ctx, j, maxQueued)
+	if err == nil && existing == nil {
+		s.stored(j)
+	}
+	return existing, err
+}
+
+func (s *trackedStore) EnqueueMany(ctx context.Context, js []*vocab.Job, maxQueued int) ([]bool, error) {
+	ok, err := s.Jobs.EnqueueMany(ctx, js, maxQueued)
+	for i := range ok {
+		if ok[i] {
+			s.stored(js[i])
+		}
+	}
+	return ok, err
+}
+
+// stored records the status j was stored with (the store sets it; no
+// worker has j yet).
+func (s *trackedStore) stored(j *vocab.Job) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.storedAs == nil {
+		s.storedAs = map[string]vocab.JobStatus{}
+	}
+	s.storedAs[j.RequestID] = j.Status
+}
+
+// storedStatus is the status the job id was stored with: what its insert
+// did, whatever a worker did to it since.
+func (s *trackedStore) storedStatus(id string) vocab.JobStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.storedAs[id]
 }
 
 func (s *trackedStore) Claim(ctx context.Context, worker string, now, leaseUntil time.Time, limit int) ([]*vocab.Job, []*vocab.Job, error) {
@@ -200,15 +239,23 @@ func TestHandoffStoredClaimed(t *testing.T) {
 
 		// A job queued before (by a node without workers) is not
 		// overtaken: the next deferral on the idle node is stored queued,
-		// and the older one runs first.
+		// and the older one runs first. Claims wait at a gate until both
+		// are stored, so no claim can take the older job first (a claim
+		// that began meanwhile holds the slot: then no hand-off is tried).
 		idle(t, q, s)
+		claimGate := make(chan struct{})
+		var openClaims sync.Once
+		defer openClaims.Do(func() { close(claimGate) }) // before Close
+		s.mu.Lock()
+		s.onClaim = func(int) { <-claimGate }
+		s.mu.Unlock()
 		other, err := jobs.New(jobs.Config{Store: s.Jobs, NodeID: "node-b"})
 		tu.NoError(t, err)
 		defer other.Close()
 		older := deferCall(t, other, nil)
-		tu.Equal(t, "older status", getJob(t, s, older).Status, vocab.JobQueued)
 		newer := deferCall(t, q, nil)
-		tu.Equal(t, "newer status", getJob(t, s, newer).Status, vocab.JobQueued)
+		tu.Equal(t, "newer stored as", s.storedStatus(newer), vocab.JobQueued)
+		openClaims.Do(func() { close(claimGate) })
 		for _, x := range []string{older, newer} {
 			waitFor(t, x+" completed", func() bool { return getJob(t, s, x).Status == vocab.JobCompleted })
 		}
