@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -38,12 +39,18 @@ type trackedStore struct {
 	finished int           // terminal writes done
 	onClaim  func(limit int)
 	storedAs map[string]vocab.JobStatus
+	// lostReply makes Enqueue fail after its insert committed, as a
+	// connection lost before COMMIT's reply came.
+	lostReply atomic.Bool
 }
 
 func (s *trackedStore) Enqueue(ctx context.Context, j *vocab.Job, maxQueued int) (*vocab.Job, error) {
 	existing, err := s.Jobs.Enqueue(ctx, j, maxQueued)
 	if err == nil && existing == nil {
 		s.stored(j)
+		if s.lostReply.Load() {
+			return nil, errors.New("read COMMIT's reply: connection reset by peer")
+		}
 	}
 	return existing, err
 }
@@ -378,5 +385,41 @@ func TestUnsettledBound(t *testing.T) {
 			waitFor(t, id+" completed", func() bool { return getJob(t, s, id).Status == vocab.JobCompleted })
 		}
 		tu.Equal(t, "claims past the bound", violations.Load(), int64(0))
+	})
+}
+
+// TestHandoffInsertLostReply: a hand-off whose insert committed but whose
+// reply was lost fails the deferral, and its claim is handed back: a
+// worker runs the job once, without waiting for the lease (an hour here)
+// to pass.
+func TestHandoffInsertLostReply(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, db func() *sqlstore.Jobs, _ schema.Dialect) {
+		s := &trackedStore{Jobs: db()}
+		var runs atomic.Int64
+		q, err := jobs.New(jobs.Config{Store: s, WorkerEnabled: true, Concurrency: 1, PollInterval: noPoll, NodeID: "node-a",
+			Lease: time.Hour, MaxAttempts: 1,
+			Run: func(ctx context.Context, j *vocab.Job) (*vocab.Result, error) {
+				runs.Add(1)
+				return &vocab.Result{Message: "ok", Data: []int{1}}, nil
+			}})
+		tu.NoError(t, err)
+		defer q.Close()
+		idle(t, q, s)
+		s.lostReply.Store(true)
+		_, err = q.Enqueue(t.Context(), vocab.Call{Op: vocab.OpQuery, Body: []byte(`{"query":"SELECT 1"}`)}, "local", "")
+		if err == nil {
+			t.Fatal("a deferral whose insert reply was lost succeeded")
+		}
+		tu.Contains(t, "error", err.Error(), "unavailable")
+		s.mu.Lock()
+		var id string
+		for k, st := range s.storedAs {
+			id = k
+			tu.Equal(t, "stored as", st, vocab.JobRunning) // handed off: stored claimed
+		}
+		s.mu.Unlock()
+		waitFor(t, "the job to complete", func() bool { return getJob(t, s, id).Status == vocab.JobCompleted })
+		tu.Equal(t, "runs", runs.Load(), int64(1))
 	})
 }

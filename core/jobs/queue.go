@@ -115,9 +115,16 @@ func New(cfg Config) (*Queue, error) {
 	return q, nil
 }
 
-// Enqueue stores call as a queued job of client, owned by the API key with
-// public id owner ("" for none), and returns the 202 reply's Result. The
-// job is durable when Enqueue returns. When call.Watch is set, it is
+// handoffStoreTimeout bounds the insert of a job handed to a local worker,
+// which does not end with its caller's ctx.
+const handoffStoreTimeout = 10 * time.Second
+
+// Enqueue stores call as a job of client, owned by the API key with public
+// id owner ("" for none), and returns the 202 reply's Result: queued, or,
+// when one of this node's worker slots is free and no older job is queued,
+// claimed by this node and handed to that worker (the 202 still says
+// queued; the running event follows it). The job is durable when Enqueue
+// returns. When call.Watch is set, it is
 // registered before any worker can see the job, and Result.Unwatch ends it
 // (Enqueue ends it itself when it fails).
 func (q *Queue) Enqueue(ctx context.Context, call vocab.Call, client, owner string) (*vocab.Result, error) {
@@ -175,7 +182,16 @@ func (q *Queue) EnqueueDecoded(ctx context.Context, call vocab.Call, client, own
 	if len(call.Body) <= maxDecodedBody {
 		q.decoded.put(j.RequestID, decoded)
 	}
-	existing, err := q.store(ctx, j)
+	storeCtx := ctx
+	if handoff {
+		// Its row is stored claimed by this node: an insert cut short by
+		// the caller (a socket closed mid-deferral) must not commit a
+		// claim that no worker here will run.
+		var cancel context.CancelFunc
+		storeCtx, cancel = context.WithTimeout(context.WithoutCancel(ctx), handoffStoreTimeout)
+		defer cancel()
+	}
+	existing, err := q.store(storeCtx, j)
 	if err != nil || existing != nil {
 		q.decoded.take(j.RequestID)
 	}
@@ -183,6 +199,14 @@ func (q *Queue) EnqueueDecoded(ctx context.Context, call vocab.Call, client, own
 		handoff = false
 		q.unreserve(1)
 		q.queued(j)
+		if err != nil {
+			// The insert may have committed before the error came (a
+			// connection lost after COMMIT, a batch retried alone): hand
+			// the claim back, so that a worker takes the job as it would
+			// a queued one instead of waiting for the lease to pass.
+			q.release(j.RequestID)
+			q.wake()
+		}
 	}
 	if err != nil {
 		if unwatch != nil {

@@ -255,15 +255,22 @@ func (q *Queue) run(ctx context.Context, cancel context.CancelCauseFunc, j *voca
 	case q.ctx.Err() != nil, vocab.IsRetryable(err) && j.Attempts < j.MaxAttempts:
 		// This node is shutting down, or the backend is briefly away: hand
 		// the job back for another attempt.
-		rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer rcancel()
-		if err := q.cfg.Store.Release(rctx, j.RequestID, q.cfg.NodeID); err != nil {
-			q.log.Warn("releasing a deferred request failed; it runs again when its lease expires", "request_id", j.RequestID, "error", err)
-		}
+		q.release(j.RequestID)
 		q.wake() // its slot was freed before it was queued again
 	default:
 		j.Stored = nil
 		q.finish(j, vocab.JobFailed, vocab.ErrorEnvelope(err), vocab.PublicMessage(err))
+	}
+}
+
+// release hands a job this node has claimed back to the queue, for any
+// node's worker to take; when that fails, it runs again when its lease
+// expires.
+func (q *Queue) release(id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := q.cfg.Store.Release(ctx, id, q.cfg.NodeID); err != nil {
+		q.log.Warn("releasing a deferred request failed; it runs again when its lease expires", "request_id", id, "error", err)
 	}
 }
 
