@@ -160,10 +160,22 @@ func (h *httpConn) do(ctx context.Context, method, path string, body []byte) (in
 		h.Close()
 		return 0, nil, err
 	}
+	// Bytes the server sent after its last response answer no request
+	// (a duplicated reply, say): they must not pass as this one's answer.
+	if n := h.br.Buffered(); n > 0 {
+		h.Close()
+		return 0, nil, fmt.Errorf("read response: %d bytes from the server that answer no request", n)
+	}
 	// A cancelled request unblocks the read by expiring the deadline.
 	c := h.c
 	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
+	defer func() {
+		if !stop() && h.c == c {
+			// ctx ended as the request did: its deadline may expire
+			// after the next request set its own, so c is not reused.
+			h.Close()
+		}
+	}()
 
 	b := append(h.out[:0], method...)
 	b = append(b, ' ')

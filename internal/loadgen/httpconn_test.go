@@ -170,6 +170,53 @@ func TestHTTPConnTruncatedBody(t *testing.T) {
 	}
 }
 
+// TestHTTPConnRefusesUnsolicitedBytes: a server that answers one request
+// twice has its second answer refused, not read as the next request's.
+func TestHTTPConnRefusesUnsolicitedBytes(t *testing.T) {
+	t.Parallel()
+	ht, _ := restServer(t, func(w http.ResponseWriter, r *http.Request) {
+		c, bw, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		// The answer, and a second one to the same request; then the
+		// connection stays open and silent.
+		_, _ = bw.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirstHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale")
+		_ = bw.Flush()
+		t.Cleanup(func() { c.Close() })
+	})
+	h := newHTTPConn(ht)
+	defer h.Close()
+	_, out, err := h.do(t.Context(), http.MethodPost, "/a", nil)
+	testutil.NoError(t, err)
+	testutil.Equal(t, "first body", string(out), "first")
+	status, out, err := h.do(t.Context(), http.MethodPost, "/b", nil)
+	if err == nil || !strings.Contains(err.Error(), "answer no request") {
+		t.Fatalf("second request: %d %q, %v; want the duplicate answer refused", status, out, err)
+	}
+}
+
+// TestHTTPConnNotReusedAfterItsContextEnded: a request whose ctx ended as
+// its answer came does not leave the connection for the next request (the
+// expiring deadline could land on it).
+func TestHTTPConnNotReusedAfterItsContextEnded(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	ht, _ := restServer(t, func(w http.ResponseWriter, r *http.Request) {
+		cancel() // ends the request's ctx before its answer is read
+		_, _ = io.WriteString(w, `{"status":"success"}`)
+	})
+	h := newHTTPConn(ht)
+	defer h.Close()
+	_, _, _ = h.do(ctx, http.MethodPost, "/a", nil)
+	if h.c != nil {
+		t.Fatal("the connection of a request whose ctx ended is kept")
+	}
+	_, out, err := h.do(t.Context(), http.MethodPost, "/b", nil)
+	testutil.NoError(t, err)
+	testutil.Equal(t, "body", string(out), `{"status":"success"}`)
+}
+
 func TestHTTPConnCancel(t *testing.T) {
 	t.Parallel()
 	release := make(chan struct{})
