@@ -2,9 +2,14 @@ package main
 
 import (
 	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -43,6 +48,45 @@ func floorPercent(live, roots, floor uint64, base int) int {
 	return max(min(p, top), base)
 }
 
+// capFloor keeps the floor to a quarter of the process's memory limit
+// (GOMEMLIMIT, or the cgroup's memory.max of a container; 0 or
+// math.MaxInt64 for none): a gateway in a small container without
+// GOMEMLIMIT would otherwise grow its heap to the floor, close to the
+// limit, before the first collection.
+func capFloor(floor uint64, memLimit int64, cgroupMax uint64) uint64 {
+	limit := cgroupMax
+	if memLimit > 0 && memLimit < math.MaxInt64 && (limit == 0 || uint64(memLimit) < limit) {
+		limit = uint64(memLimit)
+	}
+	if limit > 0 {
+		return min(floor, limit/4)
+	}
+	return floor
+}
+
+// cgroupMemoryMax is this process's cgroup v2 memory limit in bytes, 0
+// when there is none or it cannot be read.
+func cgroupMemoryMax() uint64 {
+	b, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return 0
+	}
+	// cgroup v2: a single line "0::/path".
+	path, ok := strings.CutPrefix(strings.TrimSpace(string(b)), "0::")
+	if !ok || strings.Contains(path, "\n") {
+		return 0
+	}
+	v, err := os.ReadFile(filepath.Join("/sys/fs/cgroup", path, "memory.max"))
+	if err != nil {
+		return 0
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(string(v)), 10, 64) // "max": no limit
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
 // heapFloor re-sets GOGC after every collection (a cleanup on a sentinel
 // object, which runs once the collection has found it unreachable).
 type heapFloor struct {
@@ -76,6 +120,10 @@ var (
 // to collect by GOMEMLIMIT alone) or when a floor already runs in this
 // process. stop puts the process's GOGC back.
 func startHeapFloor(floor uint64, log *slog.Logger) (stop func()) {
+	if capped := capFloor(floor, debug.SetMemoryLimit(-1), cgroupMemoryMax()); capped < floor {
+		log.Info("gc heap floor lowered to a quarter of the memory limit", "floor_mib", floor>>20, "lowered_to_mib", capped>>20)
+		floor = capped
+	}
 	h := newHeapFloor(floor)
 	if h == nil {
 		log.Info("gc heap floor not used: GOGC=off, or one already runs in this process")

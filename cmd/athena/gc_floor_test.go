@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"runtime"
 	"strings"
 	"testing"
@@ -37,6 +38,25 @@ func TestFloorPercent(t *testing.T) {
 // GOGC is the process's): after a collection GOGC is raised for this
 // test binary's small live heap, a second floor does not start, and stop
 // puts GOGC back.
+func TestCapFloor(t *testing.T) {
+	t.Parallel()
+	const mib = 1 << 20
+	for _, tt := range []struct {
+		name            string
+		memLimit        int64
+		cgroupMax, want uint64
+	}{
+		{"no limit", math.MaxInt64, 0, 64 * mib},
+		{"a large container", math.MaxInt64, 4096 * mib, 64 * mib},
+		{"a small container", math.MaxInt64, 128 * mib, 32 * mib},
+		{"GOMEMLIMIT under the container's", 96 * mib, 1024 * mib, 24 * mib},
+		{"GOMEMLIMIT alone", 200 * mib, 0, 50 * mib},
+		{"the container's under GOMEMLIMIT", 1024 * mib, 100 * mib, 25 * mib},
+	} {
+		testutil.Equal(t, tt.name, capFloor(64*mib, tt.memLimit, tt.cgroupMax), tt.want)
+	}
+}
+
 func TestHeapFloorSetsGOGC(t *testing.T) {
 	base := gcPercent()
 	if base < 0 {
