@@ -58,6 +58,7 @@ const (
 	metricRSS        = "process_resident_memory_bytes"
 	metricGoroutines = "go_goroutines"
 	metricHeap       = "go_memstats_heap_inuse_bytes"
+	metricLiveHeap   = "go_gc_heap_live_bytes"
 	metricStack      = "go_memstats_stack_inuse_bytes"
 	metricWSConns    = "athena_wss_connections"
 	metricCPU        = "process_cpu_seconds_total"

@@ -33,8 +33,11 @@ type Sample struct {
 	P99        time.Duration `json:"p99_ns"`
 	RSS        float64       `json:"rss_bytes"`
 	Heap       float64       `json:"heap_inuse_bytes"`
-	Goroutines float64       `json:"goroutines"`
-	WSConns    float64       `json:"ws_connections"`
+	// LiveHeap is what the gateway's last collection left live
+	// (go_gc_heap_live_bytes); 0 when its /metrics has no such series.
+	LiveHeap   float64 `json:"heap_live_bytes,omitempty"`
+	Goroutines float64 `json:"goroutines"`
+	WSConns    float64 `json:"ws_connections"`
 	// LostEvents counts deferrals whose terminal event had not reached
 	// the submitting socket EventGrace after their last frame; in the last
 	// sample, those whose event never came (Soak waits RequestTimeout).
@@ -178,7 +181,7 @@ func Soak(ctx context.Context, cfg SoakConfig) ([]Sample, error) {
 	var lastReqs int64
 	last := start
 	sample := func() error {
-		m, err := scrape(ctx, cfg.Target, metricRSS, metricHeap, metricGoroutines, metricWSConns)
+		m, err := scrape(ctx, cfg.Target, metricRSS, metricHeap, metricLiveHeap, metricGoroutines, metricWSConns)
 		if err != nil {
 			return err
 		}
@@ -192,7 +195,7 @@ func Soak(ctx context.Context, cfg SoakConfig) ([]Sample, error) {
 			lostN += c.missingEvents()
 		}
 		s := Sample{Elapsed: now.Sub(start), Requests: n, Throughput: float64(n-lastReqs) / now.Sub(last).Seconds(), P99: p99,
-			RSS: m[metricRSS], Heap: m[metricHeap], Goroutines: m[metricGoroutines], WSConns: m[metricWSConns], LostEvents: lostN}
+			RSS: m[metricRSS], Heap: m[metricHeap], LiveHeap: m[metricLiveHeap], Goroutines: m[metricGoroutines], WSConns: m[metricWSConns], LostEvents: lostN}
 		if pgPID > 0 {
 			s.PGBackendsRSS, s.PGLargestRSS, s.PGBackends = postgresRSS(pgPID)
 		}
@@ -203,8 +206,8 @@ func Soak(ctx context.Context, cfg SoakConfig) ([]Sample, error) {
 			if s.PGBackends > 0 {
 				pg = fmt.Sprintf("  pg backends %d private rss %s (largest %s)", s.PGBackends, fmtBytes(float64(s.PGBackendsRSS)), fmtBytes(float64(s.PGLargestRSS)))
 			}
-			fmt.Fprintf(cfg.Out, "%6s  %9s requests  %9s req/s  p99 %7s  rss %9s  heap %9s  goroutines %5.0f  ws conns %4.0f  lost events %d  load %.2f%s\n",
-				s.Elapsed.Truncate(time.Second), fmtRate(float64(s.Requests)), fmtRate(s.Throughput), fmtDur(s.P99), fmtBytes(s.RSS), fmtBytes(s.Heap),
+			fmt.Fprintf(cfg.Out, "%6s  %9s requests  %9s req/s  p99 %7s  rss %9s  heap %9s  live %9s  goroutines %5.0f  ws conns %4.0f  lost events %d  load %.2f%s\n",
+				s.Elapsed.Truncate(time.Second), fmtRate(float64(s.Requests)), fmtRate(s.Throughput), fmtDur(s.P99), fmtBytes(s.RSS), fmtBytes(s.Heap), fmtBytes(s.LiveHeap),
 				s.Goroutines, s.WSConns, s.LostEvents, loadAverage(), pg)
 		}
 		return nil
@@ -261,7 +264,10 @@ loop:
 // between two collections (up to the gateway's GC heap floor, 64 MiB by
 // default, when the live heap is small), so its figures are the largest
 // of the first and of the last samples after the second's (half of them
-// each), not one sample each. It needs at least three samples.
+// each), not one sample each. The live heap (what the last collection
+// left, when the gateway reports it) may at most double plus 16 MiB: a
+// leak shows there long before heap in use passes the floor. It needs at
+// least three samples.
 func CheckGrowth(samples []Sample) error {
 	if len(samples) < 3 {
 		return fmt.Errorf("need at least 3 samples to judge growth, have %d", len(samples))
@@ -279,6 +285,9 @@ func CheckGrowth(samples []Sample) error {
 	}
 	if late > early*2+32<<20 {
 		errs = append(errs, fmt.Errorf("heap in use grew from %s to %s", fmtBytes(early), fmtBytes(late)))
+	}
+	if base.LiveHeap > 0 && last.LiveHeap > base.LiveHeap*2+16<<20 {
+		errs = append(errs, fmt.Errorf("the live heap grew from %s to %s", fmtBytes(base.LiveHeap), fmtBytes(last.LiveHeap)))
 	}
 	if base.PGLargestRSS > 0 && last.PGLargestRSS > base.PGLargestRSS*2+32<<20 {
 		errs = append(errs, fmt.Errorf("the largest PostgreSQL backend grew from %s to %s", fmtBytes(float64(base.PGLargestRSS)), fmtBytes(float64(last.PGLargestRSS))))
