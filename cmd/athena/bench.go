@@ -198,6 +198,9 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		if err := loadgen.CheckGrowth(samples); err != nil {
 			return fmt.Errorf("soak: %w", err)
 		}
+		if n := samples[len(samples)-1].LostEvents; n > 0 {
+			return fmt.Errorf("soak: %d deferred jobs never pushed their terminal event to the socket that submitted them", n)
+		}
 		fmt.Fprintln(stdout, "soak: no unbounded growth of goroutines, heap or sockets")
 		return nil
 	}
