@@ -62,9 +62,10 @@ func (w *workers) work(f func()) {
 }
 
 // close ends the idle workers and waits, until ctx ends, for every worker
-// to be gone (Shutdown, once no connection is left to start a request); a
-// worker busy with a request ends after it. run still works afterwards:
-// its worker ends after the task.
+// to be gone; a worker busy with a request ends after it. Shutdown calls
+// it once no connection is left to start a request: a run concurrent with
+// close's wait would race the WaitGroup. A run after close still works
+// (its worker ends after the task).
 func (w *workers) close(ctx context.Context) error {
 	w.once.Do(func() { close(w.stop) })
 	done := make(chan struct{})

@@ -101,8 +101,10 @@ type BatchEnqueuer interface {
 // does): Enqueue and EnqueueMany store a job whose Status is running (a
 // deferral handed straight to a free worker of this node) already claimed
 // — its first attempt, by j.WorkerID until j.LeaseUntil, started at
-// j.StartedAt — in the insert itself, when no job is queued at that
-// moment (a hand-off never overtakes an older job); else they store it
+// j.StartedAt (EnqueueMany: at j.CreatedAt) — in the insert itself, when
+// no job was queued before that insert (a hand-off never overtakes an
+// older job; the jobs of one EnqueueMany were deferred together, and a
+// hand-off among them may start before a queued one); else they store it
 // queued and reset j to say so (Status queued, no claim). A job stored
 // claimed is exactly a claimed job: its lease expires and another node
 // runs it when this one dies. Without it (a store wrapped in another
