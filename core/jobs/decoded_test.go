@@ -1,7 +1,6 @@
 package jobs_test
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -44,24 +43,14 @@ func TestDecodedHandedToOwnWorker(t *testing.T) {
 	t.Parallel()
 	eachDialect(t, func(t *testing.T, db func() *sqlstore.Jobs, _ schema.Dialect) {
 		s := &trackedStore{Jobs: db()}
-		block := make(chan struct{})
 		var mu sync.Mutex
 		got := map[string]any{}
-		q, err := jobs.New(jobs.Config{Store: s, WorkerEnabled: true, Concurrency: 1, PollInterval: noPoll, NodeID: "node-a",
-			Run: func(ctx context.Context, j *vocab.Job) (*vocab.Result, error) {
-				mu.Lock()
-				got[j.RequestID] = j.Decoded
-				first := len(got) == 1
-				mu.Unlock()
-				if first {
-					<-block
-				}
-				return &vocab.Result{Message: "ok", Data: []int{1}}, nil
-			}})
-		tu.NoError(t, err)
-		defer q.Close()
-		var unblock sync.Once
-		defer unblock.Do(func() { close(block) })
+		q, release := firstHeld(t, s, func(j *vocab.Job) bool {
+			mu.Lock()
+			defer mu.Unlock()
+			got[j.RequestID] = j.Decoded
+			return len(got) == 1
+		})
 		other, err := jobs.New(jobs.Config{Store: db(), PollInterval: noPoll, NodeID: "node-b"})
 		tu.NoError(t, err)
 		defer other.Close()
@@ -89,7 +78,7 @@ func TestDecodedHandedToOwnWorker(t *testing.T) {
 		for _, id := range []string{queued, elsewhere, none, large} {
 			tu.Equal(t, "stored queued", getJob(t, s, id).Status, vocab.JobQueued)
 		}
-		unblock.Do(func() { close(block) })
+		release()
 		for _, id := range []string{handed, queued, elsewhere, none, large} {
 			waitFor(t, id+" completed", func() bool { return getJob(t, s, id).Status == vocab.JobCompleted })
 		}

@@ -140,6 +140,30 @@ func eachDialect(t *testing.T, fn func(t *testing.T, db func() *sqlstore.Jobs, d
 	}
 }
 
+// firstHeld starts node-a's queue on s with one worker slot: its Run
+// hands each job to seen, which reports whether it is the first, and holds
+// the first job's request until release (called at the test's end too,
+// before the queue is closed).
+func firstHeld(t *testing.T, s jobs.Store, seen func(*vocab.Job) (first bool)) (q *jobs.Queue, release func()) {
+	t.Helper()
+	block := make(chan struct{})
+	q, err := jobs.New(jobs.Config{Store: s, WorkerEnabled: true, Concurrency: 1, PollInterval: noPoll, NodeID: "node-a",
+		Run: func(ctx context.Context, j *vocab.Job) (*vocab.Result, error) {
+			if seen(j) {
+				<-block
+			}
+			return &vocab.Result{Message: "ok", Data: []int{1}}, nil
+		}})
+	tu.NoError(t, err)
+	var once sync.Once
+	release = func() { once.Do(func() { close(block) }) }
+	t.Cleanup(func() {
+		release()
+		q.Close()
+	})
+	return q, release
+}
+
 // waitFor polls cond with a generous deadline (the machine may be slow).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -186,24 +210,14 @@ func TestHandoffStoredClaimed(t *testing.T) {
 	t.Parallel()
 	eachDialect(t, func(t *testing.T, db func() *sqlstore.Jobs, _ schema.Dialect) {
 		s := &trackedStore{Jobs: db()}
-		block := make(chan struct{})
 		var order []string
 		var mu sync.Mutex
-		q, err := jobs.New(jobs.Config{Store: s, WorkerEnabled: true, Concurrency: 1, PollInterval: noPoll, NodeID: "node-a",
-			Run: func(ctx context.Context, j *vocab.Job) (*vocab.Result, error) {
-				mu.Lock()
-				order = append(order, j.RequestID)
-				first := len(order) == 1
-				mu.Unlock()
-				if first {
-					<-block
-				}
-				return &vocab.Result{Message: "ok", Data: []int{1}}, nil
-			}})
-		tu.NoError(t, err)
-		defer q.Close()
-		var unblock sync.Once
-		defer unblock.Do(func() { close(block) }) // before Close, should the test stop early
+		q, release := firstHeld(t, s, func(j *vocab.Job) bool {
+			mu.Lock()
+			defer mu.Unlock()
+			order = append(order, j.RequestID)
+			return len(order) == 1
+		})
 		idle(t, q, s)
 
 		var evMu sync.Mutex
@@ -226,7 +240,7 @@ func TestHandoffStoredClaimed(t *testing.T) {
 		// The only slot is busy: the next deferrals are queued, and claimed.
 		second := deferCall(t, q, nil)
 		tu.Equal(t, "second status", getJob(t, s, second).Status, vocab.JobQueued)
-		unblock.Do(func() { close(block) })
+		release()
 		for _, x := range []string{id, second} {
 			waitFor(t, x+" completed", func() bool { return getJob(t, s, x).Status == vocab.JobCompleted })
 		}
