@@ -82,10 +82,11 @@ Scenarios (--scenarios, comma-separated; default all but live):
               Every insert event is checked. The client must follow the
               database through logical replication (wal_level=logical).
 
---soak 10m instead holds a mixed load and prints RSS, heap, goroutines,
-open WebSockets, p99 and PostgreSQL's backend memory every --soak-interval;
-it fails when goroutines, heap, open WebSockets or the largest backend
-grow without bound.`
+--soak 10m instead holds a mixed load and prints RSS, heap in use, live
+heap, goroutines, open WebSockets, p99 and PostgreSQL's backend memory
+every --soak-interval; it fails when goroutines, heap, live heap, open
+WebSockets or the largest backend grow without bound, or when a deferred
+job's terminal event never reaches the socket that submitted it.`
 
 // benchFlags are athena bench's options.
 type benchFlags struct {
