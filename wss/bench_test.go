@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -102,7 +101,7 @@ func BenchmarkWSPointFetch(b *testing.B) {
 				}
 			}()
 			b.ReportAllocs()
-			cpu0 := processCPU(b)
+			cpu0 := wss.ProcessCPU(b)
 			for b.Loop() {
 				select {
 				case slots <- struct{}{}:
@@ -124,16 +123,7 @@ func BenchmarkWSPointFetch(b *testing.B) {
 			}
 			// What the machine's load cannot stretch: this process's CPU
 			// time per request (the gateway's path and the test client).
-			b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(wss.ProcessCPU(b)-cpu0)/float64(b.N), "cpu-ns/op")
 		})
 	}
-}
-
-// processCPU is the user and system CPU time this process has used.
-func processCPU(tb testing.TB) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		tb.Fatalf("getrusage: %v", err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

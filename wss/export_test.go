@@ -6,6 +6,10 @@ import (
 	"github.com/athena-go/athena/core"
 )
 
+// ProcessCPU is this process's CPU time, for the package's external
+// benchmarks (processCPU).
+var ProcessCPU = processCPU
+
 // EncodeReply exposes the reply encoder to benchmarks.
 func EncodeReply(requestID string, res *core.Result) ([]byte, error) {
 	return successReply(requestID, res)

@@ -109,7 +109,7 @@ func BenchmarkWorkers(b *testing.B) {
 				<-sem
 				wg.Done()
 			}
-			cpu0 := cpuTime(b)
+			cpu0 := processCPU(b)
 			for b.Loop() {
 				sem <- struct{}{}
 				wg.Add(1)
@@ -120,12 +120,13 @@ func BenchmarkWorkers(b *testing.B) {
 				}
 			}
 			wg.Wait()
-			b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N), "cpu-ns/op")
 		})
 	}
 }
 
-func cpuTime(tb testing.TB) time.Duration {
+// processCPU is the user and system CPU time this process has used.
+func processCPU(tb testing.TB) time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		tb.Fatalf("getrusage: %v", err)
