@@ -160,16 +160,24 @@ func BenchmarkScyllaInFlight(b *testing.B) {
 	}
 }
 
-// benchGatewayRead reads rows by id through the gateway at url, par ×
-// GOMAXPROCS connections, each with one request in flight.
-func benchGatewayRead(b *testing.B, url string, par int) {
+// readInParallel runs read in par × GOMAXPROCS goroutines (b.RunParallel)
+// and reports allocations and CPU per read (cpuPerOp); nextID hands out
+// the ids of the rows to read, in turn over all of them.
+func readInParallel(b *testing.B, par int, read func(pb *testing.PB, nextID func() int64)) {
 	var n atomic.Int64
+	nextID := func() int64 { return n.Add(1)%rows + 1 }
 	b.SetParallelism(par)
 	b.ReportAllocs()
 	b.ResetTimer()
 	report := cpuPerOp(b)
 	defer report()
-	b.RunParallel(func(pb *testing.PB) {
+	b.RunParallel(func(pb *testing.PB) { read(pb, nextID) })
+}
+
+// benchGatewayRead reads rows by id through the gateway at url, par ×
+// GOMAXPROCS connections, each with one request in flight.
+func benchGatewayRead(b *testing.B, url string, par int) {
+	readInParallel(b, par, func(pb *testing.PB, nextID func() int64) {
 		rc, err := loadgen.DialHTTP(context.Background(), loadgen.Target{URL: url, Client: "bench"})
 		if err != nil {
 			b.Error(err)
@@ -178,7 +186,7 @@ func benchGatewayRead(b *testing.B, url string, par int) {
 		defer rc.Close()
 		var body, want []byte
 		for pb.Next() {
-			id := n.Add(1)%rows + 1
+			id := nextID()
 			body = append(body[:0], `{"table_name":"items","columns":"id,name,price","conditions":[{"eq_column":"id","eq_value":`...)
 			body = strconv.AppendInt(body, id, 10)
 			body = append(body, `}]}`...)
@@ -200,15 +208,9 @@ func benchGatewayRead(b *testing.B, url string, par int) {
 
 // benchGocqlRead is the same reads with gocql, par × GOMAXPROCS goroutines.
 func benchGocqlRead(b *testing.B, s *gocql.Session, par int) {
-	var n atomic.Int64
-	b.SetParallelism(par)
-	b.ReportAllocs()
-	b.ResetTimer()
-	report := cpuPerOp(b)
-	defer report()
-	b.RunParallel(func(pb *testing.PB) {
+	readInParallel(b, par, func(pb *testing.PB, nextID func() int64) {
 		for pb.Next() {
-			id := n.Add(1)%rows + 1
+			id := nextID()
 			var (
 				gotID int64
 				name  string
