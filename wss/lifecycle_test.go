@@ -19,13 +19,7 @@ import (
 // heavily loaded machine only makes a test slower, never failing.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(3 * time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	tu.WaitFor(t, 3*time.Minute, what, cond)
 }
 
 func counter(e *env, name string, labels ...string) float64 {

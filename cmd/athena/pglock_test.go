@@ -58,13 +58,7 @@ func (l *pgLock) release(t *testing.T) {
 // enough for a loaded machine.
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testutil.WaitFor(t, 2*time.Minute, what, cond)
 }
 
 // waitLog waits until the server's log holds want.

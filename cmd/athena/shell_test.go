@@ -142,13 +142,7 @@ func (s *ptySession) wait() int {
 // waitFor polls cond until it holds.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(expectTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, expectTimeout)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testutil.WaitFor(t, expectTimeout, what, cond)
 }
 
 // TestShellInteractive drives "athena shell" through a pseudo-terminal

@@ -167,13 +167,7 @@ func firstHeld(t *testing.T, s jobs.Store, seen func(*vocab.Job) (first bool)) (
 // waitFor polls cond with a generous deadline (the machine may be slow).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	tu.WaitFor(t, 60*time.Second, what, cond)
 }
 
 // idle waits until q's first claim has looked (and found nothing) and no

@@ -13,6 +13,7 @@ import (
 
 	"github.com/athena-go/athena/core/live"
 	"github.com/athena-go/athena/core/vocab"
+	"github.com/athena-go/athena/internal/testutil"
 )
 
 // table is an in-memory fake of one client's table for the hub's unit
@@ -114,13 +115,7 @@ func newHub(t *testing.T, tb *table, cfg live.Config) *live.Hub {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond) // polling for a condition, with a deadline
-	}
+	testutil.WaitFor(t, 30*time.Second, what, cond)
 }
 
 var body = json.RawMessage(`{"table_name":"t"}`)

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Equal fails the test when got and want are not deeply equal.
@@ -38,5 +39,20 @@ func Contains(tb testing.TB, name, s, sub string) {
 	tb.Helper()
 	if !strings.Contains(s, sub) {
 		tb.Fatalf("%s: %q does not contain %q", name, s, sub)
+	}
+}
+
+// WaitFor polls cond every few milliseconds until it holds, and fails the
+// test when it has not held within the deadline: a condition, not a
+// duration, so a deadline generous for a loaded machine only makes a
+// failing test slower.
+func WaitFor(tb testing.TB, within time.Duration, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out after %s waiting for %s", within, what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

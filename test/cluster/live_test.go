@@ -181,13 +181,7 @@ func liveSlots(t *testing.T, dsn string) []string {
 
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	tu.WaitFor(t, 60*time.Second, what, cond)
 }
 
 // TestLiveReplicationAcrossNodes: two nodes each read their own temporary

@@ -13,6 +13,7 @@ import (
 
 	"github.com/athena-go/athena/core/backend/postgres"
 	"github.com/athena-go/athena/internal/pgtest"
+	"github.com/athena-go/athena/internal/testutil"
 	"github.com/jackc/pglogrepl"
 	"github.com/jackc/pgx/v5"
 )
@@ -251,13 +252,7 @@ func slots(t *testing.T, dsn string) [][]any {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testutil.WaitFor(t, 60*time.Second, what, cond)
 }
 
 // TestFeedSlotIsTemporary: the reader's slot is temporary and vanishes
