@@ -71,25 +71,17 @@ func (g *Gateway) fetch(ctx context.Context, c *client, o *op, r *request.FetchR
 	key := cacheKey(c.spec.Name, p, strip, r.Post, g.cfg.CamelCaseReplies)
 	if g.cache == nil {
 		// Without a cache, no closure for it to call (one allocation).
-		res, err := g.runFetch(ctx, c, p, capped, r.Post, strip)
-		if res != nil {
-			res.CacheKey = key
-		}
-		return res, err
+		return g.runFetch(ctx, c, p, capped, r.Post, strip, key)
 	}
 	run := func(ctx context.Context) (*Result, error) {
-		res, err := g.runFetch(ctx, c, p, capped, r.Post, strip)
-		if res != nil {
-			res.CacheKey = key
-		}
-		return res, err
+		return g.runFetch(ctx, c, p, capped, r.Post, strip, key)
 	}
 	return g.cache.Fetch(ctx, c.spec.Name, p.Table.Name, key, o.NoCache, o.NoStore, run)
 }
 
-// runFetch reads a fetch's rows from the database and shapes the reply.
-// capped says that p.Limit is the row cap plus one.
-func (g *Gateway) runFetch(ctx context.Context, c *client, p *FetchPlan, capped bool, post request.PostProcessing, strip bool) (*Result, error) {
+// runFetch reads a fetch's rows from the database and shapes the reply,
+// whose CacheKey is key. capped says that p.Limit is the row cap plus one.
+func (g *Gateway) runFetch(ctx context.Context, c *client, p *FetchPlan, capped bool, post request.PostProcessing, strip bool, key string) (*Result, error) {
 	rows, err := c.backend.Fetch(ctx, p)
 	if err != nil {
 		return nil, err
@@ -111,7 +103,7 @@ func (g *Gateway) runFetch(ctx context.Context, c *client, p *FetchPlan, capped 
 		return nil, Errorf(code, "group_by post-processing needs every row, but the result is larger than %s; compute the totals in the database with the aggregate member, or narrow the conditions", cp.why(got))
 	}
 	n := int64(rs.Len())
-	res := &Result{Message: fetchedMessage(n), Data: rs}
+	res := &Result{Message: fetchedMessage(n), Data: rs, CacheKey: key}
 	pp, err := g.shape(rs, post)
 	if err != nil {
 		return nil, err
