@@ -122,7 +122,7 @@ func (b *Backend) fetchRows(ctx context.Context, sql string, args []any, cols []
 	if pl.runners < pl.max {
 		pl.runners++
 		pl.mu.Unlock()
-		return b.queryPrepared(ctx, sql, args, cols, b.slotFree)
+		return b.queryPrepared(ctx, sql, args, cols, b.slotFreeFn)
 	}
 	c := &pipeCall{ctx: ctx, sql: sql, args: args, cols: cols, done: make(chan struct{})}
 	pl.queue = append(pl.queue, c)
@@ -152,12 +152,18 @@ func (b *Backend) fetchRows(ctx context.Context, sql string, args []any, cols []
 // on its own goroutine, or gives its slot back when none wait.
 func (b *Backend) slotFree() {
 	if batch := b.pipe.take(); batch != nil {
-		go func() {
-			for batch != nil {
-				b.runBatch(batch)
-				batch = b.pipe.take()
-			}
-		}()
+		go b.runBatches(batch)
+	}
+}
+
+// runBatches runs batch, then the batches queued after it, until none
+// wait (then take gives the runner's slot back). It is slotFree's
+// goroutine: a function of its own, so slotFree's usual path (nothing
+// queued) allocates no closure.
+func (b *Backend) runBatches(batch *pipeBatch) {
+	for batch != nil {
+		b.runBatch(batch)
+		batch = b.pipe.take()
 	}
 }
 

@@ -43,6 +43,9 @@ type Backend struct {
 	// pipe sends fetches waiting for a connection together (pipeline.go);
 	// nil with fetch_pipeline=off.
 	pipe *pipeliner
+	// slotFreeFn is b.slotFree, made once: a method value made per fetch
+	// is an allocation per fetch.
+	slotFreeFn func()
 	// replConfig connects the change feed (replication.go): the pool's
 	// settings with replication=database.
 	replConfig *pgconn.Config
@@ -132,6 +135,7 @@ func New(ctx context.Context, cfg Config) (*Backend, error) {
 	b := &Backend{pool: pool, stmts: stmts, replConfig: rc, log: cfg.Logger.With("component", "postgres")}
 	if pipelined {
 		b.pipe = &pipeliner{max: int(pcfg.MaxConns)}
+		b.slotFreeFn = b.slotFree
 	}
 	return b, nil
 }

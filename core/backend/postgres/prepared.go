@@ -11,6 +11,7 @@ import (
 	"github.com/athena-go/athena/core"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Prepared fetches. A statement sent unnamed is parsed and planned by the
@@ -142,6 +143,9 @@ func (s *stmtCache) drop(ctx context.Context, pc *pgconn.PgConn, sql string) {
 // staleStatement reports PostgreSQL's refusal of a statement planned
 // before DDL changed its result's columns.
 func staleStatement(err error) bool {
+	if err == nil {
+		return false // the usual case: no error value to look into
+	}
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "0A000" && strings.Contains(pe.Message, "cached plan must not change result type")
 }
@@ -158,44 +162,66 @@ func (b *Backend) queryPrepared(ctx context.Context, sql string, args []any, col
 		}
 		return nil, err
 	}
-	retrying := false // the first row's stale-statement error: run again below
-	release := func(err error) error {
-		conn.Release()
-		if after != nil && !retrying {
-			after()
-		}
-		return err
-	}
+	// One allocation for what the cursor's end needs, instead of a closure
+	// and the variables it shares with this function (issue #19).
+	pr := &preparedRun{b: b, ctx: ctx, conn: conn, sql: sql, after: after}
 	pc := conn.Conn().PgConn()
 	cs := b.stmts.of(pc)
 	eqb := &cs.eqb
 	if err := eqb.Build(conn.Conn().TypeMap(), nil, args); err != nil {
-		return nil, release(err)
+		return nil, pr.release(err)
 	}
-	name, err := b.stmts.statement(ctx, pc, cs, sql)
-	if err != nil {
+	if pr.name, err = b.stmts.statement(ctx, pc, cs, sql); err != nil {
 		// A connection the failure left unusable is closed, and the pool
 		// drops it on release.
-		return nil, release(err)
+		return nil, pr.release(err)
 	}
 	var rr *pgconn.ResultReader
-	if name == "" {
+	if pr.name == "" {
 		rr = pc.ExecParams(ctx, sql, eqb.ParamValues, nil, eqb.ParamFormats, nil)
 	} else {
-		rr = pc.ExecPrepared(ctx, name, eqb.ParamValues, eqb.ParamFormats, nil)
+		rr = pc.ExecPrepared(ctx, pr.name, eqb.ParamValues, eqb.ParamFormats, nil)
 	}
-	first := true
-	r, err := newRows(ctx, pgx.RowsFromResultReader(conn.Conn().TypeMap(), rr), cols, false, func(err error) error {
-		if name != "" && staleStatement(err) {
-			b.stmts.drop(ctx, pc, sql)
-			retrying = first
-		}
-		return release(err)
-	})
-	first = false
-	if err != nil && retrying {
+	pr.first = true
+	r, err := newRows(ctx, pgx.RowsFromResultReader(conn.Conn().TypeMap(), rr), cols, false, pr.finish)
+	pr.first = false
+	if err != nil && pr.retrying {
 		// Planned before DDL changed the table: run it unnamed, once.
 		return b.queryPrepared(ctx, sql, args, cols, after)
 	}
 	return r, err
+}
+
+// preparedRun is one queryPrepared call, as its cursor's end needs it.
+type preparedRun struct {
+	b     *Backend
+	ctx   context.Context
+	conn  *pgxpool.Conn
+	sql   string
+	name  string // the statement's name; "" when it ran unnamed
+	after func()
+	// first is set while newRows reads the first row; retrying when that
+	// row's error was a stale statement, which queryPrepared runs again
+	// (so after is left to that run).
+	first, retrying bool
+}
+
+// finish is the cursor's end: a stale statement is dropped, and the
+// connection released.
+func (pr *preparedRun) finish(err error) error {
+	if pr.name != "" && staleStatement(err) {
+		pr.b.stmts.drop(pr.ctx, pr.conn.Conn().PgConn(), pr.sql)
+		pr.retrying = pr.first
+	}
+	return pr.release(err)
+}
+
+// release gives the connection back to the pool and runs after, unless
+// the call runs again.
+func (pr *preparedRun) release(err error) error {
+	pr.conn.Release()
+	if pr.after != nil && !pr.retrying {
+		pr.after()
+	}
+	return err
 }
