@@ -14,9 +14,10 @@ import (
 // where a bad body always was, after the key and client checks.
 type op struct {
 	Call
-	req    any    // the decoded body (request.Decode); nil when it failed
-	reqErr error  // why the body did not decode
-	keyID  string // the public id of the API key begin checked; "" for none
+	req    any       // the decoded body (request.Decode); nil when it failed
+	reqErr error     // why the body did not decode
+	keyID  string    // the public id of the API key begin checked; "" for none
+	track  callTrack // begin's, held here so a call allocates it with the op
 }
 
 func newOp(call Call) *op {
@@ -62,7 +63,8 @@ func noteTable(ctx context.Context, name string) {
 // and the in-flight count that lets a deleted client close after its
 // calls. finish must be called with the call's outcome.
 func (g *Gateway) begin(ctx context.Context, o *op) (context.Context, *callTrack, error) {
-	tr := &callTrack{start: time.Now(), client: o.clientName(), op: string(o.Op)}
+	tr := &o.track
+	*tr = callTrack{start: time.Now(), client: o.clientName(), op: string(o.Op)}
 	var err error
 	tr.keyID, err = g.authorize(tr.client, o.APIKey, auth.RightFor(o.Op))
 	o.keyID = tr.keyID

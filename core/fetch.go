@@ -112,7 +112,9 @@ func (g *Gateway) runFetch(ctx context.Context, c *client, p *FetchPlan, capped 
 		res.PostProcessing = pp
 	}
 	if truncated {
-		res.Meta = &Meta{Truncated: true, ReturnedRowCount: &n}
+		// A copy of n, so n itself stays off the heap on the usual path.
+		returned := n
+		res.Meta = &Meta{Truncated: true, ReturnedRowCount: &returned}
 	}
 	return res, nil
 }

@@ -114,12 +114,20 @@ func collect(rows Rows, cp replyCap, strip, refuse, values bool) (collected, err
 // fit.
 func collectJSON(rows JSONRows, cp replyCap, strip, refuse bool) (collected, error) {
 	cols := rows.Columns()
-	keyLens := make([]int, len(cols))
-	for i, c := range cols {
-		keyLens[i] = len(vocab.AppendString(nil, c))
+	var lensIn [8]int
+	keyLens := lensIn[:0]
+	if len(cols) > len(lensIn) {
+		keyLens = make([]int, 0, len(cols))
 	}
-	enc := &vocab.EncodedRows{}
-	out := collected{rs: &RowSet{Columns: cols, Rows: [][]any{}, StripNulls: strip, Encoded: enc}}
+	var quoted [64]byte
+	for _, c := range cols {
+		keyLens = append(keyLens, len(vocab.AppendString(quoted[:0], c)))
+	}
+	es := &encodedSet{}
+	enc := &es.enc
+	enc.JSON, enc.Ends = es.jsonIn[:0], es.endsIn[:0]
+	es.rs = RowSet{Columns: cols, Rows: [][]any{}, StripNulls: strip, Encoded: enc}
+	out := collected{rs: &es.rs}
 	size := 2 // the array's brackets
 	for rows.Next() {
 		if enc.N >= cp.rows {
@@ -145,6 +153,16 @@ func collectJSON(rows JSONRows, cp replyCap, strip, refuse bool) (collected, err
 		return collected{}, err
 	}
 	return out, nil
+}
+
+// encodedSet is collectJSON's reply, made in one allocation: the row set,
+// its encoded rows, and room for a narrow row's JSON and value ends, so
+// that a point fetch's row is encoded without growing either (issue #19).
+type encodedSet struct {
+	rs     RowSet
+	enc    vocab.EncodedRows
+	jsonIn [128]byte
+	endsIn [8]int
 }
 
 func errOneRowTooLarge(cp replyCap) error {
