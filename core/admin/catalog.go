@@ -187,7 +187,7 @@ func ParseClientPatch(body []byte) (core.ClientPatch, error) {
 		name string
 		dst  **string
 	}{{"description", &p.Description}, {"uri", &p.URI}, {"uri_env", &p.URIEnv}, {"path", &p.Path}, {"keyspace", &p.Keyspace}} {
-		if _, ok := f[fd.name]; !ok {
+		if _, ok := f.Get(fd.name); !ok {
 			continue
 		}
 		v, err := f.Str(fd.name)

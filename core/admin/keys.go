@@ -207,7 +207,7 @@ func ParseKeyPatch(body []byte) (auth.APIKeyPatch, error) {
 		name string
 		dst  **string
 	}{{"name", &p.Name}, {"description", &p.Description}, {"client_name", &p.ClientName}} {
-		if _, ok := f[fd.name]; !ok {
+		if _, ok := f.Get(fd.name); !ok {
 			continue
 		}
 		v, err := f.Str(fd.name)
@@ -372,7 +372,7 @@ func ParseRightPatch(body []byte) (RightPatch, error) {
 	if err := f.AllowOnly("name", "description"); err != nil {
 		return p, err
 	}
-	if _, ok := f["name"]; ok {
+	if _, ok := f.Get("name"); ok {
 		v, err := f.Str("name")
 		if err != nil {
 			return p, err
@@ -382,7 +382,7 @@ func ParseRightPatch(body []byte) (RightPatch, error) {
 		}
 		p.Name = &v
 	}
-	if _, ok := f["description"]; ok {
+	if _, ok := f.Get("description"); ok {
 		v, err := f.Str("description")
 		if err != nil {
 			return p, err

@@ -53,7 +53,7 @@ const (
 )
 
 func decodeAggregate(f Fields) (*Aggregate, error) {
-	raw, ok := f["aggregate"]
+	raw, ok := f.Get("aggregate")
 	if !ok || IsNull(raw) {
 		return nil, nil
 	}
@@ -63,7 +63,7 @@ func decodeAggregate(f Fields) (*Aggregate, error) {
 	}
 	a := &Aggregate{}
 	names := map[string]string{} // output name → where it came from
-	if g, ok := af["group_by"]; ok && !IsNull(g) {
+	if g, ok := af.Get("group_by"); ok && !IsNull(g) {
 		var items []json.RawMessage
 		if jsonKind(g) != "an array" || json.Unmarshal(g, &items) != nil {
 			return nil, TypeError("aggregate.group_by", "an array of column names or {column, bucket, as} objects", g)
@@ -83,7 +83,7 @@ func decodeAggregate(f Fields) (*Aggregate, error) {
 			a.GroupBy = append(a.GroupBy, grp)
 		}
 	}
-	if m, ok := af["measures"]; ok && !IsNull(m) {
+	if m, ok := af.Get("measures"); ok && !IsNull(m) {
 		var obj map[string]json.RawMessage
 		if jsonKind(m) != "an object" || json.Unmarshal(m, &obj) != nil {
 			return nil, TypeError("aggregate.measures", "an object of name: \"sum(column)\"", m)
@@ -119,7 +119,8 @@ func decodeAggregate(f Fields) (*Aggregate, error) {
 	if len(a.GroupBy) == 0 && len(a.Measures) == 0 {
 		return nil, vocab.Errorf(vocab.CodeBadRequest, "field aggregate: give group_by, measures or both")
 	}
-	for k := range af {
+	for _, m := range af {
+		k := m.Name
 		if k != "group_by" && k != "measures" {
 			return nil, vocab.Errorf(vocab.CodeBadRequest, "field aggregate.%s: unknown member (aggregate takes group_by and measures)", vocab.Truncate(k, 32))
 		}
@@ -150,7 +151,8 @@ func decodeGroup(raw json.RawMessage) (Group, error) {
 	if json.Unmarshal(raw, &gf) != nil {
 		return Group{}, TypeError("group", "a column name or {column, bucket, as}", raw)
 	}
-	for k := range gf {
+	for _, m := range gf {
+		k := m.Name
 		switch k {
 		case "column", "bucket", "as":
 		default:

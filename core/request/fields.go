@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -13,20 +14,65 @@ import (
 )
 
 // Fields is a decoded JSON object whose members are decoded lazily, so every
-// type error can name the field it is about.
-type Fields map[string]json.RawMessage
+// type error can name the field it is about. Its member names are unique
+// (DecodeObject refuses a name given twice); Get finds one.
+//
+// It is a slice, not a map: an object has a handful of members, which a
+// scan finds faster than a hash does, and a decoder can keep the slice on
+// its stack (issue #19).
+type Fields []Member
+
+// Member is one member of a JSON object, its value still encoded.
+type Member struct {
+	Name  string
+	Value json.RawMessage
+}
+
+// Get returns the value of the member called name; ok is false when there
+// is none.
+func (f Fields) Get(name string) (raw json.RawMessage, ok bool) {
+	for i := range f {
+		if f[i].Name == name {
+			return f[i].Value, true
+		}
+	}
+	return nil, false
+}
+
+// UnmarshalJSON decodes a JSON object the long way, with encoding/json:
+// for what splitObject does not take (escaped member names), and for
+// json.Unmarshal into a Fields. A name given twice keeps its last value,
+// as encoding/json does for a map; members are sorted by name.
+func (f *Fields) UnmarshalJSON(b []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	if m == nil {
+		*f = nil // JSON null
+		return nil
+	}
+	out := make(Fields, 0, len(m))
+	for k, v := range m {
+		out = append(out, Member{Name: k, Value: v})
+	}
+	slices.SortFunc(out, func(a, b Member) int { return strings.Compare(a.Name, b.Name) })
+	*f = out
+	return nil
+}
 
 // DecodeObject parses body as one JSON object. It rejects empty bodies,
 // non-objects and trailing data with invalid_json or bad_request, and, with
 // invalid_json, what encoding/json would accept silently: a member named
 // twice in any object at any depth, and invalid UTF-8 (vocab.CheckJSON).
 func DecodeObject(body []byte) (Fields, error) {
-	return decodeObject(body, false)
+	return decodeObject(nil, body, false)
 }
 
 // decodeObject is DecodeObject; known says body is known to be valid JSON
-// as vocab.ValidJSON accepts it, which is then not checked again.
-func decodeObject(body []byte, known bool) (Fields, error) {
+// as vocab.ValidJSON accepts it, which is then not checked again. The
+// members are appended to into, whose room a caller can keep on its stack.
+func decodeObject(into Fields, body []byte, known bool) (Fields, error) {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
 		return nil, vocab.Errorf(vocab.CodeBadRequest, "request body is empty; expected a JSON object")
@@ -47,7 +93,7 @@ func decodeObject(body []byte, known bool) (Fields, error) {
 	// One pass for the usual, valid body; a body that fails is decoded
 	// again below only to word the error.
 	if valid {
-		if f, ok := splitObject(trimmed); ok {
+		if f, ok := splitObject(into, trimmed); ok {
 			return f, nil
 		}
 	}
@@ -82,7 +128,7 @@ var errUnexpectedEOF = errors.New("unexpected EOF")
 
 // has reports whether the field is present and not JSON null.
 func (f Fields) Has(name string) bool {
-	raw, ok := f[name]
+	raw, ok := f.Get(name)
 	return ok && !IsNull(raw)
 }
 
@@ -117,7 +163,7 @@ func jsonKind(raw json.RawMessage) string {
 
 // str reads an optional string field.
 func (f Fields) Str(name string) (string, error) {
-	raw, ok := f[name]
+	raw, ok := f.Get(name)
 	if !ok || IsNull(raw) {
 		return "", nil
 	}
@@ -175,7 +221,7 @@ func plainInt(raw json.RawMessage) (int64, bool) {
 // boolean reads an optional boolean field; strings "true"/"false" are
 // accepted because headers and older clients send them.
 func (f Fields) Bool(name string) (*bool, error) {
-	raw, ok := f[name]
+	raw, ok := f.Get(name)
 	if !ok || IsNull(raw) {
 		return nil, nil
 	}
@@ -201,7 +247,7 @@ const maxSafeInt = 1<<53 - 1
 
 // integer reads an optional non-negative integer field.
 func (f Fields) Int(name string) (*int64, error) {
-	raw, ok := f[name]
+	raw, ok := f.Get(name)
 	if !ok || IsNull(raw) {
 		return nil, nil
 	}
@@ -232,21 +278,27 @@ func (f Fields) Int(name string) (*int64, error) {
 // names reads a list of names given as an array of strings or as one
 // comma-separated string. "*" and absence both yield nil (every column).
 func (f Fields) Names(name string) ([]string, error) {
-	raw, ok := f[name]
+	raw, ok := f.Get(name)
 	if !ok || IsNull(raw) {
 		return nil, nil
 	}
+	// The long ways decode into variables of their own: one whose address
+	// is taken lives on the heap, and would be made on every call.
 	var list []string
 	switch jsonKind(raw) {
 	case "a string":
 		s, ok := plainString(raw)
 		if !ok {
-			_ = json.Unmarshal(raw, &s)
+			s = unmarshalString(raw)
 		}
 		list = strings.Split(s, ",")
 	case "an array":
-		if list = plainStrings(raw); list == nil && json.Unmarshal(raw, &list) != nil {
-			return nil, TypeError(name, "an array of strings or a comma-separated string", raw)
+		if list = plainStrings(raw); list == nil {
+			var long []string
+			if json.Unmarshal(raw, &long) != nil {
+				return nil, TypeError(name, "an array of strings or a comma-separated string", raw)
+			}
+			list = long
 		}
 	default:
 		return nil, TypeError(name, "an array of strings or a comma-separated string", raw)
@@ -268,10 +320,18 @@ func (f Fields) Names(name string) ([]string, error) {
 	return out, nil
 }
 
+// unmarshalString is what encoding/json makes of the JSON string raw; ""
+// when raw is not one.
+func unmarshalString(raw json.RawMessage) string {
+	var s string
+	_ = json.Unmarshal(raw, &s)
+	return s
+}
+
 // plainStrings returns a JSON array of strings without escapes as it is,
 // nil for anything else (the caller then decodes the long way).
 func plainStrings(raw json.RawMessage) []string {
-	items, ok := splitArray(raw)
+	items, ok := splitArray(nil, raw)
 	if !ok {
 		return nil
 	}
@@ -300,7 +360,7 @@ func decodeValue(raw json.RawMessage) (any, error) {
 
 // object reads an optional JSON object field with exact numbers.
 func (f Fields) Object(name string) (map[string]any, error) {
-	raw, ok := f[name]
+	raw, ok := f.Get(name)
 	if !ok || IsNull(raw) {
 		return nil, nil
 	}

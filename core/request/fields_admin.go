@@ -13,7 +13,7 @@ import (
 // Time reads an optional RFC 3339 time. set reports that the field was
 // present (null clears).
 func (f Fields) Time(name string) (t time.Time, set bool, err error) {
-	raw, ok := f[name]
+	raw, ok := f.Get(name)
 	if !ok {
 		return t, false, nil
 	}
@@ -35,7 +35,7 @@ func (f Fields) Time(name string) (t time.Time, set bool, err error) {
 // be a non-empty string: a null or empty entry is an error, not a key
 // quietly left without that right.
 func (f Fields) RightList(name string) ([]string, bool, error) {
-	raw, ok := f[name]
+	raw, ok := f.Get(name)
 	if !ok || IsNull(raw) {
 		return nil, ok, nil
 	}
@@ -69,7 +69,7 @@ func (f Fields) RightList(name string) ([]string, bool, error) {
 // {"is_frozen": null} that froze a client).
 func (f Fields) NotNull(names ...string) error {
 	for _, n := range names {
-		if raw, ok := f[n]; ok && IsNull(raw) {
+		if raw, ok := f.Get(n); ok && IsNull(raw) {
 			return vocab.Errorf(vocab.CodeBadRequest, "field %s: must not be null; give a value or leave the field out", n)
 		}
 	}
@@ -79,7 +79,8 @@ func (f Fields) NotNull(names ...string) error {
 // AllowOnly refuses members outside names, so a typo is an error rather
 // than a silently ignored field.
 func (f Fields) AllowOnly(names ...string) error {
-	for k := range f {
+	for _, m := range f {
+		k := m.Name
 		ok := false
 		for _, n := range names {
 			if k == n {
@@ -96,7 +97,7 @@ func (f Fields) AllowOnly(names ...string) error {
 
 // StrList reads an optional array of strings; set reports presence.
 func (f Fields) StrList(name string) ([]string, bool, error) {
-	raw, ok := f[name]
+	raw, ok := f.Get(name)
 	if !ok || IsNull(raw) {
 		return nil, ok, nil
 	}

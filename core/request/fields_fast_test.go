@@ -16,7 +16,7 @@ func FuzzFieldsStrInt(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		fields := request.Fields{"x": json.RawMessage(raw)}
+		fields := request.Fields{{Name: "x", Value: json.RawMessage(raw)}}
 		if !json.Valid(raw) {
 			return // DecodeObject never hands over an invalid member
 		}

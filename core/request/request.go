@@ -106,7 +106,8 @@ func DecodeFetch(body []byte) (*FetchRequest, error) {
 
 // decodeFetch is DecodeFetch; valid says body is known to be valid JSON.
 func decodeFetch(body []byte, valid bool) (*FetchRequest, error) {
-	f, err := decodeObject(body, valid)
+	var members [16]Member // a body's members, on the stack when they fit
+	f, err := decodeObject(members[:0], body, valid)
 	if err != nil {
 		return nil, err
 	}
@@ -210,7 +211,7 @@ func decodePost(f Fields) (PostProcessing, error) {
 }
 
 func decodeSort(f Fields) (*SortBy, error) {
-	raw, ok := f["sort_by"]
+	raw, ok := f.Get("sort_by")
 	if !ok || IsNull(raw) {
 		return nil, nil
 	}
@@ -257,16 +258,23 @@ func decodeSort(f Fields) (*SortBy, error) {
 const maxConditions = 256
 
 func decodeConditions(f Fields) ([]Condition, error) {
-	raw, ok := f["conditions"]
+	raw, ok := f.Get("conditions")
 	if !ok || IsNull(raw) {
 		return nil, nil
 	}
 	if jsonKind(raw) != "an array" {
 		return nil, TypeError("conditions", "an array of conditions", raw)
 	}
-	items, ok := splitArray(raw)
-	if !ok && json.Unmarshal(raw, &items) != nil {
-		return nil, TypeError("conditions", "an array of conditions", raw)
+	var itemsIn [8]json.RawMessage
+	items, ok := splitArray(itemsIn[:0], raw)
+	if !ok {
+		// Decoded into a variable of its own: &items would move itemsIn
+		// to the heap.
+		var long []json.RawMessage
+		if json.Unmarshal(raw, &long) != nil {
+			return nil, TypeError("conditions", "an array of conditions", raw)
+		}
+		items = long
 	}
 	if len(items) > maxConditions {
 		return nil, vocab.Errorf(vocab.CodeBadRequest, "field conditions: at most %d conditions, got %d", maxConditions, len(items))
@@ -286,11 +294,17 @@ func decodeCondition(raw json.RawMessage) (Condition, error) {
 	if jsonKind(raw) != "an object" {
 		return Condition{}, vocab.Errorf(vocab.CodeBadRequest, "field conditions: each condition must be an object")
 	}
-	cf, ok := splitObject(raw)
-	if !ok && json.Unmarshal(raw, &cf) != nil {
-		return Condition{}, vocab.Errorf(vocab.CodeBadRequest, "field conditions: each condition must be an object")
+	var members [4]Member
+	cf, ok := splitObject(members[:0], raw)
+	if !ok {
+		var long Fields // not &cf, which would move members to the heap
+		if json.Unmarshal(raw, &long) != nil {
+			return Condition{}, vocab.Errorf(vocab.CodeBadRequest, "field conditions: each condition must be an object")
+		}
+		cf = long
 	}
-	if _, ok := cf["eq_column"]; ok {
+
+	if _, ok := cf.Get("eq_column"); ok {
 		col, err := cf.Str("eq_column")
 		if err != nil {
 			return Condition{}, err
@@ -341,7 +355,7 @@ func decodeCondition(raw json.RawMessage) (Condition, error) {
 }
 
 func condValue(f Fields, name string) (any, error) {
-	raw, ok := f[name]
+	raw, ok := f.Get(name)
 	if !ok {
 		return nil, nil
 	}
@@ -374,7 +388,7 @@ func DecodeInsert(body []byte) (*InsertRequest, error) {
 	if r.Table, err = tableName(f); err != nil {
 		return nil, err
 	}
-	raw, ok := f["insert_body"]
+	raw, ok := f.Get("insert_body")
 	if !ok || IsNull(raw) {
 		return nil, vocab.Errorf(vocab.CodeBadRequest, "field insert_body: required (an object or an array of objects)")
 	}
@@ -492,7 +506,7 @@ func DecodeDelete(body []byte) (*DeleteRequest, error) {
 	if r.Table, err = tableName(f); err != nil {
 		return nil, err
 	}
-	if raw, ok := f["resource_id"]; ok && !IsNull(raw) {
+	if raw, ok := f.Get("resource_id"); ok && !IsNull(raw) {
 		v, err := decodeValue(raw)
 		if err != nil {
 			return nil, TypeError("resource_id", "a string or a number", raw)

@@ -18,15 +18,19 @@ import (
 // ValidJSON accepted. On anything it does not handle (a member name with
 // an escape) it reports ok false and the caller decodes the long way.
 
-// splitObject returns the members of the JSON object b.
-func splitObject(b []byte) (Fields, bool) {
+// splitObject appends the members of the JSON object b to into (which
+// should be empty) and returns them.
+func splitObject(into Fields, b []byte) (Fields, bool) {
 	i := vocab.SkipJSONSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return nil, false
 	}
-	f := make(Fields, 8)
+	f := into[:0]
 	i = vocab.SkipJSONSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
+		if f == nil {
+			f = Fields{} // an empty object, not an absent one
+		}
 		return f, true
 	}
 	for i < len(b) && b[i] == '"' {
@@ -47,7 +51,7 @@ func splitObject(b []byte) (Fields, bool) {
 		if vend <= i {
 			return nil, false
 		}
-		f[name] = json.RawMessage(b[i:vend:vend])
+		f = append(f, Member{Name: name, Value: json.RawMessage(b[i:vend:vend])})
 		var done, ok bool
 		if i, done, ok = afterValue(b, vend, '}'); !ok {
 			return nil, false
@@ -77,13 +81,14 @@ var memberNames = func() map[string]string {
 	return m
 }()
 
-// splitArray returns the elements of the JSON array b.
-func splitArray(b []byte) ([]json.RawMessage, bool) {
+// splitArray appends the elements of the JSON array b to into (which
+// should be empty) and returns them.
+func splitArray(into []json.RawMessage, b []byte) ([]json.RawMessage, bool) {
 	i := vocab.SkipJSONSpace(b, 0)
 	if i >= len(b) || b[i] != '[' {
 		return nil, false
 	}
-	var out []json.RawMessage
+	out := into[:0]
 	i = vocab.SkipJSONSpace(b, i+1)
 	if i < len(b) && b[i] == ']' {
 		return []json.RawMessage{}, true

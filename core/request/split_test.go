@@ -23,7 +23,13 @@ func FuzzSplit(f *testing.F) {
 			return
 		}
 		var wantObj map[string]json.RawMessage
-		if got, ok := splitObject(b); ok {
+		// Into no room, and into room for two members (more grow it).
+		var room [2]Member
+		got, ok := splitObject(nil, b)
+		if got2, ok2 := splitObject(room[:0], b); ok2 != ok || len(got2) != len(got) {
+			t.Fatalf("splitObject(%q) into room = %d members (%v), into nil %d (%v)", b, len(got2), ok2, len(got), ok)
+		}
+		if ok {
 			if err := json.Unmarshal(b, &wantObj); err != nil {
 				t.Fatalf("splitObject split %q, which encoding/json refuses as an object: %v", b, err)
 			}
@@ -31,8 +37,8 @@ func FuzzSplit(f *testing.F) {
 				t.Fatalf("splitObject(%q) = %d members, want %d", b, len(got), len(wantObj))
 			}
 			for k, v := range wantObj {
-				if !bytes.Equal(got[k], v) {
-					t.Fatalf("splitObject(%q)[%q] = %q, want %q", b, k, got[k], v)
+				if g, ok := got.Get(k); !ok || !bytes.Equal(g, v) {
+					t.Fatalf("splitObject(%q).Get(%q) = %q, %v; want %q", b, k, g, ok, v)
 				}
 			}
 		} else if json.Unmarshal(b, &wantObj) == nil && wantObj != nil && !bytes.Contains(b, []byte(`\`)) {
@@ -41,7 +47,23 @@ func FuzzSplit(f *testing.F) {
 			t.Fatalf("splitObject(%q) gave up on an object without escapes", b)
 		}
 		var wantArr []json.RawMessage
-		if got, ok := splitArray(b); ok {
+		// Fields decoded the long way (json.Unmarshal) hold what a map does.
+		if wantObj != nil || json.Unmarshal(b, &wantObj) == nil {
+			var long Fields
+			if err := json.Unmarshal(b, &long); err != nil {
+				t.Fatalf("json.Unmarshal(%q) into Fields: %v; into a map it decodes", b, err)
+			}
+			if len(long) != len(wantObj) || (wantObj == nil) != (long == nil) {
+				t.Fatalf("json.Unmarshal(%q) into Fields = %d members, want %d", b, len(long), len(wantObj))
+			}
+			for k, v := range wantObj {
+				if g, ok := long.Get(k); !ok || !bytes.Equal(g, v) {
+					t.Fatalf("Fields of %q: Get(%q) = %q, %v; want %q", b, k, g, ok, v)
+				}
+			}
+		}
+		var elems [2]json.RawMessage
+		if got, ok := splitArray(elems[:0], b); ok {
 			if err := json.Unmarshal(b, &wantArr); err != nil {
 				t.Fatalf("splitArray split %q, which encoding/json refuses as an array: %v", b, err)
 			}
