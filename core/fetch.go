@@ -18,15 +18,17 @@ func (g *Gateway) planFetch(ctx context.Context, c *client, r *request.FetchRequ
 	if err != nil {
 		return nil, err
 	}
-	p := &FetchPlan{Table: t}
+	room := &fetchPlanRoom{}
+	p := &room.plan
+	p.Table = t
 	if r.Aggregate != nil {
 		if p.Aggregate, err = c.planAggregate(ctx, t, r.Aggregate, r.Sort); err != nil {
 			return nil, err
 		}
-	} else if p.Columns, err = c.planColumns(ctx, t, r.Columns, "columns"); err != nil {
+	} else if p.Columns, err = c.planColumns(ctx, t, r.Columns, "columns", room.cols[:]); err != nil {
 		return nil, err
 	}
-	if p.Where, err = c.planConds(ctx, t, r.Conditions); err != nil {
+	if p.Where, err = c.planConds(ctx, t, r.Conditions, room.where[:]); err != nil {
 		return nil, err
 	}
 	if r.Sort != nil && p.Aggregate == nil {
@@ -54,6 +56,15 @@ func (g *Gateway) planFetch(ctx context.Context, c *client, r *request.FetchRequ
 		}
 	}
 	return p, nil
+}
+
+// fetchPlanRoom is a fetch plan with room for a few columns and
+// conditions, so that planning a narrow fetch allocates once (issue #19).
+// The plan's slices are cut to their length: appending to one copies.
+type fetchPlanRoom struct {
+	plan  FetchPlan
+	cols  [4]*Column
+	where [2]Cond
 }
 
 func (g *Gateway) fetch(ctx context.Context, c *client, o *op, r *request.FetchRequest) (*Result, error) {

@@ -14,9 +14,17 @@ import (
 // maxInList bounds the operands of in, contains and containedBy.
 const maxInList = 1000
 
-// planConds validates client conditions against t.
-func (c *client) planConds(ctx context.Context, t *Table, conds []request.Condition) ([]Cond, error) {
-	out := make([]Cond, 0, len(conds))
+// planConds validates client conditions against t. The result is built in
+// room when it fits there (planFetch's), else in a slice of its own.
+func (c *client) planConds(ctx context.Context, t *Table, conds []request.Condition, room []Cond) ([]Cond, error) {
+	// Room, when given and large enough, cut to the conditions' number; an
+	// empty result is never nil.
+	var out []Cond
+	if room != nil && len(conds) <= cap(room) {
+		out = room[:0:len(conds)]
+	} else {
+		out = make([]Cond, 0, len(conds))
+	}
 	for i, cond := range conds {
 		pc, err := c.planCond(ctx, t, cond)
 		if err != nil {
@@ -191,8 +199,9 @@ func valueKind(v any) string {
 	return "a value"
 }
 
-// planColumns resolves a column list; nil means every column.
-func (c *client) planColumns(ctx context.Context, t *Table, names []string, field string) ([]*Column, error) {
+// planColumns resolves a column list; nil means every column. A named
+// list is built in room when it fits there, else in a slice of its own.
+func (c *client) planColumns(ctx context.Context, t *Table, names []string, field string, room []*Column) ([]*Column, error) {
 	if len(names) == 0 {
 		out := make([]*Column, len(t.Columns))
 		for i := range t.Columns {
@@ -200,7 +209,12 @@ func (c *client) planColumns(ctx context.Context, t *Table, names []string, fiel
 		}
 		return out, nil
 	}
-	out := make([]*Column, 0, len(names))
+	var out []*Column
+	if len(names) <= cap(room) {
+		out = room[:0:len(names)]
+	} else {
+		out = make([]*Column, 0, len(names))
+	}
 	for _, n := range names {
 		col, err := c.column(ctx, t, n)
 		if err != nil {
@@ -259,7 +273,7 @@ func (c *client) planInsert(ctx context.Context, t *Table, r *request.InsertRequ
 		p.Defaults = append(p.Defaults, defs)
 	}
 	if len(r.OnConflict) > 0 {
-		cols, err := c.planColumns(ctx, t, r.OnConflict, "on_conflict")
+		cols, err := c.planColumns(ctx, t, r.OnConflict, "on_conflict", nil)
 		if err != nil {
 			return nil, err
 		}
@@ -274,7 +288,7 @@ func (c *client) planInsert(ctx context.Context, t *Table, r *request.InsertRequ
 			p.DoNothing = true
 		}
 	}
-	ret, err := c.planColumns(ctx, t, r.Returning, "columns")
+	ret, err := c.planColumns(ctx, t, r.Returning, "columns", nil)
 	if err != nil {
 		return nil, err
 	}

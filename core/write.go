@@ -91,10 +91,10 @@ func (g *Gateway) update(ctx context.Context, c *client, o *op, r *request.Updat
 	if p.Set, err = c.planAssign(ctx, t, r.Set, "update_body"); err != nil {
 		return nil, err
 	}
-	if p.Where, err = c.planConds(ctx, t, r.Conditions); err != nil {
+	if p.Where, err = c.planConds(ctx, t, r.Conditions, nil); err != nil {
 		return nil, err
 	}
-	if p.Returning, err = c.planColumns(ctx, t, r.Returning, "columns"); err != nil {
+	if p.Returning, err = c.planColumns(ctx, t, r.Returning, "columns", nil); err != nil {
 		return nil, err
 	}
 	if err := c.resolvePost(ctx, t, &r.Post); err != nil {
@@ -146,12 +146,12 @@ func (g *Gateway) delete(ctx context.Context, c *client, o *op, r *request.Delet
 		}
 		p.Where = append(p.Where, rc)
 	}
-	conds, err := c.planConds(ctx, t, r.Conditions)
+	conds, err := c.planConds(ctx, t, r.Conditions, nil)
 	if err != nil {
 		return nil, err
 	}
 	p.Where = append(p.Where, conds...)
-	if p.Returning, err = c.planColumns(ctx, t, r.Returning, "columns"); err != nil {
+	if p.Returning, err = c.planColumns(ctx, t, r.Returning, "columns", nil); err != nil {
 		return nil, err
 	}
 	rs, n, meta, err := g.write(ctx, c, p, g.stripNulls(o, nil), false)
