@@ -77,7 +77,7 @@ func (c *Call) ApplyHeader(get func(name string) string) {
 	if v := strings.TrimSpace(get("X-Athena-Timeout-Ms")); v != "" && c.Timeout == 0 {
 		c.Timeout = timeoutHeader(v)
 	}
-	for _, d := range strings.Split(get("Cache-Control"), ",") {
+	for d := range strings.SplitSeq(get("Cache-Control"), ",") {
 		switch strings.ToLower(strings.TrimSpace(d)) {
 		case "no-cache":
 			c.NoCache = true
@@ -111,7 +111,10 @@ func APIKeyFromHeader(get func(name string) string) string {
 	if a := strings.TrimSpace(get("Authorization")); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
 		return strings.TrimSpace(a[7:])
 	}
-	for _, h := range []string{"apikey", "x-api-key", "x-athena-key"} {
+	// Spelled as net/http canonicalises them, which it then does without
+	// making a copy of each name per lookup; a frame's headers are looked
+	// up without regard to case either way.
+	for _, h := range []string{"Apikey", "X-Api-Key", "X-Athena-Key"} {
 		if k := strings.TrimSpace(get(h)); k != "" {
 			return k
 		}
