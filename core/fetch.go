@@ -172,92 +172,93 @@ func cacheKey(client string, p *FetchPlan, strip bool, post request.PostProcessi
 	// nested plan cost more than the rest of planning.
 	var buf [256]byte
 	k := keyBuf(buf[:0])
-	k.str(client)
-	k.str(p.Table.Name)
-	k.int(int64(len(p.Columns)))
+	k = k.str(client)
+	k = k.str(p.Table.Name)
+	k = k.int(int64(len(p.Columns)))
 	for _, c := range p.Columns {
-		k.str(c.Name)
+		k = k.str(c.Name)
 	}
-	k.conds(p.Where)
-	k.int(int64(len(p.Sort)))
+	k = k.conds(p.Where)
+	k = k.int(int64(len(p.Sort)))
 	for _, s := range p.Sort {
-		k.str(s.Column.Name)
-		k.bool(s.Desc)
+		k = k.str(s.Column.Name)
+		k = k.bool(s.Desc)
 	}
-	k.int(p.Limit)
-	k.int(p.Offset)
-	k.bool(strip)
-	k.bool(camel)
+	k = k.int(p.Limit)
+	k = k.int(p.Offset)
+	k = k.bool(strip)
+	k = k.bool(camel)
 	if post.GroupBy != "" {
-		k.json(post)
+		k = k.json(post)
 	}
 	if p.Aggregate != nil {
-		k.json(aggKey(p.Aggregate))
+		k = k.json(aggKey(p.Aggregate))
 	}
 	sum := sha256.Sum256(k)
 	return hex.EncodeToString(sum[:16])
 }
 
 // keyBuf builds the input of cacheKey: every item carries a type tag, and
-// strings and JSON their length, so no two sequences encode alike.
+// strings and JSON their length, so no two sequences encode alike. Its
+// methods return the longer buffer, as append does: methods that stored
+// through a *keyBuf moved cacheKey's buffer to the heap.
 type keyBuf []byte
 
-func (k *keyBuf) str(s string) {
-	*k = append(binary.AppendUvarint(append(*k, 's'), uint64(len(s))), s...)
+func (k keyBuf) str(s string) keyBuf {
+	return append(binary.AppendUvarint(append(k, 's'), uint64(len(s))), s...)
 }
 
-func (k *keyBuf) int(n int64) { *k = binary.AppendVarint(append(*k, 'i'), n) }
+func (k keyBuf) int(n int64) keyBuf { return binary.AppendVarint(append(k, 'i'), n) }
 
-func (k *keyBuf) bool(b bool) {
+func (k keyBuf) bool(b bool) keyBuf {
 	if b {
-		*k = append(*k, 'T')
-	} else {
-		*k = append(*k, 'F')
+		return append(k, 'T')
 	}
+	return append(k, 'F')
 }
 
 // json appends v as JSON: the rarely set parts of a plan (post-processing,
 // aggregates) and operand values other than the common scalars.
-func (k *keyBuf) json(v any) {
+func (k keyBuf) json(v any) keyBuf {
 	b, err := json.Marshal(v)
 	if err != nil {
 		b = fmt.Appendf(nil, "%#v", v) // not reached for decoded JSON values
 	}
-	*k = append(binary.AppendUvarint(append(*k, 'j'), uint64(len(b))), b...)
+	return append(binary.AppendUvarint(append(k, 'j'), uint64(len(b))), b...)
 }
 
-func (k *keyBuf) value(v any) {
+func (k keyBuf) value(v any) keyBuf {
 	switch v := v.(type) {
 	case nil:
-		*k = append(*k, 'n')
+		return append(k, 'n')
 	case bool:
-		k.bool(v)
+		return k.bool(v)
 	case string:
-		k.str(v)
+		return k.str(v)
 	case json.Number:
-		*k = append(*k, 'd')
-		k.str(string(v))
+		return append(k, 'd').str(string(v))
 	case int64:
-		k.int(v)
+		return k.int(v)
 	default:
-		k.json(v)
+		return k.json(v)
 	}
 }
 
-func (k *keyBuf) conds(cs []Cond) {
-	k.int(int64(len(cs)))
+func (k keyBuf) conds(cs []Cond) keyBuf {
+	k = k.int(int64(len(cs)))
 	for _, c := range cs {
-		k.bool(c.Not)
+		k = k.bool(c.Not)
 		col := ""
 		if c.Column != nil {
 			col = c.Column.Name
 		}
-		k.str(col)
-		k.str(string(c.Op))
-		k.value(c.Value)
-		k.conds(c.And)
-		k.conds(c.Or)
+		k = k.str(col)
+		k = k.str(string(c.Op))
+		k = k.value(c.Value)
+		k = k.conds(c.And)
+		k = k.conds(c.Or)
 	}
+	return k
 }
 
 func aggKey(a *AggPlan) []any {
