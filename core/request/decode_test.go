@@ -37,6 +37,19 @@ func TestDecodeFetch(t *testing.T) {
 		{"sort other is desc", `{"table_name":"t","sort_by":{"column":"a","direction":"down"}}`, request.FetchRequest{Table: "t", Sort: &request.SortBy{Column: "a", Desc: true}}},
 		{"strip nulls", `{"table_name":"t","strip_nulls":true}`, request.FetchRequest{Table: "t", StripNulls: ptr(true)}},
 		{"unknown Fields ignored", `{"table_name":"t","count":"exact","head":false}`, request.FetchRequest{Table: "t"}},
+		// Member names with escapes are decoded the long way (encoding/json).
+		{"escaped names", `{"table\u005fname":"t","conditions":[{"eq\u005fcolumn":"a","eq_value":1}]}`,
+			request.FetchRequest{Table: "t", Conditions: []request.Condition{{Column: "a", Operator: vocab.OpEq, Value: json.Number("1")}}}},
+		// More members and conditions than the decoder's room on its stack.
+		{"many members", `{"a1":1,"a2":2,"a3":3,"a4":4,"a5":5,"a6":6,"a7":7,"a8":8,"a9":9,"a10":10,"a11":11,"a12":12,"a13":13,"a14":14,"a15":15,"a16":16,"table_name":"t",` +
+			`"conditions":[{"eq_column":"a","eq_value":1,"x":1,"y":2,"z":3},{"eq_column":"a","eq_value":2},{"eq_column":"a","eq_value":3},{"eq_column":"a","eq_value":4},` +
+			`{"eq_column":"a","eq_value":5},{"eq_column":"a","eq_value":6},{"eq_column":"a","eq_value":7},{"eq_column":"a","eq_value":8},{"eq_column":"a","eq_value":9}],"limit":2}`,
+			request.FetchRequest{Table: "t", Limit: ptr[int64](2), Conditions: []request.Condition{
+				{Column: "a", Operator: vocab.OpEq, Value: json.Number("1")}, {Column: "a", Operator: vocab.OpEq, Value: json.Number("2")},
+				{Column: "a", Operator: vocab.OpEq, Value: json.Number("3")}, {Column: "a", Operator: vocab.OpEq, Value: json.Number("4")},
+				{Column: "a", Operator: vocab.OpEq, Value: json.Number("5")}, {Column: "a", Operator: vocab.OpEq, Value: json.Number("6")},
+				{Column: "a", Operator: vocab.OpEq, Value: json.Number("7")}, {Column: "a", Operator: vocab.OpEq, Value: json.Number("8")},
+				{Column: "a", Operator: vocab.OpEq, Value: json.Number("9")}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
