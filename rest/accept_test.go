@@ -70,3 +70,25 @@ func acceptsNDJSONParsed(accept []string) bool {
 	}
 	return false
 }
+
+// BenchmarkAcceptsNDJSON: the Accept lines a browser and an NDJSON client
+// send.
+func BenchmarkAcceptsNDJSON(b *testing.B) {
+	for _, tt := range []struct {
+		name   string
+		accept []string
+		want   bool
+	}{
+		{"browser", []string{"application/json, text/plain, */*"}, false},
+		{"ndjson", []string{"application/x-ndjson"}, true},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if rest.AcceptsNDJSON(tt.accept) != tt.want {
+					b.Fatal(tt.accept)
+				}
+			}
+		})
+	}
+}
