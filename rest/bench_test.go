@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/core/cache"
 	"github.com/athena-go/athena/rest"
 )
 
@@ -100,6 +101,62 @@ func BenchmarkRESTPointFetch(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op") // server and client: CPU time does not grow with other load
+}
+
+// BenchmarkRESTHandlerPoint serves a point fetch (one row by primary key,
+// SQLite) through the handler into a recorder, with the request log line on
+// at info level to a discarding text handler: the REST transport's own work
+// without the network. "cached" answers from core's result cache, so most
+// of what is left is the handler's (request id, body, headers, envelope,
+// metrics, log line); "accept" adds the Accept header a browser sends.
+// cpu-ns/op is the process's CPU time per request.
+func BenchmarkRESTHandlerPoint(b *testing.B) {
+	for _, tt := range []struct {
+		name   string
+		cache  bool
+		accept string
+	}{
+		{name: "uncached"},
+		{name: "cached", cache: true},
+		{name: "cached-accept", cache: true, accept: "application/json, text/plain, */*"},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			e := newEnv(b, envConfig{
+				logger: slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})),
+				core:   func(c *core.Config) { c.Cache = cache.Config{Enabled: tt.cache} },
+			})
+			for _, q := range []string{
+				"CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price REAL)",
+				"INSERT INTO items VALUES (7, 'item 7', 8.75)",
+			} {
+				if _, err := e.gw.Do(b.Context(), core.Call{Op: core.OpQuery, Client: "local", Body: mustJSON(b, map[string]any{"query": q})}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			body := []byte(`{"table_name":"items","conditions":[{"eq_column":"id","eq_value":7}]}`)
+			serve := func() *httptest.ResponseRecorder {
+				r := httptest.NewRequestWithContext(b.Context(), http.MethodPost, "/gateway/fetch", bytes.NewReader(body))
+				r.Header.Set("Content-Type", "application/json")
+				r.Header.Set("X-Athena-Client", "local")
+				if tt.accept != "" {
+					r.Header.Set("Accept", tt.accept)
+				}
+				w := httptest.NewRecorder()
+				e.h.ServeHTTP(w, r)
+				if w.Code != 200 || !bytes.Contains(w.Body.Bytes(), []byte(`"item 7"`)) {
+					b.Fatalf("status %d: %s", w.Code, w.Body)
+				}
+				return w
+			}
+			serve() // fill the cache
+			b.ReportAllocs()
+			cpu0 := cpuTime()
+			for b.Loop() {
+				serve()
+			}
+			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+		})
+	}
 }
 
 // cpuTime is this process's user + system time in nanoseconds.

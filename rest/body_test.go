@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/athena-go/athena/core"
 	tu "github.com/athena-go/athena/internal/testutil"
@@ -52,4 +54,21 @@ func TestDefaultBodyLimit(t *testing.T) {
 	e := newEnv(t, envConfig{})
 	big := `{"query":"SELECT 1","pad":"` + strings.Repeat("x", 1<<20) + `"}`
 	fail(t, e.do(t, req{method: http.MethodPost, path: "/gateway/query", client: "local", body: big}), 413, core.CodePayloadTooLarge, "1048576")
+}
+
+// TestBodyShorterThanAnnounced: a body that ends before its announced
+// length (net/http's reader then fails with io.ErrUnexpectedEOF) gets a 400
+// envelope, not a body cut short.
+func TestBodyShorterThanAnnounced(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{})
+	sent := `{"table_name":"items"}`
+	r := httptest.NewRequestWithContext(t.Context(), http.MethodPost, "/gateway/fetch",
+		io.MultiReader(strings.NewReader(sent), iotest.ErrReader(io.ErrUnexpectedEOF)))
+	r.ContentLength = 100
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set("X-Athena-Client", "local")
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, r)
+	fail(t, reply{status: w.Code, header: w.Header(), body: w.Body.Bytes()}, 400, core.CodeBadRequest, "could not read the request body")
 }

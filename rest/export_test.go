@@ -57,3 +57,9 @@ func (r retryHint) RetryAfter() time.Duration { return r.d }
 
 // ParseLastEventID is parseLastEventID.
 var ParseLastEventID = parseLastEventID
+
+// AcceptsNDJSON is acceptsNDJSON.
+var AcceptsNDJSON = acceptsNDJSON
+
+// RequestHeaderGet is the header lookup operation routes give core.
+func RequestHeaderGet(h http.Header) func(string) string { return requestHeader(h).get }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -15,7 +16,12 @@ import (
 type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
-	inFlight prometheus.Gauge
+	// inFlight counts the requests being served; the in_flight_requests
+	// gauge reads it when scraped. One atomic add per request and one per
+	// reply, where a prometheus.Gauge's Inc and Dec are each a
+	// compare-and-swap loop on a float's bits.
+	inFlight      atomic.Int64
+	inFlightGauge prometheus.GaugeFunc
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -29,15 +35,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "REST request latency by route pattern and method, until the handler returns.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"route", "method"}),
-		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
-			Namespace: "athena", Subsystem: "rest", Name: "in_flight_requests",
-			Help: "REST requests being served right now.",
-		}),
 	}
+	m.inFlightGauge = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "athena", Subsystem: "rest", Name: "in_flight_requests",
+		Help: "REST requests being served right now.",
+	}, func() float64 { return float64(m.inFlight.Load()) })
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.inFlight} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.inFlightGauge} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("rest: register metrics: %w", err)
 		}

@@ -13,6 +13,9 @@ import (
 // application/x-ndjson (with a non-zero quality).
 func acceptsNDJSON(accept []string) bool {
 	for _, line := range accept {
+		if !mayNameNDJSON(line) {
+			continue // the usual Accept of a browser or SDK is never parsed
+		}
 		for _, part := range strings.Split(line, ",") {
 			mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
 			if err != nil || !strings.EqualFold(mt, contentTypeNDJSON) {
@@ -21,6 +24,25 @@ func acceptsNDJSON(accept []string) bool {
 			if q := strings.TrimSpace(params["q"]); q == "0" || q == "0.0" || q == "0.00" || q == "0.000" {
 				continue
 			}
+			return true
+		}
+	}
+	return false
+}
+
+// mayNameNDJSON reports whether line contains "x-ndjson" in any ASCII case.
+// A line without it cannot ask for NDJSON: mime.ParseMediaType lowers the
+// type with strings.ToLower and then accepts only ASCII token characters,
+// and the only other runes ToLower turns into ASCII are K (Kelvin) and İ,
+// neither in "x-ndjson". A false yes only costs the parse.
+func mayNameNDJSON(line string) bool {
+	const want = "x-ndjson"
+	for i := 0; i+len(want) <= len(line); i++ {
+		j := 0
+		for j < len(want) && line[i+j]|0x20 == want[j] { // |0x20 lowers A-Z, keeps '-'
+			j++
+		}
+		if j == len(want) {
 			return true
 		}
 	}

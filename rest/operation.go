@@ -25,7 +25,7 @@ func (h *Handler) operation(e core.Endpoint) handlerFunc {
 		if r.URL.RawQuery != "" { // Query parses into a new map even when there is nothing to parse
 			key = r.URL.Query().Get("api_key")
 		}
-		call := core.NewCall(e.Op, body, core.CallSource{Header: r.Header.Get, Key: key})
+		call := core.NewCall(e.Op, body, core.CallSource{Header: requestHeader(r.Header).get, Key: key})
 		if e.Stream && !call.Defer && acceptsNDJSON(r.Header.Values("Accept")) {
 			return h.stream(w, r, call)
 		}
@@ -64,8 +64,8 @@ func writeEnvelope(w http.ResponseWriter, env core.Envelope) error {
 	b = append(b, '\n')
 	*bp = b
 	hd := w.Header()
-	hd.Set("Content-Type", contentTypeJSON)
-	hd.Set("Content-Length", strconv.Itoa(len(b)))
+	hd["Content-Type"] = jsonContentType
+	hd["Content-Length"] = []string{strconv.Itoa(len(b))}
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b) // a Write does not keep b (io.Writer's contract)
 	return nil
@@ -90,9 +90,22 @@ func putReplyBuf(bp *[]byte) {
 
 // readBody reads the whole request body, refusing more than h.maxBody bytes
 // with payload_too_large.
+//
+// A body of announced length is read into a buffer of exactly that size:
+// net/http's body reader stops at Content-Length (and reports the end with
+// the last bytes), so neither a limiting reader nor io.ReadAll's growing
+// buffer, which starts at 512 bytes and stays referenced by the request's
+// core.Call, is needed. A chunked body goes through http.MaxBytesReader.
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if r.ContentLength > h.maxBody {
 		return nil, h.tooLarge()
+	}
+	if r.ContentLength > 0 {
+		body := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			return nil, core.Wrap(core.CodeBadRequest, "could not read the request body", err)
+		}
+		return body, nil
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
 	if err != nil {

@@ -75,6 +75,16 @@ func (rw *responseWriter) Unwrap() http.ResponseWriter { return rw.ResponseWrite
 // wrote reports whether the status line has been sent.
 func (rw *responseWriter) wrote() bool { return rw.status != 0 }
 
+// Header values every reply of their kind carries, shared rather than
+// allocated per request. Header.Set and Header.Add never write into a value
+// slice they did not make (Add appends past a full one), and net/http copies
+// the map before it writes a reply (Header.Clone); nothing of ours writes
+// their elements.
+var (
+	nosniff         = []string{"nosniff"}
+	jsonContentType = []string{contentTypeJSON}
+)
+
 // wrap turns a handlerFunc into an httprouter.Handle labelled with pattern.
 func (h *Handler) wrap(pattern string, fn handlerFunc) httprouter.Handle {
 	ro := &routeObs{pattern: pattern}
@@ -132,11 +142,11 @@ func (h *Handler) serve(ro *routeObs, w http.ResponseWriter, r *http.Request, ps
 	id := requestID(r)
 	hd := w.Header()
 	hd["X-Request-Id"] = []string{id}
-	hd["X-Content-Type-Options"] = []string{"nosniff"}
+	hd["X-Content-Type-Options"] = nosniff
 	h.cors.apply(hd, r)
 
-	h.metrics.inFlight.Inc()
-	defer h.metrics.inFlight.Dec()
+	h.metrics.inFlight.Add(1)
+	defer h.metrics.inFlight.Add(-1)
 
 	rw := &responseWriter{ResponseWriter: w, writeTimeout: h.writeTimeout}
 	if err := call(fn, rw, r, ps); err != nil {
