@@ -181,3 +181,21 @@ func postFetch(b *testing.B, client *http.Client, url string, body []byte) *http
 	}
 	return resp
 }
+
+// BenchmarkCallHeaders builds the core.Call of a request with the headers
+// a client usually sends, through http.Header.Get as routes give it.
+func BenchmarkCallHeaders(b *testing.B) {
+	h := http.Header{}
+	for k, v := range map[string]string{"Host": "127.0.0.1:4052", "User-Agent": "athena-bench", "Content-Type": "application/json",
+		"Content-Length": "70", "X-Athena-Client": "bench", "Accept-Encoding": "gzip"} {
+		h.Set(k, v)
+	}
+	body := []byte(`{"table_name":"items","conditions":[{"eq_column":"id","eq_value":7}]}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		call := core.NewCall(core.OpFetch, body, core.CallSource{Header: h.Get})
+		if call.Client != "bench" {
+			b.Fatal(call.Client)
+		}
+	}
+}

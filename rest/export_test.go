@@ -60,6 +60,3 @@ var ParseLastEventID = parseLastEventID
 
 // AcceptsNDJSON is acceptsNDJSON.
 var AcceptsNDJSON = acceptsNDJSON
-
-// RequestHeaderGet is the header lookup operation routes give core.
-func RequestHeaderGet(h http.Header) func(string) string { return requestHeader(h).get }

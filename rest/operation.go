@@ -25,7 +25,7 @@ func (h *Handler) operation(e core.Endpoint) handlerFunc {
 		if r.URL.RawQuery != "" { // Query parses into a new map even when there is nothing to parse
 			key = r.URL.Query().Get("api_key")
 		}
-		call := core.NewCall(e.Op, body, core.CallSource{Header: requestHeader(r.Header).get, Key: key})
+		call := core.NewCall(e.Op, body, core.CallSource{Header: r.Header.Get, Key: key})
 		if e.Stream && !call.Defer && acceptsNDJSON(r.Header.Values("Accept")) {
 			return h.stream(w, r, call)
 		}
