@@ -1,6 +1,7 @@
 package wss
 
 import (
+	"math"
 	"sync/atomic"
 	"time"
 )
@@ -35,12 +36,33 @@ const (
 )
 
 // inline is the state of the request the reader runs itself.
+//
+// Arming a timer per request would cost more than it saves: the earliest
+// timer of the process wakes a thread to watch it (the runtime's
+// wakeNetPoller). The timer is armed instead when an inline request finds
+// it unarmed, and when it fires it looks at the request running now: one
+// that started less than inlineGrace ago re-arms it for the rest of its
+// grace, and with none running the timer stays unarmed. Back to back, the
+// requests of a socket arm it about once per inlineGrace.
 type inline struct {
 	state atomic.Int32
-	// timer runs handOver inlineGrace after an inline request starts.
-	// Only the reader touches it; nil while the socket is idle.
+	// started is when the running inline request started (monotonic
+	// nanoseconds: sinceStart).
+	started atomic.Int64
+	// armed is set while the timer is set to fire: the reader sets it
+	// after it marks a request running, the timer clears it before it
+	// looks, so one of them always sees the other's mark.
+	armed atomic.Bool
+	// timer runs handOver; made by the socket's first inline request.
+	// Only the reader sets the field; stopped when the connection ends.
 	timer *time.Timer
 }
+
+// monoBase anchors sinceStart.
+var monoBase = time.Now()
+
+// sinceStart is monotonic time in nanoseconds.
+func sinceStart() int64 { return int64(time.Since(monoBase)) }
 
 // runsInline reports whether the reader may run req itself: a gateway
 // operation answered with one reply (no stream, no deferral, no job or
@@ -54,36 +76,43 @@ func (c *conn) runsInline(req *Request, active int) bool {
 // whether this goroutine is still the reader afterwards: false when f
 // outlasted inlineGrace and handOver gave the socket to another goroutine.
 func (c *conn) runInline(f func()) (reader bool) {
+	c.inline.started.Store(sinceStart())
 	c.inline.state.Store(inlineRunning)
 	if c.inline.timer == nil {
-		c.inline.timer = time.AfterFunc(inlineGrace, c.handOver)
-	} else {
+		// Armed only once the field is set: handOver reads it.
+		c.inline.timer = time.AfterFunc(time.Duration(math.MaxInt64), c.handOver)
+	}
+	if c.inline.armed.CompareAndSwap(false, true) {
 		c.inline.timer.Reset(inlineGrace)
 	}
 	f()
-	if !c.inline.state.CompareAndSwap(inlineRunning, inlineOff) {
-		return false
-	}
-	c.inline.timer.Stop()
-	return true
+	return c.inline.state.CompareAndSwap(inlineRunning, inlineOff)
 }
 
-// handOver runs on the timer when an inline request outlasts inlineGrace:
-// a new goroutine reads the socket from here on. A timer that fires late,
-// for a request that already ended, finds no request running and does
-// nothing (or, for the next inline request, hands over early: harmless).
+// handOver runs on the timer. An inline request that has run for
+// inlineGrace gives the socket to a new goroutine, which reads from here
+// on; a younger one re-arms the timer for the rest of its grace; with none
+// running, the timer stays unarmed until the next inline request.
 func (c *conn) handOver() {
+	c.inline.armed.Store(false)
+	if c.inline.state.Load() != inlineRunning {
+		return
+	}
+	if left := c.inline.started.Load() + int64(inlineGrace) - sinceStart(); left > 0 {
+		if c.inline.armed.CompareAndSwap(false, true) {
+			c.inline.timer.Reset(time.Duration(left))
+		}
+		return
+	}
 	if c.inline.state.CompareAndSwap(inlineRunning, inlineHanded) {
 		c.s.inlineHandovers.Add(1)
 		go c.reading()
 	}
 }
 
-// dropInlineTimer lets an idle socket's timer go; the reader calls it as
-// it hands the idle socket over (reading).
-func (c *conn) dropInlineTimer() {
+// stopInline stops the timer once the connection has ended (end).
+func (c *conn) stopInline() {
 	if c.inline.timer != nil {
 		c.inline.timer.Stop()
-		c.inline.timer = nil
 	}
 }

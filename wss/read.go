@@ -42,7 +42,6 @@ func (c *conn) serve(finished func()) {
 func (c *conn) reading() {
 	switch next, err := c.readLoop(); next {
 	case readIdle:
-		c.dropInlineTimer()
 		go c.resume()
 	case readHandedOver:
 	default:
@@ -62,6 +61,7 @@ func (c *conn) resume() {
 func (c *conn) end(err error) {
 	c.cancel(errConnClosed)
 	c.reqs.Wait()
+	c.stopInline()
 	c.unwatchAll()
 	c.live.stopAll()
 	c.results.Wait()
