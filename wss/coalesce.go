@@ -94,9 +94,9 @@ type coalescer struct {
 	// await never waits on the socket while a whole frame sits unread
 	// in that buffer.
 	in frameCursor
-	// deadline is the read deadline awaitFor left on Conn (zero: none);
-	// guarded by rmu.
-	deadline time.Time
+	// deadline is the read deadline awaitFor left on Conn, in sinceStart
+	// time (0: none); guarded by rmu.
+	deadline int64
 }
 
 // wrap returns w with its Hijack replaced, so that the connection the
@@ -204,9 +204,9 @@ func (c *coalescer) awaitFor(d time.Duration) bool {
 	if c.rbuf != nil || c.raw == nil {
 		return true
 	}
-	start := time.Now()
-	end := start.Add(d)
-	if (c.deadline.IsZero() || !c.deadline.After(start)) && !c.setDeadlineLocked(end) {
+	start := sinceStart()
+	end := start + int64(d)
+	if c.deadline <= start && !c.setDeadlineLocked(end) {
 		return true
 	}
 	for {
@@ -214,7 +214,7 @@ func (c *coalescer) awaitFor(d time.Duration) bool {
 		if !errors.Is(err, os.ErrDeadlineExceeded) {
 			return true
 		}
-		if !time.Now().Before(end) || !c.setDeadlineLocked(end) {
+		if sinceStart() >= end || !c.setDeadlineLocked(end) {
 			c.clearDeadlineLocked(err)
 			return false
 		}
@@ -223,8 +223,8 @@ func (c *coalescer) awaitFor(d time.Duration) bool {
 
 // setDeadlineLocked sets the read deadline awaitFor waits with. The
 // caller holds rmu.
-func (c *coalescer) setDeadlineLocked(t time.Time) bool {
-	if c.Conn.SetReadDeadline(t) != nil {
+func (c *coalescer) setDeadlineLocked(t int64) bool {
+	if c.Conn.SetReadDeadline(monoBase.Add(time.Duration(t))) != nil {
 		return false
 	}
 	c.deadline = t
@@ -235,10 +235,10 @@ func (c *coalescer) setDeadlineLocked(t time.Time) bool {
 // its expiry, and reports whether it did: the read may be tried again. The
 // caller holds rmu.
 func (c *coalescer) clearDeadlineLocked(err error) bool {
-	if c.deadline.IsZero() || !errors.Is(err, os.ErrDeadlineExceeded) {
+	if c.deadline == 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
 		return false
 	}
-	c.deadline = time.Time{}
+	c.deadline = 0
 	return c.Conn.SetReadDeadline(time.Time{}) == nil
 }
 

@@ -80,11 +80,15 @@ type conn struct {
 	watches  map[string]*jobWatch // job watches by the request_id of their frame
 	// unwatched is set once the connection ended its watches; guarded by mu.
 	unwatched bool
+	// alone is set when the last request started found no other running
+	// (runsInline); guarded by mu.
+	alone bool
 
 	live liveSet // live subscriptions (wss/live.go)
 
-	// inline is the request the reader runs itself (inline.go).
-	inline inline
+	// inline is the request the reader runs itself (inline.go); only
+	// the reader sets it.
+	inline *inline
 }
 
 // outFrame is one message for the writer. A frame with nil data is a flush
@@ -220,7 +224,10 @@ func (c *conn) start(req *Request) (reader bool) {
 		c.active++
 	}
 	key := c.apiKey
-	active := c.active
+	alone := err == nil && c.active == 1 && c.alone
+	if err == nil {
+		c.alone = c.active == 1
+	}
 	c.mu.Unlock()
 	if err != nil {
 		cancel(nil)
@@ -229,7 +236,7 @@ func (c *conn) start(req *Request) (reader bool) {
 	}
 	c.s.metrics.inFlight.Inc()
 	c.reqs.Add(1)
-	if c.runsInline(req, active) {
+	if c.runsInline(req, alone) {
 		return c.runInline(func() { c.run(ctx, cancel, req, key) })
 	}
 	c.s.workers.run(func() { c.run(ctx, cancel, req, key) })

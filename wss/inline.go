@@ -35,7 +35,9 @@ const (
 	inlineHanded               // it outlasted inlineGrace: another goroutine reads
 )
 
-// inline is the state of the request the reader runs itself.
+// inline is the state of the request the reader runs itself, made by a
+// socket's first inline request (an idle socket that never ran one holds
+// none).
 //
 // Arming a timer per request would cost more than it saves: the earliest
 // timer of the process wakes a thread to watch it (the runtime's
@@ -45,17 +47,15 @@ const (
 // grace, and with none running the timer stays unarmed. Back to back, the
 // requests of a socket arm it about once per inlineGrace.
 type inline struct {
+	c     *conn
 	state atomic.Int32
-	// started is when the running inline request started (monotonic
-	// nanoseconds: sinceStart).
+	// started is when the running inline request started (sinceStart).
 	started atomic.Int64
 	// armed is set while the timer is set to fire: the reader sets it
 	// after it marks a request running, the timer clears it before it
 	// looks, so one of them always sees the other's mark.
 	armed atomic.Bool
-	// timer runs handOver; made by the socket's first inline request.
-	// Only the reader sets the field; stopped when the connection ends.
-	timer *time.Timer
+	timer *time.Timer // runs handOver
 }
 
 // monoBase anchors sinceStart.
@@ -66,53 +66,58 @@ func sinceStart() int64 { return int64(time.Since(monoBase)) }
 
 // runsInline reports whether the reader may run req itself: a gateway
 // operation answered with one reply (no stream, no deferral, no job or
-// live query), alone on the socket (active counts it), with no byte of
-// another frame read and waiting.
-func (c *conn) runsInline(req *Request, active int) bool {
-	return active == 1 && !req.Stream && !req.Defer && !req.Action.jobAction() && !req.Action.liveAction() && c.out.idle()
+// live query), alone on the socket as the request before it was (alone),
+// with no byte of another frame read and waiting. A socket that carries
+// many requests at once and finds itself with one for a moment keeps
+// running them in workers.
+func (c *conn) runsInline(req *Request, alone bool) bool {
+	return alone && !req.Stream && !req.Defer && !req.Action.jobAction() && !req.Action.liveAction() && c.out.idle()
 }
 
 // runInline runs f, a request, in the reader's goroutine. It reports
 // whether this goroutine is still the reader afterwards: false when f
 // outlasted inlineGrace and handOver gave the socket to another goroutine.
+// Only the reader calls it.
 func (c *conn) runInline(f func()) (reader bool) {
-	c.inline.started.Store(sinceStart())
-	c.inline.state.Store(inlineRunning)
-	if c.inline.timer == nil {
-		// Armed only once the field is set: handOver reads it.
-		c.inline.timer = time.AfterFunc(time.Duration(math.MaxInt64), c.handOver)
+	in := c.inline
+	if in == nil {
+		in = &inline{c: c}
+		in.timer = time.AfterFunc(time.Duration(math.MaxInt64), in.handOver)
+		c.inline = in
 	}
-	if c.inline.armed.CompareAndSwap(false, true) {
-		c.inline.timer.Reset(inlineGrace)
+	in.started.Store(sinceStart())
+	in.state.Store(inlineRunning)
+	if in.armed.CompareAndSwap(false, true) {
+		in.timer.Reset(inlineGrace)
 	}
 	f()
-	return c.inline.state.CompareAndSwap(inlineRunning, inlineOff)
+	return in.state.CompareAndSwap(inlineRunning, inlineOff)
 }
 
 // handOver runs on the timer. An inline request that has run for
 // inlineGrace gives the socket to a new goroutine, which reads from here
 // on; a younger one re-arms the timer for the rest of its grace; with none
 // running, the timer stays unarmed until the next inline request.
-func (c *conn) handOver() {
-	c.inline.armed.Store(false)
-	if c.inline.state.Load() != inlineRunning {
+func (in *inline) handOver() {
+	in.armed.Store(false)
+	if in.state.Load() != inlineRunning {
 		return
 	}
-	if left := c.inline.started.Load() + int64(inlineGrace) - sinceStart(); left > 0 {
-		if c.inline.armed.CompareAndSwap(false, true) {
-			c.inline.timer.Reset(time.Duration(left))
+	if left := in.started.Load() + int64(inlineGrace) - sinceStart(); left > 0 {
+		if in.armed.CompareAndSwap(false, true) {
+			in.timer.Reset(time.Duration(left))
 		}
 		return
 	}
-	if c.inline.state.CompareAndSwap(inlineRunning, inlineHanded) {
-		c.s.inlineHandovers.Add(1)
-		go c.reading()
+	if in.state.CompareAndSwap(inlineRunning, inlineHanded) {
+		in.c.s.inlineHandovers.Add(1)
+		go in.c.reading()
 	}
 }
 
 // stopInline stops the timer once the connection has ended (end).
 func (c *conn) stopInline() {
-	if c.inline.timer != nil {
+	if c.inline != nil {
 		c.inline.timer.Stop()
 	}
 }
