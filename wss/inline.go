@@ -8,20 +8,18 @@ import (
 
 // A request alone on its socket runs in the reader's goroutine. Handing it
 // to a worker (workers.go) costs a goroutine wake-up per request, and with
-// an idle P the runtime wakes a second thread to look for work as well:
-// alone on a socket, a request pays that in full (about a fifth of the
-// gateway's CPU per point fetch at one request in flight, README
-// "Benchmarks"). Among others it is shared with them, and the reader never
-// waits for a request it could not know the length of.
+// a core idle the runtime wakes a second thread to look for work as well:
+// among many requests that cost is shared, but a request alone on its
+// socket paid it alone, every time (README "Benchmarks" has the figures).
 //
 // Requests on one socket still run concurrently (DESIGN.md §4): while the
 // reader runs a request, a timer stands by, and a request that outlasts
 // inlineGrace hands the socket to a new reader (handOver), which reads on
 // and starts the next requests in workers as usual. A frame that arrives
-// meanwhile waits at most inlineGrace for its turn, never for the request.
+// meanwhile waits at most inlineGrace to be read, never for the request.
 // The reader takes a request itself only when no other request of the
-// socket runs and no byte of another frame is waiting (runsInline), so a
-// burst is never held up.
+// socket runs, the one before it found none either, and no byte of
+// another frame is waiting (runsInline), so a burst is never held up.
 
 // inlineGrace is how long a request runs in the reader's goroutine before
 // another goroutine takes over the reading: longer than a point fetch
