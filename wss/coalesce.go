@@ -94,6 +94,9 @@ type coalescer struct {
 	// await never waits on the socket while a whole frame sits unread
 	// in that buffer.
 	in frameCursor
+	// deadline is the read deadline awaitFor left on Conn, in sinceStart
+	// time (0: none); guarded by rmu.
+	deadline int64
 }
 
 // wrap returns w with its Hijack replaced, so that the connection the
@@ -149,11 +152,19 @@ func (c *coalescer) Read(p []byte) (int, error) {
 	if c.rbuf == nil {
 		if k := c.in.limit(p, nil); k >= readBufSize {
 			n, err := c.Conn.Read(p[:k])
+			if n <= 0 && c.clearDeadlineLocked(err) {
+				n, err = c.Conn.Read(p[:k])
+			}
 			c.in.consume(p[:max(n, 0)])
 			return n, err
 		}
 		if err := c.fillLocked(); err != nil {
-			return 0, err
+			if !c.clearDeadlineLocked(err) {
+				return 0, err
+			}
+			if err := c.fillLocked(); err != nil {
+				return 0, err
+			}
 		}
 	}
 	avail := (*c.rbuf)[c.rpos:c.rend]
@@ -179,18 +190,56 @@ func (c *coalescer) idle() bool {
 // awaitFor waits at most d for bytes to read, in the caller's goroutine,
 // holding no buffer meanwhile. It reports false when none came within d
 // (the socket is idle); other errors are left for the read that follows.
+//
+// The read deadline that bounds the wait is set lazily: it stays on the
+// connection after the wait, and a later wait that finds it still ahead
+// waits with it, then, if it passes first, with a deadline d after its own
+// start. A busy socket therefore sets it about once per d instead of
+// twice per frame (setting the process's earliest timer wakes a thread to
+// watch it). Read clears a deadline that passes while the library reads a
+// frame.
 func (c *coalescer) awaitFor(d time.Duration) bool {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
 	if c.rbuf != nil || c.raw == nil {
 		return true
 	}
-	if c.Conn.SetReadDeadline(time.Now().Add(d)) != nil {
+	start := sinceStart()
+	end := start + int64(d)
+	if c.deadline <= start && !c.setDeadlineLocked(end) {
 		return true
 	}
-	err := c.fillLocked()
-	_ = c.Conn.SetReadDeadline(time.Time{})
-	return !errors.Is(err, os.ErrDeadlineExceeded)
+	for {
+		err := c.fillLocked()
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			return true
+		}
+		if sinceStart() >= end || !c.setDeadlineLocked(end) {
+			c.clearDeadlineLocked(err)
+			return false
+		}
+	}
+}
+
+// setDeadlineLocked sets the read deadline awaitFor waits with. The
+// caller holds rmu.
+func (c *coalescer) setDeadlineLocked(t int64) bool {
+	if c.Conn.SetReadDeadline(monoBase.Add(time.Duration(t))) != nil {
+		return false
+	}
+	c.deadline = t
+	return true
+}
+
+// clearDeadlineLocked removes the read deadline awaitFor left when err is
+// its expiry, and reports whether it did: the read may be tried again. The
+// caller holds rmu.
+func (c *coalescer) clearDeadlineLocked(err error) bool {
+	if c.deadline == 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+		return false
+	}
+	c.deadline = 0
+	return c.Conn.SetReadDeadline(time.Time{}) == nil
 }
 
 // await waits until the connection has bytes to read and reads them into

@@ -15,12 +15,13 @@ import (
 	"github.com/athena-go/athena/core"
 )
 
-// conn is one client socket. It follows STYLE.md rule 9: the handler
-// goroutine is the only reader, one writer at a time drains a bounded queue
-// and is the only one to write data frames (a goroutine started for the
-// burst, or the request goroutine whose reply found no writer running:
+// conn is one client socket. It follows STYLE.md rule 9: one goroutine at
+// a time is the reader (read.go), one writer at a time drains a bounded
+// queue and is the only one to write data frames (a goroutine started for
+// the burst, or the request goroutine whose reply found no writer running:
 // write.go), and every request runs in a goroutine that conn waits for
-// (one of the server's reused workers: workers.go).
+// (one of the server's reused workers: workers.go, or the reader itself
+// for a request alone on the socket: inline.go).
 type conn struct {
 	s      *Server
 	ws     *websocket.Conn
@@ -33,7 +34,7 @@ type conn struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 
-	reqs      sync.WaitGroup // request goroutines; added only by the reader
+	reqs      sync.WaitGroup // requests running; added only by the reader
 	results   sync.WaitGroup // result streams of deferrals (wss/result.go); added under mu while !unwatched
 	closeOnce sync.Once
 	pingTimer *time.Timer
@@ -79,8 +80,15 @@ type conn struct {
 	watches  map[string]*jobWatch // job watches by the request_id of their frame
 	// unwatched is set once the connection ended its watches; guarded by mu.
 	unwatched bool
+	// alone is set when the last request started found no other running
+	// (runsInline); guarded by mu.
+	alone bool
 
 	live liveSet // live subscriptions (wss/live.go)
+
+	// inline is the request the reader runs itself (inline.go); only
+	// the reader sets it.
+	inline *inline
 }
 
 // outFrame is one message for the writer. A frame with nil data is a flush
@@ -157,8 +165,9 @@ func (c *conn) readable() bool {
 	return n < c.s.cfg.MaxInFlight && !c.queueOver()
 }
 
-// handle decodes one frame and answers it or starts its request.
-func (c *conn) handle(b []byte) {
+// handle decodes one frame and answers it or starts its request. It
+// reports whether this goroutine is still the socket's reader (start).
+func (c *conn) handle(b []byte) (reader bool) {
 	req, err := DecodeRequest(b)
 	if err != nil {
 		c.s.metrics.framesIn.WithLabelValues(string(actionInvalid)).Inc()
@@ -168,7 +177,7 @@ func (c *conn) handle(b []byte) {
 			id = fe.RequestID
 		}
 		c.reject(id, actionInvalid, err)
-		return
+		return true
 	}
 	c.s.metrics.framesIn.WithLabelValues(string(req.Action)).Inc()
 	switch req.Action {
@@ -179,8 +188,9 @@ func (c *conn) handle(b []byte) {
 	case ActionAuth:
 		c.auth(req)
 	default:
-		c.start(req)
+		return c.start(req)
 	}
+	return true
 }
 
 // reject answers a frame that is not run, counting it as a reply.
@@ -189,8 +199,10 @@ func (c *conn) reject(requestID string, action Action, err error) {
 	c.send(outFrame{data: errorReply(requestID, err), typ: typeReply})
 }
 
-// start registers req as in flight and runs it in a worker (workers.go).
-func (c *conn) start(req *Request) {
+// start registers req as in flight and runs it in a worker (workers.go),
+// or, alone on the socket, in this goroutine (inline.go). It reports
+// whether this goroutine is still the socket's reader.
+func (c *conn) start(req *Request) (reader bool) {
 	ctx, cancel := context.WithCancelCause(c.ctx)
 	c.mu.Lock()
 	var err error
@@ -212,15 +224,23 @@ func (c *conn) start(req *Request) {
 		c.active++
 	}
 	key := c.apiKey
+	alone := err == nil && c.active == 1 && c.alone
+	if err == nil {
+		c.alone = c.active == 1
+	}
 	c.mu.Unlock()
 	if err != nil {
 		cancel(nil)
 		c.reject(req.RequestID, req.Action, err)
-		return
+		return true
 	}
 	c.s.metrics.inFlight.Inc()
 	c.reqs.Add(1)
+	if c.runsInline(req, alone) {
+		return c.runInline(func() { c.run(ctx, cancel, req, key) })
+	}
 	c.s.workers.run(func() { c.run(ctx, cancel, req, key) })
+	return true
 }
 
 // release frees a request's id just before its reply is queued: a client

@@ -45,3 +45,11 @@ func HeldBuffers(s *Server) []ConnBuffers {
 
 // WriterStarts is how many goroutines s started to write a burst.
 func WriterStarts(s *Server) uint64 { return s.writerStarts.Load() }
+
+// InlineHandovers is how many requests run by a reader outlasted
+// inlineGrace and handed their socket to another reader.
+func InlineHandovers(s *Server) uint64 { return s.inlineHandovers.Load() }
+
+// IdleHandover is how long a reader waits for a frame before it hands
+// the idle socket to a waiting goroutine.
+const IdleHandover = idleHandover

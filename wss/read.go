@@ -33,18 +33,20 @@ func (c *conn) serve(finished func()) {
 }
 
 // reading reads frames in this goroutine until the socket goes idle (no
-// frame for idleHandover) or the connection ends. An idle socket is
-// handed to a fresh goroutine that
-// waits for it (resume): the stack this one grew while reading and
-// answering frames is freed, and the waiting one needs the smallest
-// stack the runtime gives (an idle socket's cost, README "Benchmarks").
+// frame for idleHandover), a request this goroutine runs itself hands the
+// socket to another reader (inline.go), or the connection ends. An idle
+// socket is handed to a fresh goroutine that waits for it (resume): the
+// stack this one grew while reading and answering frames is freed, and
+// the waiting one needs the smallest stack the runtime gives (an idle
+// socket's cost, README "Benchmarks").
 func (c *conn) reading() {
-	idle, err := c.readLoop()
-	if idle {
+	switch next, err := c.readLoop(); next {
+	case readIdle:
 		go c.resume()
-		return
+	case readHandedOver:
+	default:
+		c.end(err)
 	}
-	c.end(err)
 }
 
 // resume waits, without a buffer, until the idle socket has bytes to
@@ -59,6 +61,7 @@ func (c *conn) resume() {
 func (c *conn) end(err error) {
 	c.cancel(errConnClosed)
 	c.reqs.Wait()
+	c.stopInline()
 	c.unwatchAll()
 	c.live.stopAll()
 	c.results.Wait()
@@ -79,13 +82,24 @@ func (c *conn) end(err error) {
 // stack soon after.
 const idleHandover = 50 * time.Millisecond
 
+// readNext is what follows the reader's loop (readLoop).
+type readNext int
+
+const (
+	readEnded      readNext = iota // the connection ended
+	readIdle                       // no frame for idleHandover: hand the socket to resume
+	readHandedOver                 // another goroutine reads now (handOver)
+)
+
 // errConnClosed is the cause of the connection context once reading ends.
 var errConnClosed = errors.New("connection closed")
 
 // readLoop is the connection's only reader (one goroutine at a time: see
-// reading). It returns idle when no byte is waiting to be read and the
-// socket can be waited for, else the error that ended the connection.
-func (c *conn) readLoop() (idle bool, _ error) {
+// reading). It returns readIdle when no byte is waiting to be read and the
+// socket can be waited for, readHandedOver when a request it ran itself
+// gave the socket to another reader, else readEnded with the error that
+// ended the connection.
+func (c *conn) readLoop() (readNext, error) {
 	for {
 		// Once the connection is ending, frames are read only to be
 		// dropped: a slow consumer's close frame waits for it to read, and
@@ -97,7 +111,7 @@ func (c *conn) readLoop() (idle bool, _ error) {
 		// unread frames instead of this loop.
 		ending := !c.waitReadable()
 		if !ending && c.out.idle() && !c.out.awaitFor(idleHandover) {
-			return true, nil
+			return readIdle, nil
 		}
 		// The read context is never cancelled: cancelling a read closes the
 		// socket without a close frame. Closing the socket ends the read.
@@ -107,7 +121,7 @@ func (c *conn) readLoop() (idle bool, _ error) {
 			if websocket.CloseStatus(err) == websocket.StatusMessageTooBig {
 				c.s.metrics.closes.WithLabelValues(closeLabel(websocket.StatusMessageTooBig)).Inc()
 			}
-			return false, err
+			return readEnded, err
 		}
 		if ending || c.ctx.Err() != nil {
 			continue
@@ -117,6 +131,8 @@ func (c *conn) readLoop() (idle bool, _ error) {
 			c.send(outFrame{data: errorReply("", core.Errorf(core.CodeBadRequest, "binary frames are not supported; send one JSON object per text frame")), typ: typeReply})
 			continue
 		}
-		c.handle(b)
+		if !c.handle(b) {
+			return readHandedOver, nil
+		}
 	}
 }

@@ -120,6 +120,9 @@ type Server struct {
 	// writerStarts counts the goroutines started to write a burst (tests:
 	// a reply that finds no writer running is written without one).
 	writerStarts atomic.Uint64
+	// inlineHandovers counts the requests that outlasted inlineGrace in a
+	// reader's goroutine (tests: a slow request hands the socket over).
+	inlineHandovers atomic.Uint64
 	// workers run the requests of every connection (workers.go).
 	workers *workers
 

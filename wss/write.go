@@ -41,8 +41,9 @@ func (c *conn) send(f outFrame) bool {
 // itself, instead of handing them to a goroutine started for the burst.
 // The last frame of the burst is flushed as before, so replies finishing
 // together still leave in one write. Only a request's goroutine takes the
-// writer's turn like this (never the reader, nor core's job or live
-// callbacks, which must not wait on a peer).
+// writer's turn like this (never core's job or live callbacks, which must
+// not wait on a peer; nor the reader, except for a request it runs itself,
+// whose write inlineGrace covers: inline.go).
 func (c *conn) queueReply(f outFrame) (write bool) {
 	_, write = c.enqueue(f, true)
 	return write
