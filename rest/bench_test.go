@@ -80,14 +80,7 @@ func BenchmarkRESTFetch100(b *testing.B) {
 // request, the client's included.
 func BenchmarkRESTPointFetch(b *testing.B) {
 	e := newEnv(b, envConfig{logger: slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))})
-	for _, q := range []string{
-		"CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price REAL)",
-		"INSERT INTO items VALUES (7, 'item 7', 8.75)",
-	} {
-		if _, err := e.gw.Do(b.Context(), core.Call{Op: core.OpQuery, Client: "local", Body: mustJSON(b, map[string]any{"query": q})}); err != nil {
-			b.Fatal(err)
-		}
-	}
+	createItem7(b, e)
 	body := []byte(`{"table_name":"items","conditions":[{"eq_column":"id","eq_value":7}]}`)
 	client := e.srv.Client()
 	b.ReportAllocs()
@@ -125,14 +118,7 @@ func BenchmarkRESTHandlerPoint(b *testing.B) {
 				logger: slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})),
 				core:   func(c *core.Config) { c.Cache = cache.Config{Enabled: tt.cache} },
 			})
-			for _, q := range []string{
-				"CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price REAL)",
-				"INSERT INTO items VALUES (7, 'item 7', 8.75)",
-			} {
-				if _, err := e.gw.Do(b.Context(), core.Call{Op: core.OpQuery, Client: "local", Body: mustJSON(b, map[string]any{"query": q})}); err != nil {
-					b.Fatal(err)
-				}
-			}
+			createItem7(b, e)
 			body := []byte(`{"table_name":"items","conditions":[{"eq_column":"id","eq_value":7}]}`)
 			serve := func() *httptest.ResponseRecorder {
 				r := httptest.NewRequestWithContext(b.Context(), http.MethodPost, "/gateway/fetch", bytes.NewReader(body))
@@ -196,6 +182,19 @@ func BenchmarkCallHeaders(b *testing.B) {
 		call := core.NewCall(core.OpFetch, body, core.CallSource{Header: h.Get})
 		if call.Client != "bench" {
 			b.Fatal(call.Client)
+		}
+	}
+}
+
+// createItem7 creates the table the point-fetch benchmarks read, items,
+// with its one row, id 7.
+func createItem7(b *testing.B, e *env) {
+	for _, q := range []string{
+		"CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, price REAL)",
+		"INSERT INTO items VALUES (7, 'item 7', 8.75)",
+	} {
+		if _, err := e.gw.Do(b.Context(), core.Call{Op: core.OpQuery, Client: "local", Body: mustJSON(b, map[string]any{"query": q})}); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

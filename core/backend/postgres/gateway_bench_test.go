@@ -2,12 +2,11 @@ package postgres_test
 
 import (
 	"context"
-	"fmt"
-	"syscall"
 	"testing"
 
 	"github.com/athena-go/athena/core"
 	"github.com/athena-go/athena/core/backend/postgres"
+	"github.com/athena-go/athena/internal/benchtest"
 	"github.com/athena-go/athena/internal/pgtest"
 )
 
@@ -41,36 +40,5 @@ func BenchmarkGatewayDoPoint(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = g.Close() })
-	bodies := make([][]byte, 1000)
-	for i := range bodies {
-		bodies[i] = fmt.Appendf(nil, `{"table_name":"athena_bench_items","columns":"id,name,price","conditions":[{"eq_column":"id","eq_value":%d}]}`, i*7+1)
-	}
-	ctx := b.Context()
-	for _, valid := range []bool{false, true} {
-		// BodyValid is the WS path's (the frame was checked already);
-		// REST's body is checked in Decode.
-		b.Run(fmt.Sprintf("checked=%v", valid), func(b *testing.B) {
-			b.ReportAllocs()
-			cpu0 := cpuTime()
-			i := 0
-			for b.Loop() {
-				res, err := g.Do(ctx, core.Call{Op: core.OpFetch, Client: "bench", Body: bodies[i%len(bodies)], BodyValid: valid})
-				if err != nil {
-					b.Fatal(err)
-				}
-				if rs, ok := res.Data.(*core.RowSet); !ok || rs.Len() != 1 {
-					b.Fatalf("reply %+v", res.Data)
-				}
-				i++
-			}
-			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
-		})
-	}
-}
-
-// cpuTime is this process's user + system time in nanoseconds.
-func cpuTime() int64 {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return ru.Utime.Nano() + ru.Stime.Nano()
+	benchtest.PointFetches(b, g)
 }
