@@ -91,16 +91,19 @@ func putReplyBuf(bp *[]byte) {
 // readBody reads the whole request body, refusing more than h.maxBody bytes
 // with payload_too_large.
 //
-// A body of announced length is read into a buffer of exactly that size:
-// net/http's body reader stops at Content-Length (and reports the end with
-// the last bytes), so neither a limiting reader nor io.ReadAll's growing
-// buffer, which starts at 512 bytes and stays referenced by the request's
-// core.Call, is needed. A chunked body goes through http.MaxBytesReader.
+// A body of announced length up to exactBodyMax is read into a buffer of
+// exactly that size: net/http's body reader stops at Content-Length (and
+// reports the end with the last bytes), so neither a limiting reader nor
+// io.ReadAll's growing buffer, which starts at 512 bytes and stays
+// referenced by the request's core.Call, is needed. A longer or chunked
+// body goes through http.MaxBytesReader, whose buffer grows only with the
+// bytes that arrive: a client that announces a large body and sends
+// nothing makes the server hold nothing for it.
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if r.ContentLength > h.maxBody {
 		return nil, h.tooLarge()
 	}
-	if r.ContentLength > 0 {
+	if r.ContentLength > 0 && r.ContentLength <= exactBodyMax {
 		body := make([]byte, r.ContentLength)
 		if _, err := io.ReadFull(r.Body, body); err != nil {
 			return nil, core.Wrap(core.CodeBadRequest, "could not read the request body", err)
@@ -117,6 +120,10 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 	}
 	return body, nil
 }
+
+// exactBodyMax is the longest announced body read into a buffer of its
+// announced size before its bytes arrive (readBody).
+const exactBodyMax = 64 << 10
 
 func (h *Handler) tooLarge() error {
 	return core.Errorf(core.CodePayloadTooLarge, "request body exceeds the limit of %d bytes", h.maxBody)
