@@ -123,7 +123,7 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 
 // exactBodyMax is the longest announced body read into a buffer of its
 // announced size before its bytes arrive (readBody).
-const exactBodyMax = 64 << 10
+const exactBodyMax = 4 << 10
 
 func (h *Handler) tooLarge() error {
 	return core.Errorf(core.CodePayloadTooLarge, "request body exceeds the limit of %d bytes", h.maxBody)

@@ -63,8 +63,10 @@ var monoBase = time.Now()
 func sinceStart() int64 { return int64(time.Since(monoBase)) }
 
 // runsInline reports whether the reader may run req itself: a gateway
-// operation answered with one reply (no stream, no deferral, no job or
-// live query), alone on the socket as the request before it was (alone),
+// operation answered with one reply (no stream, no deferral asked for in
+// the frame, no job or live query; a deferral that the X-Athena-Defer
+// header or admission control makes runs here too, and returns once its
+// job is stored), alone on the socket as the request before it was (alone),
 // with no byte of another frame read and waiting. A socket that carries
 // many requests at once and finds itself with one for a moment keeps
 // running them in workers.
@@ -75,7 +77,12 @@ func (c *conn) runsInline(req *Request, alone bool) bool {
 // runInline runs f, a request, in the reader's goroutine. It reports
 // whether this goroutine is still the reader afterwards: false when f
 // outlasted inlineGrace and handOver gave the socket to another goroutine.
-// Only the reader calls it.
+// Only the reader calls it. A goroutine whose request was handed over can
+// become the reader again: when the new reader already runs a request of
+// its own inline as the old request returns, the old goroutine's swap
+// takes that request's inlineRunning, so the old goroutine reads on and
+// the new one stops when its request returns. A socket keeps one reader;
+// inlineHandovers can count fewer hand-overs than slow requests.
 func (c *conn) runInline(f func()) (reader bool) {
 	in := c.inline
 	if in == nil {
