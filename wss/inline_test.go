@@ -65,3 +65,24 @@ func TestFrameAcrossTheIdleDeadline(t *testing.T) {
 		tu.Equal(t, "request_id", f.str("request_id"), id)
 	}
 }
+
+// TestCancelBehindALoneRequest: a request alone on its socket runs in the
+// reader's goroutine, and a request.cancel sent while it runs is still
+// read (once the reading is handed over) and cancels it.
+func TestCancelBehindALoneRequest(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{postgres: true})
+	c := e.dial(t, dialOpts{header: http.Header{"X-Athena-Client": {"local"}}})
+	for _, id := range []string{"w1", "w2", "w3"} { // the socket's requests are alone
+		tu.Equal(t, "warm-up "+id, c.roundTrip(map[string]any{"request_id": id, "action": "gateway.fetch", "body": map[string]any{"table_name": "users", "limit": 1}}).str("status"), "success")
+	}
+	lock := holdLock(t, e.pgURI)
+	defer lock.release(t)
+	c.send(map[string]any{"request_id": "slow", "action": "gateway.query", "body": lock.query()})
+	// Sent once the request waits, so that no byte of it was waiting when
+	// the reader took the request.
+	waitFor(t, "the request to wait for the lock", func() bool { return lock.waiting(t) == 1 })
+	c.send(map[string]any{"request_id": "cx", "action": "request.cancel", "body": map[string]any{"request_id": "slow"}})
+	c.reply("cx")
+	tu.Equal(t, "the slow request is cancelled", c.reply("slow").str("code"), "canceled")
+}
