@@ -70,7 +70,7 @@ func errorReply(err error) (status int, retry time.Duration, env core.Envelope) 
 // line.
 func (h *Handler) writeError(rw *responseWriter, r *http.Request, log *slog.Logger, err error) {
 	ctx := r.Context()
-	if ctx.Err() != nil || errors.Is(err, errClientGone) {
+	if (ctx.Err() != nil && !errors.Is(err, errBodyReadTimeout)) || errors.Is(err, errClientGone) {
 		// The request context ends when the client disconnects: whatever
 		// err says, nobody is left to read the answer.
 		rw.code = string(core.CodeCanceled)

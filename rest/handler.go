@@ -34,6 +34,11 @@ type Config struct {
 	// (a stream that keeps flowing is never cut by it). Zero means no
 	// bound; cmd sets api.write_timeout (default 30s).
 	WriteTimeout time.Duration
+	// BodyReadTimeout bounds the arrival of a request's whole body: a body
+	// still incomplete after it gets 400 bad_request and the connection is
+	// closed. Zero means no bound; cmd sets api.body_read_timeout (default
+	// 30s).
+	BodyReadTimeout time.Duration
 	// Logger receives one info line per request and error lines for
 	// internal failures. Nil discards logs.
 	Logger *slog.Logger
@@ -73,20 +78,22 @@ type Config struct {
 
 // Handler is Athena's REST transport. It is safe for concurrent use.
 type Handler struct {
-	gw             *core.Gateway
-	maxBody        int64
-	writeTimeout   time.Duration
-	log            *slog.Logger
-	metrics        *metrics
-	cors           *corsPolicy
-	version        string
-	metricsHandler http.Handler
-	adm            *admin.Service
-	adminGuard     *adminGuard
-	router         *httprouter.Router
-	routes         []route
-	hub            *live.Hub
-	liveEnd        liveStreams
+	gw           *core.Gateway
+	maxBody      int64
+	writeTimeout time.Duration
+	// bodyReadTimeout is Config.BodyReadTimeout.
+	bodyReadTimeout time.Duration
+	log             *slog.Logger
+	metrics         *metrics
+	cors            *corsPolicy
+	version         string
+	metricsHandler  http.Handler
+	adm             *admin.Service
+	adminGuard      *adminGuard
+	router          *httprouter.Router
+	routes          []route
+	hub             *live.Hub
+	liveEnd         liveStreams
 }
 
 // handlerFunc is a route's body: it writes a success reply itself and
@@ -144,6 +151,7 @@ func New(cfg Config) (*Handler, error) {
 		liveEnd:    liveStreams{done: make(chan struct{})},
 	}
 	h.writeTimeout = cfg.WriteTimeout
+	h.bodyReadTimeout = cfg.BodyReadTimeout
 	if cfg.Gatherer != nil {
 		h.metricsHandler = promHandler(cfg.Gatherer, h.log)
 	}

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -99,14 +101,43 @@ func putReplyBuf(bp *[]byte) {
 // body goes through http.MaxBytesReader, whose buffer grows only with the
 // bytes that arrive: a client that announces a large body and sends
 // nothing makes the server hold nothing for it.
+//
+// The whole body must arrive within h.bodyReadTimeout (api.body_read_timeout):
+// net/http bounds the header's arrival but not the body's, and a client
+// trickling a body would otherwise hold its connection and what it sent
+// for as long as it liked. The deadline is cleared once the body is read
+// (net/http clears it too as it starts its background read at the body's
+// end): that read would otherwise fail at it and cancel a request still
+// running. A body that failed keeps it, so net/http's read of the rest of
+// the body after the handler fails at once instead of waiting for the
+// client, and its reply asks to close the connection (the next request on
+// a connection sets its own deadlines).
 func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if r.ContentLength > h.maxBody {
 		return nil, h.tooLarge()
 	}
+	if h.bodyReadTimeout <= 0 || r.ContentLength == 0 {
+		return h.readBodyBytes(w, r)
+	}
+	rc := http.NewResponseController(w)
+	if rc.SetReadDeadline(time.Now().Add(h.bodyReadTimeout)) != nil {
+		return h.readBodyBytes(w, r) // not a connection of net/http's server
+	}
+	body, err := h.readBodyBytes(w, r)
+	if err != nil {
+		w.Header().Set("Connection", "close")
+		return nil, err
+	}
+	_ = rc.SetReadDeadline(time.Time{})
+	return body, nil
+}
+
+// readBodyBytes is readBody without the deadline.
+func (h *Handler) readBodyBytes(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if r.ContentLength > 0 && r.ContentLength <= exactBodyMax {
 		body := make([]byte, r.ContentLength)
 		if _, err := io.ReadFull(r.Body, body); err != nil {
-			return nil, core.Wrap(core.CodeBadRequest, "could not read the request body", err)
+			return nil, h.bodyReadError(err)
 		}
 		return body, nil
 	}
@@ -116,9 +147,24 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 		if errors.As(err, &mbe) {
 			return nil, h.tooLarge()
 		}
-		return nil, core.Wrap(core.CodeBadRequest, "could not read the request body", err)
+		return nil, h.bodyReadError(err)
 	}
 	return body, nil
+}
+
+// errBodyReadTimeout marks a body that did not arrive within
+// api.body_read_timeout. net/http ends the request's context when a read
+// of the connection fails, but this client is still there: writeError
+// answers it.
+var errBodyReadTimeout = errors.New("request body read timeout")
+
+// bodyReadError is the 400 for a body that could not be read: one that
+// did not arrive in time says so and names the bound.
+func (h *Handler) bodyReadError(err error) error {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return core.Wrap(core.CodeBadRequest, fmt.Sprintf("the request body did not arrive within %s (api.body_read_timeout)", h.bodyReadTimeout), errBodyReadTimeout)
+	}
+	return core.Wrap(core.CodeBadRequest, "could not read the request body", err)
 }
 
 // exactBodyMax is the longest announced body read into a buffer of its

@@ -37,6 +37,10 @@ type Config struct {
 		// takes no part of a reply for this long is cut; an NDJSON stream
 		// that keeps flowing is not. Default 30s.
 		WriteTimeout Duration `yaml:"write_timeout"`
+		// BodyReadTimeout bounds the arrival of a request's whole body: a
+		// body still incomplete after it gets 400 bad_request and the
+		// connection is closed. Default 30s.
+		BodyReadTimeout Duration `yaml:"body_read_timeout"`
 	} `yaml:"api"`
 	Logging struct {
 		// Level is debug, info, warn or error. Default info.

@@ -11,6 +11,9 @@ func (c *Config) applyLimitDefaults() {
 	if c.API.WriteTimeout == 0 {
 		c.API.WriteTimeout = Duration(30 * time.Second)
 	}
+	if c.API.BodyReadTimeout == 0 {
+		c.API.BodyReadTimeout = Duration(30 * time.Second)
+	}
 	if c.Gateway.MaxStatementTimeout == 0 {
 		c.Gateway.MaxStatementTimeout = Duration(core.DefaultMaxStatementTimeout)
 	}
@@ -22,6 +25,7 @@ func (c *Config) applyLimitDefaults() {
 // validateLimits checks the reply and time bounds, each by its key.
 func (c *Config) validateLimits(bad func(key, format string, args ...any)) {
 	checkDuration(bad, "api.write_timeout", c.API.WriteTimeout)
+	checkDuration(bad, "api.body_read_timeout", c.API.BodyReadTimeout)
 	checkDuration(bad, "gateway.max_statement_timeout", c.Gateway.MaxStatementTimeout)
 	if c.Gateway.MaxStatementTimeout != badDuration && c.Gateway.StatementTimeout != badDuration &&
 		c.Gateway.MaxStatementTimeout < c.Gateway.StatementTimeout {

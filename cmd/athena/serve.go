@@ -160,6 +160,7 @@ func cmdServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		Gateway:            gw,
 		MaxBodyBytes:       cfg.API.MaxBodyBytes,
 		WriteTimeout:       time.Duration(cfg.API.WriteTimeout),
+		BodyReadTimeout:    time.Duration(cfg.API.BodyReadTimeout),
 		Logger:             log,
 		Registerer:         reg,
 		Gatherer:           reg,
