@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/athena-go/athena/core"
@@ -124,6 +125,11 @@ type jobWatch struct {
 	// onEnd, when set, runs after the terminal event is queued (a
 	// deferral with "defer": {"stream": true} streams its result then).
 	onEnd func(*core.Job)
+	// sendMu is held from the choice of an event to its queueing, so
+	// events pushed from different goroutines (a job's claim and its
+	// finish) leave in the order they were chosen: a running event can
+	// never follow the terminal one.
+	sendMu sync.Mutex
 }
 
 // newWatch is a held watch for the frame requestID; core registers it on
@@ -219,34 +225,43 @@ func (c *conn) dropWatch(w *jobWatch) {
 // pushJob sends one event unless its status was already sent, and stops
 // watching at a terminal state.
 func (c *conn) pushJob(w *jobWatch, j *core.Job) {
+	stop, sent := c.queueEvent(w, j)
+	if stop != nil {
+		stop()
+	}
+	if sent && stop != nil && w.onEnd != nil {
+		w.onEnd(j)
+	}
+}
+
+// queueEvent queues j's event on w unless w is held (the event waits in
+// pending), gone or already showed j's status. At a terminal status it
+// ends the watch and returns its unwatch, which the caller runs.
+func (c *conn) queueEvent(w *jobWatch, j *core.Job) (stop func(), sent bool) {
+	w.sendMu.Lock()
+	defer w.sendMu.Unlock()
 	c.mu.Lock()
 	if w.held {
 		w.pending = append(w.pending, j)
 		c.mu.Unlock()
-		return
+		return nil, false
 	}
 	if c.watches[w.requestID] != w || w.last == j.Status {
 		c.mu.Unlock()
-		return
+		return nil, false
 	}
 	w.last = j.Status
-	var stop func()
 	if j.Status.Terminal() {
 		delete(c.watches, w.requestID)
 		stop = w.unwatch
 	}
 	c.mu.Unlock()
-	if stop != nil {
-		stop()
-	}
 	frame, err := eventFrame(w.requestID, j)
 	if err != nil {
-		return
+		return stop, false
 	}
 	c.send(outFrame{data: frame, typ: typeEvent})
-	if stop != nil && w.onEnd != nil {
-		w.onEnd(j)
-	}
+	return stop, true
 }
 
 // unwatchJob stops every watch of jobID on this connection; it reports how
