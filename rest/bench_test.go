@@ -8,11 +8,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"syscall"
 	"testing"
 
 	"github.com/athena-go/athena/core"
 	"github.com/athena-go/athena/core/cache"
+	"github.com/athena-go/athena/internal/testutil"
 	"github.com/athena-go/athena/rest"
 )
 
@@ -84,7 +84,7 @@ func BenchmarkRESTPointFetch(b *testing.B) {
 	body := []byte(`{"table_name":"items","conditions":[{"eq_column":"id","eq_value":7}]}`)
 	client := e.srv.Client()
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := testutil.CPUTime()
 	for b.Loop() {
 		resp := postFetch(b, client, e.srv.URL, body)
 		reply, _ := io.ReadAll(resp.Body)
@@ -93,7 +93,7 @@ func BenchmarkRESTPointFetch(b *testing.B) {
 			b.Fatalf("status %d: %s", resp.StatusCode, reply)
 		}
 	}
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op") // server and client: CPU time does not grow with other load
+	b.ReportMetric(float64(testutil.CPUTime()-cpu0)/float64(b.N), "cpu-ns/op") // server and client: CPU time does not grow with other load
 }
 
 // BenchmarkRESTHandlerPoint serves a point fetch (one row by primary key,
@@ -136,20 +136,13 @@ func BenchmarkRESTHandlerPoint(b *testing.B) {
 			}
 			serve() // fill the cache
 			b.ReportAllocs()
-			cpu0 := cpuTime()
+			cpu0 := testutil.CPUTime()
 			for b.Loop() {
 				serve()
 			}
-			b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(testutil.CPUTime()-cpu0)/float64(b.N), "cpu-ns/op")
 		})
 	}
-}
-
-// cpuTime is this process's user + system time in nanoseconds.
-func cpuTime() int64 {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
 // postFetch posts body to /gateway/fetch as the client local and returns

@@ -3,7 +3,6 @@ package request_test
 import (
 	"encoding/json"
 	"fmt"
-	"syscall"
 	"testing"
 
 	"github.com/athena-go/athena/core/request"
@@ -169,7 +168,7 @@ func BenchmarkDecodeFetch(b *testing.B) {
 func benchDecodeFetch(b *testing.B, body string) {
 	raw := []byte(body)
 	b.ReportAllocs()
-	cpu0 := cpuTime()
+	cpu0 := testutil.CPUTime()
 	for b.Loop() {
 		if _, err := request.DecodeFetch(raw); err != nil {
 			b.Fatal(err)
@@ -177,14 +176,7 @@ func benchDecodeFetch(b *testing.B, body string) {
 	}
 	// CPU time (user + system, GC included) per op: unlike ns/op it does
 	// not grow when other processes take the cores.
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
-}
-
-// cpuTime is this process's user + system time in nanoseconds.
-func cpuTime() int64 {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return ru.Utime.Nano() + ru.Stime.Nano()
+	b.ReportMetric(float64(testutil.CPUTime()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
 func BenchmarkEncode100Rows(b *testing.B) {

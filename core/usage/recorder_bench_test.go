@@ -3,13 +3,13 @@ package usage_test
 import (
 	"context"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/athena-go/athena/core/usage"
+	"github.com/athena-go/athena/internal/testutil"
 )
 
 // countingStore counts the rows written and writes nothing.
@@ -44,7 +44,7 @@ func BenchmarkRecorderCall(b *testing.B) {
 	}
 	defer r.Close()
 	c := usage.Call{At: time.Now(), Client: "bench", Table: "items", Operation: "fetch", StatusCode: 200, DurationUS: 120}
-	cpu0 := cpuTime()
+	cpu0 := testutil.CPUTime()
 	n := 0
 	for b.Loop() {
 		r.Call(c)
@@ -56,17 +56,10 @@ func BenchmarkRecorderCall(b *testing.B) {
 	if err := r.Flush(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(testutil.CPUTime()-cpu0)/float64(b.N), "cpu-ns/op")
 	if got := st.req.Load(); got != int64(n) || st.op.Load() != int64(n) || st.stats.Load() != int64(n) {
 		b.Fatalf("recorded %d calls: %d request rows, %d operation rows, %d in statistics", n, got, st.op.Load(), st.stats.Load())
 	}
-}
-
-// cpuTime is this process's user + system time in nanoseconds.
-func cpuTime() int64 {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
 // BenchmarkRecorderCallParallel is BenchmarkRecorderCall from many
@@ -81,7 +74,7 @@ func BenchmarkRecorderCallParallel(b *testing.B) {
 	c := usage.Call{At: time.Now(), Client: "bench", Table: "items", Operation: "fetch", StatusCode: 200, DurationUS: 120}
 	var n atomic.Int64
 	b.SetParallelism(32)
-	cpu0 := cpuTime()
+	cpu0 := testutil.CPUTime()
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0
 		for pb.Next() {
@@ -96,7 +89,7 @@ func BenchmarkRecorderCallParallel(b *testing.B) {
 	if err := r.Flush(context.Background()); err != nil {
 		b.Fatal(err)
 	}
-	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(testutil.CPUTime()-cpu0)/float64(b.N), "cpu-ns/op")
 	if got := st.req.Load(); got != n.Load() || st.op.Load() != n.Load() || st.stats.Load() != n.Load() {
 		b.Fatalf("recorded %d calls: %d request rows, %d operation rows, %d in statistics", n.Load(), got, st.op.Load(), st.stats.Load())
 	}

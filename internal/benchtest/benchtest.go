@@ -1,23 +1,14 @@
 // Package benchtest holds what the micro-benchmarks of the request path
-// share: the point fetch of `athena bench` run through core.Gateway.Do,
-// and the process's CPU time, which unlike ns/op does not grow when other
-// processes take the cores.
+// share: the point fetch of `athena bench` run through core.Gateway.Do.
 package benchtest
 
 import (
 	"fmt"
-	"syscall"
 	"testing"
 
 	"github.com/athena-go/athena/core"
+	"github.com/athena-go/athena/internal/testutil"
 )
-
-// CPUTime is this process's user + system time in nanoseconds.
-func CPUTime() int64 {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return ru.Utime.Nano() + ru.Stime.Nano()
-}
 
 // PointFetches runs `athena bench`'s point fetch (one row by primary key
 // of athena_bench_items, three columns; ids 1, 8, 15, … up to 6,994)
@@ -35,7 +26,7 @@ func PointFetches(b *testing.B, g *core.Gateway) {
 	for _, valid := range []bool{false, true} {
 		b.Run(fmt.Sprintf("checked=%v", valid), func(b *testing.B) {
 			b.ReportAllocs()
-			cpu0 := CPUTime()
+			cpu0 := testutil.CPUTime()
 			i := 0
 			for b.Loop() {
 				res, err := g.Do(ctx, core.Call{Op: core.OpFetch, Client: "bench", Body: bodies[i%len(bodies)], BodyValid: valid})
@@ -47,7 +38,7 @@ func PointFetches(b *testing.B, g *core.Gateway) {
 				}
 				i++
 			}
-			b.ReportMetric(float64(CPUTime()-cpu0)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(testutil.CPUTime()-cpu0)/float64(b.N), "cpu-ns/op")
 		})
 	}
 }

@@ -1,4 +1,4 @@
-// Package testutil holds the few assertion helpers the tests share. It has no
+// Package testutil holds the few assertion and measuring helpers the tests share. It has no
 // dependencies beyond the standard library.
 package testutil
 

@@ -6,7 +6,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/athena-go/athena/core/store/sqlstore"
 	"github.com/athena-go/athena/core/usage"
 	"github.com/athena-go/athena/internal/pgtest"
+	"github.com/athena-go/athena/internal/testutil"
 	"github.com/athena-go/athena/schema"
 )
 
@@ -54,7 +54,7 @@ func BenchmarkInsertRequestLogs(b *testing.B) {
 				batch[i] = usage.RequestLog{At: now, ClientName: "bench", Operation: "fetch", StatusCode: 200, DurationUS: int64(i), APIKeyID: "k"}
 			}
 			rows := 0
-			db0, self0 := procCPU(backend), rusage()
+			db0, self0 := procCPU(backend), testutil.CPUTime()
 			for b.Loop() {
 				n := 1 + rnd.IntN(len(batch))
 				if err := s.InsertRequestLogs(b.Context(), batch[:n]); err != nil {
@@ -62,7 +62,7 @@ func BenchmarkInsertRequestLogs(b *testing.B) {
 				}
 				rows += n
 			}
-			db1, self1 := procCPU(backend), rusage()
+			db1, self1 := procCPU(backend), testutil.CPUTime()
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(rows), "ns/row")
 			if db0 >= 0 && db1 >= 0 {
 				b.ReportMetric(float64(db1-db0)/float64(rows), "db-cpu-ns/row")
@@ -93,13 +93,6 @@ func procCPU(pid int) int64 {
 	u, _ := strconv.ParseInt(f[11], 10, 64)
 	s, _ := strconv.ParseInt(f[12], 10, 64)
 	return (u + s) * int64(10*time.Millisecond) // USER_HZ is 100
-}
-
-// rusage is this process's user + system time in nanoseconds.
-func rusage() int64 {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
 // BenchmarkRecordCalls is the control plane's whole write cost per gateway
@@ -142,7 +135,7 @@ func BenchmarkRecordCalls(b *testing.B) {
 		calls[i] = c
 	}
 	n := 0
-	db0, self0 := procCPU(backend), rusage()
+	db0, self0 := procCPU(backend), testutil.CPUTime()
 	for b.Loop() {
 		for _, c := range calls {
 			rec.Call(c)
@@ -152,7 +145,7 @@ func BenchmarkRecordCalls(b *testing.B) {
 		}
 		n += perOp
 	}
-	db1, self1 := procCPU(backend), rusage()
+	db1, self1 := procCPU(backend), testutil.CPUTime()
 	if db0 >= 0 && db1 >= 0 {
 		b.ReportMetric(float64(db1-db0)/float64(n), "db-cpu-ns/call")
 	}
